@@ -1,0 +1,1 @@
+//! placeholder until the catalog work lands

@@ -1,0 +1,1 @@
+//! Bytes to text. (Filled in by the ingest work.)

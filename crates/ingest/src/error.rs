@@ -1,0 +1,46 @@
+use std::fmt;
+
+/// An input that could not be read: which file, which line (1-based; 0 when
+/// the problem is the file as a whole) and what the parser expected there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestError {
+    pub path: String,
+    pub line: u32,
+    pub expected: String,
+    /// A short excerpt of what was found instead, when it helps.
+    pub found: Option<String>,
+}
+
+impl IngestError {
+    pub fn new(path: impl Into<String>, line: u32, expected: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            line,
+            expected: expected.into(),
+            found: None,
+        }
+    }
+
+    pub fn found(mut self, found: impl AsRef<str>) -> Self {
+        // Excerpts are for humans: cap them so a 1 GB line does not flood the terminal.
+        let f: String = found.as_ref().chars().take(80).collect();
+        self.found = Some(f);
+        self
+    }
+}
+
+impl fmt::Display for IngestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}: expected {}", self.path, self.line, self.expected)?;
+        } else {
+            write!(f, "{}: expected {}", self.path, self.expected)?;
+        }
+        if let Some(found) = &self.found {
+            write!(f, ", found {found:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for IngestError {}

@@ -1,0 +1,66 @@
+//! One module per input format. Each exposes a [`Format`]: a cheap `detect`
+//! that looks at the text's structure (never at localized labels or the file
+//! name) and a `parse` that returns what the file says.
+//!
+//! [`FORMATS`] is in detection order: more specific formats first.
+
+use lockstep_model::protection::CsvNodeState;
+use lockstep_model::{Cluster, Node, SourceRef, Sourced};
+use std::sync::Arc;
+
+/// Decoded text of one input file.
+#[derive(Debug, Clone)]
+pub struct Text {
+    /// The path as given by the user, for messages and evidence.
+    pub path: Arc<str>,
+    pub text: String,
+}
+
+impl Text {
+    pub fn new(path: impl Into<Arc<str>>, text: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+    pub fn at(&self, line: u32) -> SourceRef {
+        SourceRef {
+            file: self.path.clone(),
+            line,
+        }
+    }
+}
+
+/// Facts about one node from one file. `name` is `None` when the format does
+/// not carry the host name; the loader then uses the file name up to its first dot.
+#[derive(Debug, Clone, Default)]
+pub struct NodeFacts {
+    pub name: Option<Sourced<String>>,
+    /// Only the fields this file knows are filled.
+    pub node: Node,
+}
+
+/// What one file yields.
+#[derive(Debug, Clone)]
+pub enum FileContent {
+    Nodes(Vec<NodeFacts>),
+    /// Whole clusters, from a lockstep snapshot.
+    Clusters(Vec<Cluster>),
+    /// Cluster-wide `Get-ClusterSharedVolumeState` records (each names its node).
+    CsvStates(Vec<CsvNodeState>),
+}
+
+pub struct Format {
+    /// Stable name, shown in `lockstep inventory` and in errors.
+    pub name: &'static str,
+    pub detect: fn(&str) -> bool,
+    pub parse: fn(&Text) -> Result<FileContent, crate::IngestError>,
+}
+
+/// Formats in detection order.
+pub static FORMATS: &[Format] = &[];
+
+/// The first format whose `detect` claims the text.
+pub fn detect(text: &str) -> Option<&'static Format> {
+    FORMATS.iter().find(|f| (f.detect)(text))
+}

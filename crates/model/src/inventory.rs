@@ -1,0 +1,233 @@
+//! Nodes, clusters and what is installed on them.
+
+use crate::protection::NodeProtection;
+use crate::protection::{ClusterProtection, CsvVolume};
+use crate::{KbId, SourceRef, WinVersion};
+use serde::{Deserialize, Serialize};
+
+/// A value and the place it was read from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: SourceRef,
+}
+
+impl<T> Sourced<T> {
+    pub fn new(value: T, source: SourceRef) -> Self {
+        Self { value, source }
+    }
+}
+
+/// Everything read from the inputs: clusters (a directory, a snapshot, a
+/// manifest entry) and nodes that belong to no cluster (single files).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Inventory {
+    pub clusters: Vec<Cluster>,
+    pub loose_nodes: Vec<Node>,
+}
+
+impl Inventory {
+    pub fn all_nodes(&self) -> impl Iterator<Item = &Node> {
+        self.clusters
+            .iter()
+            .flat_map(|c| c.nodes.iter())
+            .chain(self.loose_nodes.iter())
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Cluster {
+    pub name: String,
+    /// Where the cluster came from: a directory, a snapshot file, a manifest.
+    pub source: Option<SourceRef>,
+    pub nodes: Vec<Node>,
+    /// Cluster-level state from a snapshot; `None` when the inputs carry none
+    /// (plain `systeminfo` captures, for instance).
+    pub state: Option<ClusterState>,
+    pub protection: ClusterProtection,
+}
+
+/// Cluster configuration that the plan stage needs to keep the cluster up.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ClusterState {
+    /// `Get-ClusterQuorum` QuorumType, e.g. `NodeAndFileShareMajority`, `NodeMajority`.
+    pub quorum_type: Option<String>,
+    /// Witness resource kind: `FileShareWitness`, `DiskWitness`, `CloudWitness`; `None` when there is none.
+    pub witness: Option<Witness>,
+    /// `None` when the groups could not be read.
+    pub groups: Option<Vec<ClusterGroup>>,
+    pub csvs: Option<Vec<CsvVolume>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Witness {
+    pub kind: String,
+    pub resource: Option<String>,
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterGroup {
+    pub name: String,
+    /// `Online`, `Offline`, `PartialOnline`, `Failed`, `Pending`.
+    pub state: String,
+    pub owner_node: Option<String>,
+    /// `VirtualMachine`, `Cluster`, `AvailableStorage`, `FileServer`, ...
+    pub group_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Node {
+    pub name: String,
+    /// Where the name came from (content, or the file name when the content has none).
+    pub name_source: Option<SourceRef>,
+    pub os: OsInfo,
+    pub domain: Option<Sourced<String>>,
+    /// Last boot time, as the tool printed it (locale-formatted in `systeminfo`).
+    pub boot_time: Option<Sourced<String>>,
+    /// Cluster membership as the inputs state it.
+    pub cluster: Option<String>,
+    /// Installed updates with a KB number, one per KB (the first source that
+    /// named it wins; later sources only fill fields it lacked).
+    pub updates: Vec<InstalledUpdate>,
+    /// Hotfix entries that are not KBs (`[02]: File 1`, `Q147222`), kept as such.
+    pub other_entries: Vec<OtherEntry>,
+    /// Every file that contributed to this node.
+    pub sources: Vec<String>,
+    pub state: Option<NodeState>,
+    pub memory: Option<HostMemory>,
+    pub vms: Option<Vec<VirtualMachine>>,
+    pub pending_reboot: Option<PendingReboot>,
+    /// `Get-WindowsPackage -Online`, needed for DISM removal.
+    pub packages: Option<Vec<WindowsPackage>>,
+    pub protection: NodeProtection,
+}
+
+impl Node {
+    pub fn has_kb(&self, kb: KbId) -> bool {
+        self.updates.iter().any(|u| u.kb == kb)
+    }
+
+    pub fn update(&self, kb: KbId) -> Option<&InstalledUpdate> {
+        self.updates.iter().find(|u| u.kb == kb)
+    }
+
+    /// Adds an update unless the KB is already known; fills missing fields of the
+    /// known one from the new one.
+    pub fn add_update(&mut self, u: InstalledUpdate) {
+        if let Some(existing) = self.updates.iter_mut().find(|e| e.kb == u.kb) {
+            if existing.description.is_none() {
+                existing.description = u.description;
+            }
+            if existing.installed_on.is_none() {
+                existing.installed_on = u.installed_on;
+            }
+            if existing.installed_by.is_none() {
+                existing.installed_by = u.installed_by;
+            }
+        } else {
+            self.updates.push(u);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OsInfo {
+    /// `Microsoft Windows Server 2022 Standard`.
+    pub caption: Option<Sourced<String>>,
+    /// Four-part when the revision (UBR) is known, e.g. `10.0.20348.2159`;
+    /// three-part (`10.0.20348`) from `systeminfo`, which does not print the UBR.
+    pub version: Option<Sourced<WinVersion>>,
+    /// Service pack or display version text (`Service Pack 1`, `21H2`).
+    pub service_pack: Option<String>,
+    /// `x64-based PC`, `AMD64`, `X86-based PC` ... normalised to `x64`, `x86`, `arm64`.
+    pub architecture: Option<Sourced<String>>,
+    /// `Server`, `Server Core`, `Client`, when known.
+    pub installation_type: Option<String>,
+}
+
+impl OsInfo {
+    pub fn build(&self) -> Option<u32> {
+        self.version.as_ref().map(|v| v.value.build())
+    }
+    /// The revision (UBR) only when the version carried four parts.
+    pub fn ubr(&self) -> Option<u32> {
+        self.version
+            .as_ref()
+            .filter(|v| v.value.len() == 4)
+            .map(|v| v.value.revision())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledUpdate {
+    pub kb: KbId,
+    /// `Security Update`, `Update`, `Hotfix`, or a title from update history.
+    pub description: Option<String>,
+    pub installed_on: Option<jiff::civil::Date>,
+    pub installed_by: Option<String>,
+    pub source: SourceRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherEntry {
+    pub text: String,
+    pub source: SourceRef,
+}
+
+/// Cluster node state from `Get-ClusterNode`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeState {
+    /// `Up`, `Down`, `Paused`, `Joining`.
+    pub state: String,
+    /// Configured vote (NodeWeight 0 or 1).
+    pub node_weight: Option<u32>,
+    /// Vote currently counted by dynamic quorum.
+    pub dynamic_weight: Option<u32>,
+    /// `NotInitiated`, `InProgress`, `Completed`, `Failed`.
+    pub drain_status: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostMemory {
+    pub total_bytes: u64,
+    pub free_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualMachine {
+    pub name: String,
+    /// `Running`, `Off`, `Saved`, `Paused`.
+    pub state: String,
+    /// Memory assigned now (0 when off).
+    pub memory_assigned_bytes: u64,
+    pub memory_startup_bytes: Option<u64>,
+    pub configuration_location: Option<String>,
+    pub snapshot_file_location: Option<String>,
+    pub smart_paging_file_path: Option<String>,
+    pub hard_drives: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PendingReboot {
+    pub cbs_reboot_pending: bool,
+    pub windows_update_reboot_required: bool,
+    pub pending_file_rename_operations: bool,
+}
+
+impl PendingReboot {
+    pub fn any(&self) -> bool {
+        self.cbs_reboot_pending
+            || self.windows_update_reboot_required
+            || self.pending_file_rename_operations
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowsPackage {
+    /// `Package_for_RollupFix~31bf3856ad364e35~amd64~~20348.2159.1.7`.
+    pub name: String,
+    /// `Installed`, `Staged`, `InstallPending`, `UninstallPending`, `Superseded`.
+    pub state: String,
+    pub release_type: Option<String>,
+}

@@ -1,0 +1,120 @@
+//! KB numbers.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// A Microsoft Knowledge Base article number, the identity of an update.
+///
+/// Stored as a number so that comparisons and hashing are cheap; displayed as
+/// `KB5033118`. Parsing accepts `KB5033118`, `kb5033118` and `5033118`, with
+/// surrounding white space, and nothing else: `MS16-087`, `KB`, `KB12a` and
+/// numbers of more than 8 digits are rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KbId(pub u32);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected a KB number such as KB5033118, found {0:?}")]
+pub struct KbParseError(pub String);
+
+impl KbId {
+    pub fn number(self) -> u32 {
+        self.0
+    }
+
+    /// Finds the first `KBnnnnnn` (at least 6 digits) inside free text such as
+    /// an update title: `2022-10 Cumulative Update ... (KB5020435)`.
+    pub fn find_in(text: &str) -> Option<KbId> {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i + 2 < bytes.len() {
+            if (bytes[i] == b'K' || bytes[i] == b'k') && (bytes[i + 1] == b'B' || bytes[i + 1] == b'b')
+            {
+                let start = i + 2;
+                let mut end = start;
+                while end < bytes.len() && bytes[end].is_ascii_digit() {
+                    end += 1;
+                }
+                let before_ok = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+                let after_ok = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
+                if before_ok && after_ok && (6..=8).contains(&(end - start)) {
+                    return text[start..end].parse().ok().map(KbId);
+                }
+                i = end.max(i + 1);
+            } else {
+                i += 1;
+            }
+        }
+        None
+    }
+}
+
+impl FromStr for KbId {
+    type Err = KbParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let digits = t
+            .strip_prefix("KB")
+            .or_else(|| t.strip_prefix("kb"))
+            .or_else(|| t.strip_prefix("Kb"))
+            .or_else(|| t.strip_prefix("kB"))
+            .unwrap_or(t);
+        if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(KbParseError(s.to_string()));
+        }
+        digits
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(KbId)
+            .ok_or_else(|| KbParseError(s.to_string()))
+    }
+}
+
+impl fmt::Display for KbId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KB{}", self.0)
+    }
+}
+
+impl Serialize for KbId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for KbId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_forms() {
+        assert_eq!("KB5033118".parse::<KbId>().unwrap(), KbId(5033118));
+        assert_eq!(" kb2607712 ".parse::<KbId>().unwrap(), KbId(2607712));
+        assert_eq!("5005039".parse::<KbId>().unwrap(), KbId(5005039));
+        assert!("MS16-087".parse::<KbId>().is_err());
+        assert!("KB".parse::<KbId>().is_err());
+        assert!("KB12a".parse::<KbId>().is_err());
+        assert!("KB123456789".parse::<KbId>().is_err());
+        assert!("KB0".parse::<KbId>().is_err());
+    }
+
+    #[test]
+    fn finds_in_titles() {
+        assert_eq!(
+            KbId::find_in("2022-10 x64 ベース システム用 Windows 10 Version 21H2 の累積更新プログラム (KB5020435)"),
+            Some(KbId(5020435))
+        );
+        assert_eq!(KbId::find_in("Update for KB12 only"), None);
+        assert_eq!(KbId::find_in("no kb here"), None);
+        assert_eq!(KbId::find_in("x(KB4023057)"), Some(KbId(4023057)));
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per subcommand. Each parses its own flags (clap `Args`) and
+//! calls the stages; none of them holds pipeline logic.
+
+pub mod inventory;

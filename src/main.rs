@@ -1,0 +1,69 @@
+//! `lockstep`: the command line. It only wires the pipeline stages
+//! (ingest → catalog → check → plan → report), each of which lives in its own
+//! crate under `crates/`. Every subcommand is in `src/cmd/<name>.rs`.
+//!
+//! Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 usage or input
+//! error (an input that could not be read; the others were still processed).
+
+mod cmd;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "lockstep", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Global {
+    /// The local catalog database (default: $XDG_DATA_HOME/lockstep/catalog.sqlite3).
+    #[arg(long, global = true, env = "LOCKSTEP_CATALOG", value_name = "PATH")]
+    pub catalog: Option<PathBuf>,
+    /// An extra folder of known-issue files, added to the built-in ones (repeatable).
+    #[arg(long = "known-issues", global = true, value_name = "DIR")]
+    pub known_issues: Vec<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read inventories (systeminfo, Get-HotFix, wmic qfe, update history, osquery, snapshots) and print the normalized nodes.
+    Inventory(cmd::inventory::Args),
+    /// Print a shell completion script.
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Inventory(args) => cmd::inventory::run(&cli.global, args),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "lockstep", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("lockstep: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
