@@ -35,6 +35,16 @@ pub struct Global {
 pub enum Command {
     /// Read inventories (systeminfo, Get-HotFix, wmic qfe, update history, osquery, snapshots) and print the normalized nodes.
     Inventory(cmd::inventory::Args),
+    /// Manage the local update catalog (import, update, show, stats, anomalies).
+    Catalog(cmd::catalog::Args),
+    /// The known-issues database (list, show, lint).
+    KnownIssues(cmd::known_issues::Args),
+    /// Work with lockstep snapshot files (validate).
+    Snapshot(cmd::snapshot::Args),
+    /// Print the collector script Collect-LockstepSnapshot.ps1.
+    Collector(cmd::collector::Args),
+    /// Simulate outbreaks on a reachability graph and compare anti-virus coverage policies.
+    Coverage(cmd::coverage::Args),
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, powershell or elvish.
@@ -53,6 +63,11 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Inventory(args) => cmd::inventory::run(&cli.global, args),
+        Command::Catalog(args) => cmd::catalog::run(&cli.global, args),
+        Command::KnownIssues(args) => cmd::known_issues::run(&cli.global, args),
+        Command::Snapshot(args) => cmd::snapshot::run(&cli.global, args),
+        Command::Collector(args) => cmd::collector::run(&cli.global, args),
+        Command::Coverage(args) => cmd::coverage::run(&cli.global, args),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "lockstep", &mut std::io::stdout());

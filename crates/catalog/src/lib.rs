@@ -1,1 +1,3 @@
-//! placeholder until the catalog work lands
+//! Catalog: which updates exist for which product and what supersedes what.
+
+pub mod known_issues;

@@ -1,0 +1,1 @@
+//! Known-issues database. (Filled in by the known-issues work.)
