@@ -4,6 +4,8 @@
 //!
 //! [`FORMATS`] is in detection order: more specific formats first.
 
+pub mod fltmc;
+
 use lockstep_model::protection::CsvNodeState;
 use lockstep_model::{Cluster, Node, SourceRef, Sourced};
 use std::sync::Arc;
@@ -58,9 +60,9 @@ pub struct Format {
 }
 
 /// Formats in detection order.
-pub static FORMATS: &[Format] = &[];
+pub static FORMATS: &[&Format] = &[&fltmc::FORMAT];
 
 /// The first format whose `detect` claims the text.
 pub fn detect(text: &str) -> Option<&'static Format> {
-    FORMATS.iter().find(|f| (f.detect)(text))
+    FORMATS.iter().find(|f| (f.detect)(text)).copied()
 }
