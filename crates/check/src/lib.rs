@@ -1,8 +1,20 @@
 //! Check: verdicts an admin can act on.
 //!
-//! Every verdict is a [`Finding`] with a stable kebab-case code, a severity,
-//! the nodes, the evidence (file and line of each fact) and the fix.
+//! * [`drift`] — the nodes × updates matrix of a cluster, every difference
+//!   classified (missing, covered, suspect, not applicable, unknown), and
+//!   whether cluster validation will warn.
+//! * [`posture`] — per node, the security updates missing against the
+//!   catalog for its exact product, as chain heads, optionally as of a date.
+//! * [`knowledge`] — the one interface through which both see the catalog
+//!   and the known-issues database.
+//!
+//! Every verdict becomes a [`Finding`] with a stable kebab-case code, a
+//! severity, the nodes, the evidence (file and line of each fact) and the fix.
 
+pub mod drift;
 pub mod finding;
+pub mod knowledge;
+pub mod posture;
+pub mod run;
 
 pub use finding::{Evidence, Finding, Fix, Severity};

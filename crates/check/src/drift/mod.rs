@@ -1,0 +1,505 @@
+//! Drift: the nodes × updates matrix of one cluster, every difference
+//! classified and explained.
+//!
+//! For every KB installed on some nodes of a cluster but not on others, each
+//! node that lacks it gets one [`DriftClass`]:
+//!
+//! * **covered** — an update installed on that node supersedes it on that
+//!   node's product (the chain is shown, each edge with its sources), or the
+//!   node's build revision is at or past the KB's FixedBuild;
+//! * **suspect** — covered only through an edge that a known issue marks
+//!   incomplete for this product, or that the sources disagree on;
+//! * **missing** — a real gap;
+//! * **not-applicable** — the catalog does not publish the KB for that
+//!   node's product;
+//! * **unknown** — no catalog data for the KB (or the node's OS is not a
+//!   product lockstep can name).
+//!
+//! The chain search walks "superseded by" edges upwards from the absent KB
+//! until it meets an update the node has (breadth first, so the shortest
+//! chain is shown). Edges a known issue calls *wrong* are not walked.
+//! Identical situations (same KB, class, chain) are grouped so the report
+//! says "KB2607712 absent on HV03, HV04; covered by KB2616676 …" once.
+
+use crate::knowledge::{EdgeInfo, Knowledge, VerdictKind};
+use lockstep_model::{Cluster, KbId, Node, SourceRef, WinVersion};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriftClass {
+    Missing,
+    Suspect,
+    Unknown,
+    NotApplicable,
+    Covered,
+}
+
+impl DriftClass {
+    pub fn label(self) -> &'static str {
+        match self {
+            DriftClass::Missing => "missing",
+            DriftClass::Suspect => "suspect",
+            DriftClass::Unknown => "unknown",
+            DriftClass::NotApplicable => "not-applicable",
+            DriftClass::Covered => "covered",
+        }
+    }
+}
+
+/// Why an absent KB got its class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbsentVerdict {
+    pub class: DriftClass,
+    /// Edges from the absent KB up to an installed update, oldest first
+    /// (`chain[0].older` is the absent KB; the last `newer` is installed).
+    pub chain: Vec<EdgeInfo>,
+    /// Set when the node's build revision covers the KB's FixedBuild.
+    pub covered_by_build: Option<BuildCover>,
+    pub product: Option<String>,
+    /// One sentence in the admin's words.
+    pub reason: String,
+    /// The rest of the explanation (the chain, the known issue's verdict);
+    /// kept apart so a cluster-wide note can go between the two.
+    pub reason_tail: String,
+    pub known_issues: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildCover {
+    pub fixed_build: WinVersion,
+    pub node_version: WinVersion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum Cell {
+    Present {
+        installed_on: Option<jiff::civil::Date>,
+        source: SourceRef,
+    },
+    Absent {
+        class: DriftClass,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftRow {
+    pub kb: KbId,
+    pub title: Option<String>,
+    /// One cell per node, in the order of [`ClusterDrift::nodes`].
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeSummary {
+    pub name: String,
+    pub os: Option<String>,
+    pub version: Option<String>,
+    pub product: Option<String>,
+    pub updates: usize,
+    pub sources: Vec<String>,
+}
+
+/// Nodes lacking one KB for the same reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftGroup {
+    pub kb: KbId,
+    pub class: DriftClass,
+    pub absent_on: Vec<String>,
+    pub present_on: Vec<String>,
+    pub product: Option<String>,
+    pub chain: Vec<EdgeInfo>,
+    pub covered_by_build: Option<BuildCover>,
+    pub known_issues: Vec<String>,
+    /// "KB2607712 absent on HV03, HV04; covered by KB2616676 (installed on all 4 nodes) — …"
+    pub summary: String,
+    /// Evidence: where each present node's install was read.
+    pub evidence: Vec<(String, SourceRef)>,
+}
+
+/// Will Test-Cluster's "Validate Software Update Levels" warn?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationVerdict {
+    pub will_warn: bool,
+    /// The KBs that are not installed on every node.
+    pub kbs: Vec<KbId>,
+    /// KBs whose absence is a real or suspected security gap.
+    pub gap_kbs: Vec<KbId>,
+    pub explanation: String,
+    pub remedy: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterDrift {
+    pub cluster: String,
+    pub nodes: Vec<NodeSummary>,
+    /// Updates present on every node.
+    pub common_updates: usize,
+    /// Only the KBs that differ.
+    pub rows: Vec<DriftRow>,
+    pub groups: Vec<DriftGroup>,
+    pub validation: ValidationVerdict,
+}
+
+/// Classifies why `node` lacks `kb`.
+pub fn classify_absent(node: &Node, kb: KbId, k: &dyn Knowledge) -> AbsentVerdict {
+    let product = k.product_of(&node.os);
+    let Some(product) = product else {
+        return AbsentVerdict {
+            class: DriftClass::Unknown,
+            chain: Vec::new(),
+            covered_by_build: None,
+            product: None,
+            reason_tail: String::new(),
+            reason: format!(
+                "{} cannot be matched to a catalog product (OS {:?})",
+                node.name,
+                node.os.caption.as_ref().map(|c| c.value.trim())
+            ),
+            known_issues: Vec::new(),
+        };
+    };
+    let installed: HashSet<KbId> = node.updates.iter().map(|u| u.kb).collect();
+    if let Some(chain) = find_chain(kb, &product, &installed, k) {
+        let known_issues: Vec<String> = chain
+            .iter()
+            .filter_map(|e| e.verdict.as_ref().map(|v| v.known_issue.clone()))
+            .collect();
+        let weak = chain.iter().find(|e| {
+            e.disputed.is_some()
+                || e.verdict
+                    .as_ref()
+                    .is_some_and(|v| v.kind == VerdictKind::Incomplete)
+        });
+        let top = chain.last().map(|e| e.newer).unwrap_or(kb);
+        let (class, reason) = match weak {
+            Some(e) => (
+                DriftClass::Suspect,
+                format!(
+                    "covered by {top} only through {} → {}, which {}",
+                    e.newer,
+                    e.older,
+                    match (&e.verdict, &e.disputed) {
+                        (Some(v), _) if v.kind == VerdictKind::Incomplete => format!(
+                            "known issue {} marks incomplete on {product}: {}",
+                            v.known_issue, v.note
+                        ),
+                        (_, Some(d)) => format!("the sources disagree on: {d}"),
+                        _ => "is in doubt".to_string(),
+                    }
+                ),
+            ),
+            None => (DriftClass::Covered, format!("covered by {top}")),
+        };
+        let mut reason_tail = format!(", chain {}", chain_text(&chain));
+        if let Some(v) = chain.iter().find_map(|e| e.verdict.as_ref()) {
+            if v.kind == VerdictKind::Intended {
+                reason_tail.push_str(&format!(
+                    " — supersedence intended on {product} (known issue {}: {})",
+                    v.known_issue, v.note
+                ));
+            }
+        }
+        return AbsentVerdict {
+            class,
+            chain,
+            covered_by_build: None,
+            product: Some(product),
+            reason,
+            reason_tail,
+            known_issues,
+        };
+    }
+    if !k.kb_known(kb) {
+        let reason = if k.has_catalog() {
+            format!("the catalog has no data about {kb}")
+        } else {
+            format!("no catalog loaded: whether an installed update covers {kb} cannot be told")
+        };
+        return AbsentVerdict {
+            class: DriftClass::Unknown,
+            chain: Vec::new(),
+            covered_by_build: None,
+            product: Some(product),
+            reason,
+            reason_tail: String::new(),
+            known_issues: Vec::new(),
+        };
+    }
+    if !k.published_for(kb, &product) {
+        return AbsentVerdict {
+            class: DriftClass::NotApplicable,
+            chain: Vec::new(),
+            covered_by_build: None,
+            product: Some(product.clone()),
+            reason: format!("{kb} is not published for {product}"),
+            reason_tail: String::new(),
+            known_issues: Vec::new(),
+        };
+    }
+    if let (Some(fixed), Some(version)) = (
+        k.fixed_build(kb, &product),
+        node.os
+            .version
+            .as_ref()
+            .map(|v| v.value)
+            .filter(|v| v.len() == 4),
+    ) {
+        if version >= fixed {
+            return AbsentVerdict {
+                class: DriftClass::Covered,
+                chain: Vec::new(),
+                covered_by_build: Some(BuildCover {
+                    fixed_build: fixed,
+                    node_version: version,
+                }),
+                product: Some(product),
+                reason: format!("build {version} is at or past {kb}'s fixed build {fixed}"),
+                reason_tail: String::new(),
+                known_issues: Vec::new(),
+            };
+        }
+    }
+    AbsentVerdict {
+        class: DriftClass::Missing,
+        chain: Vec::new(),
+        covered_by_build: None,
+        product: Some(product.clone()),
+        reason: format!("no installed update supersedes {kb} on {product}"),
+        reason_tail: String::new(),
+        known_issues: Vec::new(),
+    }
+}
+
+/// Breadth-first search from `kb` up "superseded by" edges to an installed KB.
+fn find_chain(
+    kb: KbId,
+    product: &str,
+    installed: &HashSet<KbId>,
+    k: &dyn Knowledge,
+) -> Option<Vec<EdgeInfo>> {
+    let mut came_from: HashMap<KbId, EdgeInfo> = HashMap::new();
+    let mut queue = VecDeque::from([kb]);
+    let mut seen = HashSet::from([kb]);
+    while let Some(cur) = queue.pop_front() {
+        for edge in k.superseded_by(cur, product) {
+            if edge
+                .verdict
+                .as_ref()
+                .is_some_and(|v| v.kind == VerdictKind::Wrong)
+            {
+                continue;
+            }
+            let next = edge.newer;
+            if !seen.insert(next) {
+                continue;
+            }
+            came_from.insert(next, edge);
+            if installed.contains(&next) {
+                let mut chain = Vec::new();
+                let mut at = next;
+                while at != kb {
+                    let e = came_from.remove(&at)?;
+                    at = e.older;
+                    chain.push(e);
+                }
+                chain.reverse();
+                return Some(chain);
+            }
+            queue.push_back(next);
+        }
+    }
+    None
+}
+
+/// `KB2607712 ← KB2616676 (known-issue:LOCKSTEP-2011-0001)`.
+pub fn chain_text(chain: &[EdgeInfo]) -> String {
+    let mut s = String::new();
+    for (i, e) in chain.iter().enumerate() {
+        if i == 0 {
+            s.push_str(&e.older.to_string());
+        }
+        s.push_str(&format!(" ← {} ({})", e.newer, e.sources.join(", ")));
+    }
+    s
+}
+
+fn node_summary(node: &Node, k: &dyn Knowledge) -> NodeSummary {
+    NodeSummary {
+        name: node.name.clone(),
+        os: node.os.caption.as_ref().map(|c| c.value.trim().to_string()),
+        version: node.os.version.as_ref().map(|v| v.value.to_string()),
+        product: k.product_of(&node.os),
+        updates: node.updates.len(),
+        sources: node.sources.clone(),
+    }
+}
+
+fn join_names(names: &[String]) -> String {
+    names.join(", ")
+}
+
+/// The drift of one cluster.
+pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
+    let nodes: Vec<&Node> = cluster.nodes.iter().collect();
+    let mut all: BTreeMap<KbId, usize> = BTreeMap::new();
+    for n in &nodes {
+        for u in &n.updates {
+            *all.entry(u.kb).or_default() += 1;
+        }
+    }
+    let common_updates = all.values().filter(|c| **c == nodes.len()).count();
+    let mut rows = Vec::new();
+    let mut groups: Vec<DriftGroup> = Vec::new();
+    for (&kb, &count) in &all {
+        if count == nodes.len() {
+            continue;
+        }
+        let mut cells = Vec::new();
+        let mut present_on = Vec::new();
+        let mut evidence = Vec::new();
+        let mut by_reason: BTreeMap<(DriftClass, String), (AbsentVerdict, Vec<String>)> =
+            BTreeMap::new();
+        for n in &nodes {
+            match n.update(kb) {
+                Some(u) => {
+                    cells.push(Cell::Present {
+                        installed_on: u.installed_on,
+                        source: u.source.clone(),
+                    });
+                    present_on.push(n.name.clone());
+                    evidence.push((n.name.clone(), u.source.clone()));
+                }
+                None => {
+                    let v = classify_absent(n, kb, k);
+                    cells.push(Cell::Absent { class: v.class });
+                    let key = (v.class, v.reason.clone());
+                    by_reason
+                        .entry(key)
+                        .or_insert_with(|| (v, Vec::new()))
+                        .1
+                        .push(n.name.clone());
+                }
+            }
+        }
+        for ((class, _), (v, absent_on)) in by_reason {
+            let top_installed = v.chain.last().map(|e| e.newer);
+            let top_note = top_installed
+                .map(|t| {
+                    let have = nodes.iter().filter(|n| n.has_kb(t)).count();
+                    if have == nodes.len() {
+                        format!(" ({t} installed on all {} nodes)", nodes.len())
+                    } else {
+                        String::new()
+                    }
+                })
+                .unwrap_or_default();
+            let summary = format!(
+                "{kb} absent on {}; {}{}{}",
+                join_names(&absent_on),
+                v.reason,
+                top_note,
+                v.reason_tail
+            );
+            groups.push(DriftGroup {
+                kb,
+                class,
+                absent_on,
+                present_on: present_on.clone(),
+                product: v.product,
+                chain: v.chain,
+                covered_by_build: v.covered_by_build,
+                known_issues: v.known_issues,
+                summary,
+                evidence: evidence.clone(),
+            });
+        }
+        rows.push(DriftRow {
+            kb,
+            title: k.title(kb),
+            cells,
+        });
+    }
+    let kbs: Vec<KbId> = rows.iter().map(|r| r.kb).collect();
+    let mut gap_kbs: Vec<KbId> = groups
+        .iter()
+        .filter(|g| matches!(g.class, DriftClass::Missing | DriftClass::Suspect))
+        .map(|g| g.kb)
+        .collect();
+    gap_kbs.dedup();
+    let validation = validation_verdict(&cluster.name, &kbs, &gap_kbs, &groups);
+    ClusterDrift {
+        cluster: cluster.name.clone(),
+        nodes: nodes.iter().map(|n| node_summary(n, k)).collect(),
+        common_updates,
+        rows,
+        groups,
+        validation,
+    }
+}
+
+fn validation_verdict(
+    cluster: &str,
+    kbs: &[KbId],
+    gap_kbs: &[KbId],
+    groups: &[DriftGroup],
+) -> ValidationVerdict {
+    if kbs.is_empty() {
+        return ValidationVerdict {
+            will_warn: false,
+            kbs: Vec::new(),
+            gap_kbs: Vec::new(),
+            explanation: format!(
+                "All nodes of {cluster} report the same installed updates: \"Validate Software Update Levels\" will pass."
+            ),
+            remedy: String::new(),
+        };
+    }
+    let list = kbs
+        .iter()
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let unknown = groups.iter().any(|g| g.class == DriftClass::Unknown);
+    let security = if !gap_kbs.is_empty() {
+        format!(
+            "{} of them {} a security gap: {}.",
+            gap_kbs.len(),
+            if gap_kbs.len() == 1 { "is" } else { "are" },
+            gap_kbs
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else if unknown {
+        "None is a known security gap, but some could not be judged (see unknown).".to_string()
+    } else {
+        "None of them is a security gap: every absent update is covered on the nodes that lack it."
+            .to_string()
+    };
+    ValidationVerdict {
+        will_warn: true,
+        kbs: kbs.to_vec(),
+        gap_kbs: gap_kbs.to_vec(),
+        explanation: format!(
+            "Cluster validation (Test-Cluster, \"Validate Software Update Levels\") will warn about {cluster}: {} not installed on every node ({list}). {security}",
+            if kbs.len() == 1 {
+                "1 update is"
+            } else {
+                "updates are"
+            }
+        ),
+        remedy: format!(
+            "To make validation pass, converge the nodes: `lockstep plan {cluster_arg} --target converge` gives the ordered steps (uninstall the superseding update, install the older one, reinstall), one drained node at a time.{close}",
+            cluster_arg = "<inputs>",
+            close = if gap_kbs.is_empty() {
+                ""
+            } else {
+                " To close only the security gaps, use `--target secure`."
+            }
+        ),
+    }
+}

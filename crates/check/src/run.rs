@@ -1,0 +1,355 @@
+//! The whole check over an inventory: drift per cluster, posture per node,
+//! findings. Pure: no I/O, so reports and tests see the same data.
+
+use crate::drift::{ClusterDrift, DriftClass, cluster_drift};
+use crate::knowledge::Knowledge;
+use crate::posture::{NodePosture, node_posture};
+use crate::{Evidence, Finding, Fix, Severity};
+use jiff::civil::Date;
+use lockstep_model::{Cluster, Inventory, Node};
+use serde::{Deserialize, Serialize};
+
+pub const REPORT_SCHEMA: &str = "lockstep-report/1";
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Judge security posture with what was published by this date.
+    pub as_of: Option<Date>,
+}
+
+/// Where the catalog came from and what it cannot tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogInfo {
+    pub available: bool,
+    pub path: Option<String>,
+    /// Said when no catalog was loaded: what the report cannot tell, and how to get one.
+    pub limits: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterReport {
+    pub name: String,
+    pub drift: ClusterDrift,
+    pub posture: Vec<NodePosture>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub schema: String,
+    pub lockstep_version: String,
+    pub as_of: Option<Date>,
+    pub catalog: CatalogInfo,
+    /// Inputs that could not be read (`path:line: expected ...`).
+    pub input_errors: Vec<String>,
+    pub clusters: Vec<ClusterReport>,
+    /// Nodes given on their own, not as part of a cluster.
+    pub loose_nodes: Vec<NodePosture>,
+    /// Sorted: severity (highest first), code, cluster, nodes.
+    pub findings: Vec<Finding>,
+}
+
+impl CheckReport {
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+pub fn check(
+    inventory: &Inventory,
+    k: &dyn Knowledge,
+    catalog: CatalogInfo,
+    options: &CheckOptions,
+) -> CheckReport {
+    let mut findings = Vec::new();
+    if !catalog.available {
+        findings.push(Finding {
+            code: "catalog-unavailable".into(),
+            severity: Severity::Info,
+            cluster: None,
+            nodes: Vec::new(),
+            title: "No update catalog: supersedence and missing security updates cannot be judged"
+                .into(),
+            detail: catalog.limits.clone().unwrap_or_default(),
+            evidence: Vec::new(),
+            fix: Some(Fix {
+                text: "Import a catalog once; it is kept locally.".into(),
+                commands: vec![
+                    "lockstep catalog update".into(),
+                    "lockstep catalog import definitions.zip".into(),
+                ],
+            }),
+            known_issues: Vec::new(),
+        });
+    }
+    let mut clusters = Vec::new();
+    for cluster in &inventory.clusters {
+        let drift = cluster_drift(cluster, k);
+        findings.extend(drift_findings(cluster, &drift));
+        findings.extend(os_mismatch(cluster, &drift));
+        let posture: Vec<NodePosture> = cluster
+            .nodes
+            .iter()
+            .map(|n| node_posture(n, options.as_of, k))
+            .collect();
+        for (node, p) in cluster.nodes.iter().zip(&posture) {
+            findings.extend(posture_findings(Some(&cluster.name), node, p));
+        }
+        clusters.push(ClusterReport {
+            name: cluster.name.clone(),
+            drift,
+            posture,
+        });
+    }
+    let mut loose = Vec::new();
+    for node in &inventory.loose_nodes {
+        let p = node_posture(node, options.as_of, k);
+        findings.extend(posture_findings(None, node, &p));
+        loose.push(p);
+    }
+    sort_findings(&mut findings);
+    CheckReport {
+        schema: REPORT_SCHEMA.into(),
+        lockstep_version: env!("CARGO_PKG_VERSION").into(),
+        as_of: options.as_of,
+        catalog,
+        input_errors: Vec::new(),
+        clusters,
+        loose_nodes: loose,
+        findings,
+    }
+}
+
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.code.cmp(&b.code))
+            .then_with(|| a.cluster.cmp(&b.cluster))
+            .then_with(|| a.nodes.cmp(&b.nodes))
+            .then_with(|| a.title.cmp(&b.title))
+    });
+}
+
+fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for g in &drift.groups {
+        let (code, severity, fix) = match g.class {
+            DriftClass::Missing => (
+                "update-drift-missing",
+                Severity::Error,
+                Fix {
+                    text: format!(
+                        "Install {} on {}, one drained node at a time: `lockstep plan --target secure` gives the steps.",
+                        g.kb,
+                        g.absent_on.join(", ")
+                    ),
+                    commands: Vec::new(),
+                },
+            ),
+            DriftClass::Suspect => (
+                "update-drift-suspect",
+                Severity::Warning,
+                Fix {
+                    text: format!(
+                        "Treat {} as missing on {} until the known issue says otherwise: `lockstep plan --target secure` installs it.",
+                        g.kb,
+                        g.absent_on.join(", ")
+                    ),
+                    commands: Vec::new(),
+                },
+            ),
+            DriftClass::Unknown => (
+                "update-drift-unknown",
+                Severity::Warning,
+                Fix {
+                    text: "Import a catalog that covers this update (`lockstep catalog update`), or check the KB article by hand.".into(),
+                    commands: Vec::new(),
+                },
+            ),
+            DriftClass::Covered => (
+                "update-drift-covered",
+                Severity::Info,
+                Fix {
+                    text: "Not a security gap. Cluster validation still warns; `lockstep plan --target converge` makes the nodes identical.".into(),
+                    commands: Vec::new(),
+                },
+            ),
+            DriftClass::NotApplicable => (
+                "update-drift-not-applicable",
+                Severity::Info,
+                Fix {
+                    text: "The nodes run different products; the update cannot be installed where it is absent.".into(),
+                    commands: Vec::new(),
+                },
+            ),
+        };
+        let mut evidence: Vec<Evidence> = g
+            .evidence
+            .iter()
+            .map(|(node, src)| Evidence {
+                source: src.clone(),
+                note: format!("{} installed on {node}", g.kb),
+            })
+            .collect();
+        for name in &g.absent_on {
+            if let Some(n) = cluster.nodes.iter().find(|n| &n.name == name) {
+                if let Some(src) = n.sources.first() {
+                    evidence.push(Evidence {
+                        source: lockstep_model::SourceRef::new(src.as_str(), 0),
+                        note: format!("{} not listed on {name}", g.kb),
+                    });
+                }
+            }
+        }
+        out.push(Finding {
+            code: code.into(),
+            severity,
+            cluster: Some(cluster.name.clone()),
+            nodes: g.absent_on.clone(),
+            title: format!(
+                "{} absent on {} ({})",
+                g.kb,
+                g.absent_on.join(", "),
+                g.class.label()
+            ),
+            detail: g.summary.clone(),
+            evidence,
+            fix: Some(fix),
+            known_issues: g.known_issues.clone(),
+        });
+    }
+    if drift.validation.will_warn {
+        out.push(Finding {
+            code: "cluster-validation-will-warn".into(),
+            severity: Severity::Warning,
+            cluster: Some(cluster.name.clone()),
+            nodes: Vec::new(),
+            title: format!(
+                "Cluster validation will warn: {} not on every node",
+                drift
+                    .validation
+                    .kbs
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            detail: drift.validation.explanation.clone(),
+            evidence: Vec::new(),
+            fix: Some(Fix {
+                text: drift.validation.remedy.clone(),
+                commands: Vec::new(),
+            }),
+            known_issues: Vec::new(),
+        });
+    }
+    out
+}
+
+fn os_mismatch(cluster: &Cluster, drift: &ClusterDrift) -> Option<Finding> {
+    let mut products: Vec<(&str, &str)> = drift
+        .nodes
+        .iter()
+        .map(|n| {
+            (
+                n.product.as_deref().unwrap_or("unknown product"),
+                n.name.as_str(),
+            )
+        })
+        .collect();
+    products.sort();
+    let distinct: std::collections::BTreeSet<&str> = products.iter().map(|p| p.0).collect();
+    if distinct.len() < 2 {
+        return None;
+    }
+    Some(Finding {
+        code: "cluster-mixed-os".into(),
+        severity: Severity::Warning,
+        cluster: Some(cluster.name.clone()),
+        nodes: Vec::new(),
+        title: format!("Nodes run {} different OS products", distinct.len()),
+        detail: products
+            .iter()
+            .map(|(p, n)| format!("{n}: {p}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        evidence: Vec::new(),
+        fix: Some(Fix {
+            text: "Mixed-OS clusters are supported only during a rolling upgrade; finish it."
+                .into(),
+            commands: Vec::new(),
+        }),
+        known_issues: Vec::new(),
+    })
+}
+
+fn posture_findings(cluster: Option<&str>, node: &Node, p: &NodePosture) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, prod) in p.products.iter().enumerate() {
+        for head in &prod.missing {
+            let os_product = i == 0;
+            let severity = if !prod.applicable {
+                Severity::Info
+            } else {
+                match head.severity.as_deref() {
+                    Some("Critical") | Some("Important") | None => Severity::Error,
+                    _ => Severity::Warning,
+                }
+            };
+            let code = if os_product {
+                "security-update-missing"
+            } else {
+                "companion-update-missing"
+            };
+            let mut detail = format!(
+                "{} ({}) is the newest update of its chain for {} and is not installed on {}",
+                head.kb,
+                head.title.as_deref().unwrap_or("no title in the catalog"),
+                prod.product,
+                node.name
+            );
+            if let Some(d) = head.release_date {
+                detail.push_str(&format!("; released {d}"));
+            }
+            if !head.folds.is_empty() {
+                detail.push_str(&format!(
+                    "; it supersedes the also absent {}",
+                    head.folds
+                        .iter()
+                        .map(|k| k.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if !prod.applicable {
+                detail.push_str(
+                    "; applicable only if the product is installed, which the inventory does not show",
+                );
+            }
+            out.push(Finding {
+                code: code.into(),
+                severity,
+                cluster: cluster.map(str::to_string),
+                nodes: vec![node.name.clone()],
+                title: format!("{} missing on {} ({})", head.kb, node.name, prod.product),
+                detail,
+                evidence: node
+                    .os
+                    .version
+                    .as_ref()
+                    .map(|v| Evidence {
+                        source: v.source.clone(),
+                        note: format!("OS version {}", v.value),
+                    })
+                    .into_iter()
+                    .collect(),
+                fix: Some(Fix {
+                    text: format!("Install {} on {}.", head.kb, node.name),
+                    commands: Vec::new(),
+                }),
+                known_issues: Vec::new(),
+            });
+        }
+    }
+    out
+}
