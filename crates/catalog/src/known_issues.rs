@@ -1,1 +1,0 @@
-//! Known-issues database. (Filled in by the known-issues work.)
