@@ -4,7 +4,11 @@
 //!
 //! [`FORMATS`] is in detection order: more specific formats first.
 
+pub mod csvstate;
 pub mod fltmc;
+pub mod mppreference;
+pub mod mpstatus;
+pub mod products;
 
 use lockstep_model::protection::CsvNodeState;
 use lockstep_model::{Cluster, Node, SourceRef, Sourced};
@@ -60,7 +64,13 @@ pub struct Format {
 }
 
 /// Formats in detection order.
-pub static FORMATS: &[&Format] = &[&fltmc::FORMAT];
+pub static FORMATS: &[&Format] = &[
+    &fltmc::FORMAT,
+    &mppreference::FORMAT,
+    &mpstatus::FORMAT,
+    &csvstate::FORMAT,
+    &products::FORMAT,
+];
 
 /// The first format whose `detect` claims the text.
 pub fn detect(text: &str) -> Option<&'static Format> {
