@@ -1,1 +1,427 @@
-//! Bytes to text. (Filled in by the ingest work.)
+//! Bytes to text.
+//!
+//! Windows tools write text in whatever encoding the shell chose:
+//!
+//! * Windows PowerShell 5.1 `>` / `Out-File`: UTF-16LE with a BOM.
+//! * PowerShell 7, `Set-Content -Encoding utf8`, most collectors: UTF-8,
+//!   with or without a BOM.
+//! * `cmd.exe` `>`: the console (OEM) code page: CP437/CP850 in Western
+//!   Europe, CP866 in Russia, CP936 (GBK) in China; some tools and editors use
+//!   the ANSI code page instead (CP1252, CP1251).
+//! * Captures passed through other tools: UTF-16 without a BOM, UTF-16BE.
+//!
+//! The order of decisions:
+//!
+//! 1. A byte-order mark wins (UTF-8, UTF-16LE, UTF-16BE).
+//! 2. UTF-16 without a BOM is recognised by its byte pattern: text written by
+//!    these tools is mostly ASCII (labels, digits, padding spaces), so one byte
+//!    of most code units is zero, always at the odd (LE) or the even (BE)
+//!    offsets.
+//! 3. Valid UTF-8 is UTF-8.
+//! 4. Anything else is a legacy code page, guessed with `chardetng` and
+//!    decoded with `encoding_rs`. `encoding_rs` has no CP850 (the Western
+//!    European console code page), so when the guess is a Western single-byte
+//!    encoding and the high bytes sit mostly in 0x80–0x9F (where CP850 keeps
+//!    é, ü, à, ç … and CP1252 only punctuation), the text is decoded with
+//!    the CP850 table below.
+//!
+//! Then the text is checked (NUL characters, control characters or
+//! replacement characters in any quantity mean binary data or a wrong
+//! encoding: an [`IngestError`], never garbage) and normalised: CRLF, and the
+//! `CR CR LF` that `wmic` writes when redirected, become LF, and the
+//! no-break spaces French formatting puts inside numbers and before colons
+//! (U+00A0, U+202F) become plain spaces, so every parser sees one kind of
+//! line end and one kind of space.
+
+use crate::IngestError;
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE};
+
+/// The text of a file, or an error naming the file when it is not text.
+pub fn decode(bytes: &[u8], path: &str) -> Result<String, IngestError> {
+    let text = decode_raw(bytes, path)?;
+    check_text(&text, path)?;
+    Ok(normalize(text))
+}
+
+/// Which encoding [`decode`] would use, for diagnostics and tests.
+pub fn sniff(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return "UTF-8";
+    }
+    if bytes.starts_with(b"\xFF\xFE") {
+        return "UTF-16LE";
+    }
+    if bytes.starts_with(b"\xFE\xFF") {
+        return "UTF-16BE";
+    }
+    if let Some(e) = sniff_utf16(bytes) {
+        return e.name();
+    }
+    if utf8_prefix(bytes).is_some() {
+        return "UTF-8";
+    }
+    match legacy_guess(bytes) {
+        Legacy::Cp850 => "IBM850",
+        Legacy::Other(e) => e.name(),
+    }
+}
+
+fn decode_raw(bytes: &[u8], path: &str) -> Result<String, IngestError> {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return match utf8_prefix(rest) {
+            Some(s) => Ok(s.to_owned()),
+            None => Err(invalid_utf8(rest, path)),
+        };
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        return Ok(decode_utf16(rest, UTF_16LE));
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        return Ok(decode_utf16(rest, UTF_16BE));
+    }
+    if let Some(enc) = sniff_utf16(bytes) {
+        return Ok(decode_utf16(bytes, enc));
+    }
+    if let Some(s) = utf8_prefix(bytes) {
+        return Ok(s.to_owned());
+    }
+    Ok(match legacy_guess(bytes) {
+        Legacy::Cp850 => decode_cp850(bytes),
+        Legacy::Other(enc) => enc.decode_without_bom_handling(bytes).0.into_owned(),
+    })
+}
+
+/// Valid UTF-8, allowing a sequence cut off at the very end (a truncated file).
+fn utf8_prefix(bytes: &[u8]) -> Option<&str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Some(s),
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    }
+}
+
+fn invalid_utf8(bytes: &[u8], path: &str) -> IngestError {
+    let at = std::str::from_utf8(bytes)
+        .err()
+        .map_or(0, |e| e.valid_up_to());
+    IngestError::new(
+        path,
+        0,
+        format!(
+            "UTF-8 text after the UTF-8 byte-order mark, found an invalid byte sequence at byte {}",
+            at + 3
+        ),
+    )
+}
+
+fn decode_utf16(bytes: &[u8], enc: &'static Encoding) -> String {
+    // An odd trailing byte is half a code unit of a truncated file: drop it.
+    let even = bytes.len() & !1;
+    let body = bytes.get(..even).unwrap_or(bytes);
+    enc.decode_without_bom_handling(body).0.into_owned()
+}
+
+/// UTF-16 without a BOM: zero bytes on one side of most code units and almost
+/// none on the other. Looks at the first 8 KiB.
+fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
+    let sample = &bytes[..bytes.len().min(8192)];
+    let pairs = sample.len() / 2;
+    if pairs < 2 {
+        return None;
+    }
+    let (mut zero_even, mut zero_odd) = (0usize, 0usize);
+    for pair in sample.chunks_exact(2) {
+        if pair[0] == 0 {
+            zero_even += 1;
+        }
+        if pair[1] == 0 {
+            zero_odd += 1;
+        }
+    }
+    // Text in these files is mostly ASCII (padding spaces, digits, labels);
+    // require a clear majority of zeros on one side and next to none on the other.
+    if zero_odd * 10 >= pairs * 3 && zero_even * 20 <= pairs {
+        Some(UTF_16LE)
+    } else if zero_even * 10 >= pairs * 3 && zero_odd * 20 <= pairs {
+        Some(UTF_16BE)
+    } else {
+        None
+    }
+}
+
+enum Legacy {
+    Cp850,
+    Other(&'static Encoding),
+}
+
+fn legacy_guess(bytes: &[u8]) -> Legacy {
+    let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    // A megabyte is plenty to tell code pages apart and keeps detection cheap.
+    let sample = &bytes[..bytes.len().min(1 << 20)];
+    det.feed(sample, sample.len() == bytes.len());
+    let enc = det.guess(None, chardetng::Utf8Detection::Deny);
+    let western = enc == encoding_rs::WINDOWS_1252
+        || enc == encoding_rs::ISO_8859_15
+        || enc == encoding_rs::ISO_8859_2
+        || enc == encoding_rs::WINDOWS_1250;
+    if western && looks_like_cp850(sample) {
+        Legacy::Cp850
+    } else {
+        Legacy::Other(enc)
+    }
+}
+
+/// CP850 keeps most accented lower-case letters in 0x80–0xA5, where CP1252
+/// has punctuation (0x80–0x9F) and rarely used symbols; CP1252 keeps them in
+/// 0xC0–0xFF. Whichever range holds most of the high bytes decides.
+fn looks_like_cp850(bytes: &[u8]) -> bool {
+    let (mut low, mut high) = (0usize, 0usize);
+    for &b in bytes {
+        match b {
+            0x80..=0xA5 => low += 1,
+            0xC0..=0xFF => high += 1,
+            _ => {}
+        }
+    }
+    low > high
+}
+
+/// Code page 850 (DOS Latin-1), bytes 0x80–0xFF.
+const CP850_HIGH: [char; 128] = [
+    'Ç', 'ü', 'é', 'â', 'ä', 'à', 'å', 'ç', 'ê', 'ë', 'è', 'ï', 'î', 'ì', 'Ä', 'Å', 'É', 'æ', 'Æ',
+    'ô', 'ö', 'ò', 'û', 'ù', 'ÿ', 'Ö', 'Ü', 'ø', '£', 'Ø', '×', 'ƒ', 'á', 'í', 'ó', 'ú', 'ñ', 'Ñ',
+    'ª', 'º', '¿', '®', '¬', '½', '¼', '¡', '«', '»', '░', '▒', '▓', '│', '┤', 'Á', 'Â', 'À', '©',
+    '╣', '║', '╗', '╝', '¢', '¥', '┐', '└', '┴', '┬', '├', '─', '┼', 'ã', 'Ã', '╚', '╔', '╩', '╦',
+    '╠', '═', '╬', '¤', 'ð', 'Ð', 'Ê', 'Ë', 'È', 'ı', 'Í', 'Î', 'Ï', '┘', '┌', '█', '▄', '¦', 'Ì',
+    '▀', 'Ó', 'ß', 'Ô', 'Ò', 'õ', 'Õ', 'µ', 'þ', 'Þ', 'Ú', 'Û', 'Ù', 'ý', 'Ý', '¯', '´', '\u{AD}',
+    '±', '‗', '¾', '¶', '§', '÷', '¸', '°', '¨', '·', '¹', '³', '²', '■', '\u{A0}',
+];
+
+fn decode_cp850(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 4);
+    for &b in bytes {
+        if b < 0x80 {
+            out.push(b as char);
+        } else {
+            out.push(CP850_HIGH[(b - 0x80) as usize]);
+        }
+    }
+    out
+}
+
+/// Rejects binary data and text decoded with the wrong encoding.
+fn check_text(text: &str, path: &str) -> Result<(), IngestError> {
+    if let Some(at) = memchr::memchr(0, text.as_bytes()) {
+        return Err(IngestError::new(
+            path,
+            line_of(text, at),
+            format!("text, found binary data (a NUL byte at offset {at})"),
+        ));
+    }
+    let mut controls = 0usize;
+    let mut replacements = 0usize;
+    let mut chars = 0usize;
+    let bytes = text.as_bytes();
+    // Counting over bytes is enough for control characters (ASCII) and fast;
+    // replacement characters are looked for only when the text is not ASCII.
+    for &b in bytes {
+        if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1a | 0x1b) {
+            controls += 1;
+        }
+    }
+    if !text.is_ascii() {
+        for c in text.chars() {
+            chars += 1;
+            if c == '\u{FFFD}' {
+                replacements += 1;
+            }
+        }
+    } else {
+        chars = bytes.len();
+    }
+    let limit = 4 + chars / 200;
+    if controls > limit {
+        return Err(IngestError::new(
+            path,
+            0,
+            format!("text, found binary data ({controls} control characters)"),
+        ));
+    }
+    if replacements > limit {
+        return Err(IngestError::new(
+            path,
+            0,
+            format!(
+                "text in UTF-8, UTF-16 or a Windows code page, found {replacements} undecodable byte sequences"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn line_of(text: &str, byte: usize) -> u32 {
+    let upto = text.get(..byte).unwrap_or(text);
+    let n = memchr::memchr_iter(b'\n', upto.as_bytes()).count() + 1;
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// CR LF (and wmic's CR CR LF) to LF, lone CR to LF, no-break spaces to spaces.
+fn normalize(text: String) -> String {
+    let b = text.as_bytes();
+    let has_cr = memchr::memchr(b'\r', b).is_some();
+    let has_nbsp = memchr::memmem::find(b, "\u{A0}".as_bytes()).is_some()
+        || memchr::memmem::find(b, "\u{202F}".as_bytes()).is_some();
+    if !has_cr && !has_nbsp {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                while chars.peek() == Some(&'\r') {
+                    chars.next();
+                }
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push('\n');
+            }
+            '\u{A0}' | '\u{202F}' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16le(s: &str, bom: bool) -> Vec<u8> {
+        let mut v = Vec::new();
+        if bom {
+            v.extend_from_slice(&[0xFF, 0xFE]);
+        }
+        for u in s.encode_utf16() {
+            v.extend_from_slice(&u.to_le_bytes());
+        }
+        v
+    }
+
+    fn utf16be(s: &str) -> Vec<u8> {
+        let mut v = vec![0xFE, 0xFF];
+        for u in s.encode_utf16() {
+            v.extend_from_slice(&u.to_be_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn boms() {
+        assert_eq!(
+            decode(b"\xEF\xBB\xBFHost Name: A\r\n", "f").unwrap(),
+            "Host Name: A\n"
+        );
+        assert_eq!(
+            decode(&utf16le("Host Name: Ä\r\n", true), "f").unwrap(),
+            "Host Name: Ä\n"
+        );
+        assert_eq!(
+            decode(&utf16be("Host Name: Ä\r\n"), "f").unwrap(),
+            "Host Name: Ä\n"
+        );
+    }
+
+    #[test]
+    fn utf16_without_bom() {
+        let bytes = utf16le(
+            "Host Name:                 HV01\r\nOS Name: Windows\r\n",
+            false,
+        );
+        assert_eq!(sniff(&bytes), "UTF-16LE");
+        assert_eq!(
+            decode(&bytes, "f").unwrap(),
+            "Host Name:                 HV01\nOS Name: Windows\n"
+        );
+        let mut be = utf16be("Host Name:                 HV01\r\n");
+        be.drain(..2);
+        assert_eq!(sniff(&be), "UTF-16BE");
+        assert_eq!(
+            decode(&be, "f").unwrap(),
+            "Host Name:                 HV01\n"
+        );
+    }
+
+    #[test]
+    fn truncated_utf16_and_utf8_are_tolerated() {
+        let mut bytes = utf16le("Host Name: HV01", true);
+        bytes.push(0x41);
+        assert_eq!(decode(&bytes, "f").unwrap(), "Host Name: HV01");
+        let mut u8 = "Domäne: X ä".as_bytes().to_vec();
+        u8.pop();
+        assert_eq!(decode(&u8, "f").unwrap(), "Domäne: X ");
+    }
+
+    #[test]
+    fn wmic_cr_cr_lf_and_nbsp() {
+        assert_eq!(decode(b"a\r\r\nb\rc", "f").unwrap(), "a\nb\nc");
+        assert_eq!(
+            decode("Mémoire\u{A0}: 4\u{202F}096\u{A0}Mo".as_bytes(), "f").unwrap(),
+            "Mémoire : 4 096 Mo"
+        );
+    }
+
+    #[test]
+    fn legacy_code_pages() {
+        let text = "Имя узла:                         DC\r\nНазвание ОС:                      Майкрософт Windows Server 2012 R2 Standard\r\nВерсия ОС:                        6.3.9600 Н/Д построение 9600\r\n";
+        let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(text);
+        assert_eq!(sniff(&cp1251), "windows-1251");
+        assert_eq!(decode(&cp1251, "f").unwrap(), text.replace("\r\n", "\n"));
+        let (cp866, _, _) = encoding_rs::IBM866.encode(text);
+        assert_eq!(sniff(&cp866), "IBM866");
+        assert_eq!(decode(&cp866, "f").unwrap(), text.replace("\r\n", "\n"));
+        let zh = "主机名:           WIN-SRV01\r\nOS 名称:          Microsoft Windows Server 2019 Datacenter\r\nOS 版本:          10.0.17763 暂缺 Build 17763\r\nOS 制造商:        Microsoft Corporation\r\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(zh);
+        assert_eq!(sniff(&gbk), "GBK");
+        assert_eq!(decode(&gbk, "f").unwrap(), zh.replace("\r\n", "\n"));
+    }
+
+    #[test]
+    fn cp850_and_cp1252() {
+        let de = "Ursprüngliches Installationsdatum: 15.06.2016\r\nSystemstartzeit: 04.03.2019\r\nDomäne: WORKGROUP\r\nVerfügbarer physikalischer Speicher: 12.840 MB\r\n";
+        let cp850: Vec<u8> = de
+            .chars()
+            .map(|c| {
+                if c.is_ascii() {
+                    c as u8
+                } else {
+                    0x80 + CP850_HIGH.iter().position(|&h| h == c).unwrap() as u8
+                }
+            })
+            .collect();
+        assert_eq!(sniff(&cp850), "IBM850");
+        assert_eq!(decode(&cp850, "f").unwrap(), de.replace("\r\n", "\n"));
+        let (cp1252, _, _) = encoding_rs::WINDOWS_1252.encode(de);
+        assert_eq!(decode(&cp1252, "f").unwrap(), de.replace("\r\n", "\n"));
+    }
+
+    #[test]
+    fn binary_is_an_error() {
+        let e = decode(b"Host Name: A\n\0\0\x01\x02", "bin.txt").unwrap_err();
+        assert_eq!(e.path, "bin.txt");
+        assert_eq!(e.line, 2);
+        assert!(e.expected.starts_with("text, found binary data"), "{e}");
+        let noise: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1)
+            .collect();
+        assert!(decode(&noise, "noise").is_err());
+        assert!(decode(b"\xEF\xBB\xBFok\xFF\xFEbad", "x").is_err());
+    }
+
+    #[test]
+    fn empty_and_bom_only() {
+        assert_eq!(decode(b"", "f").unwrap(), "");
+        assert_eq!(decode(b"\xFF\xFE\r\x00\n\x00", "f").unwrap(), "\n");
+    }
+}

@@ -21,7 +21,8 @@ pub mod decode;
 pub mod error;
 pub mod formats;
 pub mod load;
+pub mod util;
 
 pub use error::IngestError;
 pub use formats::{FileContent, Format, NodeFacts, Text};
-pub use load::{load_paths, LoadOutcome};
+pub use load::{LoadOutcome, load_paths};

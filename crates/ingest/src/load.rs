@@ -1,3 +1,481 @@
-//! Files and directories to an inventory. (Filled in by the ingest work.)
-pub struct LoadOutcome;
-pub fn load_paths() {}
+//! Files and directories to an inventory.
+//!
+//! * A directory is one cluster named after the directory. Its files are read
+//!   in sorted order (so output is deterministic); files in a subdirectory
+//!   belong to the node named after that subdirectory unless their content
+//!   names a node (`HV01/fltmc-instances.txt` → HV01).
+//! * A file given directly contributes loose nodes (or, for a snapshot, whole
+//!   clusters).
+//! * A file's node is the one its content names (`Host Name`, `CSName`,
+//!   `PSComputerName`, `Node`); otherwise the subdirectory's name; otherwise
+//!   the file name up to its first dot (`HV01.fltmc-instances.txt` → HV01).
+//! * Node names compare case-insensitively; facts about one node from several
+//!   files are merged (updates deduplicated by KB, the first source that
+//!   names a KB wins and later ones only fill what it lacked; every file is
+//!   listed in `node.sources`).
+//! * `Get-ClusterSharedVolumeState` captures (which name the node on every
+//!   record) attach to the directory's cluster; given as a single file they
+//!   form a cluster named after the file.
+//! * Snapshot clusters are added as they are; a directory cluster and a
+//!   snapshot cluster with the same name are merged.
+//!
+//! A file that cannot be read yields an [`IngestError`] and loading goes on.
+//! Hidden files (`.name`) in directories are skipped.
+
+use crate::formats::{self, FileContent, NodeFacts, Text};
+use crate::{IngestError, decode};
+use lockstep_model::protection::{CsvNodeState, Section};
+use lockstep_model::{Cluster, Inventory, Node, SourceRef, Sourced};
+use std::path::{Path, PathBuf};
+
+/// What loading produced: the inventory, the inputs that failed, and which
+/// format each readable file was read as.
+#[derive(Debug, Default)]
+pub struct LoadOutcome {
+    pub inventory: Inventory,
+    pub errors: Vec<IngestError>,
+    /// (path, format name) of every file that parsed.
+    pub files: Vec<(String, &'static str)>,
+}
+
+/// Reads files and directories into one inventory.
+pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
+    let mut out = LoadOutcome::default();
+    for p in paths {
+        let shown = p.display().to_string();
+        match std::fs::metadata(p) {
+            Err(e) => out.errors.push(IngestError::new(
+                shown,
+                0,
+                format!("a readable file or directory, found an error: {e}"),
+            )),
+            Ok(m) if m.is_dir() => load_dir(p, &mut out),
+            Ok(_) => {
+                let mut loose = Vec::new();
+                let mut csv = Vec::new();
+                if let Some(content) = read_one(p, &mut out) {
+                    absorb(
+                        content,
+                        &shown,
+                        None,
+                        &mut loose,
+                        &mut csv,
+                        &mut out.inventory.clusters,
+                    );
+                }
+                for n in loose {
+                    merge_into(&mut out.inventory.loose_nodes, n);
+                }
+                if !csv.is_empty() {
+                    let mut c = Cluster {
+                        name: stem_name(p),
+                        source: Some(SourceRef::new(shown.as_str(), 0)),
+                        ..Cluster::default()
+                    };
+                    attach_csv(&mut c, csv, &shown);
+                    merge_cluster(&mut out.inventory.clusters, c);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn load_dir(dir: &Path, out: &mut LoadOutcome) {
+    let name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| dir.display().to_string());
+    let shown = dir.display().to_string();
+    let mut cluster = Cluster {
+        name,
+        source: Some(SourceRef::new(shown.as_str(), 0)),
+        ..Cluster::default()
+    };
+    let mut files = Vec::new();
+    collect_files(dir, None, 0, &mut files, out);
+    let mut nodes = Vec::new();
+    let mut csv = Vec::new();
+    for (path, node_dir) in files {
+        let shown = path.display().to_string();
+        if let Some(content) = read_one(&path, out) {
+            absorb(
+                content,
+                &shown,
+                node_dir.as_deref(),
+                &mut nodes,
+                &mut csv,
+                &mut out.inventory.clusters,
+            );
+        }
+    }
+    for n in nodes {
+        merge_into(&mut cluster.nodes, n);
+    }
+    if !csv.is_empty() {
+        attach_csv(&mut cluster, csv, &shown);
+    }
+    for n in &mut cluster.nodes {
+        if n.cluster.is_none() {
+            n.cluster = Some(cluster.name.clone());
+        }
+    }
+    if !cluster.nodes.is_empty() || cluster.protection.csv_states.is_some() {
+        merge_cluster(&mut out.inventory.clusters, cluster);
+    }
+}
+
+/// Files under `dir`, sorted; `node_dir` is the first-level subdirectory.
+fn collect_files(
+    dir: &Path,
+    node_dir: Option<&str>,
+    depth: usize,
+    files: &mut Vec<(PathBuf, Option<String>)>,
+    out: &mut LoadOutcome,
+) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            out.errors.push(IngestError::new(
+                dir.display().to_string(),
+                0,
+                format!("a readable directory, found an error: {e}"),
+            ));
+            return;
+        }
+    };
+    let mut list: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    list.sort();
+    for p in list {
+        if p.is_dir() {
+            // Deeper levels still belong to the first-level node folder; a
+            // depth bound keeps symlink loops finite.
+            if depth < 8 {
+                let nd = node_dir
+                    .map(str::to_string)
+                    .or_else(|| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+                collect_files(&p, nd.as_deref(), depth + 1, files, out);
+            }
+        } else {
+            files.push((p, node_dir.map(str::to_string)));
+        }
+    }
+}
+
+/// Reads, decodes, detects and parses one file.
+fn read_one(path: &Path, out: &mut LoadOutcome) -> Option<FileContent> {
+    let shown = path.display().to_string();
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            out.errors.push(IngestError::new(
+                shown,
+                0,
+                format!("a readable file, found an error: {e}"),
+            ));
+            return None;
+        }
+    };
+    match parse_bytes(&bytes, &shown) {
+        Ok((content, format)) => {
+            out.files.push((shown, format));
+            Some(content)
+        }
+        Err(e) => {
+            out.errors.push(e);
+            None
+        }
+    }
+}
+
+/// Decode, detect and parse bytes as one input file.
+pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<(FileContent, &'static str), IngestError> {
+    let text = decode::decode(bytes, path)?;
+    parse_text(Text::new(path, text))
+}
+
+/// Detect and parse decoded text.
+pub fn parse_text(text: Text) -> Result<(FileContent, &'static str), IngestError> {
+    if text.text.trim().is_empty() {
+        return Err(IngestError::new(
+            text.path.as_ref(),
+            0,
+            format!(
+                "inventory output ({}), found an empty file",
+                formats::FORMATS
+                    .iter()
+                    .map(|f| f.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let Some(format) = formats::detect(&text.text) else {
+        let (line, first) = text
+            .text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| !l.trim().is_empty())
+            .map_or((0, ""), |(i, l)| (i + 1, l));
+        return Err(IngestError::new(
+            text.path.as_ref(),
+            u32::try_from(line).unwrap_or(u32::MAX),
+            format!(
+                "inventory output in a known format ({})",
+                formats::FORMATS
+                    .iter()
+                    .map(|f| f.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .found(first));
+    };
+    let content = (format.parse)(&text)?;
+    Ok((content, format.name))
+}
+
+/// File name up to its first dot: `HV01.fltmc-instances.txt` → `HV01`.
+fn stem_name(path: &Path) -> String {
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = file.split('.').next().unwrap_or("");
+    if stem.is_empty() {
+        file
+    } else {
+        stem.to_string()
+    }
+}
+
+fn absorb(
+    content: FileContent,
+    path: &str,
+    node_dir: Option<&str>,
+    nodes: &mut Vec<Node>,
+    csv: &mut Vec<CsvNodeState>,
+    clusters: &mut Vec<Cluster>,
+) {
+    match content {
+        FileContent::Nodes(list) => {
+            for facts in list {
+                nodes.push(named_node(facts, path, node_dir));
+            }
+        }
+        FileContent::Clusters(cs) => {
+            for c in cs {
+                merge_cluster(clusters, c);
+            }
+        }
+        FileContent::CsvStates(states) => csv.extend(states),
+    }
+}
+
+fn named_node(facts: NodeFacts, path: &str, node_dir: Option<&str>) -> Node {
+    let NodeFacts { name, mut node } = facts;
+    let (name, source) = match name {
+        Some(Sourced { value, source }) => (value, source),
+        None => match node_dir {
+            Some(d) => (d.to_string(), SourceRef::new(path, 0)),
+            None => (stem_name(Path::new(path)), SourceRef::new(path, 0)),
+        },
+    };
+    node.name = name;
+    node.name_source = Some(source);
+    if !node.sources.iter().any(|s| s == path) {
+        node.sources.push(path.to_string());
+    }
+    node
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || (!a.is_ascii() && a.to_lowercase() == b.to_lowercase())
+}
+
+/// Adds `node` to `list`, merging with a node of the same name.
+pub fn merge_into(list: &mut Vec<Node>, node: Node) {
+    match list.iter_mut().find(|n| same_name(&n.name, &node.name)) {
+        Some(existing) => merge_node(existing, node),
+        None => list.push(node),
+    }
+}
+
+/// Fills what `into` lacks from `from`; updates deduplicated by KB.
+pub fn merge_node(into: &mut Node, from: Node) {
+    let Node {
+        name: _,
+        name_source,
+        os,
+        domain,
+        boot_time,
+        cluster,
+        updates,
+        other_entries,
+        sources,
+        state,
+        memory,
+        vms,
+        pending_reboot,
+        packages,
+        protection,
+    } = from;
+    if into.name_source.is_none() {
+        into.name_source = name_source;
+    }
+    let o = &mut into.os;
+    if o.caption.is_none() {
+        o.caption = os.caption;
+    }
+    // A four-part version (with the UBR) is better than a three-part one.
+    match (&o.version, os.version) {
+        (None, v) => o.version = v,
+        (Some(cur), Some(new))
+            if cur.value.len() < 4
+                && new.value.len() == 4
+                && cur.value.build() == new.value.build() =>
+        {
+            o.version = Some(new)
+        }
+        _ => {}
+    }
+    if o.service_pack.is_none() {
+        o.service_pack = os.service_pack;
+    }
+    if o.architecture.is_none() {
+        o.architecture = os.architecture;
+    }
+    if o.installation_type.is_none() {
+        o.installation_type = os.installation_type;
+    }
+    if into.domain.is_none() {
+        into.domain = domain;
+    }
+    if into.boot_time.is_none() {
+        into.boot_time = boot_time;
+    }
+    if into.cluster.is_none() {
+        into.cluster = cluster;
+    }
+    for u in updates {
+        into.add_update(u);
+    }
+    for e in other_entries {
+        if !into.other_entries.iter().any(|x| x.text == e.text) {
+            into.other_entries.push(e);
+        }
+    }
+    for s in sources {
+        if !into.sources.contains(&s) {
+            into.sources.push(s);
+        }
+    }
+    if into.state.is_none() {
+        into.state = state;
+    }
+    if into.memory.is_none() {
+        into.memory = memory;
+    }
+    if into.vms.is_none() {
+        into.vms = vms;
+    }
+    if into.pending_reboot.is_none() {
+        into.pending_reboot = pending_reboot;
+    }
+    if into.packages.is_none() {
+        into.packages = packages;
+    }
+    let p = &mut into.protection;
+    if p.defender_preferences.is_none() {
+        p.defender_preferences = protection.defender_preferences;
+    }
+    if p.defender_status.is_none() {
+        p.defender_status = protection.defender_status;
+    }
+    if p.filters.is_none() {
+        p.filters = protection.filters;
+    }
+    if p.filter_instances.is_none() {
+        p.filter_instances = protection.filter_instances;
+    }
+    if p.products.is_none() {
+        p.products = protection.products;
+    }
+}
+
+fn attach_csv(cluster: &mut Cluster, states: Vec<CsvNodeState>, path: &str) {
+    let src = states
+        .first()
+        .map(|s| s.source.clone())
+        .unwrap_or_else(|| SourceRef::new(path, 0));
+    match &mut cluster.protection.csv_states {
+        Some(Section {
+            data: Some(existing),
+            ..
+        }) => existing.extend(states),
+        slot => *slot = Some(Section::ok(states, SourceRef::new(src.file, 0))),
+    }
+}
+
+fn merge_cluster(clusters: &mut Vec<Cluster>, c: Cluster) {
+    let Some(existing) = clusters.iter_mut().find(|x| same_name(&x.name, &c.name)) else {
+        clusters.push(c);
+        return;
+    };
+    let Cluster {
+        name: _,
+        source,
+        nodes,
+        state,
+        protection,
+    } = c;
+    if existing.source.is_none() {
+        existing.source = source;
+    }
+    for n in nodes {
+        merge_into(&mut existing.nodes, n);
+    }
+    if existing.state.is_none() {
+        existing.state = state;
+    }
+    let p = &mut existing.protection;
+    if p.compatible_filters.is_none() {
+        p.compatible_filters = protection.compatible_filters;
+    }
+    if p.incompatible_filters.is_none() {
+        p.incompatible_filters = protection.incompatible_filters;
+    }
+    if p.csv_states.is_none() {
+        p.csv_states = protection.csv_states;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stem_is_up_to_first_dot() {
+        assert_eq!(stem_name(Path::new("/x/HV01.fltmc-instances.txt")), "HV01");
+        assert_eq!(stem_name(Path::new(".hidden")), ".hidden");
+        assert_eq!(stem_name(Path::new("plain")), "plain");
+    }
+
+    #[test]
+    fn empty_file_error_names_the_formats() {
+        let e = parse_bytes(b"\xFF\xFE\r\x00\n\x00", "q.txt").unwrap_err();
+        assert_eq!(e.path, "q.txt");
+        assert!(
+            e.expected.contains("wmic-qfe") && e.expected.ends_with("found an empty file"),
+            "{e}"
+        );
+    }
+}

@@ -14,6 +14,12 @@ use lockstep_model::protection::CsvNodeState;
 use lockstep_model::{Cluster, Node, SourceRef, Sourced};
 use std::sync::Arc;
 
+pub mod hotfix;
+pub mod osquery;
+pub mod systeminfo;
+pub mod wmic_qfe;
+pub mod wu_history;
+
 /// Decoded text of one input file.
 #[derive(Debug, Clone)]
 pub struct Text {
@@ -70,6 +76,12 @@ pub static FORMATS: &[&Format] = &[
     &mpstatus::FORMAT,
     &csvstate::FORMAT,
     &products::FORMAT,
+    &systeminfo::FORMAT,
+    &systeminfo::FORMAT_CSV,
+    &wmic_qfe::FORMAT,
+    &hotfix::FORMAT,
+    &wu_history::FORMAT,
+    &osquery::FORMAT,
 ];
 
 /// The first format whose `detect` claims the text.

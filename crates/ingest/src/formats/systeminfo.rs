@@ -1,0 +1,538 @@
+//! `systeminfo` output, list form (the default, `/FO LIST`) and CSV form
+//! (`/FO CSV`, with or without the header row `/NH` drops), in any display
+//! language.
+//!
+//! Labels are localized (`Host Name`, `Hostname`, `Имя узла`, `主机名`), so
+//! fields are found by structure, never by label:
+//!
+//! * The anchor is the OS version field, recognised by its value:
+//!   `10.0.20348 N/A Build 20348`, `6.1.7601 Service Pack 1 Build 7601`,
+//!   `6.3.9600 Н/Д построение 9600`, `10.0.17763 暂缺 Build 17763`: a
+//!   three-part version, some words, and the build number again.
+//! * systeminfo prints its fields in a fixed order around it: host name two
+//!   fields before, OS name one before; after it manufacturer, configuration,
+//!   build type, registered owner, organization, product id, install date,
+//!   boot time (+8), system manufacturer, model, system type (+11) and
+//!   processors (+12, the first field with `[01]:` entries).
+//! * Captures are not always complete (a Spanish sample in the fixtures has
+//!   no host name, domain or logon server lines), so the later fields are
+//!   found by shape: the logon server is the field after the processors whose
+//!   value starts with `\\`, the domain is the field before it; the hotfix
+//!   block is the first field after the processors whose `[NN]:` entries look
+//!   like hotfix ids (`KB5005039`, `File 1`, `Q147222`) and have no nested
+//!   lines (network cards nest `Connection Name`, IP addresses ...).
+//! * Windows 7's systeminfo cuts long hotfix lists short (a German sample says
+//!   263 hotfixes and lists 245, then a broken `[24`); the broken line is
+//!   skipped, the entries that were printed are kept.
+//!
+//! The value column of the list form is where most values start; labels
+//! longer than it (`Virtual Memory: Max Size:`) and CJK labels (two console
+//! cells per character) fall back to "after the first colon".
+//!
+//! A file may hold several outputs one after the other (`systeminfo /s A >>
+//! all.txt`); each OS version field starts a new node.
+
+use super::{FileContent, Format, NodeFacts, Text};
+use crate::IngestError;
+use crate::util::{self, lines};
+use lockstep_model::{InstalledUpdate, KbId, Node, OtherEntry, SourceRef, Sourced, WinVersion};
+
+pub static FORMAT: Format = Format {
+    name: "systeminfo",
+    detect,
+    parse,
+};
+
+pub static FORMAT_CSV: Format = Format {
+    name: "systeminfo-csv",
+    detect: detect_csv,
+    parse: parse_csv,
+};
+
+/// The OS version field: `10.0.20348 N/A Build 20348` → version and the
+/// service pack text when there is one.
+pub fn parse_os_version(value: &str) -> Option<(WinVersion, Option<String>)> {
+    let mut words = value.split_whitespace();
+    let first = words.next()?;
+    if first.split('.').count() != 3 {
+        return None;
+    }
+    let version: WinVersion = first.parse().ok()?;
+    let rest: Vec<&str> = words.collect();
+    if rest.len() < 2 || rest.len() > 8 {
+        return None;
+    }
+    let build_word = rest.last()?;
+    if build_word.parse::<u32>().ok()? != version.build() {
+        return None;
+    }
+    let middle = rest.get(..rest.len() - 2).unwrap_or(&[]).join(" ");
+    let service_pack = if middle.bytes().any(|b| b.is_ascii_digit()) {
+        Some(middle)
+    } else {
+        None
+    };
+    Some((version, service_pack))
+}
+
+// ------------------------------------------------------------ list form
+
+#[derive(Debug)]
+struct Entry<'a> {
+    line: u32,
+    text: &'a str,
+}
+
+#[derive(Debug)]
+struct Field<'a> {
+    line: u32,
+    value: &'a str,
+    entries: Vec<Entry<'a>>,
+    /// Continuation lines indented deeper than the entries (network cards).
+    nested: bool,
+    entry_indent: Option<usize>,
+}
+
+/// `[01]: KB5005039` → `KB5005039`.
+fn entry_text(t: &str) -> Option<&str> {
+    let rest = t.strip_prefix('[')?;
+    let close = rest.find("]:")?;
+    let idx = rest.get(..close)?;
+    if idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(rest.get(close + 2..)?.trim())
+}
+
+/// Where the value starts in a `label:   value` line: after the first colon
+/// that is followed by white space (or ends the line). Returns the byte
+/// offset of the value and its char column.
+fn colon_split(line: &str) -> Option<(usize, usize)> {
+    let mut chars = line.char_indices().peekable();
+    let mut col = 0usize;
+    while let Some((i, c)) = chars.next() {
+        col += 1;
+        if c == ':' || c == '：' {
+            match chars.peek() {
+                None => return Some((line.len(), col)),
+                Some((_, n)) if n.is_whitespace() => {
+                    let mut j = i + c.len_utf8();
+                    let mut vcol = col;
+                    for (k, n) in line.get(j..).unwrap_or("").char_indices() {
+                        if !n.is_whitespace() {
+                            j += k;
+                            return Some((j, vcol));
+                        }
+                        vcol += 1;
+                    }
+                    return Some((line.len(), vcol));
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// The value of a top-level line given the file's value column.
+fn field_value(line: &str, value_col: Option<usize>) -> Option<&str> {
+    if let Some(vc) = value_col
+        && let Some((byte, _)) = line.char_indices().nth(vc)
+    {
+        let (label, value) = line.split_at(byte);
+        // Everything between the colon and the value column is blank, so the
+        // value cannot start before it.
+        let l = label.trim_end();
+        if label.ends_with(|c: char| c.is_whitespace()) && (l.ends_with(':') || l.ends_with('：'))
+        {
+            return Some(value.trim());
+        }
+    }
+    let (byte, _) = colon_split(line)?;
+    Some(line.get(byte..).unwrap_or("").trim())
+}
+
+fn indent_len(line: &str) -> usize {
+    line.chars().take_while(|c| c.is_whitespace()).count()
+}
+
+fn collect_fields(text: &str) -> Vec<Field<'_>> {
+    // The value column: the most common start of values among the first lines.
+    let mut counts: Vec<(usize, usize)> = Vec::new();
+    for (_, l) in lines(text).take(80) {
+        if l.starts_with(|c: char| !c.is_whitespace())
+            && let Some((_, col)) = colon_split(l)
+        {
+            match counts.iter_mut().find(|(c, _)| *c == col) {
+                Some(e) => e.1 += 1,
+                None => counts.push((col, 1)),
+            }
+        }
+    }
+    let value_col = counts
+        .iter()
+        .max_by_key(|(c, n)| (*n, usize::MAX - *c))
+        .map(|(c, _)| *c);
+
+    let mut fields: Vec<Field> = Vec::new();
+    for (n, l) in lines(text) {
+        if l.trim().is_empty() {
+            continue;
+        }
+        if l.starts_with(|c: char| !c.is_whitespace()) {
+            match field_value(l, value_col) {
+                Some(value) => fields.push(Field {
+                    line: n,
+                    value,
+                    entries: Vec::new(),
+                    nested: false,
+                    entry_indent: None,
+                }),
+                // A line without a colon is not a field (stray shell output).
+                None => continue,
+            }
+        } else if let Some(f) = fields.last_mut() {
+            let indent = indent_len(l);
+            let t = l.trim();
+            if let Some(ei) = f.entry_indent
+                && indent > ei
+            {
+                f.nested = true;
+                continue;
+            }
+            if let Some(e) = entry_text(t) {
+                f.entry_indent.get_or_insert(indent);
+                f.entries.push(Entry { line: n, text: e });
+            }
+        }
+    }
+    fields
+}
+
+fn detect(text: &str) -> bool {
+    let h = util::head(text, 16 * 1024);
+    for (i, (_, l)) in lines(h).enumerate() {
+        if i > 60 {
+            break;
+        }
+        if l.starts_with(|c: char| !c.is_whitespace() && c != '"')
+            && let Some((b, _)) = colon_split(l)
+            && parse_os_version(l.get(b..).unwrap_or("").trim()).is_some()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+fn parse(t: &Text) -> Result<FileContent, IngestError> {
+    let fields = collect_fields(&t.text);
+    let anchors: Vec<usize> = fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| parse_os_version(f.value).is_some())
+        .map(|(i, _)| i)
+        .collect();
+    if anchors.is_empty() {
+        return Err(IngestError::new(
+            t.path.as_ref(),
+            fields.first().map_or(0, |f| f.line),
+            "a systeminfo OS version line such as \"OS Version:  10.0.20348 N/A Build 20348\"",
+        ));
+    }
+    let mut nodes = Vec::new();
+    for (k, &o) in anchors.iter().enumerate() {
+        let start = if k == 0 {
+            0
+        } else {
+            o.saturating_sub(2).max(anchors[k - 1] + 1)
+        };
+        let end = anchors
+            .get(k + 1)
+            .map_or(fields.len(), |&next| next.saturating_sub(2).max(o + 1));
+        let record = fields.get(start..end).unwrap_or(&[]);
+        nodes.push(record_to_node(t, record, o - start));
+    }
+    Ok(FileContent::Nodes(nodes))
+}
+
+fn record_to_node(t: &Text, f: &[Field], o: usize) -> NodeFacts {
+    let mut facts = NodeFacts::default();
+    let node = &mut facts.node;
+    let at = |line: u32| t.at(line);
+    if o >= 2
+        && let Some(h) = f.get(o - 2)
+        && let Some(name) = util::host_name(h.value)
+    {
+        facts.name = Some(Sourced::new(name, at(h.line)));
+    }
+    if o >= 1
+        && let Some(c) = f.get(o - 1)
+        && !c.value.is_empty()
+    {
+        node.os.caption = Some(Sourced::new(c.value.to_string(), at(c.line)));
+    }
+    if let Some(v) = f.get(o)
+        && let Some((version, sp)) = parse_os_version(v.value)
+    {
+        node.os.version = Some(Sourced::new(version, at(v.line)));
+        node.os.service_pack = sp;
+    }
+    if let Some(b) = f.get(o + 8)
+        && b.value.bytes().any(|c| c.is_ascii_digit())
+    {
+        node.boot_time = Some(Sourced::new(b.value.to_string(), at(b.line)));
+    }
+    let processors = f
+        .iter()
+        .enumerate()
+        .skip(o + 1)
+        .find(|(_, x)| {
+            !x.entries.is_empty() && !x.entries.iter().any(|e| util::is_hotfix_like(e.text))
+        })
+        .map(|(i, _)| i);
+    let type_idx = processors.map_or(o + 11, |p| p - 1);
+    if let Some(st) = f.get(type_idx)
+        && type_idx > o
+        && let Some(arch) = util::normalize_arch(st.value)
+    {
+        node.os.architecture = Some(Sourced::new(arch, at(st.line)));
+    }
+    let after = o;
+    let hotfix = f
+        .iter()
+        .enumerate()
+        .skip(after + 1)
+        .find(|(_, x)| !x.nested && x.entries.iter().any(|e| util::is_hotfix_like(e.text)));
+    let logon = f
+        .iter()
+        .enumerate()
+        .skip(after + 1)
+        .find(|(_, x)| x.value.starts_with("\\\\"))
+        .map(|(i, _)| i);
+    if let Some(l) = logon
+        && hotfix.is_none_or(|(h, _)| l + 1 == h)
+        && let Some(d) = f.get(l - 1)
+        && l - 1 > after
+        && !d.value.is_empty()
+    {
+        node.domain = Some(Sourced::new(d.value.to_string(), at(d.line)));
+    }
+    if let Some((_, h)) = hotfix {
+        add_entries(node, t, h.entries.iter().map(|e| (e.line, e.text)));
+    }
+    facts
+}
+
+fn add_entries<'a>(node: &mut Node, t: &Text, entries: impl Iterator<Item = (u32, &'a str)>) {
+    for (line, text) in entries {
+        if text.is_empty() {
+            continue;
+        }
+        match text.parse::<KbId>() {
+            Ok(kb) => node.add_update(InstalledUpdate {
+                kb,
+                description: None,
+                installed_on: None,
+                installed_by: None,
+                source: t.at(line),
+            }),
+            Err(_) => {
+                if !node.other_entries.iter().any(|o| o.text == text) {
+                    node.other_entries.push(OtherEntry {
+                        text: text.to_string(),
+                        source: SourceRef::new(t.path.clone(), line),
+                    });
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------- CSV form
+
+fn quick_fields(line: &str) -> impl Iterator<Item = &str> {
+    line.trim().trim_matches('"').split("\",\"")
+}
+
+fn detect_csv(text: &str) -> bool {
+    let h = util::head(text, 64 * 1024);
+    for (i, (_, l)) in lines(h).enumerate() {
+        if i > 6 {
+            break;
+        }
+        if !l.trim_start().starts_with('"') {
+            continue;
+        }
+        if quick_fields(l)
+            .take(4)
+            .any(|f| parse_os_version(f).is_some())
+            && quick_fields(l).count() >= 14
+        {
+            return true;
+        }
+    }
+    false
+}
+
+fn parse_csv(t: &Text) -> Result<FileContent, IngestError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(t.text.as_bytes());
+    let mut nodes = Vec::new();
+    let mut first_line = 0;
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e
+                    .position()
+                    .map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
+                return Err(IngestError::new(
+                    t.path.as_ref(),
+                    line,
+                    "a systeminfo CSV record (quoted fields separated by commas)",
+                )
+                .found(e.to_string()));
+            }
+        };
+        let line = rec
+            .position()
+            .map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
+        if first_line == 0 {
+            first_line = line;
+        }
+        let Some(o) = (0..rec.len().min(4))
+            .find(|&i| rec.get(i).is_some_and(|v| parse_os_version(v).is_some()))
+        else {
+            // The header row (localized labels) or a stray line.
+            continue;
+        };
+        nodes.push(csv_record_to_node(t, &rec, o, line));
+    }
+    if nodes.is_empty() {
+        return Err(IngestError::new(
+            t.path.as_ref(),
+            first_line,
+            "a systeminfo CSV record with an OS version such as \"10.0.20348 N/A Build 20348\"",
+        ));
+    }
+    Ok(FileContent::Nodes(nodes))
+}
+
+fn csv_record_to_node(t: &Text, rec: &csv::StringRecord, o: usize, line: u32) -> NodeFacts {
+    let mut facts = NodeFacts::default();
+    let src = t.at(line);
+    let get = |i: usize| rec.get(i).map(str::trim);
+    if o >= 2
+        && let Some(name) = get(o - 2).and_then(util::host_name)
+    {
+        facts.name = Some(Sourced::new(name, src.clone()));
+    }
+    let node = &mut facts.node;
+    if o >= 1
+        && let Some(c) = get(o - 1).filter(|c| !c.is_empty())
+    {
+        node.os.caption = Some(Sourced::new(c.to_string(), src.clone()));
+    }
+    if let Some((version, sp)) = get(o).and_then(parse_os_version) {
+        node.os.version = Some(Sourced::new(version, src.clone()));
+        node.os.service_pack = sp;
+    }
+    if let Some(b) = get(o + 8).filter(|b| b.bytes().any(|c| c.is_ascii_digit())) {
+        node.boot_time = Some(Sourced::new(b.to_string(), src.clone()));
+    }
+    if let Some(arch) = get(o + 11).and_then(util::normalize_arch) {
+        node.os.architecture = Some(Sourced::new(arch, src.clone()));
+    }
+    // Multi-valued fields are joined with commas: `3 Hotfix(s) Installed.,[01]: KB5004330,...`.
+    let entries_of = |v: &str| -> Vec<String> {
+        v.split(',')
+            .filter_map(|p| entry_text(p.trim()).map(str::to_string))
+            .collect()
+    };
+    let hotfix = (o + 13..rec.len()).find(|&i| {
+        let v = get(i).unwrap_or("");
+        let nested = v
+            .split(',')
+            .skip(1)
+            .any(|p| !p.trim().is_empty() && entry_text(p.trim()).is_none());
+        !nested && entries_of(v).iter().any(|e| util::is_hotfix_like(e))
+    });
+    let logon = (o + 13..rec.len()).find(|&i| get(i).is_some_and(|v| v.starts_with("\\\\")));
+    if let Some(l) = logon
+        && hotfix.is_none_or(|h| l + 1 == h)
+        && let Some(d) = get(l - 1).filter(|d| !d.is_empty())
+    {
+        node.domain = Some(Sourced::new(d.to_string(), src.clone()));
+    }
+    if let Some(h) = hotfix {
+        let entries = entries_of(get(h).unwrap_or(""));
+        add_entries(node, t, entries.iter().map(|e| (line, e.as_str())));
+    }
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes(fc: FileContent) -> Vec<NodeFacts> {
+        match fc {
+            FileContent::Nodes(n) => n,
+            other => panic!("expected nodes, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn os_version_shapes() {
+        let (v, sp) = parse_os_version("10.0.20348 N/A Build 20348").unwrap();
+        assert_eq!((v.to_string(), sp), ("10.0.20348".to_string(), None));
+        let (v, sp) = parse_os_version("6.1.7601 Service Pack 1 Build 7601").unwrap();
+        assert_eq!(
+            (v.to_string(), sp.as_deref()),
+            ("6.1.7601".to_string(), Some("Service Pack 1"))
+        );
+        assert!(parse_os_version("10.0.17763 暂缺 Build 17763").is_some());
+        assert!(parse_os_version("6.3.9600 Н/Д построение 9600").is_some());
+        assert!(parse_os_version("10.0.17763 N/A Build 17764").is_none());
+        assert!(parse_os_version("1/16/2023, 10:04:07 AM").is_none());
+    }
+
+    #[test]
+    fn csv_with_and_without_header() {
+        let header = "\"Host Name\",\"OS Name\",\"OS Version\",\"OS Manufacturer\",\"OS Configuration\",\"OS Build Type\",\"Registered Owner\",\"Registered Organization\",\"Product ID\",\"Original Install Date\",\"System Boot Time\",\"System Manufacturer\",\"System Model\",\"System Type\",\"Processor(s)\",\"BIOS Version\",\"Windows Directory\",\"System Directory\",\"Boot Device\",\"System Locale\",\"Input Locale\",\"Time Zone\",\"Total Physical Memory\",\"Available Physical Memory\",\"Virtual Memory: Max Size\",\"Virtual Memory: Available\",\"Virtual Memory: In Use\",\"Page File Location(s)\",\"Domain\",\"Logon Server\",\"Hotfix(s)\",\"Network Card(s)\",\"Hyper-V Requirements\"";
+        let row = "\"HV01\",\"Microsoft Windows Server 2022 Datacenter\",\"10.0.20348 N/A Build 20348\",\"Microsoft Corporation\",\"Member Server\",\"Multiprocessor Free\",\"Windows User\",\"N/A\",\"00454-60000-00001-AA763\",\"1/10/2024, 9:12:44 AM\",\"3/2/2024, 6:01:12 AM\",\"Dell Inc.\",\"PowerEdge R750\",\"x64-based PC\",\"2 Processor(s) Installed.,[01]: Intel64 Family 6 Model 106 Stepping 6 GenuineIntel ~2000 Mhz,[02]: Intel64 Family 6 Model 106 Stepping 6 GenuineIntel ~2000 Mhz\",\"Dell Inc. 1.10.2, 6/20/2023\",\"C:\\Windows\",\"C:\\Windows\\system32\",\"\\Device\\HarddiskVolume3\",\"en-us;English (United States)\",\"en-us;English (United States)\",\"(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna\",\"523,985 MB\",\"401,233 MB\",\"555,729 MB\",\"430,112 MB\",\"125,617 MB\",\"C:\\pagefile.sys\",\"corp.example.com\",\"\\\\DC01\",\"3 Hotfix(s) Installed.,[01]: KB5032306,[02]: KB5033118,[03]: File 1\",\"1 NIC(s) Installed.,[01]: Broadcom NetXtreme E-Series,      Connection Name: SET1,      DHCP Enabled:    No,      IP address(es),      [01]: 10.0.0.11\",\"A hypervisor has been detected. Features required for Hyper-V will not be displayed.\"";
+        for text in [format!("\n{header}\n{row}\n"), format!("{row}\n")] {
+            assert!(detect_csv(&text));
+            assert!(!detect(&text));
+            let n = nodes(parse_csv(&Text::new("s.csv", text.clone())).unwrap());
+            assert_eq!(n.len(), 1);
+            let f = &n[0];
+            assert_eq!(f.name.as_ref().unwrap().value, "HV01");
+            assert_eq!(f.node.os.build(), Some(20348));
+            assert_eq!(f.node.os.architecture.as_ref().unwrap().value, "x64");
+            assert_eq!(f.node.domain.as_ref().unwrap().value, "corp.example.com");
+            assert_eq!(
+                f.node.boot_time.as_ref().unwrap().value,
+                "3/2/2024, 6:01:12 AM"
+            );
+            let kbs: Vec<String> = f.node.updates.iter().map(|u| u.kb.to_string()).collect();
+            assert_eq!(kbs, ["KB5032306", "KB5033118"]);
+            assert_eq!(f.node.other_entries[0].text, "File 1");
+        }
+    }
+
+    #[test]
+    fn two_outputs_in_one_file() {
+        let one = "\nHost Name:                 HV01\nOS Name:                   Microsoft Windows Server 2019 Datacenter\nOS Version:                10.0.17763 N/A Build 17763\nHotfix(s):                 1 Hotfix(s) Installed.\n                           [01]: KB5005039\n";
+        let two = one
+            .replace("HV01", "HV02")
+            .replace("KB5005039", "KB5006672");
+        let n = nodes(parse(&Text::new("all.txt", format!("{one}{two}"))).unwrap());
+        assert_eq!(n.len(), 2);
+        assert_eq!(n[1].name.as_ref().unwrap().value, "HV02");
+        assert_eq!(n[0].name.as_ref().unwrap().value, "HV01");
+    }
+}
