@@ -463,3 +463,88 @@ fn lookup_by_alias() {
     );
     assert!(db.get("LOCKSTEP-1999-0001").is_none());
 }
+
+/// The verdicts apply to the names the catalog actually produces: raw MSRC /
+/// WES-NG product names through `normalize_product`, and node OS captions and
+/// builds through `servicing_product_for`.
+#[test]
+fn verdicts_apply_to_catalog_normalised_product_names() {
+    use lockstep_catalog::normalize_product;
+    use lockstep_catalog::product::servicing_product_for;
+    let db = KnownIssues::builtin();
+    let raw = |name: &str| normalize_product(name).servicing_name;
+    let cases = [
+        (
+            2616676,
+            2607712,
+            raw(
+                "Windows Server 2008 R2 for x64-based Systems Service Pack 1 (Server Core installation)",
+            ),
+            Some(VerdictKind::Intended),
+        ),
+        (
+            2616676,
+            2607712,
+            raw("Windows Server 2008 for Itanium-Based Systems Service Pack 2"),
+            Some(VerdictKind::Intended),
+        ),
+        (
+            2616676,
+            2607712,
+            raw("Windows 7 for 32-bit Systems Service Pack 1"),
+            Some(VerdictKind::Intended),
+        ),
+        (
+            2616676,
+            2607712,
+            raw("Windows Server 2003 x64 Edition Service Pack 2"),
+            Some(VerdictKind::Incomplete),
+        ),
+        (
+            2616676,
+            2607712,
+            raw("Windows XP Professional x64 Edition Service Pack 2"),
+            Some(VerdictKind::Incomplete),
+        ),
+        (
+            3197877,
+            3197876,
+            raw("Windows Server 2012 (Server Core installation)"),
+            Some(VerdictKind::Wrong),
+        ),
+        (
+            3197874,
+            3192392,
+            raw("Windows 8.1 for x64-based systems"),
+            Some(VerdictKind::Wrong),
+        ),
+        (3197874, 3192392, raw("Windows RT 8.1"), None),
+        (
+            3197868,
+            3197867,
+            raw("Windows Server 2008 R2 for Itanium-Based Systems Service Pack 1"),
+            Some(VerdictKind::Wrong),
+        ),
+    ];
+    for (newer, older, product, expected) in cases {
+        assert_eq!(
+            db.supersedence_verdict(kb(newer), kb(older), &product)
+                .map(|(_, v)| v.verdict),
+            expected,
+            "KB{newer} -> KB{older} on {product:?}"
+        );
+    }
+    let node = servicing_product_for(Some("Microsoft Windows Server 2008 R2 Enterprise"), 7601)
+        .expect("known build");
+    assert_eq!(
+        verdict(&db, 2616676, 2607712, &node),
+        Some(("LOCKSTEP-2011-0001".into(), VerdictKind::Intended))
+    );
+    let node = servicing_product_for(Some("Microsoft Windows Server 2012 R2 Datacenter"), 9600)
+        .expect("known build");
+    assert_eq!(
+        verdict(&db, 3197874, 3197873, &node),
+        Some(("LOCKSTEP-2016-0002".into(), VerdictKind::Wrong))
+    );
+    assert_eq!(verdict(&db, 3197877, 3197876, &node), None);
+}

@@ -99,3 +99,53 @@ fn lint_error_display() {
     };
     assert_eq!(e.to_string(), "dir: cannot read");
 }
+
+/// Damaged files (cut anywhere, any one line dropped or doubled) give errors
+/// or a valid issue, never a panic.
+#[test]
+fn damaged_builtin_files_never_panic() {
+    for (name, text) in builtin_sources() {
+        let path = Path::new(name);
+        let mut cut = 0;
+        while cut < text.len() {
+            if text.is_char_boundary(cut) {
+                let _ = lint_file(path, &text[..cut]);
+            }
+            cut += 5;
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for skip in 0..lines.len() {
+            let dropped: Vec<&str> = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, l)| *l)
+                .collect();
+            let _ = lint_file(path, &dropped.join("\n"));
+            let doubled: Vec<&str> = lines
+                .iter()
+                .enumerate()
+                .flat_map(|(i, l)| if i == skip { vec![*l, *l] } else { vec![*l] })
+                .collect();
+            let _ = lint_file(path, &doubled.join("\n"));
+        }
+    }
+}
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    // A fixed pseudo-random walk over bytes that matter to the parser.
+    let alphabet: &[u8] = b"+\n\r =\"'[]{},.#-_:0123456789KBidkntvr\\\xc3\xa9\t";
+    let mut state: u64 = 0x2011_0913_2024_0719;
+    for _ in 0..2000 {
+        let mut bytes = b"+++\n".to_vec();
+        for _ in 0..(state % 120) {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            bytes.push(alphabet[(state >> 33) as usize % alphabet.len()]);
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = lint_file(Path::new("LOCKSTEP-2099-0001.md"), &text);
+    }
+}
