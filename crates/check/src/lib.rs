@@ -15,6 +15,7 @@ pub mod drift;
 pub mod finding;
 pub mod knowledge;
 pub mod posture;
+pub mod protection;
 pub mod run;
 
 pub use finding::{Evidence, Finding, Fix, Severity};
