@@ -366,3 +366,75 @@ fn a_later_user_folder_wins_over_an_earlier_one_on_queries() {
         ("SITE-2026-0001", VerdictKind::Intended)
     );
 }
+
+#[test]
+fn nested_unknown_keys_and_local_times_are_rejected() {
+    let text = r#"+++
+id = "LOCKSTEP-2099-0102"
+kind = "antivirus"
+title = "t"
+published = "2026-11-27"
+references = ["https://example.com/a"]
+
+[antivirus]
+vendor = "V"
+product = "P"
+versions = ["*"]
+window = { start = "2024-07-19T04:09:00", end = 2024-07-19T05:27:00Z }
++++
+
+Body.
+"#;
+    assert_eq!(
+        lint_inline("LOCKSTEP-2099-0102.md", text),
+        vec![
+            r#"LOCKSTEP-2099-0102.md:12: antivirus.window.start: expected an RFC 3339 timestamp such as 2024-07-19T04:09:00Z, found "2024-07-19T04:09:00""#
+        ]
+    );
+    let text = text.replace(
+        "versions = [\"*\"]",
+        "versions = [\"*\"]\nfilter = [\"csagent\"]",
+    );
+    assert_eq!(
+        lint_inline("LOCKSTEP-2099-0102.md", &text),
+        vec![
+            "LOCKSTEP-2099-0102.md:12: unknown field `filter`, expected one of `vendor`, `product`, `versions`, `filters`, `defender_platform`, `defender_engine`, `window`"
+        ]
+    );
+    let reversed = r#"+++
+id = "LOCKSTEP-2099-0102"
+kind = "antivirus"
+title = "t"
+published = "2026-11-27"
+references = ["https://example.com/a"]
+
+[antivirus]
+vendor = "V"
+product = "P"
+versions = ["*"]
+filters = ["csagent.sys", "C:\\bad path"]
+window = { start = 2024-07-19T05:27:00Z, end = 2024-07-19T04:09:00Z }
++++
+
+Body.
+"#;
+    assert_eq!(
+        lint_inline("LOCKSTEP-2099-0102.md", reversed),
+        vec![
+            r#"LOCKSTEP-2099-0102.md:12: antivirus.filters: expected a minifilter name such as csagent, found "C:\\bad path""#,
+            "LOCKSTEP-2099-0102.md:13: antivirus.window: start 2024-07-19T05:27:00Z is not before end 2024-07-19T04:09:00Z",
+        ]
+    );
+}
+
+#[test]
+fn missing_required_top_level_key() {
+    let text = GOOD.replace("title = \"t\"\n", "");
+    let errors = lint_inline("LOCKSTEP-2099-0100.md", &text);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].starts_with("LOCKSTEP-2099-0100.md:")
+            && errors[0].ends_with(": missing field `title`"),
+        "{errors:?}"
+    );
+}
