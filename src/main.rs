@@ -29,12 +29,17 @@ pub struct Global {
     /// An extra folder of known-issue files, added to the built-in ones (repeatable).
     #[arg(long = "known-issues", global = true, value_name = "DIR")]
     pub known_issues: Vec<PathBuf>,
+    /// Use no catalog even when one exists (only the built-in known issues).
+    #[arg(long, global = true, conflicts_with = "catalog")]
+    pub no_catalog: bool,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Read inventories (systeminfo, Get-HotFix, wmic qfe, update history, osquery, snapshots) and print the normalized nodes.
     Inventory(cmd::inventory::Args),
+    /// Explain every update difference between the nodes of each cluster, judge each node's security posture, and report.
+    Check(cmd::check::Args),
     /// Manage the local update catalog (import, update, show, stats, anomalies).
     Catalog(cmd::catalog::Args),
     /// The known-issues database (list, show, lint).
@@ -63,6 +68,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Inventory(args) => cmd::inventory::run(&cli.global, args),
+        Command::Check(args) => cmd::check::run(&cli.global, args),
         Command::Catalog(args) => cmd::catalog::run(&cli.global, args),
         Command::KnownIssues(args) => cmd::known_issues::run(&cli.global, args),
         Command::Snapshot(args) => cmd::snapshot::run(&cli.global, args),

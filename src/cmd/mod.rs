@@ -1,9 +1,90 @@
 //! One module per subcommand. Each parses its own flags (clap `Args`) and
-//! calls the stages; none of them holds pipeline logic.
+//! calls the stages; none of them holds pipeline logic. The helpers below are
+//! the wiring the commands share.
 
-pub mod inventory;
 pub mod catalog;
+pub mod check;
 pub mod collector;
 pub mod coverage;
+pub mod inventory;
 pub mod known_issues;
 pub mod snapshot;
+
+use crate::Global;
+use anyhow::Context;
+use lockstep_check::sources::Sources;
+use lockstep_model::Inventory;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Html,
+}
+
+/// Inventories read from the command line's paths, with the inputs that failed.
+pub struct Loaded {
+    pub inventory: Inventory,
+    /// `path:line: expected ...`, one per failed input.
+    pub errors: Vec<String>,
+}
+
+/// Reads snapshots, directories and fleet manifests; one bad input is an
+/// error in the list, the others are still read.
+pub fn load_inputs(paths: &[PathBuf]) -> Loaded {
+    let outcome = lockstep_ingest::load_paths(paths);
+    Loaded {
+        inventory: outcome.inventory,
+        errors: outcome.errors.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// The catalog (when there is one) and the known-issues database (always).
+pub fn open_knowledge(global: &Global) -> anyhow::Result<Sources> {
+    if global.no_catalog {
+        let known = Sources::load_known(&global.known_issues)?;
+        return Ok(Sources::without_catalog(
+            known,
+            "--no-catalog: drift is classified only where the built-in known issues know the supersedence; missing security updates cannot be judged.",
+        ));
+    }
+    Sources::open(global.catalog.as_deref(), &global.known_issues)
+}
+
+/// Writes to a file atomically (temporary file in the same folder, then
+/// rename), or to standard output. A failed run never leaves half a report.
+pub fn write_output(path: Option<&Path>, body: &str) -> anyhow::Result<()> {
+    match path {
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            match out.write_all(body.as_bytes()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("writing to standard output"),
+            }
+        }
+        Some(path) => write_atomic(path, body.as_bytes()),
+    }
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("writing {}: {e}", path.display())
+    })
+}

@@ -84,3 +84,45 @@ pub trait Knowledge: Sync {
     /// 4.8 on Windows Server 2022`, browsers), whose chains are judged apart.
     fn companion_products(&self, product: &str) -> Vec<String>;
 }
+
+impl<K: Knowledge + ?Sized> Knowledge for &K {
+    fn has_catalog(&self) -> bool {
+        (**self).has_catalog()
+    }
+    fn product_of(&self, os: &OsInfo) -> Option<String> {
+        (**self).product_of(os)
+    }
+    fn kb_known(&self, kb: KbId) -> bool {
+        (**self).kb_known(kb)
+    }
+    fn published_for(&self, kb: KbId, product: &str) -> bool {
+        (**self).published_for(kb, product)
+    }
+    fn superseded_by(&self, kb: KbId, product: &str) -> Vec<EdgeInfo> {
+        (**self).superseded_by(kb, product)
+    }
+    fn supersedes(&self, kb: KbId, product: &str) -> Vec<EdgeInfo> {
+        (**self).supersedes(kb, product)
+    }
+    fn fixed_build(&self, kb: KbId, product: &str) -> Option<WinVersion> {
+        (**self).fixed_build(kb, product)
+    }
+    fn release_date(&self, kb: KbId) -> Option<Date> {
+        (**self).release_date(kb)
+    }
+    fn kind(&self, kb: KbId, product: &str) -> Option<UpdateKind> {
+        (**self).kind(kb, product)
+    }
+    fn title(&self, kb: KbId) -> Option<String> {
+        (**self).title(kb)
+    }
+    fn max_severity(&self, kb: KbId, product: &str) -> Option<String> {
+        (**self).max_severity(kb, product)
+    }
+    fn updates_for(&self, product: &str) -> Vec<KbId> {
+        (**self).updates_for(product)
+    }
+    fn companion_products(&self, product: &str) -> Vec<String> {
+        (**self).companion_products(product)
+    }
+}

@@ -429,7 +429,12 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
         .map(|g| g.kb)
         .collect();
     gap_kbs.dedup();
-    let validation = validation_verdict(&cluster.name, &kbs, &gap_kbs, &groups);
+    let input = cluster
+        .source
+        .as_ref()
+        .map(|s| s.file.to_string())
+        .unwrap_or_else(|| "<inputs>".to_string());
+    let validation = validation_verdict(&cluster.name, &input, &kbs, &gap_kbs, &groups);
     ClusterDrift {
         cluster: cluster.name.clone(),
         nodes: nodes.iter().map(|n| node_summary(n, k)).collect(),
@@ -442,6 +447,7 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
 
 fn validation_verdict(
     cluster: &str,
+    input: &str,
     kbs: &[KbId],
     gap_kbs: &[KbId],
     groups: &[DriftGroup],
@@ -476,6 +482,8 @@ fn validation_verdict(
         )
     } else if unknown {
         "None is a known security gap, but some could not be judged (see unknown).".to_string()
+    } else if kbs.len() == 1 {
+        "It is not a security gap: it is covered on the nodes that lack it.".to_string()
     } else {
         "None of them is a security gap: every absent update is covered on the nodes that lack it."
             .to_string()
@@ -494,7 +502,7 @@ fn validation_verdict(
         ),
         remedy: format!(
             "To make validation pass, converge the nodes: `lockstep plan {cluster_arg} --target converge` gives the ordered steps (uninstall the superseding update, install the older one, reinstall), one drained node at a time.{close}",
-            cluster_arg = "<inputs>",
+            cluster_arg = input,
             close = if gap_kbs.is_empty() {
                 ""
             } else {

@@ -1,0 +1,316 @@
+//! [`Knowledge`] implementations over the real sources.
+//!
+//! * [`NoCatalog`] — what is known with no catalog at all: the node's
+//!   servicing product (from its OS caption and build) and nothing else.
+//! * [`WithKnownIssues`] — wraps a base (the catalog, or [`NoCatalog`]) and
+//!   lays the known-issues database over it: edges the database asserts
+//!   (e.g. the 2011 KB2616676 → KB2607712 edge, which predates MSRC's CVRF
+//!   feed) are added with their provenance, and every edge, from whatever
+//!   source, carries the database's verdict for the node's product.
+
+use crate::knowledge::{EdgeInfo, EdgeVerdict, Knowledge, UpdateKind, VerdictKind};
+use jiff::civil::Date;
+use lockstep_catalog::known_issues::{KnownIssues, VerdictKind as KiVerdict, product_matches};
+use lockstep_model::{KbId, OsInfo, WinVersion};
+use std::collections::HashMap;
+
+/// The servicing product of a node, as the catalog names products.
+pub fn product_of_os(os: &OsInfo) -> Option<String> {
+    let caption = os
+        .caption
+        .as_ref()
+        .map(|c| c.value.as_str())
+        .or(os.installation_type.as_deref());
+    let build = os.build()?;
+    lockstep_catalog::product::servicing_product_for(caption, build)
+}
+
+/// No catalog loaded.
+pub struct NoCatalog;
+
+impl Knowledge for NoCatalog {
+    fn has_catalog(&self) -> bool {
+        false
+    }
+    fn product_of(&self, os: &OsInfo) -> Option<String> {
+        product_of_os(os)
+    }
+    fn kb_known(&self, _kb: KbId) -> bool {
+        false
+    }
+    fn published_for(&self, _kb: KbId, _product: &str) -> bool {
+        false
+    }
+    fn superseded_by(&self, _kb: KbId, _product: &str) -> Vec<EdgeInfo> {
+        Vec::new()
+    }
+    fn supersedes(&self, _kb: KbId, _product: &str) -> Vec<EdgeInfo> {
+        Vec::new()
+    }
+    fn fixed_build(&self, _kb: KbId, _product: &str) -> Option<WinVersion> {
+        None
+    }
+    fn release_date(&self, _kb: KbId) -> Option<Date> {
+        None
+    }
+    fn kind(&self, _kb: KbId, _product: &str) -> Option<UpdateKind> {
+        None
+    }
+    fn title(&self, _kb: KbId) -> Option<String> {
+        None
+    }
+    fn max_severity(&self, _kb: KbId, _product: &str) -> Option<String> {
+        None
+    }
+    fn updates_for(&self, _product: &str) -> Vec<KbId> {
+        Vec::new()
+    }
+    fn companion_products(&self, _product: &str) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// One edge the known-issues database asserts, with its product patterns.
+#[derive(Debug, Clone)]
+struct AssertedEdge {
+    newer: KbId,
+    older: KbId,
+    issue: String,
+    products: Vec<String>,
+}
+
+pub struct WithKnownIssues<'a, B: Knowledge> {
+    base: B,
+    known: &'a KnownIssues,
+    by_older: HashMap<KbId, Vec<AssertedEdge>>,
+    by_newer: HashMap<KbId, Vec<AssertedEdge>>,
+}
+
+fn verdict_kind(v: KiVerdict) -> VerdictKind {
+    match v {
+        KiVerdict::Intended => VerdictKind::Intended,
+        KiVerdict::Incomplete => VerdictKind::Incomplete,
+        KiVerdict::Wrong => VerdictKind::Wrong,
+        KiVerdict::Missing => VerdictKind::Missing,
+    }
+}
+
+impl<'a, B: Knowledge> WithKnownIssues<'a, B> {
+    pub fn new(base: B, known: &'a KnownIssues) -> Self {
+        let mut by_older: HashMap<KbId, Vec<AssertedEdge>> = HashMap::new();
+        let mut by_newer: HashMap<KbId, Vec<AssertedEdge>> = HashMap::new();
+        for e in known.asserted_edges() {
+            let edge = AssertedEdge {
+                newer: e.newer,
+                older: e.older,
+                issue: e.issue.id.clone(),
+                products: e.verdict.products.clone(),
+            };
+            by_older.entry(e.older).or_default().push(edge.clone());
+            by_newer.entry(e.newer).or_default().push(edge);
+        }
+        Self {
+            base,
+            known,
+            by_older,
+            by_newer,
+        }
+    }
+
+    pub fn base(&self) -> &B {
+        &self.base
+    }
+
+    fn judge(&self, mut edge: EdgeInfo, product: &str) -> EdgeInfo {
+        if edge.verdict.is_none() {
+            if let Some((issue, v)) = self
+                .known
+                .supersedence_verdict(edge.newer, edge.older, product)
+            {
+                edge.verdict = Some(EdgeVerdict {
+                    known_issue: issue.id.clone(),
+                    kind: verdict_kind(v.verdict),
+                    note: v.note.clone(),
+                });
+            }
+        }
+        edge
+    }
+
+    /// Base edges plus asserted ones, merged per (newer, older), each judged.
+    fn merge(
+        &self,
+        base: Vec<EdgeInfo>,
+        asserted: &[&AssertedEdge],
+        product: &str,
+    ) -> Vec<EdgeInfo> {
+        let mut out = base;
+        for a in asserted {
+            if !a.products.iter().any(|p| product_matches(p, product)) {
+                continue;
+            }
+            let source = format!("known-issue:{}", a.issue);
+            match out
+                .iter_mut()
+                .find(|e| e.newer == a.newer && e.older == a.older)
+            {
+                Some(e) => {
+                    if !e.sources.contains(&source) {
+                        e.sources.push(source);
+                    }
+                }
+                None => out.push(EdgeInfo {
+                    newer: a.newer,
+                    older: a.older,
+                    sources: vec![source],
+                    verdict: None,
+                    disputed: None,
+                }),
+            }
+        }
+        out.into_iter().map(|e| self.judge(e, product)).collect()
+    }
+}
+
+impl<B: Knowledge> Knowledge for WithKnownIssues<'_, B> {
+    fn has_catalog(&self) -> bool {
+        self.base.has_catalog()
+    }
+    fn product_of(&self, os: &OsInfo) -> Option<String> {
+        self.base.product_of(os)
+    }
+    fn kb_known(&self, kb: KbId) -> bool {
+        self.base.kb_known(kb)
+    }
+    fn published_for(&self, kb: KbId, product: &str) -> bool {
+        self.base.published_for(kb, product)
+    }
+    fn superseded_by(&self, kb: KbId, product: &str) -> Vec<EdgeInfo> {
+        let asserted: Vec<&AssertedEdge> = self.by_older.get(&kb).into_iter().flatten().collect();
+        self.merge(self.base.superseded_by(kb, product), &asserted, product)
+    }
+    fn supersedes(&self, kb: KbId, product: &str) -> Vec<EdgeInfo> {
+        let asserted: Vec<&AssertedEdge> = self.by_newer.get(&kb).into_iter().flatten().collect();
+        self.merge(self.base.supersedes(kb, product), &asserted, product)
+    }
+    fn fixed_build(&self, kb: KbId, product: &str) -> Option<WinVersion> {
+        self.base.fixed_build(kb, product)
+    }
+    fn release_date(&self, kb: KbId) -> Option<Date> {
+        self.base.release_date(kb)
+    }
+    fn kind(&self, kb: KbId, product: &str) -> Option<UpdateKind> {
+        self.base.kind(kb, product)
+    }
+    fn title(&self, kb: KbId) -> Option<String> {
+        self.base.title(kb)
+    }
+    fn max_severity(&self, kb: KbId, product: &str) -> Option<String> {
+        self.base.max_severity(kb, product)
+    }
+    fn updates_for(&self, product: &str) -> Vec<KbId> {
+        self.base.updates_for(product)
+    }
+    fn companion_products(&self, product: &str) -> Vec<String> {
+        self.base.companion_products(product)
+    }
+}
+
+/// What `check` and `plan` open once per run: the known-issues database
+/// (built in, plus the user's folders) and the catalog when there is one.
+pub struct Sources {
+    pub known: KnownIssues,
+    catalog: Option<Box<dyn Knowledge + Send + Sync>>,
+    catalog_path: Option<std::path::PathBuf>,
+    /// Why there is no catalog, when there is none.
+    missing_reason: Option<String>,
+}
+
+impl Sources {
+    /// `catalog`: an explicit path (must exist), or `None` for the default
+    /// path (used when it exists). `known_dirs`: the user's known-issue folders.
+    pub fn open(
+        catalog: Option<&std::path::Path>,
+        known_dirs: &[std::path::PathBuf],
+    ) -> anyhow::Result<Sources> {
+        let known = Self::load_known(known_dirs)?;
+        let (path, explicit) = match catalog {
+            Some(p) => (Some(p.to_path_buf()), true),
+            None => (Some(lockstep_catalog::Catalog::default_path()), false),
+        };
+        let mut sources = Sources {
+            known,
+            catalog: None,
+            catalog_path: None,
+            missing_reason: None,
+        };
+        match path {
+            Some(p) if p.exists() => {
+                let cat = lockstep_catalog::Catalog::open(&p)
+                    .map_err(|e| anyhow::anyhow!("opening the catalog {}: {e}", p.display()))?;
+                sources.catalog = Some(Box::new(crate::catalog_view::CatalogView::new(cat)));
+                sources.catalog_path = Some(p);
+            }
+            Some(p) if explicit => {
+                anyhow::bail!(
+                    "the catalog {} does not exist: create it with `lockstep --catalog {} catalog update` or `catalog import`",
+                    p.display(),
+                    p.display()
+                )
+            }
+            Some(p) => {
+                sources.missing_reason = Some(format!(
+                    "No catalog at {}: drift is classified only where the built-in known issues know the supersedence; missing security updates and most supersedence cannot be judged. Get one with `lockstep catalog update` (MSRC) or `lockstep catalog import definitions.zip` (WES-NG).",
+                    p.display()
+                ));
+            }
+            None => {}
+        }
+        Ok(sources)
+    }
+
+    /// The built-in known issues plus the user's folders, in order.
+    pub fn load_known(known_dirs: &[std::path::PathBuf]) -> anyhow::Result<KnownIssues> {
+        let mut known = KnownIssues::builtin();
+        for dir in known_dirs {
+            known.load_dir(dir).map_err(|errors| {
+                anyhow::anyhow!(
+                    "known issues in {}:\n{}",
+                    dir.display(),
+                    errors
+                        .iter()
+                        .map(|e| format!("  {e}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            })?;
+        }
+        Ok(known)
+    }
+
+    /// No catalog, only the known issues (tests, `--no-catalog`).
+    pub fn without_catalog(known: KnownIssues, reason: &str) -> Sources {
+        Sources {
+            known,
+            catalog: None,
+            catalog_path: None,
+            missing_reason: Some(reason.to_string()),
+        }
+    }
+
+    pub fn knowledge(&self) -> WithKnownIssues<'_, &(dyn Knowledge + Send + Sync)> {
+        let base: &(dyn Knowledge + Send + Sync) = match &self.catalog {
+            Some(c) => c.as_ref(),
+            None => &NoCatalog,
+        };
+        WithKnownIssues::new(base, &self.known)
+    }
+
+    pub fn catalog_info(&self) -> crate::run::CatalogInfo {
+        crate::run::CatalogInfo {
+            available: self.catalog.is_some(),
+            path: self.catalog_path.as_ref().map(|p| p.display().to_string()),
+            limits: self.missing_reason.clone(),
+        }
+    }
+}

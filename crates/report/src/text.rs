@@ -1,0 +1,222 @@
+//! Terminal report: tables and short paragraphs. Colour only when asked
+//! (the CLI asks on a TTY without `NO_COLOR`).
+
+use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use lockstep_check::Severity;
+use lockstep_check::drift::{Cell as DriftCell, DriftClass};
+use lockstep_check::run::CheckReport;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    pub color: bool,
+}
+
+fn paint(s: &str, code: &str, o: TextOptions) -> String {
+    if o.color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn severity(sev: Severity, o: TextOptions) -> String {
+    match sev {
+        Severity::Error => paint("error", "1;31", o),
+        Severity::Warning => paint("warning", "1;33", o),
+        Severity::Info => paint("info", "36", o),
+    }
+}
+
+pub fn class_mark(class: DriftClass) -> &'static str {
+    match class {
+        DriftClass::Missing => "MISSING",
+        DriftClass::Suspect => "suspect",
+        DriftClass::Unknown => "unknown",
+        DriftClass::NotApplicable => "n/a",
+        DriftClass::Covered => "covered",
+    }
+}
+
+pub fn render_text(report: &CheckReport, o: TextOptions) -> String {
+    let mut out = String::new();
+    let nodes: usize = report
+        .clusters
+        .iter()
+        .map(|c| c.drift.nodes.len())
+        .sum::<usize>()
+        + report.loose_nodes.len();
+    let _ = writeln!(
+        out,
+        "lockstep check: {} cluster(s), {} node(s); catalog: {}{}",
+        report.clusters.len(),
+        nodes,
+        match (&report.catalog.available, &report.catalog.path) {
+            (true, Some(p)) => p.clone(),
+            (true, None) => "loaded".into(),
+            (false, _) => "none".into(),
+        },
+        report
+            .as_of
+            .map(|d| format!("; as of {d}"))
+            .unwrap_or_default()
+    );
+    if let Some(limits) = &report.catalog.limits {
+        let _ = writeln!(out, "  {limits}");
+    }
+    for e in &report.input_errors {
+        let _ = writeln!(out, "{}: {e}", paint("input error", "1;31", o));
+    }
+    for c in &report.clusters {
+        let d = &c.drift;
+        let _ = writeln!(
+            out,
+            "\n{} {} — {} node(s), {} update(s) on every node, {} differ",
+            paint("Cluster", "1", o),
+            c.name,
+            d.nodes.len(),
+            d.common_updates,
+            d.rows.len()
+        );
+        let mut nodes_table = Table::new();
+        nodes_table
+            .load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(vec!["Node", "OS", "Version", "Catalog product", "Updates"]);
+        for n in &d.nodes {
+            nodes_table.add_row(vec![
+                Cell::new(&n.name),
+                Cell::new(n.os.as_deref().unwrap_or("?")),
+                Cell::new(n.version.as_deref().unwrap_or("?")),
+                Cell::new(n.product.as_deref().unwrap_or("unknown")),
+                Cell::new(n.updates),
+            ]);
+        }
+        let _ = writeln!(out, "{nodes_table}");
+        if !d.rows.is_empty() {
+            let mut t = Table::new();
+            t.load_style(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+            let mut header = vec!["Update".to_string()];
+            header.extend(d.nodes.iter().map(|n| n.name.clone()));
+            t.set_header(header);
+            for row in &d.rows {
+                let mut cells = vec![Cell::new(row.kb)];
+                for cell in &row.cells {
+                    cells.push(Cell::new(match cell {
+                        DriftCell::Present { .. } => "installed",
+                        DriftCell::Absent { class } => class_mark(*class),
+                    }));
+                }
+                t.add_row(cells);
+            }
+            let _ = writeln!(out, "Drift matrix:\n{t}");
+            for g in &d.groups {
+                let _ = writeln!(out, "  [{}] {}", class_mark(g.class), g.summary);
+            }
+        }
+        let _ = writeln!(out, "\n{}", d.validation.explanation);
+        if !d.validation.remedy.is_empty() {
+            let _ = writeln!(out, "{}", d.validation.remedy);
+        }
+        for p in &c.posture {
+            posture_text(&mut out, p);
+        }
+    }
+    if !report.loose_nodes.is_empty() {
+        let _ = writeln!(out, "\n{}", paint("Nodes outside a cluster", "1", o));
+        for p in &report.loose_nodes {
+            posture_text(&mut out, p);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{} ({})",
+        paint("Findings", "1", o),
+        report.findings.len()
+    );
+    for f in &report.findings {
+        let _ = writeln!(
+            out,
+            "{} [{}] {}{}",
+            severity(f.severity, o),
+            f.code,
+            f.cluster
+                .as_ref()
+                .map(|c| format!("{c}: "))
+                .unwrap_or_default(),
+            f.title
+        );
+        let _ = writeln!(out, "    {}", f.detail);
+        for e in &f.evidence {
+            let _ = writeln!(out, "    evidence: {} — {}", e.source, e.note);
+        }
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(out, "    fix: {}", fix.text);
+            for c in &fix.commands {
+                let _ = writeln!(out, "      {c}");
+            }
+        }
+        if !f.known_issues.is_empty() {
+            let _ = writeln!(out, "    known issues: {}", f.known_issues.join(", "));
+        }
+    }
+    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+    let _ = writeln!(
+        out,
+        "\n{} error(s), {} warning(s), {} info",
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info)
+    );
+    out
+}
+
+fn posture_text(out: &mut String, p: &lockstep_check::posture::NodePosture) {
+    let product = p.product.as_deref().unwrap_or("unknown product");
+    if let Some(note) = &p.note {
+        let _ = writeln!(out, "Security posture of {} ({product}): {note}", p.node);
+        return;
+    }
+    let gaps: usize = p.products.iter().map(|x| x.missing.len()).sum();
+    if gaps == 0 {
+        let _ = writeln!(
+            out,
+            "Security posture of {} ({product}): no missing update in the catalog{}",
+            p.node,
+            p.as_of.map(|d| format!(" as of {d}")).unwrap_or_default()
+        );
+        return;
+    }
+    let _ = writeln!(out, "Security posture of {} ({product}):", p.node);
+    for prod in &p.products {
+        for h in &prod.missing {
+            let _ = writeln!(
+                out,
+                "  missing {} [{}]{}{}{}",
+                h.kb,
+                prod.product,
+                h.release_date
+                    .map(|d| format!(" released {d}"))
+                    .unwrap_or_default(),
+                if h.folds.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", supersedes {}",
+                        h.folds
+                            .iter()
+                            .map(|k| k.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+                if prod.applicable {
+                    ""
+                } else {
+                    " (only if the product is installed)"
+                }
+            );
+        }
+    }
+}

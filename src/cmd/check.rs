@@ -1,0 +1,91 @@
+use crate::Global;
+use crate::cmd::{OutputFormat, load_inputs, open_knowledge, write_output};
+use lockstep_check::Severity;
+use lockstep_check::run::{CheckOptions, check};
+use lockstep_report::TextOptions;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `lockstep check PATH...`
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Snapshot JSON files, directories (one cluster each) or fleet manifests (TOML).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Write the report to this file (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this level (never: always exit 0 unless an input failed).
+    #[arg(long, value_name = "LEVEL", default_value = "error", value_parser = parse_fail_on)]
+    pub fail_on: FailOn,
+    /// Judge security posture with what the catalog says was published by this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<jiff::civil::Date>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum FailOn {
+    Level(Severity),
+    Never,
+}
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    if s.eq_ignore_ascii_case("never") {
+        Ok(FailOn::Never)
+    } else {
+        s.parse::<Severity>().map(FailOn::Level)
+    }
+}
+
+pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
+    let loaded = load_inputs(&args.paths);
+    let sources = open_knowledge(global)?;
+    let knowledge = sources.knowledge();
+    let mut report = check(
+        &loaded.inventory,
+        &knowledge,
+        sources.catalog_info(),
+        &CheckOptions { as_of: args.as_of },
+    );
+    report.input_errors = loaded.errors.clone();
+    let title = args
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let body = match args.format {
+        OutputFormat::Text => lockstep_report::render_text(
+            &report,
+            TextOptions {
+                color: args.output.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            },
+        ),
+        OutputFormat::Json => lockstep_report::render_json(&report),
+        OutputFormat::Html => {
+            lockstep_report::render_html(&report, &title, &[]).map_err(|e| anyhow::anyhow!(e))?
+        }
+    };
+    write_output(args.output.as_deref(), &body)?;
+    for e in &loaded.errors {
+        eprintln!("lockstep: {e}");
+    }
+    if !loaded.errors.is_empty() {
+        return Ok(ExitCode::from(2));
+    }
+    let failed = match (args.fail_on, report.max_severity()) {
+        (FailOn::Level(level), Some(max)) => max >= level,
+        _ => false,
+    };
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
