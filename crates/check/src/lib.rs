@@ -11,11 +11,13 @@
 //! Every verdict becomes a [`Finding`] with a stable kebab-case code, a
 //! severity, the nodes, the evidence (file and line of each fact) and the fix.
 
+pub mod catalog_view;
 pub mod drift;
 pub mod finding;
 pub mod knowledge;
 pub mod posture;
 pub mod protection;
 pub mod run;
+pub mod sources;
 
 pub use finding::{Evidence, Finding, Fix, Severity};
