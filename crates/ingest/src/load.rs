@@ -327,7 +327,9 @@ pub fn merge_node(into: &mut Node, from: Node) {
         pending_reboot,
         packages,
         protection,
+        unread,
     } = from;
+    into.unread.extend(unread);
     if into.name_source.is_none() {
         into.name_source = name_source;
     }

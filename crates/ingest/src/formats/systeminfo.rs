@@ -210,12 +210,14 @@ fn collect_fields(text: &str) -> Vec<Field<'_>> {
 }
 
 fn detect(text: &str) -> bool {
-    let h = util::head(text, 16 * 1024);
-    for (i, (_, l)) in lines(h).enumerate() {
+    // Lines, not a byte prefix: a capture may carry a huge value before the
+    // OS version line. Lines longer than any real field are skipped.
+    for (i, (_, l)) in lines(text).enumerate() {
         if i > 60 {
             break;
         }
-        if l.starts_with(|c: char| !c.is_whitespace() && c != '"')
+        if l.len() < 4096
+            && l.starts_with(|c: char| !c.is_whitespace() && c != '"')
             && let Some((b, _)) = colon_split(l)
             && parse_os_version(l.get(b..).unwrap_or("").trim()).is_some()
         {
@@ -240,6 +242,10 @@ fn parse(t: &Text) -> Result<FileContent, IngestError> {
             "a systeminfo OS version line such as \"OS Version:  10.0.20348 N/A Build 20348\"",
         ));
     }
+    // The number of the last line when the file does not end with a newline.
+    let cut_line = (!t.text.ends_with('\n')).then(|| {
+        u32::try_from(memchr::memchr_iter(b'\n', t.text.as_bytes()).count() + 1).unwrap_or(u32::MAX)
+    });
     let mut nodes = Vec::new();
     for (k, &o) in anchors.iter().enumerate() {
         let start = if k == 0 {
@@ -251,12 +257,12 @@ fn parse(t: &Text) -> Result<FileContent, IngestError> {
             .get(k + 1)
             .map_or(fields.len(), |&next| next.saturating_sub(2).max(o + 1));
         let record = fields.get(start..end).unwrap_or(&[]);
-        nodes.push(record_to_node(t, record, o - start));
+        nodes.push(record_to_node(t, record, o - start, cut_line));
     }
     Ok(FileContent::Nodes(nodes))
 }
 
-fn record_to_node(t: &Text, f: &[Field], o: usize) -> NodeFacts {
+fn record_to_node(t: &Text, f: &[Field], o: usize, cut_line: Option<u32>) -> NodeFacts {
     let mut facts = NodeFacts::default();
     let node = &mut facts.node;
     let at = |line: u32| t.at(line);
@@ -319,7 +325,13 @@ fn record_to_node(t: &Text, f: &[Field], o: usize) -> NodeFacts {
         node.domain = Some(Sourced::new(d.value.to_string(), at(d.line)));
     }
     if let Some((_, h)) = hotfix {
-        add_entries(node, t, h.entries.iter().map(|e| (e.line, e.text)));
+        // A file cut short (no final newline) may end inside an entry
+        // (`[03]: KB41`): keep its last line only when it is a whole KB number.
+        let entries = h.entries.iter().filter(|e| {
+            Some(e.line) != cut_line
+                || KbId::find_in(e.text).is_some_and(|kb| e.text.parse() == Ok(kb))
+        });
+        add_entries(node, t, entries.map(|e| (e.line, e.text)));
     }
     facts
 }
