@@ -1,9 +1,387 @@
+//! `lockstep catalog`: import, update, show, stats, anomalies.
+
 use crate::Global;
+use anyhow::Context;
+use clap::Subcommand;
+use lockstep_catalog::download::{DEFAULT_BASE_URL, UpdateOptions, parse_since, update_catalog};
+use lockstep_catalog::import::parse_file;
+use lockstep_catalog::query::{self, Anomaly, NamedEdge};
+use lockstep_catalog::{Catalog, ImportSession, ImportStatus};
+use lockstep_model::KbId;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub command: CatalogCommand,
+}
 
-pub fn run(_global: &Global, _args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("catalog: not wired yet")
+#[derive(Subcommand, Debug)]
+pub enum CatalogCommand {
+    /// Import MSRC CVRF documents (XML or JSON), WES-NG CSVs or a WES-NG definitions.zip.
+    Import {
+        /// Files to import; the format is detected from the content.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Download new and changed monthly documents from the MSRC CVRF API.
+    Update {
+        /// Only documents of this month and later.
+        #[arg(long, value_name = "YYYY-MM")]
+        since: Option<String>,
+        /// The MSRC API base URL.
+        #[arg(long, env = "LOCKSTEP_MSRC_URL", default_value = DEFAULT_BASE_URL, value_name = "URL")]
+        base_url: String,
+        /// Seconds allowed per request.
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        timeout: u64,
+        /// Extra attempts after a failed request.
+        #[arg(long, default_value_t = 2)]
+        retries: u32,
+    },
+    /// Show updates: products, fixed builds, supersedence chains per product, sources.
+    Show {
+        #[arg(required = true, value_name = "KB")]
+        kbs: Vec<String>,
+        /// Only this servicing product (e.g. "Windows Server 2022").
+        #[arg(long)]
+        product: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts: documents, products, updates by kind, edges by source.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cycles, edges to unknown KBs, chain breaks, source conflicts, cross-kind and cross-product edges.
+    Anomalies {
+        /// Only this servicing product.
+        #[arg(long)]
+        product: Option<String>,
+        /// Only these anomaly types (cycle, missing-kb, cross-product, cross-kind, chain-break, source-conflict).
+        #[arg(long = "type", value_name = "TYPE")]
+        types: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn catalog_path(global: &Global) -> PathBuf {
+    global.catalog.clone().unwrap_or_else(Catalog::default_path)
+}
+
+pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
+    let path = catalog_path(global);
+    match args.command {
+        CatalogCommand::Import { files } => import(&path, &files),
+        CatalogCommand::Update {
+            since,
+            base_url,
+            timeout,
+            retries,
+        } => {
+            let since = match since.as_deref() {
+                None => None,
+                Some(s) => match parse_since(s) {
+                    Some(v) => Some(v),
+                    None => {
+                        eprintln!(
+                            "lockstep: error: --since expects YYYY-MM (e.g. 2023-06), found {s:?}"
+                        );
+                        return Ok(ExitCode::from(2));
+                    }
+                },
+            };
+            let opts = UpdateOptions {
+                base_url,
+                since,
+                timeout: Duration::from_secs(timeout.max(1)),
+                retries,
+                progress: true,
+            };
+            let report = update_catalog(&path, &opts)?;
+            println!(
+                "{} documents listed, {} in range: {} imported, {} replaced, {} unchanged, {} skipped (already current)",
+                report.listed,
+                report.in_range,
+                report.imported.len(),
+                report.replaced.len(),
+                report.unchanged.len(),
+                report.skipped.len()
+            );
+            for id in &report.imported {
+                println!("imported cvrf:{id}");
+            }
+            for id in &report.replaced {
+                println!("replaced cvrf:{id}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CatalogCommand::Show { kbs, product, json } => show(&path, &kbs, product.as_deref(), json),
+        CatalogCommand::Stats { json } => {
+            let catalog = Catalog::open(&path)?;
+            let s = query::stats(&catalog);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("catalog: {}", path.display());
+            println!("documents: {}", s.documents.len());
+            for d in &s.documents {
+                println!("  {d}");
+            }
+            println!("servicing products: {}", s.products);
+            println!("updates: {}", s.updates);
+            for (k, n) in &s.updates_by_kind {
+                println!("  {k}: {n}");
+            }
+            println!("supersedence edges (per product): {}", s.edges);
+            for (k, n) in &s.edges_by_source {
+                println!("  stated by {k}: {n}");
+            }
+            println!("KB x CVE pairs: {}", s.kb_cves);
+            if let (Some(a), Some(b)) = (s.earliest_release, s.latest_release) {
+                println!("release dates: {a} .. {b}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CatalogCommand::Anomalies {
+            product,
+            types,
+            json,
+        } => {
+            let catalog = Catalog::open(&path)?;
+            let only = match product.as_deref() {
+                None => None,
+                Some(name) => match catalog.product_by_name(name) {
+                    Some(p) => Some(p),
+                    None => {
+                        eprintln!(
+                            "lockstep: error: no servicing product named {name:?} in the catalog"
+                        );
+                        return Ok(ExitCode::from(2));
+                    }
+                },
+            };
+            let mut list = query::anomalies(&catalog, only);
+            if !types.is_empty() {
+                list.retain(|a| types.iter().any(|t| t == a.label()));
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for a in &list {
+                    println!("{}", describe_anomaly(a));
+                }
+                println!("{} anomalies", list.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn import(path: &std::path::Path, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    let mut session =
+        ImportSession::begin(path).with_context(|| format!("opening {}", path.display()))?;
+    for file in files {
+        let batches = match parse_file(file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("lockstep: error: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        for b in batches {
+            let status = session.import(&b)?;
+            let what = match status {
+                ImportStatus::Imported => "imported",
+                ImportStatus::Replaced => "replaced",
+                ImportStatus::Unchanged => "unchanged",
+            };
+            let c = &b.counts;
+            let detail = if b.format.kind() == lockstep_catalog::SourceKind::Cvrf {
+                format!(
+                    "{} vulnerabilities, {} products, {} vendor fixes",
+                    c.records, c.tree_products, c.vendor_fixes
+                )
+            } else {
+                format!(
+                    "{} rows, {} skipped (not a KB)",
+                    c.records, c.skipped_not_kb
+                )
+            };
+            println!(
+                "{what} {}:{} from {} ({detail}; {} KBs, {} supersedence edges)",
+                b.format.kind(),
+                b.name,
+                file.display(),
+                b.kbs.len(),
+                b.edges.len()
+            );
+        }
+    }
+    session.commit()?;
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn sources(s: &[lockstep_catalog::Provenance]) -> String {
+    s.iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn edge_line(e: &NamedEdge) -> String {
+    format!("{} -> {}  [{}]", e.newer, e.older, sources(&e.sources))
+}
+
+fn show(
+    path: &std::path::Path,
+    kbs: &[String],
+    product: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let catalog = Catalog::open(path)?;
+    let mut code = ExitCode::SUCCESS;
+    let mut reports = Vec::new();
+    for text in kbs {
+        let kb: KbId = match text.parse() {
+            Ok(kb) => kb,
+            Err(e) => {
+                eprintln!("lockstep: error: {e}");
+                code = ExitCode::from(2);
+                continue;
+            }
+        };
+        let mut r = query::show(&catalog, kb);
+        if let Some(p) = product {
+            r.products.retain(|sp| sp.product == p);
+        }
+        if !r.known && r.products.is_empty() {
+            eprintln!("lockstep: error: {kb} is not in the catalog");
+            code = ExitCode::from(2);
+            continue;
+        }
+        reports.push(r);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+        return Ok(code);
+    }
+    for r in &reports {
+        print!("{}", r.kb);
+        if let Some(k) = r.kind {
+            print!("  kind: {k}");
+        }
+        if let Some(d) = r.release_date {
+            let src = match r.release_date_source {
+                Some(lockstep_catalog::ReleaseDateSource::Cvrf) => "MSRC CVRF",
+                Some(lockstep_catalog::ReleaseDateSource::WesngEstimate) => "WES-NG estimate",
+                None => "?",
+            };
+            print!("  released: {d} ({src})");
+        }
+        if r.cve_count > 0 {
+            print!("  CVEs: {} (max {})", r.cve_count, r.max_severity);
+        }
+        println!();
+        if let Some(t) = &r.title {
+            println!("  {t}");
+        }
+        if !r.known {
+            println!("  (no update data: only named by supersedence edges)");
+        }
+        for p in &r.products {
+            print!("  {}", p.product);
+            if !p.architectures.is_empty() {
+                let a: Vec<&str> = p.architectures.iter().map(|a| a.as_str()).collect();
+                print!(" [{}]", a.join(", "));
+            }
+            if let Some(b) = p.fixed_build {
+                print!("  fixed build {b}");
+            }
+            if let Some(s) = &p.subtype {
+                print!("  {s}");
+            }
+            if !p.published {
+                print!("  (not published for this product)");
+            }
+            println!();
+            if !p.sources.is_empty() {
+                println!("    sources: {}", sources(&p.sources));
+            }
+            if !p.supersedes.is_empty() {
+                println!("    supersedes:");
+                for e in &p.supersedes {
+                    println!("      {}", edge_line(e));
+                }
+            }
+            if !p.superseded_by.is_empty() {
+                println!("    superseded by:");
+                for e in &p.superseded_by {
+                    println!("      {}", edge_line(e));
+                }
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn describe_anomaly(a: &Anomaly) -> String {
+    match a {
+        Anomaly::Cycle { product, kbs } => {
+            let k: Vec<String> = kbs.iter().map(|k| k.to_string()).collect();
+            format!("cycle on {product}: {}", k.join(" -> "))
+        }
+        Anomaly::MissingKb { edge } => format!(
+            "missing-kb on {}: {} (the older KB has no data in the catalog)",
+            edge.product,
+            edge_line(edge)
+        ),
+        Anomaly::CrossProduct {
+            edge,
+            older_products,
+        } => format!(
+            "cross-product on {}: {} ({} is published only for: {})",
+            edge.product,
+            edge_line(edge),
+            edge.older,
+            older_products.join("; ")
+        ),
+        Anomaly::CrossKind {
+            edge,
+            newer_kind,
+            older_kind,
+        } => format!(
+            "cross-kind on {}: {} ({newer_kind} supersedes {older_kind})",
+            edge.product,
+            edge_line(edge)
+        ),
+        Anomaly::ChainBreak {
+            product,
+            kb,
+            kind,
+            newer,
+        } => format!(
+            "chain-break on {product}: nothing supersedes {kb} ({kind}) although {newer} is a later {kind} for it"
+        ),
+        Anomaly::SourceConflict {
+            edge,
+            stated_by,
+            not_stated_by,
+        } => format!(
+            "source-conflict on {}: {} stated by {stated_by}, not by {not_stated_by} (which knows both KBs)",
+            edge.product,
+            edge_line(edge)
+        ),
+    }
 }

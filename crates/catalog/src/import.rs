@@ -1,0 +1,251 @@
+//! Reading source files into [`ImportBatch`]es: format detection by content,
+//! content hashing while streaming, and errors that name the file and line.
+
+use crate::batch::{ImportBatch, SourceFormat};
+use crate::error::{CatalogError, ParseError};
+use crate::{cvrf, cvrf_json, wesng};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek};
+use std::path::Path;
+
+/// Hashes everything read through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or(&[]));
+        Ok(n)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a file's first bytes say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetectedFormat {
+    CvrfXml,
+    CvrfJson,
+    WesngCsv,
+    Zip,
+}
+
+/// Detects the format from the first bytes (a UTF-8 BOM and white space are skipped).
+pub fn detect_format(head: &[u8]) -> Option<DetectedFormat> {
+    if head.starts_with(b"PK\x03\x04") {
+        return Some(DetectedFormat::Zip);
+    }
+    let t = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let start = t.iter().position(|b| !b.is_ascii_whitespace())?;
+    let t = t.get(start..)?;
+    match t.first()? {
+        b'<' => Some(DetectedFormat::CvrfXml),
+        b'{' => Some(DetectedFormat::CvrfJson),
+        _ if t.starts_with(b"\"DatePosted\"") || t.starts_with(b"DatePosted,") => {
+            Some(DetectedFormat::WesngCsv)
+        }
+        _ => None,
+    }
+}
+
+/// Line number (1-based) of a byte offset, by re-reading the source.
+fn line_of_offset<R: Read>(mut r: R, offset: u64) -> u64 {
+    let mut line = 1u64;
+    let mut remaining = offset;
+    let mut buf = [0u8; 64 * 1024];
+    while remaining > 0 {
+        let want = buf.len().min(remaining as usize);
+        let n = match r.read(&mut buf[..want]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        line += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        remaining -= n as u64;
+    }
+    line
+}
+
+/// Parses one stream of a known format. `source_name` names the file or URL in errors;
+/// `reopen` re-reads the source to turn a byte offset into a line number.
+pub fn parse_stream<R: Read>(
+    input: R,
+    format: SourceFormat,
+    default_name: &str,
+    source_name: &str,
+    reopen: &dyn Fn() -> Option<Box<dyn Read>>,
+) -> Result<ImportBatch, CatalogError> {
+    let mut hashing = HashingReader {
+        inner: input,
+        hasher: Sha256::new(),
+    };
+    let mut batch = ImportBatch::new(format, default_name);
+    let result = {
+        let mut buffered = BufReader::with_capacity(256 * 1024, &mut hashing);
+        let r = match format {
+            SourceFormat::CvrfXml => cvrf::parse_xml(&mut buffered, &mut batch),
+            SourceFormat::CvrfJson => cvrf_json::parse_json(&mut buffered, &mut batch),
+            SourceFormat::WesngCsv => wesng::parse_csv(&mut buffered, &mut batch),
+        };
+        // The hash covers the whole input, including what follows the parsed part.
+        r.and_then(|()| {
+            io::copy(&mut buffered, &mut io::sink())
+                .map(|_| ())
+                .map_err(|e| ParseError::at(0, format!("read error: {e}")))
+        })
+    };
+    result.map_err(|e| {
+        let line = e
+            .line
+            .unwrap_or_else(|| reopen().map(|r| line_of_offset(r, e.offset)).unwrap_or(0));
+        CatalogError::Parse {
+            file: source_name.to_string(),
+            line,
+            message: e.message,
+        }
+    })?;
+    batch.content_hash = hex(&hashing.hasher.finalize());
+    Ok(batch)
+}
+
+/// Parses in-memory bytes (a downloaded document).
+pub fn parse_bytes(
+    bytes: &[u8],
+    source_name: &str,
+    default_name: &str,
+) -> Result<ImportBatch, CatalogError> {
+    let format = match detect_format(bytes.get(..512).unwrap_or(bytes)) {
+        Some(DetectedFormat::CvrfXml) => SourceFormat::CvrfXml,
+        Some(DetectedFormat::CvrfJson) => SourceFormat::CvrfJson,
+        Some(DetectedFormat::WesngCsv) => SourceFormat::WesngCsv,
+        Some(DetectedFormat::Zip) | None => {
+            return Err(CatalogError::Parse {
+                file: source_name.to_string(),
+                line: 1,
+                message: "expected a CVRF document (XML or JSON)".into(),
+            });
+        }
+    };
+    let reopen = || Some(Box::new(io::Cursor::new(bytes.to_vec())) as Box<dyn Read>);
+    parse_stream(bytes, format, default_name, source_name, &reopen)
+}
+
+/// Parses a file: CVRF XML or JSON, a WES-NG CSV, or a WES-NG
+/// `definitions.zip` (every CSV inside with the WES-NG header becomes one batch).
+pub fn parse_file(path: &Path) -> Result<Vec<ImportBatch>, CatalogError> {
+    let display = path.display().to_string();
+    let io_err = |source| CatalogError::Io {
+        file: display.clone(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io_err)?;
+    let mut head = Vec::with_capacity(512);
+    (&mut file)
+        .take(512)
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
+    file.rewind().map_err(io_err)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| display.clone());
+    let reopen = || File::open(path).ok().map(|f| Box::new(f) as Box<dyn Read>);
+    let single = |format| -> Result<Vec<ImportBatch>, CatalogError> {
+        let f = File::open(path).map_err(io_err)?;
+        Ok(vec![parse_stream(
+            f, format, &file_name, &display, &reopen,
+        )?])
+    };
+    match detect_format(&head) {
+        Some(DetectedFormat::CvrfXml) => single(SourceFormat::CvrfXml),
+        Some(DetectedFormat::CvrfJson) => single(SourceFormat::CvrfJson),
+        Some(DetectedFormat::WesngCsv) => single(SourceFormat::WesngCsv),
+        Some(DetectedFormat::Zip) => parse_zip(file, &display),
+        None => Err(CatalogError::Unsupported {
+            file: display,
+            message: "expected a CVRF document (XML or JSON), a WES-NG CSV (header \"DatePosted\",\"CVE\",...) or a WES-NG definitions.zip".into(),
+        }),
+    }
+}
+
+fn parse_zip(file: File, display: &str) -> Result<Vec<ImportBatch>, CatalogError> {
+    let zip_err = |e: zip::result::ZipError| CatalogError::Unsupported {
+        file: display.to_string(),
+        message: format!("expected a WES-NG definitions.zip: {e}"),
+    };
+    let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
+    let mut names: Vec<String> = archive
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .filter(|n| n.to_ascii_lowercase().ends_with(".csv"))
+        .collect();
+    // CVEs_*.csv first: it is the main data, the custom rows refine it.
+    names.sort_by_key(|n| (!n.starts_with("CVEs_"), n.clone()));
+    let mut batches = Vec::new();
+    for name in names {
+        let member = format!("{display}!{name}");
+        let entry = archive.by_name(&name).map_err(zip_err)?;
+        let mut reader = BufReader::new(entry);
+        let head = reader.fill_buf().map_err(|source| CatalogError::Io {
+            file: member.clone(),
+            source,
+        })?;
+        if detect_format(head) != Some(DetectedFormat::WesngCsv) {
+            continue;
+        }
+        let base = name.rsplit('/').next().unwrap_or(&name).to_string();
+        // Offsets are not used for CSV (the csv reader reports lines itself).
+        let reopen = || None;
+        batches.push(parse_stream(
+            reader,
+            SourceFormat::WesngCsv,
+            &base,
+            &member,
+            &reopen,
+        )?);
+    }
+    if batches.is_empty() {
+        return Err(CatalogError::Unsupported {
+            file: display.to_string(),
+            message:
+                "expected a WES-NG definitions.zip with a CVEs_*.csv inside; found no WES-NG CSV"
+                    .into(),
+        });
+    }
+    Ok(batches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects() {
+        assert_eq!(
+            detect_format(b"\xef\xbb\xbf<?xml"),
+            Some(DetectedFormat::CvrfXml)
+        );
+        assert_eq!(
+            detect_format(b"  {\"a\":1}"),
+            Some(DetectedFormat::CvrfJson)
+        );
+        assert_eq!(
+            detect_format(b"\"DatePosted\",\"CVE\""),
+            Some(DetectedFormat::WesngCsv)
+        );
+        assert_eq!(detect_format(b"PK\x03\x04xx"), Some(DetectedFormat::Zip));
+        assert_eq!(detect_format(b"hello"), None);
+        assert_eq!(detect_format(b""), None);
+    }
+
+    #[test]
+    fn line_from_offset() {
+        assert_eq!(line_of_offset(&b"a\nb\nc"[..], 4), 3);
+        assert_eq!(line_of_offset(&b"a\nb\nc"[..], 0), 1);
+    }
+}

@@ -1,0 +1,794 @@
+//! The SQLite store.
+//!
+//! ## Schema (version 1, `PRAGMA user_version`)
+//!
+//! * `documents` — one row per imported source document: source kind
+//!   (`cvrf`/`wesng`), format (`cvrf-xml`/`cvrf-json`/`wesng`), name (CVRF ID
+//!   or CSV file name), content hash (SHA-256), CVRF initial/current release
+//!   dates, import time.
+//! * `products` (servicing products) and `raw_products` (names as the sources
+//!   spell them, with the servicing product, architecture and Server Core flag).
+//! * `update_products` — KB × raw product × document: SubType, FixedBuild,
+//!   RestartRequired.
+//! * `supersedence` — newer KB, older KB, raw product, document.
+//! * `cves` — KB × raw product × CVE × document: severity (0 unknown … 4
+//!   critical), impact, WES-NG DatePosted.
+//! * `update_documents` — KB × document: title, WES-NG release estimate (the
+//!   most common DatePosted of the KB's rows).
+//! * Derived after every import: `updates` (KB, kind, title, release date and
+//!   where it came from) and `update_cves` (KB × CVE, worst severity).
+//!
+//! Every fact carries its document, which is its provenance. Re-importing a
+//! document with the same content hash changes nothing; a changed document
+//! replaces that document's rows.
+//!
+//! ## Atomic imports
+//!
+//! Imports run in an [`ImportSession`]: the catalog is copied to a temporary
+//! file next to it (or a fresh one is created), written there with
+//! `journal_mode=OFF, synchronous=OFF` in one transaction, and renamed over the
+//! catalog on commit. A failure at any point (a bad file, a dropped download)
+//! leaves the catalog exactly as it was.
+
+use crate::batch::{ImportBatch, SourceKind};
+use crate::error::CatalogError;
+use crate::kind::infer_kind;
+use crate::product::normalize_product;
+use lockstep_model::KbId;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub const SCHEMA_VERSION: i64 = 1;
+
+const MIGRATIONS: &[&str] = &[
+    // 0 → 1
+    r#"
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        source_kind TEXT NOT NULL,
+        format TEXT NOT NULL,
+        name TEXT NOT NULL,
+        title TEXT,
+        content_hash TEXT NOT NULL,
+        initial_release TEXT,
+        current_release TEXT,
+        imported_at TEXT NOT NULL,
+        UNIQUE (source_kind, name)
+    );
+    CREATE TABLE products (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE raw_products (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        product_id INTEGER NOT NULL REFERENCES products(id),
+        architecture TEXT,
+        server_core INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE update_products (
+        kb INTEGER NOT NULL,
+        raw_product_id INTEGER NOT NULL,
+        document_id INTEGER NOT NULL,
+        subtype TEXT,
+        fixed_build TEXT,
+        restart_required TEXT,
+        PRIMARY KEY (kb, raw_product_id, document_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE supersedence (
+        newer INTEGER NOT NULL,
+        older INTEGER NOT NULL,
+        raw_product_id INTEGER NOT NULL,
+        document_id INTEGER NOT NULL,
+        PRIMARY KEY (newer, older, raw_product_id, document_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE cves (
+        kb INTEGER NOT NULL,
+        raw_product_id INTEGER NOT NULL,
+        cve TEXT NOT NULL,
+        document_id INTEGER NOT NULL,
+        severity INTEGER NOT NULL,
+        impact TEXT,
+        date_posted TEXT,
+        PRIMARY KEY (kb, raw_product_id, cve, document_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE update_documents (
+        kb INTEGER NOT NULL,
+        document_id INTEGER NOT NULL,
+        title TEXT,
+        date_estimate TEXT,
+        PRIMARY KEY (kb, document_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE updates (
+        kb INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        title TEXT,
+        release_date TEXT,
+        release_date_source TEXT
+    );
+    CREATE TABLE update_cves (
+        kb INTEGER NOT NULL,
+        cve TEXT NOT NULL,
+        severity INTEGER NOT NULL,
+        PRIMARY KEY (kb, cve)
+    ) WITHOUT ROWID;
+    "#,
+];
+
+/// What happened to one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum ImportStatus {
+    /// New document.
+    Imported,
+    /// Known document with a different content hash: its rows were replaced.
+    Replaced,
+    /// Same content hash as before: nothing changed.
+    Unchanged,
+}
+
+/// A document already in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    pub id: i64,
+    pub kind: SourceKind,
+    pub format: String,
+    pub name: String,
+    pub content_hash: String,
+    pub initial_release: Option<String>,
+    pub current_release: Option<String>,
+    pub imported_at: String,
+}
+
+/// An open catalog database.
+pub struct Store {
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+}
+
+fn migrate(conn: &Connection, path: &Path) -> Result<(), CatalogError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(CatalogError::sqlite(path))?;
+    if version > SCHEMA_VERSION {
+        return Err(CatalogError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        conn.execute_batch(&format!(
+            "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
+            i + 1
+        ))
+        .map_err(CatalogError::sqlite(path))?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens an existing catalog (read and write), migrating its schema.
+    pub fn open(path: &Path) -> Result<Store, CatalogError> {
+        if !path.exists() {
+            return Err(CatalogError::NotFound(path.to_path_buf()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(CatalogError::sqlite(path))?;
+        migrate(&conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens or creates a catalog at `path` (used for the temporary import copy).
+    fn create(path: &Path) -> Result<Store, CatalogError> {
+        let conn = Connection::open(path).map_err(CatalogError::sqlite(path))?;
+        migrate(&conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn documents(&self) -> Result<Vec<StoredDocument>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, source_kind, format, name, content_hash, initial_release, current_release, imported_at
+                 FROM documents ORDER BY source_kind, name",
+            )
+            .map_err(CatalogError::sqlite(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(StoredDocument {
+                    id: r.get(0)?,
+                    kind: SourceKind::parse(&r.get::<_, String>(1)?).unwrap_or(SourceKind::Cvrf),
+                    format: r.get(2)?,
+                    name: r.get(3)?,
+                    content_hash: r.get(4)?,
+                    initial_release: r.get(5)?,
+                    current_release: r.get(6)?,
+                    imported_at: r.get(7)?,
+                })
+            })
+            .map_err(CatalogError::sqlite(&self.path))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(CatalogError::sqlite(&self.path))
+    }
+
+    pub fn document(
+        &self,
+        kind: SourceKind,
+        name: &str,
+    ) -> Result<Option<StoredDocument>, CatalogError> {
+        Ok(self
+            .documents()?
+            .into_iter()
+            .find(|d| d.kind == kind && d.name == name))
+    }
+
+    /// Writes one document's facts (the caller holds the transaction).
+    fn write_batch(&mut self, batch: &ImportBatch) -> Result<ImportStatus, CatalogError> {
+        let path = self.path.clone();
+        let kind = batch.format.kind();
+        let existing: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT id, content_hash FROM documents WHERE source_kind = ?1 AND name = ?2",
+                params![kind.as_str(), batch.name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(CatalogError::sqlite(&path))?;
+        let status = match &existing {
+            Some((_, hash)) if *hash == batch.content_hash => return Ok(ImportStatus::Unchanged),
+            Some(_) => ImportStatus::Replaced,
+            None => ImportStatus::Imported,
+        };
+        let c = &self.conn;
+        let now = jiff::Timestamp::now().to_string();
+        let initial = batch.initial_release.map(|d| d.to_string());
+        let doc_id: i64 = match existing {
+            Some((id, _)) => {
+                for table in [
+                    "update_products",
+                    "supersedence",
+                    "cves",
+                    "update_documents",
+                ] {
+                    c.execute(&format!("DELETE FROM {table} WHERE document_id = ?1"), [id])
+                        .map_err(CatalogError::sqlite(&path))?;
+                }
+                c.execute(
+                    "UPDATE documents SET format = ?2, title = ?3, content_hash = ?4, initial_release = ?5,
+                     current_release = ?6, imported_at = ?7 WHERE id = ?1",
+                    params![
+                        id,
+                        batch.format.as_str(),
+                        batch.title,
+                        batch.content_hash,
+                        initial,
+                        batch.current_release,
+                        now
+                    ],
+                )
+                .map_err(CatalogError::sqlite(&path))?;
+                id
+            }
+            None => {
+                c.execute(
+                    "INSERT INTO documents (source_kind, format, name, title, content_hash, initial_release, current_release, imported_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        kind.as_str(),
+                        batch.format.as_str(),
+                        batch.name,
+                        batch.title,
+                        batch.content_hash,
+                        initial,
+                        batch.current_release,
+                        now
+                    ],
+                )
+                .map_err(CatalogError::sqlite(&path))?;
+                c.last_insert_rowid()
+            }
+        };
+
+        // Raw products → ids (creating servicing products as needed).
+        let mut raw_ids: Vec<i64> = Vec::with_capacity(batch.products.len());
+        {
+            let mut find_raw = c
+                .prepare_cached("SELECT id FROM raw_products WHERE name = ?1")
+                .map_err(CatalogError::sqlite(&path))?;
+            let mut find_product = c
+                .prepare_cached("SELECT id FROM products WHERE name = ?1")
+                .map_err(CatalogError::sqlite(&path))?;
+            let mut insert_product = c
+                .prepare_cached("INSERT INTO products (name) VALUES (?1)")
+                .map_err(CatalogError::sqlite(&path))?;
+            let mut insert_raw = c
+                .prepare_cached(
+                    "INSERT INTO raw_products (name, product_id, architecture, server_core) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(CatalogError::sqlite(&path))?;
+            for raw in &batch.products.names {
+                let id: Option<i64> = find_raw
+                    .query_row([raw], |r| r.get(0))
+                    .optional()
+                    .map_err(CatalogError::sqlite(&path))?;
+                let id = match id {
+                    Some(id) => id,
+                    None => {
+                        let n = normalize_product(raw);
+                        let pid: Option<i64> = find_product
+                            .query_row([&n.servicing_name], |r| r.get(0))
+                            .optional()
+                            .map_err(CatalogError::sqlite(&path))?;
+                        let pid = match pid {
+                            Some(p) => p,
+                            None => {
+                                insert_product
+                                    .execute([&n.servicing_name])
+                                    .map_err(CatalogError::sqlite(&path))?;
+                                c.last_insert_rowid()
+                            }
+                        };
+                        insert_raw
+                            .execute(params![
+                                raw,
+                                pid,
+                                n.architecture.map(|a| a.as_str()),
+                                n.server_core
+                            ])
+                            .map_err(CatalogError::sqlite(&path))?;
+                        c.last_insert_rowid()
+                    }
+                };
+                raw_ids.push(id);
+            }
+        }
+        let raw = |i: u32| raw_ids.get(i as usize).copied().unwrap_or(0);
+
+        // Sorted in primary-key order so the B-trees are appended to, not split.
+        {
+            let mut stmt = c
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO update_products (kb, raw_product_id, document_id, subtype, fixed_build, restart_required)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(CatalogError::sqlite(&path))?;
+            let mut rows: Vec<_> = batch
+                .fixes
+                .iter()
+                .map(|((kb, p), f)| (kb.0, raw(*p), f))
+                .collect();
+            rows.sort_unstable_by_key(|(kb, p, _)| (*kb, *p));
+            for (kb, p, f) in rows {
+                stmt.execute(params![
+                    kb,
+                    p,
+                    doc_id,
+                    f.subtype,
+                    f.fixed_build.map(|v| v.to_string()),
+                    f.restart_required
+                ])
+                .map_err(CatalogError::sqlite(&path))?;
+            }
+        }
+        {
+            let mut stmt = c
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO supersedence (newer, older, raw_product_id, document_id) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(CatalogError::sqlite(&path))?;
+            let mut rows: Vec<_> = batch
+                .edges
+                .keys()
+                .map(|(n, o, p)| (n.0, o.0, raw(*p)))
+                .collect();
+            rows.sort_unstable();
+            for (n, o, p) in rows {
+                stmt.execute(params![n, o, p, doc_id])
+                    .map_err(CatalogError::sqlite(&path))?;
+            }
+        }
+        {
+            let mut stmt = c
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO cves (kb, raw_product_id, cve, document_id, severity, impact, date_posted)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(CatalogError::sqlite(&path))?;
+            let mut rows: Vec<_> = batch
+                .cves
+                .iter()
+                .map(|((kb, p, cve), f)| (kb.0, raw(*p), batch.cve_ids.get(*cve), f))
+                .collect();
+            rows.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+            let mut date_text: HashMap<jiff::civil::Date, String> = HashMap::new();
+            for (kb, p, cve, f) in rows {
+                let date = f
+                    .date_posted
+                    .map(|d| date_text.entry(d).or_insert_with(|| d.to_string()).as_str());
+                stmt.execute(params![
+                    kb,
+                    p,
+                    cve,
+                    doc_id,
+                    f.severity as i64,
+                    f.impact,
+                    date
+                ])
+                .map_err(CatalogError::sqlite(&path))?;
+            }
+        }
+        {
+            let mut stmt = c
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO update_documents (kb, document_id, title, date_estimate) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(CatalogError::sqlite(&path))?;
+            let mut rows: Vec<_> = batch.kbs.iter().collect();
+            rows.sort_unstable_by_key(|(kb, _)| **kb);
+            for (kb, f) in rows {
+                stmt.execute(params![
+                    kb.0,
+                    doc_id,
+                    f.title,
+                    f.date_mode().map(|d| d.to_string())
+                ])
+                .map_err(CatalogError::sqlite(&path))?;
+            }
+        }
+        Ok(status)
+    }
+
+    /// Recomputes the derived tables (`updates`, `update_cves`) from the facts.
+    fn derive(&mut self) -> Result<(), CatalogError> {
+        let path = self.path.clone();
+        let c = &self.conn;
+        let e = || CatalogError::sqlite(&path);
+        // Per KB: subtypes, product names, titles, CVRF document dates, WES-NG estimates.
+        #[derive(Default)]
+        struct Acc {
+            subtypes: Vec<String>,
+            products: Vec<String>,
+            titles: Vec<String>,
+            cvrf_date: Option<String>,
+            wesng_date: Option<String>,
+        }
+        let mut acc: HashMap<u32, Acc> = HashMap::new();
+        {
+            let mut stmt = c
+                .prepare(
+                    "SELECT DISTINCT up.kb, up.subtype, p.name FROM update_products up
+                     JOIN raw_products r ON r.id = up.raw_product_id JOIN products p ON p.id = r.product_id",
+                )
+                .map_err(e())?;
+            let mut rows = stmt.query([]).map_err(e())?;
+            while let Some(r) = rows.next().map_err(e())? {
+                let kb: u32 = r.get(0).map_err(e())?;
+                let a = acc.entry(kb).or_default();
+                if let Some(s) = r.get::<_, Option<String>>(1).map_err(e())?
+                    && !a.subtypes.contains(&s)
+                {
+                    a.subtypes.push(s);
+                }
+                let p: String = r.get(2).map_err(e())?;
+                if !a.products.contains(&p) {
+                    a.products.push(p);
+                }
+            }
+        }
+        {
+            let mut stmt = c
+                .prepare(
+                    "SELECT ud.kb, ud.title, ud.date_estimate, d.source_kind, d.initial_release
+                     FROM update_documents ud JOIN documents d ON d.id = ud.document_id",
+                )
+                .map_err(e())?;
+            let mut rows = stmt.query([]).map_err(e())?;
+            while let Some(r) = rows.next().map_err(e())? {
+                let kb: u32 = r.get(0).map_err(e())?;
+                let a = acc.entry(kb).or_default();
+                if let Some(t) = r.get::<_, Option<String>>(1).map_err(e())? {
+                    a.titles.push(t);
+                }
+                let estimate: Option<String> = r.get(2).map_err(e())?;
+                let kind: String = r.get(3).map_err(e())?;
+                let initial: Option<String> = r.get(4).map_err(e())?;
+                // Earliest wins in both cases (ISO dates compare as text).
+                if kind == "cvrf" {
+                    if let Some(d) = initial
+                        && a.cvrf_date.as_ref().is_none_or(|old| d < *old)
+                    {
+                        a.cvrf_date = Some(d);
+                    }
+                } else if let Some(d) = estimate
+                    && a.wesng_date.as_ref().is_none_or(|old| d < *old)
+                {
+                    a.wesng_date = Some(d);
+                }
+            }
+        }
+        c.execute("DELETE FROM updates", []).map_err(e())?;
+        {
+            let mut stmt = c
+                .prepare(
+                    "INSERT INTO updates (kb, kind, title, release_date, release_date_source) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(e())?;
+            let mut kbs: Vec<_> = acc.into_iter().collect();
+            kbs.sort_unstable_by_key(|(kb, _)| *kb);
+            for (kb, a) in kbs {
+                let kind = infer_kind(
+                    a.subtypes.iter().map(String::as_str),
+                    a.titles.iter().map(String::as_str),
+                    a.products.iter().map(String::as_str),
+                );
+                let (date, source) = match (a.cvrf_date, a.wesng_date) {
+                    (Some(d), _) => (Some(d), Some("cvrf")),
+                    (None, Some(d)) => (Some(d), Some("wesng")),
+                    (None, None) => (None, None),
+                };
+                stmt.execute(params![kb, kind.as_str(), a.titles.first(), date, source])
+                    .map_err(e())?;
+            }
+        }
+        c.execute_batch(
+            "DELETE FROM update_cves;
+             INSERT INTO update_cves (kb, cve, severity) SELECT kb, cve, max(severity) FROM cves GROUP BY kb, cve;",
+        )
+        .map_err(e())?;
+        Ok(())
+    }
+
+    /// Imports already-parsed batches into the catalog at `target` atomically.
+    pub fn import_batches(
+        target: &Path,
+        batches: &[ImportBatch],
+    ) -> Result<Vec<ImportStatus>, CatalogError> {
+        let mut session = ImportSession::begin(target)?;
+        let mut out = Vec::new();
+        for b in batches {
+            out.push(session.import(b)?);
+        }
+        session.commit()?;
+        Ok(out)
+    }
+}
+
+/// An import in progress on a temporary copy of the catalog (see the module
+/// documentation). Dropping it without [`ImportSession::commit`] discards
+/// everything.
+pub struct ImportSession {
+    store: Option<Store>,
+    target: PathBuf,
+    temp: PathBuf,
+    changed: bool,
+}
+
+impl ImportSession {
+    pub fn begin(target: &Path) -> Result<ImportSession, CatalogError> {
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| CatalogError::Io {
+                file: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let file_name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "catalog.sqlite3".into());
+        let temp = target.with_file_name(format!(".{file_name}.import-{}", std::process::id()));
+        let _ = std::fs::remove_file(&temp);
+        if target.exists() {
+            std::fs::copy(target, &temp).map_err(|source| CatalogError::Io {
+                file: target.display().to_string(),
+                source,
+            })?;
+        }
+        let store = Store::create(&temp)?;
+        store
+            .conn
+            .execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536; BEGIN;")
+            .map_err(CatalogError::sqlite(&temp))?;
+        Ok(ImportSession {
+            store: Some(store),
+            target: target.to_path_buf(),
+            temp,
+            changed: false,
+        })
+    }
+
+    fn store(&mut self) -> &mut Store {
+        self.store.as_mut().expect("store is present until commit")
+    }
+
+    /// What the catalog holds for a document (to skip unchanged downloads).
+    pub fn document(
+        &mut self,
+        kind: SourceKind,
+        name: &str,
+    ) -> Result<Option<StoredDocument>, CatalogError> {
+        self.store().document(kind, name)
+    }
+
+    pub fn import(&mut self, batch: &ImportBatch) -> Result<ImportStatus, CatalogError> {
+        let status = self.store().write_batch(batch)?;
+        if status != ImportStatus::Unchanged {
+            self.changed = true;
+        }
+        Ok(status)
+    }
+
+    /// Derives, commits and atomically replaces the catalog. When nothing
+    /// changed the catalog file is left untouched.
+    pub fn commit(mut self) -> Result<(), CatalogError> {
+        let mut store = self.store.take().expect("store is present until commit");
+        let temp = self.temp.clone();
+        if !self.changed && self.target.exists() {
+            drop(store);
+            let _ = std::fs::remove_file(&temp);
+            return Ok(());
+        }
+        store.derive()?;
+        store
+            .conn
+            .execute_batch("COMMIT;")
+            .map_err(CatalogError::sqlite(&temp))?;
+        store.conn.close().map_err(|(_, e)| CatalogError::Sqlite {
+            path: temp.clone(),
+            source: e,
+        })?;
+        if let Ok(f) = std::fs::File::open(&temp) {
+            let _ = f.sync_all();
+        }
+        std::fs::rename(&temp, &self.target).map_err(|source| CatalogError::Io {
+            file: self.target.display().to_string(),
+            source,
+        })?;
+        Ok(())
+    }
+}
+
+impl Drop for ImportSession {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            drop(store);
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Rows of the store, as the in-memory catalog loads them (tuples in column order).
+#[allow(clippy::type_complexity)]
+pub(crate) struct Loaded {
+    pub products: Vec<(i64, String)>,
+    pub raw_products: Vec<(i64, i64, Option<String>)>,
+    pub documents: Vec<(i64, String, String)>,
+    pub updates: Vec<(u32, String, Option<String>, Option<String>, Option<String>)>,
+    pub update_products: Vec<(
+        u32,
+        i64,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )>,
+    pub edges: Vec<(u32, u32, i64, i64)>,
+    pub update_cves: Vec<(u32, String, i64)>,
+}
+
+impl Store {
+    pub(crate) fn load(&self) -> Result<Loaded, CatalogError> {
+        let c = &self.conn;
+        let e = || CatalogError::sqlite(&self.path);
+        macro_rules! rows {
+            ($sql:expr, $map:expr) => {{
+                let mut stmt = c.prepare($sql).map_err(e())?;
+                let it = stmt.query_map([], $map).map_err(e())?;
+                it.collect::<Result<Vec<_>, _>>().map_err(e())?
+            }};
+        }
+        Ok(Loaded {
+            products: rows!("SELECT id, name FROM products ORDER BY id", |r| Ok((
+                r.get(0)?,
+                r.get(1)?
+            ))),
+            raw_products: rows!(
+                "SELECT id, product_id, architecture FROM raw_products",
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            ),
+            documents: rows!("SELECT id, source_kind, name FROM documents", |r| Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?
+            ))),
+            updates: rows!(
+                "SELECT kb, kind, title, release_date, release_date_source FROM updates",
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            ),
+            update_products: rows!(
+                "SELECT kb, raw_product_id, document_id, subtype, fixed_build, restart_required FROM update_products",
+                |r| Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?
+                ))
+            ),
+            edges: rows!(
+                "SELECT newer, older, raw_product_id, document_id FROM supersedence",
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            ),
+            update_cves: rows!("SELECT kb, cve, severity FROM update_cves", |r| Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?
+            ))),
+        })
+    }
+
+    /// Per-product CVE rows of one KB (for `catalog show`).
+    #[allow(clippy::type_complexity)]
+    pub fn cves_of(
+        &self,
+        kb: KbId,
+    ) -> Result<Vec<(String, String, i64, Option<String>, String)>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT c.cve, r.name, c.severity, c.impact, d.source_kind || ':' || d.name
+                 FROM cves c JOIN raw_products r ON r.id = c.raw_product_id JOIN documents d ON d.id = c.document_id
+                 WHERE c.kb = ?1 ORDER BY c.cve, r.name",
+            )
+            .map_err(CatalogError::sqlite(&self.path))?;
+        let rows = stmt
+            .query_map([kb.0], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(CatalogError::sqlite(&self.path))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(CatalogError::sqlite(&self.path))
+    }
+
+    /// Row counts per table (for `catalog stats` and tests).
+    pub fn table_counts(&self) -> Result<Vec<(&'static str, i64)>, CatalogError> {
+        let mut out = Vec::new();
+        for t in [
+            "documents",
+            "products",
+            "raw_products",
+            "updates",
+            "update_products",
+            "supersedence",
+            "cves",
+            "update_cves",
+            "update_documents",
+        ] {
+            let n: i64 = self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+                .map_err(CatalogError::sqlite(&self.path))?;
+            out.push((t, n));
+        }
+        Ok(out)
+    }
+}
