@@ -1,1 +1,29 @@
-//! placeholder until the plan work lands
+//! Plan: the fix in the order that works, one drained node at a time.
+//!
+//! ```text
+//!  ClusterDrift + Cluster + Knowledge ──► planner ──► Plan ──► text / JSON /
+//!                                                             PowerShell / Ansible /
+//!                                                             WSUS / CAU
+//!                                           └──► simulate (replays it on the model)
+//! ```
+//!
+//! * [`planner`] — targets (secure / converge), per-node order derived from
+//!   the supersedence chains, CAU-like rolling across the cluster with quorum
+//!   and capacity kept.
+//! * [`model`] — the plan as data (JSON schema `schema/plan-v1.schema.json`).
+//! * [`emit`] — emitters; every value from the inputs is validated and
+//!   emitted as a quoted literal ([`quote`]).
+//! * [`simulate`] — replays a plan on the inventory model and reports any
+//!   violated invariant (target met, supersedence order, quorum, capacity).
+
+pub mod emit;
+pub mod model;
+pub mod planner;
+pub mod quote;
+pub mod simulate;
+pub mod text;
+
+pub use emit::{Emit, EmitOptions, emit};
+pub use model::*;
+pub use planner::{PlanError, PlanOptions, format_duration, parse_duration, plan_cluster};
+pub use text::{render_json, render_text};

@@ -1,0 +1,247 @@
+//! The plan as data: what `lockstep plan` decided, in the order it runs.
+//!
+//! Every emitter (text, JSON, PowerShell, Ansible, WSUS, CAU) renders this one
+//! structure, so they cannot disagree about the order. The JSON form is
+//! documented by `schema/plan-v1.schema.json`.
+
+use lockstep_check::drift::DriftClass;
+use lockstep_model::KbId;
+use serde::{Deserialize, Serialize};
+
+pub const PLAN_SCHEMA: &str = "lockstep-plan/1";
+
+/// What the plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// Close real gaps only: the *missing* and *suspect* drift classes.
+    Secure,
+    /// Make every node carry the same updates so cluster validation passes:
+    /// also the *covered* and *unknown* classes, with uninstall / install /
+    /// reinstall where supersedence blocks a plain install.
+    Converge,
+}
+
+impl Target {
+    pub fn label(self) -> &'static str {
+        match self {
+            Target::Secure => "secure",
+            Target::Converge => "converge",
+        }
+    }
+
+    /// Whether a drift class is closed under this target.
+    pub fn closes(self, class: DriftClass) -> bool {
+        match self {
+            Target::Secure => matches!(class, DriftClass::Missing | DriftClass::Suspect),
+            Target::Converge => !matches!(class, DriftClass::NotApplicable),
+        }
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "secure" => Ok(Target::Secure),
+            "converge" => Ok(Target::Converge),
+            _ => Err(format!("expected secure or converge, found {s:?}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanStatus {
+    /// Steps to run.
+    Ready,
+    /// Nothing to do for this target.
+    Empty,
+    /// Running it would endanger the cluster (quorum, capacity) or cannot work;
+    /// `refusals` says why. No steps are emitted.
+    Refused,
+}
+
+/// How updates are installed and removed on a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mechanism {
+    /// `wusa.exe` (Windows 6.x: Server 2008 to 2012 R2).
+    Wusa,
+    /// DISM package servicing (`Add-WindowsPackage` / `Remove-WindowsPackage`),
+    /// Windows 10 / Server 2016 and later, where `wusa.exe /uninstall /quiet`
+    /// is no longer supported.
+    Dism,
+    /// The OS version is unknown: the script picks one at run time.
+    Auto,
+}
+
+impl Mechanism {
+    pub fn label(self) -> &'static str {
+        match self {
+            Mechanism::Wusa => "wusa",
+            Mechanism::Dism => "dism",
+            Mechanism::Auto => "auto",
+        }
+    }
+}
+
+/// One action on one node, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Step {
+    /// `Suspend-ClusterNode -Drain -Wait`: roles move to the other nodes.
+    Drain,
+    Uninstall {
+        kb: KbId,
+        /// DISM package name from the inventory (`Get-WindowsPackage`), when
+        /// the mechanism is DISM and the inventory had it; otherwise the
+        /// script looks it up on the node.
+        package: Option<String>,
+        reason: String,
+    },
+    Install {
+        kb: KbId,
+        /// Put back after an uninstall that made room for an older update.
+        reinstall: bool,
+        reason: String,
+    },
+    Reboot {
+        reason: String,
+    },
+    /// The listed updates must be installed (and `absent` not) after the reboot.
+    Verify {
+        present: Vec<KbId>,
+    },
+    /// `Resume-ClusterNode -Failback Immediate`.
+    Resume,
+}
+
+impl Step {
+    pub fn label(&self) -> String {
+        match self {
+            Step::Drain => "drain".into(),
+            Step::Uninstall { kb, .. } => format!("uninstall {kb}"),
+            Step::Install { kb, .. } => format!("install {kb}"),
+            Step::Reboot { .. } => "reboot".into(),
+            Step::Verify { .. } => "verify".into(),
+            Step::Resume => "resume".into(),
+        }
+    }
+}
+
+/// What one node goes through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodePlan {
+    pub name: String,
+    /// OS version as the inventory states it.
+    pub os_version: Option<String>,
+    pub mechanism: Mechanism,
+    /// Cluster groups the node owns (its roles); `None` when unknown.
+    pub roles: Option<usize>,
+    /// First node, run alone, followed by the soak time.
+    pub canary: bool,
+    pub steps: Vec<Step>,
+    /// Updates installed for the target (not counting reinstalls).
+    pub installs: Vec<KbId>,
+    /// Superseding updates removed first and reinstalled after.
+    pub reinstalls: Vec<KbId>,
+    pub reboots: usize,
+}
+
+/// Nodes taken down together, between two health gates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wave {
+    pub nodes: Vec<String>,
+    /// Seconds to wait after this wave before the next (canary soak).
+    pub soak_seconds: Option<u64>,
+}
+
+/// A drift the plan does not touch, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftAlone {
+    pub kb: KbId,
+    pub nodes: Vec<String>,
+    pub class: DriftClass,
+    /// "KB2607712 on HV03, HV04: covered by KB2616676, supersedence intended — left alone under --target secure".
+    pub reason: String,
+}
+
+/// Quorum arithmetic for the largest wave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuorumCheck {
+    /// Node votes (NodeWeight) plus the witness vote.
+    pub total_votes: u32,
+    pub witness: Option<String>,
+    /// Votes needed to keep quorum: more than half of `total_votes`.
+    pub majority: u32,
+    /// Whether node votes and the witness came from the inventory (false:
+    /// every node assumed to vote, no witness assumed; checked live).
+    pub verified: bool,
+    pub explanation: String,
+}
+
+/// Memory needed by a drained node's VMs against what the others have free.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityCheck {
+    /// Nodes drained together (one wave).
+    pub nodes: Vec<String>,
+    /// Assigned memory of the running VMs on those nodes.
+    pub vm_memory_bytes: u64,
+    pub vm_count: usize,
+    /// Free memory on the nodes that stay up.
+    pub free_bytes: u64,
+    pub fits: bool,
+    pub explanation: String,
+}
+
+/// Options the plan was made with, so emitters and readers see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSettings {
+    pub max_parallel: u32,
+    pub max_failed_nodes: u32,
+    pub retries: u32,
+    pub soak_seconds: Option<u64>,
+    /// `fewest-roles` or `given`.
+    pub order: String,
+    pub reboot_timeout_minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub schema: String,
+    pub cluster: String,
+    pub target: Target,
+    pub status: PlanStatus,
+    /// One line saying what the plan does or why it does nothing.
+    pub summary: String,
+    /// Why the plan was refused (empty unless `status` is `refused`).
+    pub refusals: Vec<String>,
+    pub warnings: Vec<String>,
+    pub left_alone: Vec<LeftAlone>,
+    /// Facts the inventory lacked; the emitted scripts check them live.
+    pub unverified: Vec<String>,
+    pub settings: PlanSettings,
+    pub quorum: QuorumCheck,
+    pub capacity: Vec<CapacityCheck>,
+    /// Nodes in the order they are patched.
+    pub nodes: Vec<NodePlan>,
+    pub waves: Vec<Wave>,
+    /// Nodes the plan does not change.
+    pub untouched: Vec<String>,
+    /// The checks run before and after every wave, in words.
+    pub gates: Vec<String>,
+}
+
+impl Plan {
+    pub fn node(&self, name: &str) -> Option<&NodePlan> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// Whether any node must uninstall something (CAU's hotfix plug-in cannot).
+    pub fn needs_uninstall(&self) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| n.steps.iter().any(|s| matches!(s, Step::Uninstall { .. })))
+    }
+}
