@@ -1,7 +1,7 @@
 //! Nodes, clusters and what is installed on them.
 
-use crate::protection::NodeProtection;
 use crate::protection::{ClusterProtection, CsvVolume};
+use crate::protection::{NodeProtection, SectionStatus};
 use crate::{KbId, SourceRef, WinVersion};
 use serde::{Deserialize, Serialize};
 
@@ -101,11 +101,34 @@ pub struct Node {
     /// `Get-WindowsPackage -Online`, needed for DISM removal.
     pub packages: Option<Vec<WindowsPackage>>,
     pub protection: NodeProtection,
+    /// Inputs that named this node but could not be read (snapshot sections
+    /// whose status is not `ok`): the facts they carry are unknown, not absent.
+    /// A node with `hotfixes` here has no known update list, so a drift check
+    /// must not report its updates as missing.
+    #[serde(default)]
+    pub unread: Vec<UnreadSection>,
+}
+
+/// A part of a node's inventory that the collector could not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadSection {
+    /// The snapshot section: `os`, `hotfixes`, `updateHistory`, `packages`,
+    /// `pendingReboot`, `memory`, `vms`. (Protection sections keep their
+    /// status in [`NodeProtection`] instead.)
+    pub section: String,
+    pub status: SectionStatus,
+    pub message: Option<String>,
+    pub source: SourceRef,
 }
 
 impl Node {
     pub fn has_kb(&self, kb: KbId) -> bool {
         self.updates.iter().any(|u| u.kb == kb)
+    }
+
+    /// The unread-section record for `section` (e.g. `hotfixes`), if any.
+    pub fn unread(&self, section: &str) -> Option<&UnreadSection> {
+        self.unread.iter().find(|u| u.section == section)
     }
 
     pub fn update(&self, kb: KbId) -> Option<&InstalledUpdate> {

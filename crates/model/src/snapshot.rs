@@ -149,7 +149,11 @@ pub struct CsvState {
     /// `Unavailable`, `Paused`, `Direct`, `FileSystemRedirected`, `BlockRedirected`.
     pub state_info: String,
     /// Comma-separated flag names, e.g. `IncompatibleFileSystemFilter, FileSystemReFs`.
+    /// Named as Windows names the property (`IO`, not camelCase `Io`).
+    #[serde(rename = "fileSystemRedirectedIOReason")]
     pub file_system_redirected_io_reason: String,
+    /// `NotBlockRedirected`, `NoDiskConnectivity`, `StorageSpaceNotAttached`, `VolumeReplicationEnabled`.
+    #[serde(rename = "blockRedirectedIOReason")]
     pub block_redirected_io_reason: String,
 }
 
@@ -227,7 +231,10 @@ pub struct Hotfix {
     pub hot_fix_id: String,
     #[serde(default)]
     pub description: Option<String>,
-    /// ISO 8601 UTC date, or absent when Windows did not record it.
+    /// Calendar date `yyyy-MM-dd`, not converted to UTC: Windows records a
+    /// date without a time (local midnight), and converting it would move it to
+    /// the previous day east of Greenwich. Absent when Windows did not record
+    /// it. Readers also accept a full ISO 8601 date-time and take its date.
     #[serde(default)]
     pub installed_on: Option<String>,
     #[serde(default)]

@@ -1,0 +1,1147 @@
+//! The lockstep snapshot (schema `lockstep-snapshot/1`), written by
+//! `Collect-LockstepSnapshot.ps1`: one JSON document per cluster carrying
+//! everything lockstep reads (nodes, updates, cluster and CSV state,
+//! Defender, filter drivers, products, VMs). The format is defined by the
+//! serde types in [`lockstep_model::snapshot`] and published as
+//! `schema/snapshot-v1.schema.json`.
+//!
+//! Detection is cheap: the text starts with `{` and its first 512 bytes name
+//! `"schema"` and `lockstep-snapshot/` (the collector writes `schema` first).
+//! Any version is detected so that a newer snapshot gets a clear "wrong
+//! version" error instead of "unknown format".
+//!
+//! Source lines. JSON has no line per fact that serde reports, so facts get
+//! a best-effort line: the line where the fact's key and value appear in the
+//! text (`"hotFixId": "KB5033118"`), found by a forward search bounded to the
+//! node's part of the document; the section's key line when the value cannot
+//! be found (PowerShell escapes some characters differently from serde); and
+//! line 0 (the whole file) as the last resort. With the pretty-printed output
+//! of `ConvertTo-Json` that is the fact's own line; with compressed JSON it is
+//! line 1. Errors carry serde_json's line.
+//!
+//! Sections. A section whose status is not `ok` becomes a model section with
+//! that status and message (for protection data), or an entry in
+//! [`Node::unread`] (for updates, OS, memory, VMs, ...), so later stages say
+//! "unknown" rather than treat the node as empty. A section marked `ok` but
+//! without `data` is treated as `error`.
+
+use super::{FileContent, Format, Text, fltmc};
+use crate::IngestError;
+use crate::util::{head, normalize_arch};
+use jiff::civil::Date;
+use lockstep_model::inventory::{ClusterGroup, UnreadSection, WindowsPackage, Witness};
+use lockstep_model::protection::{
+    BlockRedirectReason, ClusterProtection, CsvNodeState, CsvStateInfo, CsvVolume,
+    DefenderPreferences, DefenderStatus, ExclusionList, FsRedirectReason, InstalledProduct,
+    NodeProtection, Section, SectionStatus,
+};
+use lockstep_model::snapshot::{
+    self as snap, HistoryEntry, ListOrText, SCHEMA_ID, Snapshot, SnapshotCluster, SnapshotNode,
+    Status,
+};
+use lockstep_model::{
+    Cluster, ClusterState, HostMemory, InstalledUpdate, KbId, Node, NodeState, OtherEntry,
+    PendingReboot, SourceRef, Sourced, VirtualMachine, WinVersion,
+};
+use std::collections::BTreeMap;
+
+pub static FORMAT: Format = Format {
+    name: "lockstep-snapshot",
+    detect,
+    parse,
+};
+
+const EXPECTED: &str = "a lockstep snapshot (schema lockstep-snapshot/1)";
+
+fn detect(text: &str) -> bool {
+    let h = head(text, 512);
+    h.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}')
+        .starts_with('{')
+        && h.contains("\"schema\"")
+        && h.contains("lockstep-snapshot/")
+}
+
+#[derive(serde::Deserialize)]
+struct Probe {
+    #[serde(default)]
+    schema: Option<serde_json::Value>,
+}
+
+fn json_error(text: &Text, e: &serde_json::Error, what: &str) -> IngestError {
+    let line = u32::try_from(e.line()).unwrap_or(u32::MAX);
+    IngestError::new(
+        text.path.as_ref(),
+        line,
+        format!("{EXPECTED}: {what} at column {}", e.column()),
+    )
+    .found(e.to_string())
+}
+
+fn parse(text: &Text) -> Result<FileContent, IngestError> {
+    let body = text.text.trim_start_matches('\u{FEFF}');
+    let probe: Probe =
+        serde_json::from_str(body).map_err(|e| json_error(text, &e, "valid JSON"))?;
+    let loc = Locator::new(body);
+    match probe.schema.as_ref().and_then(|v| v.as_str()) {
+        Some(SCHEMA_ID) => {}
+        Some(other) => {
+            let line = loc.line_of_key(0, body.len(), "schema");
+            return Err(IngestError::new(
+                text.path.as_ref(),
+                line,
+                format!(
+                    "schema {SCHEMA_ID} (this lockstep reads snapshot version 1; use the collector printed by `lockstep collector`)"
+                ),
+            )
+            .found(other));
+        }
+        None => {
+            return Err(IngestError::new(
+                text.path.as_ref(),
+                1,
+                format!("{EXPECTED} with a top-level \"schema\" string"),
+            ));
+        }
+    }
+    let snapshot: Snapshot = serde_json::from_str(body).map_err(|e| {
+        json_error(
+            text,
+            &e,
+            "fields as schema/snapshot-v1.schema.json defines them",
+        )
+    })?;
+    let mut clusters = Vec::with_capacity(snapshot.clusters.len());
+    let mut from = 0;
+    let cluster_starts: Vec<usize> = snapshot
+        .clusters
+        .iter()
+        .map(|c| {
+            let at = loc
+                .find_pair(from, body.len(), "name", &c.name)
+                .unwrap_or(from);
+            from = at + 1;
+            at
+        })
+        .collect();
+    for (i, c) in snapshot.clusters.iter().enumerate() {
+        let start = cluster_starts.get(i).copied().unwrap_or(0);
+        let end = cluster_starts.get(i + 1).copied().unwrap_or(body.len());
+        clusters.push(convert_cluster(text, &loc, start, end, c)?);
+    }
+    Ok(FileContent::Clusters(clusters))
+}
+
+// ------------------------------------------------------------------ lines
+
+/// Best-effort lines for facts in a JSON text: forward searches for
+/// `"key": <value>` within a byte range.
+struct Locator<'a> {
+    text: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        Self { text, line_starts }
+    }
+
+    /// 1-based line of a byte offset.
+    fn line(&self, offset: usize) -> u32 {
+        let idx = self.line_starts.partition_point(|&s| s <= offset);
+        u32::try_from(idx).unwrap_or(u32::MAX)
+    }
+
+    /// Offset of the first `"key"` followed by `:` in `[from, to)`.
+    fn find_key(&self, from: usize, to: usize, key: &str) -> Option<usize> {
+        self.find_key_then(from, to, key, |_| true)
+    }
+
+    fn find_key_then(
+        &self,
+        from: usize,
+        to: usize,
+        key: &str,
+        value_ok: impl Fn(&str) -> bool,
+    ) -> Option<usize> {
+        let to = to.min(self.text.len());
+        let hay = self.text.get(from..to)?;
+        let needle = format!("\"{key}\"");
+        let mut pos = 0;
+        while let Some(hit) = hay.get(pos..).and_then(|h| h.find(&needle)) {
+            let key_at = pos + hit;
+            let after = hay.get(key_at + needle.len()..).unwrap_or("");
+            let rest = after.trim_start();
+            if let Some(value) = rest.strip_prefix(':')
+                && value_ok(value.trim_start())
+            {
+                return Some(from + key_at);
+            }
+            pos = key_at + needle.len();
+        }
+        None
+    }
+
+    /// Offset of `"key": "value"` in `[from, to)`; `value` as serde_json
+    /// escapes it.
+    fn find_pair(&self, from: usize, to: usize, key: &str, value: &str) -> Option<usize> {
+        let encoded = serde_json::to_string(value).ok()?;
+        self.find_key_then(from, to, key, |v| v.starts_with(encoded.as_str()))
+    }
+
+    fn line_of_key(&self, from: usize, to: usize, key: &str) -> u32 {
+        self.find_key(from, to, key).map_or(0, |o| self.line(o))
+    }
+}
+
+/// Lines of the entries of one list, searched in order from the section key.
+struct Cursor<'l, 'a> {
+    loc: &'l Locator<'a>,
+    section: usize,
+    at: usize,
+    end: usize,
+}
+
+impl Cursor<'_, '_> {
+    fn line_of(&mut self, key: &str, value: &str) -> u32 {
+        let hit = self
+            .loc
+            .find_pair(self.at, self.end, key, value)
+            .or_else(|| self.loc.find_pair(self.section, self.end, key, value));
+        match hit {
+            Some(o) => {
+                self.at = o + 1;
+                self.loc.line(o)
+            }
+            None => self.loc.line(self.section),
+        }
+    }
+}
+
+// --------------------------------------------------------------- clusters
+
+fn status(s: Status) -> SectionStatus {
+    match s {
+        Status::Ok => SectionStatus::Ok,
+        Status::AccessDenied => SectionStatus::AccessDenied,
+        Status::NotAvailable => SectionStatus::NotAvailable,
+        Status::Error => SectionStatus::Error,
+    }
+}
+
+/// The data of an `ok` section, or the status and message to record instead.
+fn read<T>(s: &snap::Section<T>) -> Result<&T, (SectionStatus, Option<String>)> {
+    match (s.status, s.data.as_ref()) {
+        (Status::Ok, Some(d)) => Ok(d),
+        (Status::Ok, None) => Err((
+            SectionStatus::Error,
+            Some("the section is marked ok but carries no data".into()),
+        )),
+        (other, _) => Err((status(other), s.message.clone())),
+    }
+}
+
+fn convert_cluster(
+    text: &Text,
+    loc: &Locator<'_>,
+    start: usize,
+    end: usize,
+    c: &SnapshotCluster,
+) -> Result<Cluster, IngestError> {
+    let cluster_src = text.at(loc.line(start));
+    let mut state = ClusterState::default();
+    let mut protection = ClusterProtection {
+        compatible_filters: c.shared_volume_compatible_filters.clone(),
+        incompatible_filters: c.shared_volume_incompatible_filters.clone(),
+        csv_states: None,
+    };
+
+    if let Some(q) = &c.quorum
+        && let Ok(q) = read(q)
+    {
+        state.quorum_type = Some(q.quorum_type.clone());
+        state.witness = q.witness.as_ref().map(|w| Witness {
+            kind: w.kind.clone(),
+            resource: w.resource.clone(),
+            path: w.path.clone(),
+        });
+    }
+    if let Some(g) = &c.groups
+        && let Ok(groups) = read(g)
+    {
+        state.groups = Some(
+            groups
+                .iter()
+                .map(|g| ClusterGroup {
+                    name: g.name.clone(),
+                    state: g.state.clone(),
+                    owner_node: g.owner_node.clone(),
+                    group_type: g.group_type.clone(),
+                })
+                .collect(),
+        );
+    }
+    if let Some(sv) = &c.shared_volumes {
+        let sv_at = loc.find_key(start, end, "sharedVolumes").unwrap_or(start);
+        match read(sv) {
+            Ok(volumes) => {
+                state.csvs = Some(
+                    volumes
+                        .iter()
+                        .map(|v| CsvVolume {
+                            name: v.name.clone(),
+                            path: v.path.clone(),
+                            owner_node: v.owner_node.clone(),
+                            volume_id: v.volume_id.clone(),
+                            file_system: v.file_system.clone(),
+                        })
+                        .collect(),
+                );
+                protection.csv_states = csv_states(text, loc, sv_at, end, volumes);
+            }
+            Err((st, msg)) => {
+                protection.csv_states =
+                    Some(Section::unavailable(st, msg, text.at(loc.line(sv_at))));
+            }
+        }
+    }
+
+    let nodes_at = loc.find_key(start, end, "nodes").unwrap_or(start);
+    let mut from = nodes_at;
+    let starts: Vec<usize> = c
+        .nodes
+        .iter()
+        .map(|n| {
+            let at = loc.find_pair(from, end, "name", &n.name).unwrap_or(from);
+            from = at + 1;
+            at
+        })
+        .collect();
+    let mut nodes = Vec::with_capacity(c.nodes.len());
+    for (i, n) in c.nodes.iter().enumerate() {
+        let n_start = starts.get(i).copied().unwrap_or(nodes_at);
+        let n_end = starts.get(i + 1).copied().unwrap_or(end);
+        nodes.push(convert_node(text, loc, n_start, n_end, &c.name, n)?);
+    }
+
+    Ok(Cluster {
+        name: c.name.clone(),
+        source: Some(cluster_src),
+        nodes,
+        state: Some(state),
+        protection,
+    })
+}
+
+/// All `Get-ClusterSharedVolumeState` records of the cluster. One volume
+/// whose state could not be read, or a value lockstep does not know, makes
+/// the whole section unknown: a partial list could hide the redirected one.
+fn csv_states(
+    text: &Text,
+    loc: &Locator<'_>,
+    sv_at: usize,
+    end: usize,
+    volumes: &[snap::SharedVolume],
+) -> Option<Section<Vec<CsvNodeState>>> {
+    if volumes.iter().all(|v| v.state.is_none()) && !volumes.is_empty() {
+        return None;
+    }
+    let section_src = text.at(loc.line(sv_at));
+    let mut out = Vec::new();
+    let mut vcur = Cursor {
+        loc,
+        section: sv_at,
+        at: sv_at,
+        end,
+    };
+    for v in volumes {
+        let v_line = vcur.line_of("name", &v.name);
+        let Some(state) = &v.state else {
+            return Some(Section::unavailable(
+                SectionStatus::Error,
+                Some(format!(
+                    "no Get-ClusterSharedVolumeState records for {}",
+                    v.name
+                )),
+                text.at(v_line),
+            ));
+        };
+        let records = match read(state) {
+            Ok(r) => r,
+            Err((st, msg)) => {
+                let msg = Some(format!("{}: {}", v.name, msg.unwrap_or_default()));
+                return Some(Section::unavailable(st, msg, text.at(v_line)));
+            }
+        };
+        let mut rcur = Cursor {
+            loc,
+            section: vcur.at.saturating_sub(1),
+            at: vcur.at,
+            end,
+        };
+        for r in records {
+            let line = rcur.line_of("node", &r.node);
+            let parsed = (
+                CsvStateInfo::parse(&r.state_info),
+                FsRedirectReason::parse(&r.file_system_redirected_io_reason),
+                BlockRedirectReason::parse(&r.block_redirected_io_reason),
+            );
+            let (Some(state), Some(fs_reason), Some(block_reason)) = parsed else {
+                return Some(Section::unavailable(
+                    SectionStatus::Error,
+                    Some(format!(
+                        "{} on {}: unrecognised state {:?} / {:?} / {:?}",
+                        v.name,
+                        r.node,
+                        r.state_info,
+                        r.file_system_redirected_io_reason,
+                        r.block_redirected_io_reason
+                    )),
+                    text.at(line),
+                ));
+            };
+            out.push(CsvNodeState {
+                volume: v.name.clone(),
+                volume_path: v.path.clone(),
+                node: r.node.clone(),
+                state,
+                fs_reason,
+                block_reason,
+                source: text.at(line),
+            });
+        }
+    }
+    Some(Section::ok(out, section_src))
+}
+
+// ------------------------------------------------------------------ nodes
+
+/// `2023-12-13` or the date part of `2023-12-13T00:00:00.0000000Z`.
+fn civil_date(s: &str) -> Option<Date> {
+    s.trim().get(..10)?.parse().ok()
+}
+
+fn convert_node(
+    text: &Text,
+    loc: &Locator<'_>,
+    start: usize,
+    end: usize,
+    cluster: &str,
+    n: &SnapshotNode,
+) -> Result<Node, IngestError> {
+    let node_src = text.at(loc.line(start));
+    let key_src = |key: &str| {
+        let at = loc.find_key(start, end, key);
+        (
+            at.unwrap_or(start),
+            text.at(at.map_or(node_src.line, |o| loc.line(o))),
+        )
+    };
+    let mut node = Node {
+        name: n.name.clone(),
+        name_source: Some(node_src.clone()),
+        cluster: Some(cluster.to_string()),
+        sources: vec![text.path.to_string()],
+        ..Default::default()
+    };
+    let mut unread_sections: Vec<UnreadSection> = Vec::new();
+    let mut unread = |section: &str, st: SectionStatus, message: Option<String>, src: SourceRef| {
+        unread_sections.push(UnreadSection {
+            section: section.to_string(),
+            status: st,
+            message,
+            source: src,
+        })
+    };
+
+    if let Some(state) = &n.state {
+        node.state = Some(NodeState {
+            state: state.clone(),
+            node_weight: n.node_weight,
+            dynamic_weight: n.dynamic_weight,
+            drain_status: n.drain_status.clone(),
+        });
+    }
+
+    // OS.
+    let (_, os_src) = key_src("os");
+    match read(&n.os) {
+        Ok(os) => {
+            let line_src = |key: &str, value: &str| {
+                let (from, _) = key_src("os");
+                loc.find_pair(from, end, key, value)
+                    .map_or(os_src.clone(), |o| text.at(loc.line(o)))
+            };
+            let version: WinVersion = os.version.parse().map_err(|_| {
+                IngestError::new(
+                    text.path.as_ref(),
+                    line_src("version", &os.version).line,
+                    format!(
+                        "an OS version such as 10.0.20348 for node {} (os.data.version)",
+                        n.name
+                    ),
+                )
+                .found(&os.version)
+            })?;
+            let version = match os.ubr {
+                Some(ubr) if version.len() <= 3 => version.with_revision(ubr),
+                _ => version,
+            };
+            node.os.caption = Some(Sourced::new(
+                os.caption.clone(),
+                line_src("caption", &os.caption),
+            ));
+            node.os.version = Some(Sourced::new(version, line_src("version", &os.version)));
+            node.os.service_pack = os.display_version.clone();
+            node.os.installation_type = os.installation_type.clone();
+            node.os.architecture = os
+                .architecture
+                .as_deref()
+                .and_then(normalize_arch)
+                .map(|a| Sourced::new(a, os_src.clone()));
+            node.domain = os
+                .domain
+                .as_ref()
+                .map(|d| Sourced::new(d.clone(), line_src("domain", d)));
+            node.boot_time = os
+                .last_boot_time
+                .as_ref()
+                .map(|b| Sourced::new(b.clone(), line_src("lastBootTime", b)));
+        }
+        Err((st, msg)) => unread("os", st, msg, os_src),
+    }
+
+    // Get-HotFix.
+    let (hf_at, hf_src) = key_src("hotfixes");
+    match read(&n.hotfixes) {
+        Ok(hotfixes) => {
+            let mut cur = Cursor {
+                loc,
+                section: hf_at,
+                at: hf_at,
+                end,
+            };
+            for h in hotfixes {
+                let src = text.at(cur.line_of("hotFixId", &h.hot_fix_id));
+                let id = h.hot_fix_id.trim();
+                match id.parse::<KbId>() {
+                    Ok(kb) => node.add_update(InstalledUpdate {
+                        kb,
+                        description: h.description.clone().filter(|d| !d.trim().is_empty()),
+                        installed_on: h.installed_on.as_deref().and_then(civil_date),
+                        installed_by: h.installed_by.clone().filter(|d| !d.trim().is_empty()),
+                        source: src,
+                    }),
+                    Err(_) if !id.is_empty() => node.other_entries.push(OtherEntry {
+                        text: id.to_string(),
+                        source: src,
+                    }),
+                    Err(_) => {}
+                }
+            }
+        }
+        Err((st, msg)) => unread("hotfixes", st, msg, hf_src),
+    }
+
+    // Windows Update history: KBs that it shows as installed and Get-HotFix lacks.
+    if let Some(h) = &n.update_history {
+        let (h_at, h_src) = key_src("updateHistory");
+        match read(h) {
+            Ok(entries) => {
+                let mut cur = Cursor {
+                    loc,
+                    section: h_at,
+                    at: h_at,
+                    end,
+                };
+                let lines: Vec<u32> = entries
+                    .iter()
+                    .map(|e| cur.line_of("title", &e.title))
+                    .collect();
+                for (kb, (entry, line)) in net_installed(entries, &lines) {
+                    if !node.has_kb(kb) {
+                        node.add_update(InstalledUpdate {
+                            kb,
+                            description: Some(entry.title.clone()),
+                            installed_on: entry.date.as_deref().and_then(civil_date),
+                            installed_by: None,
+                            source: text.at(line),
+                        });
+                    }
+                }
+            }
+            Err((st, msg)) => unread("updateHistory", st, msg, h_src),
+        }
+    }
+
+    if let Some(p) = &n.packages {
+        match read(p) {
+            Ok(pkgs) => {
+                node.packages = Some(
+                    pkgs.iter()
+                        .map(|p| WindowsPackage {
+                            name: p.package_name.clone(),
+                            state: p.package_state.clone(),
+                            release_type: p.release_type.clone(),
+                        })
+                        .collect(),
+                )
+            }
+            Err((st, msg)) => unread("packages", st, msg, key_src("packages").1),
+        }
+    }
+
+    if let Some(p) = &n.pending_reboot {
+        match read(p) {
+            Ok(p) => {
+                node.pending_reboot = Some(PendingReboot {
+                    cbs_reboot_pending: p.cbs_reboot_pending,
+                    windows_update_reboot_required: p.windows_update_reboot_required,
+                    pending_file_rename_operations: p.pending_file_rename_operations,
+                })
+            }
+            Err((st, msg)) => unread("pendingReboot", st, msg, key_src("pendingReboot").1),
+        }
+    }
+
+    if let Some(m) = &n.memory {
+        match read(m) {
+            Ok(m) => {
+                node.memory = Some(HostMemory {
+                    total_bytes: m.total_physical_bytes,
+                    free_bytes: m.free_physical_bytes,
+                })
+            }
+            Err((st, msg)) => unread("memory", st, msg, key_src("memory").1),
+        }
+    }
+
+    if let Some(v) = &n.vms {
+        match read(v) {
+            Ok(vms) => {
+                node.vms = Some(
+                    vms.iter()
+                        .map(|v| VirtualMachine {
+                            name: v.name.clone(),
+                            state: v.state.clone(),
+                            memory_assigned_bytes: v.memory_assigned_bytes,
+                            memory_startup_bytes: v.memory_startup_bytes,
+                            configuration_location: v.configuration_location.clone(),
+                            snapshot_file_location: v.snapshot_file_location.clone(),
+                            smart_paging_file_path: v.smart_paging_file_path.clone(),
+                            hard_drives: v.hard_drives.clone(),
+                        })
+                        .collect(),
+                )
+            }
+            Err((st, msg)) => unread("vms", st, msg, key_src("vms").1),
+        }
+    }
+
+    node.unread = unread_sections;
+    node.protection = protection(text, loc, start, end, n);
+    Ok(node)
+}
+
+/// KBs the history shows as installed at the end, replayed oldest to newest:
+/// entries with a date in date order, undated ones in QueryHistory order
+/// (newest first, so reversed) before them. Only successful operations count.
+fn net_installed<'e>(
+    entries: &'e [HistoryEntry],
+    lines: &[u32],
+) -> Vec<(KbId, (&'e HistoryEntry, u32))> {
+    let mut order: Vec<usize> = (0..entries.len()).rev().collect();
+    // Stable sort: undated entries (None) first, keeping their reversed order.
+    order.sort_by_key(|&i| {
+        entries
+            .get(i)
+            .and_then(|e| e.date.as_deref())
+            .and_then(|d| d.trim().parse::<jiff::Timestamp>().ok())
+    });
+    let mut installed: BTreeMap<KbId, (usize, &HistoryEntry, u32)> = BTreeMap::new();
+    let mut seq = 0;
+    for i in order {
+        let Some(e) = entries.get(i) else { continue };
+        if !matches!(e.result_code.as_str(), "Succeeded" | "SucceededWithErrors") {
+            continue;
+        }
+        let Some(kb) = KbId::find_in(&e.title) else {
+            continue;
+        };
+        match e.operation.as_str() {
+            "Installation" => {
+                seq += 1;
+                installed.insert(kb, (seq, e, lines.get(i).copied().unwrap_or(0)));
+            }
+            "Uninstallation" => {
+                installed.remove(&kb);
+            }
+            _ => {}
+        }
+    }
+    let mut out: Vec<_> = installed.into_iter().collect();
+    out.sort_by_key(|(_, (seq, _, _))| *seq);
+    out.into_iter()
+        .map(|(kb, (_, e, line))| (kb, (e, line)))
+        .collect()
+}
+
+// ------------------------------------------------------------- protection
+
+/// An exclusion list as Defender gave it. `null` under an `ok` section means
+/// none is set (`Get-MpPreference` returns `$null`, not an empty array).
+fn exclusions(v: &Option<ListOrText>) -> ExclusionList {
+    let redacted = |s: &str| {
+        s.trim()
+            .trim_start_matches('{')
+            .trim_start()
+            .starts_with("N/A")
+    };
+    match v {
+        None => ExclusionList::Items(Vec::new()),
+        Some(ListOrText::List(items)) => {
+            if items.iter().any(|i| redacted(i)) {
+                ExclusionList::Redacted(format!("{{{}}}", items.join(", ")))
+            } else {
+                ExclusionList::Items(items.clone())
+            }
+        }
+        Some(ListOrText::Text(t)) if redacted(t) => ExclusionList::Redacted(t.clone()),
+        // One exclusion that lost its array on the way.
+        Some(ListOrText::Text(t)) if t.trim().is_empty() => ExclusionList::Items(Vec::new()),
+        Some(ListOrText::Text(t)) => ExclusionList::Items(vec![t.clone()]),
+    }
+}
+
+fn version(v: &Option<String>) -> Option<WinVersion> {
+    v.as_deref().and_then(|s| s.parse().ok())
+}
+
+fn protection(
+    text: &Text,
+    loc: &Locator<'_>,
+    start: usize,
+    end: usize,
+    n: &SnapshotNode,
+) -> NodeProtection {
+    let src = |key: &str| {
+        text.at(loc
+            .find_key(start, end, key)
+            .map_or(loc.line(start), |o| loc.line(o)))
+    };
+
+    let defender_preferences = n.defender_preferences.as_ref().map(|s| {
+        let at = src("defenderPreferences");
+        match read(s) {
+            Ok(d) => Section::ok(
+                DefenderPreferences {
+                    exclusion_path: exclusions(&d.exclusion_path),
+                    exclusion_extension: exclusions(&d.exclusion_extension),
+                    exclusion_process: exclusions(&d.exclusion_process),
+                    disable_auto_exclusions: d.disable_auto_exclusions,
+                    disable_realtime_monitoring: d.disable_realtime_monitoring,
+                    source: at.clone(),
+                },
+                at,
+            ),
+            Err((st, msg)) => Section::unavailable(st, msg, at),
+        }
+    });
+
+    let defender_status = n.defender_status.as_ref().map(|s| {
+        let at = src("defenderStatus");
+        match read(s) {
+            Ok(d) => Section::ok(
+                DefenderStatus {
+                    am_product_version: version(&d.am_product_version),
+                    am_engine_version: version(&d.am_engine_version),
+                    am_running_mode: d.am_running_mode.clone(),
+                    antivirus_signature_version: version(&d.antivirus_signature_version),
+                    real_time_protection_enabled: d.real_time_protection_enabled,
+                    is_tamper_protected: d.is_tamper_protected,
+                    antivirus_enabled: d.antivirus_enabled,
+                    am_service_enabled: d.am_service_enabled,
+                    source: at.clone(),
+                },
+                at,
+            ),
+            Err((st, msg)) => Section::unavailable(st, msg, at),
+        }
+    });
+
+    let filters = n.fltmc_filters.as_ref().map(|s| {
+        fltmc_section(
+            text,
+            src("fltmcFilters"),
+            s,
+            fltmc::parse_filters,
+            |f, at| f.source = at,
+        )
+    });
+    let filter_instances = n.fltmc_instances.as_ref().map(|s| {
+        fltmc_section(
+            text,
+            src("fltmcInstances"),
+            s,
+            fltmc::parse_instances,
+            |f, at| f.source = at,
+        )
+    });
+
+    let products = n.installed_products.as_ref().map(|s| {
+        let at = src("installedProducts");
+        match read(s) {
+            Ok(products) => {
+                let section = loc
+                    .find_key(start, end, "installedProducts")
+                    .unwrap_or(start);
+                let mut cur = Cursor {
+                    loc,
+                    section,
+                    at: section,
+                    end,
+                };
+                let items = products
+                    .iter()
+                    .map(|pr| InstalledProduct {
+                        name: pr.name.clone(),
+                        vendor: pr.vendor.clone(),
+                        version: pr.version.clone(),
+                        source: text.at(cur.line_of("name", &pr.name)),
+                    })
+                    .collect();
+                Section::ok(items, at)
+            }
+            Err((st, msg)) => Section::unavailable(st, msg, at),
+        }
+    });
+    NodeProtection {
+        defender_preferences,
+        defender_status,
+        filters,
+        filter_instances,
+        products,
+    }
+}
+
+/// `fltmc` text embedded in the snapshot, parsed by the fltmc parser. Every
+/// row gets the line of the embedded string (the whole output is one JSON
+/// string on one line). Text the parser cannot read makes the section `error`.
+fn fltmc_section<T>(
+    text: &Text,
+    at: SourceRef,
+    s: &snap::Section<String>,
+    parse: fn(&Text) -> Result<Vec<T>, IngestError>,
+    set_source: fn(&mut T, SourceRef),
+) -> Section<Vec<T>> {
+    match read(s) {
+        Ok(raw) => {
+            if fltmc::is_access_denied(raw) {
+                return Section::unavailable(
+                    SectionStatus::AccessDenied,
+                    Some(raw.trim().to_string()),
+                    at,
+                );
+            }
+            let normalized = raw.replace("\r\n", "\n");
+            match parse(&Text::new(text.path.clone(), normalized)) {
+                Ok(mut rows) => {
+                    for r in &mut rows {
+                        set_source(r, at.clone());
+                    }
+                    Section::ok(rows, at)
+                }
+                Err(e) => Section::unavailable(
+                    SectionStatus::Error,
+                    Some(format!(
+                        "fltmc output not understood: expected {}",
+                        e.expected
+                    )),
+                    at,
+                ),
+            }
+        }
+        Err((st, msg)) => Section::unavailable(st, msg, at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HVCLU22: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/snapshot/hvclu22.json"
+    ));
+
+    fn minimal(node_extra: &str) -> String {
+        format!(
+            r#"{{
+  "schema": "lockstep-snapshot/1",
+  "collectedAt": "2023-12-14T09:30:00Z",
+  "collector": {{"version": "1.0.0", "host": "HV01", "elevated": true}},
+  "clusters": [{{"name": "C", "nodes": [{{
+    "name": "HV01",
+    "os": {{"status": "ok", "data": {{"caption": "Microsoft Windows Server 2019 Datacenter", "version": "10.0.17763", "build": 17763, "ubr": 5206, "architecture": "AMD64"}}}},
+    "hotfixes": {{"status": "ok", "data": [{{"hotFixId": "KB5033371", "description": "Security Update", "installedOn": "2023-12-13"}}, {{"hotFixId": "File 1"}}]}}{node_extra}
+  }}]}}]
+}}"#
+        )
+    }
+
+    fn clusters(s: &str) -> Vec<Cluster> {
+        match parse(&Text::new("s.json", s)) {
+            Ok(FileContent::Clusters(c)) => c,
+            Ok(_) => panic!("not clusters"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn node(s: &str) -> Node {
+        clusters(s).remove(0).nodes.remove(0)
+    }
+
+    #[test]
+    fn detects_snapshots_only() {
+        assert!(detect(HVCLU22));
+        assert!(detect(&minimal("")));
+        assert!(detect("\u{FEFF}{\"schema\": \"lockstep-snapshot/2\"}"));
+        assert!(!detect("[{\"HotFixID\": \"KB5033118\"}]"));
+        assert!(!detect("{\"schema\": \"other/1\"}"));
+        assert!(!detect("Host Name: HV01\n\"schema\" lockstep-snapshot/1"));
+    }
+
+    #[test]
+    fn minimal_snapshot_converts() {
+        let n = node(&minimal(""));
+        assert_eq!(n.name, "HV01");
+        assert_eq!(n.cluster.as_deref(), Some("C"));
+        assert_eq!(
+            n.os.version
+                .as_ref()
+                .map(|v| v.value.to_string())
+                .as_deref(),
+            Some("10.0.17763.5206")
+        );
+        assert_eq!(
+            n.os.architecture.as_ref().map(|a| a.value.as_str()),
+            Some("x64")
+        );
+        assert_eq!(n.updates.len(), 1);
+        assert_eq!(n.updates[0].kb, KbId(5033371));
+        assert_eq!(
+            n.updates[0].installed_on,
+            Some(jiff::civil::date(2023, 12, 13))
+        );
+        assert_eq!(n.updates[0].source.line, 8);
+        assert_eq!(n.other_entries.len(), 1);
+        assert_eq!(n.other_entries[0].text, "File 1");
+        assert!(n.unread.is_empty());
+        assert!(
+            n.state.is_none() && n.vms.is_none() && n.protection.defender_preferences.is_none()
+        );
+    }
+
+    #[test]
+    fn invalid_json_names_line_column_and_format() {
+        let broken = "{\n  \"schema\": \"lockstep-snapshot/1\",\n  \"clusters\": [\n    {,\n  ]\n}";
+        let e = parse(&Text::new("b.json", broken)).unwrap_err();
+        assert_eq!(e.path, "b.json");
+        assert_eq!(e.line, 4);
+        assert!(
+            e.expected.starts_with(
+                "a lockstep snapshot (schema lockstep-snapshot/1): valid JSON at column 6"
+            ),
+            "{}",
+            e.expected
+        );
+    }
+
+    #[test]
+    fn wrong_version_is_a_clear_error() {
+        let doc = minimal("").replace("lockstep-snapshot/1", "lockstep-snapshot/2");
+        let e = parse(&Text::new("v2.json", doc)).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(e.found.as_deref(), Some("lockstep-snapshot/2"));
+        assert!(
+            e.expected
+                .starts_with("schema lockstep-snapshot/1 (this lockstep reads snapshot version 1")
+        );
+    }
+
+    #[test]
+    fn missing_required_field_is_an_error_with_line() {
+        let doc = minimal("").replace(
+            "\"caption\": \"Microsoft Windows Server 2019 Datacenter\", ",
+            "",
+        );
+        let e = parse(&Text::new("m.json", doc)).unwrap_err();
+        assert_eq!(e.line, 7);
+        assert!(
+            e.found
+                .as_deref()
+                .unwrap_or("")
+                .contains("missing field `caption`"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn bad_os_version_is_an_error() {
+        let doc = minimal("").replace("\"10.0.17763\"", "\"ten\"");
+        let e = parse(&Text::new("o.json", doc)).unwrap_err();
+        assert_eq!((e.line, e.found.as_deref()), (7, Some("ten")));
+    }
+
+    #[test]
+    fn unread_sections_are_recorded_not_treated_as_empty() {
+        let doc = minimal(
+            r#",
+    "vms": {"status": "notAvailable", "message": "The Hyper-V module is not available on this computer."},
+    "memory": {"status": "ok"},
+    "packages": {"status": "accessDenied", "message": "The requested operation requires elevation."}"#,
+        )
+        .replace(
+            r#""hotfixes": {"status": "ok", "data": [{"hotFixId": "KB5033371", "description": "Security Update", "installedOn": "2023-12-13"}, {"hotFixId": "File 1"}]}"#,
+            r#""hotfixes": {"status": "error", "message": "RPC server unavailable"}"#,
+        );
+        let n = node(&doc);
+        assert!(
+            n.updates.is_empty() && n.vms.is_none() && n.memory.is_none() && n.packages.is_none()
+        );
+        let got: Vec<(&str, SectionStatus, Option<&str>)> = n
+            .unread
+            .iter()
+            .map(|u| (u.section.as_str(), u.status, u.message.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "hotfixes",
+                    SectionStatus::Error,
+                    Some("RPC server unavailable")
+                ),
+                (
+                    "packages",
+                    SectionStatus::AccessDenied,
+                    Some("The requested operation requires elevation.")
+                ),
+                (
+                    "memory",
+                    SectionStatus::Error,
+                    Some("the section is marked ok but carries no data")
+                ),
+                (
+                    "vms",
+                    SectionStatus::NotAvailable,
+                    Some("The Hyper-V module is not available on this computer.")
+                ),
+            ]
+        );
+        assert_eq!(n.unread("hotfixes").map(|u| u.source.line), Some(8));
+    }
+
+    #[test]
+    fn history_replay_adds_net_installed_kbs_only() {
+        let doc = minimal(
+            r#",
+    "updateHistory": {"status": "ok", "data": [
+      {"title": "Update (KB4000002)", "date": "2023-12-02T00:00:00Z", "operation": "Uninstallation", "resultCode": "Succeeded"},
+      {"title": "Update (KB4000003)", "date": "2023-12-01T00:00:00Z", "operation": "Installation", "resultCode": "Failed"},
+      {"title": "Update (KB4000002)", "date": "2023-11-02T00:00:00Z", "operation": "Installation", "resultCode": "Succeeded"},
+      {"title": "2023-12 Cumulative Update (KB5033371)", "date": "2023-12-13T02:00:00Z", "operation": "Installation", "resultCode": "Succeeded"},
+      {"title": "Update (KB4000001)", "date": "2023-10-02T00:00:00.1234567Z", "operation": "Installation", "resultCode": "SucceededWithErrors"},
+      {"title": "Definition update without a KB", "date": "2023-10-01T00:00:00Z", "operation": "Installation", "resultCode": "Succeeded"}
+    ]}"#,
+        );
+        let n = node(&doc);
+        let kbs: Vec<String> = n.updates.iter().map(|u| u.kb.to_string()).collect();
+        assert_eq!(kbs, ["KB5033371", "KB4000001"]);
+        // The hotfix entry wins over the history entry for the same KB.
+        assert_eq!(n.updates[0].description.as_deref(), Some("Security Update"));
+        assert_eq!(
+            n.updates[1].description.as_deref(),
+            Some("Update (KB4000001)")
+        );
+        assert_eq!(
+            n.updates[1].installed_on,
+            Some(jiff::civil::date(2023, 10, 2))
+        );
+        assert_eq!(n.updates[1].source.line, 14);
+    }
+
+    #[test]
+    fn exclusion_lists_redacted_null_and_single_text() {
+        assert_eq!(exclusions(&None), ExclusionList::Items(vec![]));
+        let hidden = "{N/A: Must be and administrator to view exclusions}".to_string();
+        assert_eq!(
+            exclusions(&Some(ListOrText::Text(hidden.clone()))),
+            ExclusionList::Redacted(hidden.clone())
+        );
+        assert_eq!(
+            exclusions(&Some(ListOrText::List(vec![
+                "N/A: Must be and administrator to view exclusions".into()
+            ]))),
+            ExclusionList::Redacted(hidden)
+        );
+        assert_eq!(
+            exclusions(&Some(ListOrText::Text("C:\\ClusterStorage".into()))),
+            ExclusionList::Items(vec!["C:\\ClusterStorage".into()])
+        );
+        assert_eq!(
+            exclusions(&Some(ListOrText::List(vec![
+                ".vhdx".into(),
+                ".avhdx".into()
+            ]))),
+            ExclusionList::Items(vec![".vhdx".into(), ".avhdx".into()])
+        );
+    }
+
+    #[test]
+    fn compressed_json_puts_every_fact_on_line_one() {
+        let value: serde_json::Value = serde_json::from_str(HVCLU22).unwrap();
+        let compact = serde_json::to_string(&value).unwrap();
+        let c = clusters(&compact);
+        assert_eq!(c[0].nodes.len(), 3);
+        assert!(
+            c[0].nodes
+                .iter()
+                .all(|n| n.updates.iter().all(|u| u.source.line == 1))
+        );
+    }
+
+    #[test]
+    fn locator_lines() {
+        let text = "{\n  \"a\": \"x\",\n  \"b\" : \"x\",\n  \"a\":\"y\"\n}";
+        let loc = Locator::new(text);
+        assert_eq!(
+            loc.find_pair(0, text.len(), "a", "y").map(|o| loc.line(o)),
+            Some(4)
+        );
+        assert_eq!(
+            loc.find_pair(0, text.len(), "b", "x").map(|o| loc.line(o)),
+            Some(3)
+        );
+        assert_eq!(loc.find_pair(0, text.len(), "c", "x"), None);
+        assert_eq!(loc.line_of_key(0, text.len(), "b"), 3);
+        assert_eq!(
+            loc.find_pair(0, 10_000, "a", "x").map(|o| loc.line(o)),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for s in [
+            "",
+            "{",
+            "{\"schema\": \"lockstep-snapshot/1\"}",
+            "{\"schema\": 1}",
+            "{\"schema\": \"lockstep-snapshot/1\", \"collectedAt\": \"x\", \"collector\": {\"version\": \"1\", \"host\": \"h\", \"elevated\": true}, \"clusters\": [{\"name\": \"c\", \"nodes\": [{\"name\": \"n\", \"os\": {\"status\": \"ok\"}, \"hotfixes\": {\"status\": \"weird\"}}]}]}",
+        ] {
+            let _ = parse(&Text::new("g.json", s));
+        }
+    }
+}
