@@ -48,6 +48,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let mut report = check(
         &loaded.inventory,
         &knowledge,
+        Some(sources.protection()),
         sources.catalog_info(),
         &CheckOptions { as_of: args.as_of },
     );

@@ -54,9 +54,16 @@ impl CheckReport {
     }
 }
 
+/// Host-protection inputs: the rules and the known-issues database.
+pub struct ProtectionInputs<'a> {
+    pub rules: &'a crate::protection::Rules,
+    pub known: &'a lockstep_catalog::known_issues::KnownIssues,
+}
+
 pub fn check(
     inventory: &Inventory,
     k: &dyn Knowledge,
+    protection: Option<ProtectionInputs<'_>>,
     catalog: CatalogInfo,
     options: &CheckOptions,
 ) -> CheckReport {
@@ -94,6 +101,9 @@ pub fn check(
         for (node, p) in cluster.nodes.iter().zip(&posture) {
             findings.extend(posture_findings(Some(&cluster.name), node, p));
         }
+        if let Some(pi) = &protection {
+            findings.extend(crate::protection::audit_cluster(cluster, pi.rules, pi.known));
+        }
         clusters.push(ClusterReport {
             name: cluster.name.clone(),
             drift,
@@ -104,6 +114,9 @@ pub fn check(
     for node in &inventory.loose_nodes {
         let p = node_posture(node, options.as_of, k);
         findings.extend(posture_findings(None, node, &p));
+        if let Some(pi) = &protection {
+            findings.extend(crate::protection::audit_node(node, None, pi.rules, pi.known));
+        }
         loose.push(p);
     }
     sort_findings(&mut findings);

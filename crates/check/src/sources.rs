@@ -220,6 +220,8 @@ impl<B: Knowledge> Knowledge for WithKnownIssues<'_, B> {
 /// (built in, plus the user's folders) and the catalog when there is one.
 pub struct Sources {
     pub known: KnownIssues,
+    /// Host-protection rules (built in, plus the user's folders).
+    pub rules: crate::protection::Rules,
     catalog: Option<Box<dyn Knowledge + Send + Sync>>,
     catalog_path: Option<std::path::PathBuf>,
     /// Why there is no catalog, when there is none.
@@ -240,6 +242,7 @@ impl Sources {
         };
         let mut sources = Sources {
             known,
+            rules: crate::protection::Rules::builtin(),
             catalog: None,
             catalog_path: None,
             missing_reason: None,
@@ -292,6 +295,7 @@ impl Sources {
     pub fn without_catalog(known: KnownIssues, reason: &str) -> Sources {
         Sources {
             known,
+            rules: crate::protection::Rules::builtin(),
             catalog: None,
             catalog_path: None,
             missing_reason: Some(reason.to_string()),
@@ -304,6 +308,13 @@ impl Sources {
             None => &NoCatalog,
         };
         WithKnownIssues::new(base, &self.known)
+    }
+
+    pub fn protection(&self) -> crate::run::ProtectionInputs<'_> {
+        crate::run::ProtectionInputs {
+            rules: &self.rules,
+            known: &self.known,
+        }
     }
 
     pub fn catalog_info(&self) -> crate::run::CatalogInfo {

@@ -147,12 +147,16 @@ pub fn render_text(report: &CheckReport, o: TextOptions) -> String {
                 .unwrap_or_default(),
             f.title
         );
-        let _ = writeln!(out, "    {}", f.detail);
+        for line in f.detail.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
         for e in &f.evidence {
             let _ = writeln!(out, "    evidence: {} — {}", e.source, e.note);
         }
         if let Some(fix) = &f.fix {
-            let _ = writeln!(out, "    fix: {}", fix.text);
+            for (i, line) in fix.text.lines().enumerate() {
+                let _ = writeln!(out, "    {}{line}", if i == 0 { "fix: " } else { "     " });
+            }
             for c in &fix.commands {
                 let _ = writeln!(out, "      {c}");
             }
