@@ -1,6 +1,7 @@
 //! Build script of lockstep-catalog: embeds the known-issues database.
 //!
-//! Every `known-issues/*.md` file at the repository root is compiled into the
+//! Every `known-issues/*.md` file at the repository root (except README.md)
+//! is compiled into the
 //! library with `include_str!`, so `KnownIssues::builtin()` needs no files at
 //! run time. The script also writes one `#[test]` per file (included by the
 //! known-issues unit tests) so that a broken data file fails with its own test
@@ -22,7 +23,7 @@ fn main() {
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md"))
+                .filter(|p| p.is_file() && is_issue_file(p))
                 .collect()
         })
         .unwrap_or_default();
@@ -67,6 +68,13 @@ fn main() {
 
     let _ = std::fs::write(out_dir.join("known_issues_embedded.rs"), embedded);
     let _ = std::fs::write(out_dir.join("known_issues_file_tests.rs"), tests);
+}
+
+/// Same rule as `known_issues::is_issue_file_name`: `*.md` except README.md
+/// and dot files.
+fn is_issue_file(path: &Path) -> bool {
+    let name = file_name(path);
+    name.ends_with(".md") && !name.starts_with('.') && !name.eq_ignore_ascii_case("README.md")
 }
 
 fn file_name(path: &Path) -> String {

@@ -385,7 +385,8 @@ impl KnownIssues {
         db
     }
 
-    /// Adds every `*.md` file of a user folder (not recursive). All files are
+    /// Adds every `*.md` file of a user folder (not recursive; `README.md` and
+    /// dot files are skipped). All files are
     /// linted; on any error nothing is added and every error is returned.
     /// Entries with the id of an existing one replace it.
     pub fn load_dir(&mut self, dir: &Path) -> Result<(), Vec<LintError>> {
@@ -637,7 +638,8 @@ pub fn lint_builtin() -> Result<Vec<KnownIssue>, Vec<LintError>> {
     lint_sources(&sources)
 }
 
-/// Reads every `*.md` file of a folder, sorted by name. Errors name the file.
+/// Reads every issue file of a folder (see [`is_issue_file_name`]), sorted by
+/// name. Errors name the file.
 pub fn read_dir_sources(dir: &Path) -> Result<Vec<(PathBuf, String)>, Vec<LintError>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         vec![LintError {
@@ -648,7 +650,7 @@ pub fn read_dir_sources(dir: &Path) -> Result<Vec<(PathBuf, String)>, Vec<LintEr
     })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md"))
+        .filter(|p| p.is_file() && is_issue_file_name(p))
         .collect();
     paths.sort();
     let mut sources = Vec::new();
@@ -675,6 +677,15 @@ pub fn read_dir_sources(dir: &Path) -> Result<Vec<(PathBuf, String)>, Vec<LintEr
     } else {
         Err(errors)
     }
+}
+
+/// Whether a file in a known-issues folder is an issue file: `*.md`, except
+/// `README.md` (any case) and hidden or editor files starting with `.`.
+pub fn is_issue_file_name(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    name.ends_with(".md") && !name.starts_with('.') && !name.eq_ignore_ascii_case("README.md")
 }
 
 /// Whether a servicing-product pattern matches a servicing product name:
