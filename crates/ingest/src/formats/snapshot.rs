@@ -5,8 +5,9 @@
 //! serde types in [`lockstep_model::snapshot`] and published as
 //! `schema/snapshot-v1.schema.json`.
 //!
-//! Detection is cheap: the text starts with `{` and its first 512 bytes name
-//! `"schema"` and `lockstep-snapshot/` (the collector writes `schema` first).
+//! Detection is cheap: the text starts with `{` and its first or last 512
+//! bytes name `"schema"` and `lockstep-snapshot/` (the collector writes
+//! `schema` first; tools that sort keys move it to the end).
 //! Any version is detected so that a newer snapshot gets a clear "wrong
 //! version" error instead of "unknown format".
 //!
@@ -55,10 +56,26 @@ const EXPECTED: &str = "a lockstep snapshot (schema lockstep-snapshot/1)";
 
 fn detect(text: &str) -> bool {
     let h = head(text, 512);
-    h.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}')
+    if !h
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}')
         .starts_with('{')
-        && h.contains("\"schema\"")
-        && h.contains("lockstep-snapshot/")
+    {
+        return false;
+    }
+    // The collector writes `schema` first; tools that sort keys
+    // (serde_json, `jq -S`) put it last, after `nodes` and before nothing.
+    let names_schema =
+        |part: &str| part.contains("\"schema\"") && part.contains("lockstep-snapshot/");
+    names_schema(h) || names_schema(tail(text, 512))
+}
+
+/// The last `limit` bytes of `text`, cut at a character boundary.
+fn tail(text: &str, limit: usize) -> &str {
+    let mut start = text.len().saturating_sub(limit);
+    while start < text.len() && !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text.get(start..).unwrap_or("")
 }
 
 #[derive(serde::Deserialize)]
@@ -910,6 +927,14 @@ mod tests {
         assert!(!detect("[{\"HotFixID\": \"KB5033118\"}]"));
         assert!(!detect("{\"schema\": \"other/1\"}"));
         assert!(!detect("Host Name: HV01\n\"schema\" lockstep-snapshot/1"));
+        let sorted = format!(
+            "{{\"clusters\": [{}], \"schema\": \"lockstep-snapshot/1\"}}",
+            " ".repeat(2000)
+        );
+        assert!(detect(&sorted));
+        assert!(!detect(&sorted.replace("lockstep-snapshot/1", "x")));
+        assert_eq!(tail("aé", 1), "");
+        assert_eq!(tail("aé", 2), "é");
     }
 
     #[test]
