@@ -46,7 +46,9 @@ fn list_shows_every_builtin_issue() {
             "LOCKSTEP-2016-0001",
             "LOCKSTEP-2016-0002",
             "LOCKSTEP-2016-0003",
+            "LOCKSTEP-2022-0001",
             "LOCKSTEP-2024-0001",
+            "LOCKSTEP-2026-0001",
         ]
     );
     assert!(stdout(&out).starts_with("ID                  KIND          SEVERITY  TITLE\n"));
@@ -63,7 +65,15 @@ fn list_json_filtered_by_kind() {
         .iter()
         .filter_map(|i| i["id"].as_str())
         .collect();
-    assert_eq!(ids, ["LOCKSTEP-2011-0002", "LOCKSTEP-2024-0001"]);
+    assert_eq!(
+        ids,
+        [
+            "LOCKSTEP-2011-0002",
+            "LOCKSTEP-2022-0001",
+            "LOCKSTEP-2024-0001",
+            "LOCKSTEP-2026-0001"
+        ]
+    );
 }
 
 #[test]
@@ -118,10 +128,10 @@ fn show_unknown_id_exits_2() {
 fn lint_repository_folder_and_builtins_clean() {
     let out = lockstep(&["known-issues", "lint", "known-issues/"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "7 known-issue files checked, no errors\n");
+    assert_eq!(stdout(&out), "9 known-issue files checked, no errors\n");
     let out = lockstep(&["known-issues", "lint"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "7 known-issue files checked, no errors\n");
+    assert_eq!(stdout(&out), "9 known-issue files checked, no errors\n");
 }
 
 #[test]
@@ -149,7 +159,7 @@ fn lint_without_dir_includes_known_issues_folders() {
         "lint",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "10 known-issue files checked, no errors\n");
+    assert_eq!(stdout(&out), "12 known-issue files checked, no errors\n");
 }
 
 #[test]
@@ -163,7 +173,7 @@ fn user_folder_extends_list_and_a_broken_one_is_skipped_with_exit_2() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert_eq!(text.lines().count(), 1 + 9);
+    assert_eq!(text.lines().count(), 1 + 11);
     assert!(
         text.contains("\nACME-2024-0001      bad-update    error     "),
         "{text}"
@@ -181,7 +191,7 @@ fn user_folder_extends_list_and_a_broken_one_is_skipped_with_exit_2() {
         "list",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(stdout(&out).lines().count(), 1 + 7);
+    assert_eq!(stdout(&out).lines().count(), 1 + 9);
     assert!(
         stderr(&out).ends_with(&format!(
             "lockstep: error: known-issues folder {} skipped (3 errors)\n",

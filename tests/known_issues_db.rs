@@ -44,7 +44,9 @@ fn builtin_ids_kinds_and_severities() {
         ("LOCKSTEP-2016-0001", Kind::Supersedence, "warning"),
         ("LOCKSTEP-2016-0002", Kind::Supersedence, "warning"),
         ("LOCKSTEP-2016-0003", Kind::Supersedence, "warning"),
+        ("LOCKSTEP-2022-0001", Kind::Antivirus, "warning"),
         ("LOCKSTEP-2024-0001", Kind::Antivirus, "error"),
+        ("LOCKSTEP-2026-0001", Kind::Antivirus, "warning"),
     ]
     .iter()
     .map(|(id, k, s)| (id.to_string(), *k, s.to_string()))
@@ -434,12 +436,59 @@ fn filter_names_map_to_antivirus_issues() {
 }
 
 #[test]
-fn no_shipped_defender_or_bad_update_entries_match() {
+fn defender_engine_and_platform_cves_match_by_version_only() {
     let db = KnownIssues::builtin();
-    assert!(
-        db.defender_matches(Some(&v("4.18.2111.5")), Some(&v("1.1.18800.4")))
-            .is_empty()
+    let m = |platform: Option<&str>, engine: Option<&str>| {
+        let platform = platform.map(v);
+        let engine = engine.map(v);
+        ids(&db.defender_matches(platform.as_ref(), engine.as_ref()))
+    };
+    // Engine before 1.1.19100.5 (CVE-2022-24548), platform before
+    // 4.18.26040.7 (CVE-2026-45498); the platform folder form is accepted.
+    assert_eq!(
+        m(Some("4.18.2111-5.0"), Some("1.1.18800.4")),
+        vec!["LOCKSTEP-2022-0001", "LOCKSTEP-2026-0001"]
     );
+    assert_eq!(
+        m(Some("4.18.24090.11"), Some("1.1.24090.11")),
+        vec!["LOCKSTEP-2026-0001"]
+    );
+    assert_eq!(
+        m(Some("4.18.26040.7"), Some("1.1.19100.4")),
+        vec!["LOCKSTEP-2022-0001"]
+    );
+    assert!(m(Some("4.18.26040.7"), Some("1.1.19100.5")).is_empty());
+    assert!(m(Some("4.18.26090.3"), Some("1.1.26090.1")).is_empty());
+    // Unknown versions never match a range.
+    assert!(m(None, None).is_empty());
+    assert_eq!(m(None, Some("1.1.18800.4")), vec!["LOCKSTEP-2022-0001"]);
+    // Defender entries are not matched by installed product name.
+    assert!(
+        db.antivirus_matches(
+            "Microsoft Defender Antivirus",
+            Some("Microsoft Corporation"),
+            None
+        )
+        .is_empty()
+    );
+    let engine = db.get("CVE-2022-24548").expect("alias");
+    assert_eq!(engine.id, "LOCKSTEP-2022-0001");
+    let av = engine.antivirus().expect("antivirus");
+    assert!(av.versions.is_empty());
+    assert_eq!(av.defender_platform, None);
+    assert_eq!(
+        av.defender_engine
+            .as_ref()
+            .map(|r| r.to_string())
+            .as_deref(),
+        Some(">= 1.1.0.0, < 1.1.19100.5")
+    );
+}
+
+#[test]
+fn no_shipped_bad_update_entries() {
+    let db = KnownIssues::builtin();
+    assert!(db.all().iter().all(|i| i.bad_update().is_none()));
     assert!(
         db.bad_updates_for(kb(5033118), "Windows Server 2022")
             .is_empty()

@@ -319,22 +319,24 @@ fn user_folder_overrides_and_extends_builtins() {
     let ids = |v: Vec<&lockstep_catalog::known_issues::KnownIssue>| {
         v.iter().map(|i| i.id.clone()).collect::<Vec<_>>()
     };
+    // The site entry needs both ranges; the built-in CVE entries (engine
+    // before 1.1.19100.5, platform before 4.18.26040.7) match as well.
     assert_eq!(
-        ids(db.defender_matches(Some(&p("4.18.2111-5.0")), Some(&p("1.1.18800.4")))),
-        vec!["ACME-2024-0002"]
+        ids(db.defender_matches(Some(&p("4.18.2111-5.0")), Some(&p("1.1.19100.6")))),
+        vec!["ACME-2024-0002", "LOCKSTEP-2026-0001"]
     );
-    assert!(
-        db.defender_matches(Some(&p("4.18.2201.10")), Some(&p("1.1.18800.4")))
-            .is_empty()
+    assert_eq!(
+        ids(db.defender_matches(Some(&p("4.18.2201.10")), Some(&p("1.1.19100.6")))),
+        vec!["LOCKSTEP-2026-0001"]
     );
-    assert!(
-        db.defender_matches(Some(&p("4.18.2112.2")), Some(&p("1.1.18700.3")))
-            .is_empty()
+    assert_eq!(
+        ids(db.defender_matches(Some(&p("4.18.2112.2")), Some(&p("1.1.18700.3")))),
+        vec!["LOCKSTEP-2022-0001", "LOCKSTEP-2026-0001"]
     );
     // An unknown engine version does not satisfy the engine range.
-    assert!(
-        db.defender_matches(Some(&p("4.18.2112.2")), None)
-            .is_empty()
+    assert_eq!(
+        ids(db.defender_matches(Some(&p("4.18.2112.2")), None)),
+        vec!["LOCKSTEP-2026-0001"]
     );
     assert_eq!(ids(db.filter_matches("WdFilter")), vec!["ACME-2024-0002"]);
 
@@ -437,4 +439,34 @@ fn missing_required_top_level_key() {
             && errors[0].ends_with(": missing field `title`"),
         "{errors:?}"
     );
+}
+
+#[test]
+fn antivirus_versions_are_required_unless_a_defender_range_is_given() {
+    let text = r#"+++
+id = "LOCKSTEP-2099-0103"
+kind = "antivirus"
+title = "t"
+published = "2026-11-27"
+references = ["https://example.com/a"]
+
+[antivirus]
+vendor = "Microsoft"
+product = "Microsoft Defender Antivirus"
++++
+
+Body.
+"#;
+    assert_eq!(
+        lint_inline("LOCKSTEP-2099-0103.md", text),
+        vec![
+            "LOCKSTEP-2099-0103.md:8: antivirus.versions: required unless defender_platform or defender_engine is given"
+        ]
+    );
+    let with_engine = text.replace(
+        "product = \"Microsoft Defender Antivirus\"",
+        "product = \"Microsoft Defender Antivirus\"\ndefender_engine = \"< 1.1.19100.5\"",
+    );
+    let issue = lint_file(Path::new("LOCKSTEP-2099-0103.md"), &with_engine).expect("lints clean");
+    assert!(issue.antivirus().expect("antivirus").versions.is_empty());
 }

@@ -132,7 +132,7 @@ struct RawBadUpdate {
 struct RawAntivirus {
     vendor: S<String>,
     product: S<String>,
-    versions: List,
+    versions: Option<List>,
     #[serde(default)]
     filters: Vec<S<String>>,
     defender_platform: Option<S<String>>,
@@ -536,7 +536,7 @@ fn lint_file_with_id_line(path: &Path, text: &str) -> Result<(KnownIssue, u32), 
             }
         },
         Some(Kind::Antivirus) => match raw.antivirus.as_ref() {
-            Some(a) => Some(antivirus(&mut cx, a.get_ref())),
+            Some(a) => Some(antivirus(&mut cx, a.get_ref(), &a.span())),
             None => {
                 cx.at(
                     &kind_span,
@@ -722,21 +722,35 @@ fn bad_update(cx: &mut Ctx<'_>, b: &RawBadUpdate) -> Details {
     })
 }
 
-fn antivirus(cx: &mut Ctx<'_>, a: &RawAntivirus) -> Details {
+fn antivirus(cx: &mut Ctx<'_>, a: &RawAntivirus, table: &Range<usize>) -> Details {
     let vendor = cx.line_text("antivirus.vendor", &a.vendor);
     let product = cx.line_text("antivirus.product", &a.product);
-    if a.versions.get_ref().is_empty() {
-        cx.at(
-            &a.versions.span(),
-            "antivirus.versions: expected at least one version range (\"*\" for any)",
-        );
-    }
-    let versions = a
-        .versions
-        .get_ref()
-        .iter()
-        .filter_map(|s| cx.range("antivirus.versions", s))
-        .collect();
+    // Product versions are what installed-product matching uses; an entry
+    // about Defender platform/engine versions only may leave them out.
+    let defender_only = a.defender_platform.is_some() || a.defender_engine.is_some();
+    let versions = match a.versions.as_ref() {
+        Some(list) => {
+            if list.get_ref().is_empty() {
+                cx.at(
+                    &list.span(),
+                    "antivirus.versions: expected at least one version range (\"*\" for any)",
+                );
+            }
+            list.get_ref()
+                .iter()
+                .filter_map(|s| cx.range("antivirus.versions", s))
+                .collect()
+        }
+        None => {
+            if !defender_only {
+                cx.at(
+                    table,
+                    "antivirus.versions: required unless defender_platform or defender_engine is given",
+                );
+            }
+            Vec::new()
+        }
+    };
     let mut filters = Vec::new();
     for f in &a.filters {
         let name = f.get_ref().trim();

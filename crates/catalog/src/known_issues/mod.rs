@@ -42,7 +42,8 @@
 //! [antivirus]                      # kind = "antivirus" only
 //! vendor = "CrowdStrike"
 //! product = "CrowdStrike Windows Sensor"
-//! versions = [">= 7.11"]           # VersionRange list, "*" for any
+//! versions = [">= 7.11"]           # VersionRange list, "*" for any; may be
+//!                                  # left out when a defender_* range is given
 //! filters = ["csagent"]            # optional minifilter names
 //! defender_platform = ">= 4.18.2111.5, < 4.18.2201.0"   # optional
 //! defender_engine = "..."          # optional
@@ -251,7 +252,9 @@ pub struct AntivirusIssue {
     pub vendor: String,
     /// Matched case-insensitively as a part of installed product names.
     pub product: String,
-    /// Affected product versions; any range matching is enough.
+    /// Affected product versions; any range matching is enough. Empty for
+    /// entries that are only about Defender platform/engine versions: those
+    /// never match by installed product.
     pub versions: Vec<VersionRange>,
     /// Minifilter driver names (as `fltmc filters` shows them, no `.sys`).
     pub filters: Vec<String>,
@@ -549,6 +552,8 @@ impl KnownIssues {
     ///   and runs of white space;
     /// * when `vendor` is given, one of the entry's vendor and `vendor` must
     ///   contain the other ("McAfee" vs "McAfee, Inc.");
+    /// * entries without product versions (Defender platform/engine entries)
+    ///   never match here; see [`KnownIssues::defender_matches`];
     /// * when `version` is given it must be in one of the entry's ranges;
     ///   without a version every entry for the product matches, so the caller
     ///   reports "possibly affected, version unknown" rather than nothing.
@@ -565,6 +570,9 @@ impl KnownIssues {
                 let Some(av) = issue.antivirus() else {
                     return false;
                 };
+                if av.versions.is_empty() {
+                    return false;
+                }
                 let wanted = normalize_name(&av.product);
                 if wanted.is_empty() || !installed.contains(&wanted) {
                     return false;
