@@ -21,8 +21,9 @@
     history through the Microsoft.Update.Session COM object. The only write is
     the output file.
 
-    Works on Windows Server 2012 R2 through 2025. Without the FailoverClusters
-    module it collects the local computer only. Without the Hyper-V or Defender
+    Works on Windows Server 2012 R2 through 2025. On a computer that is not a
+    running cluster node (no FailoverClusters module, or no cluster) it
+    collects the local computer only. Without the Hyper-V or Defender
     modules those sections are marked notAvailable.
 
 .PARAMETER Cluster
@@ -385,13 +386,28 @@ if (-not $elevated) {
     Write-Warning 'Not elevated: Defender exclusions, fltmc and Get-WindowsPackage will be reported as accessDenied. Run from an elevated PowerShell for a complete snapshot.'
 }
 
-$haveClusterModule = $null -ne (Get-Command -Name Get-Cluster -ErrorAction SilentlyContinue)
+$clusterObject = $null
 $clusterEntry = $null
-
-if ($haveClusterModule) {
+if ($null -ne (Get-Command -Name Get-Cluster -ErrorAction SilentlyContinue)) {
     $clusterParameters = @{}
     if ($Cluster) { $clusterParameters['Name'] = $Cluster }
-    $clusterObject = Get-Cluster @clusterParameters
+    try {
+        $clusterObject = Get-Cluster @clusterParameters
+    }
+    catch {
+        # Asked for a cluster by name: failing to reach it is the answer.
+        if ($Cluster) { throw }
+        Write-Warning "This computer is not a running cluster node ($($_.Exception.Message)): collecting this computer only."
+    }
+}
+elseif ($Cluster) {
+    throw "The FailoverClusters module is not available on $env:COMPUTERNAME, so cluster '$Cluster' cannot be read. Run the script on a cluster node."
+}
+else {
+    Write-Warning 'The FailoverClusters module is not available: collecting this computer only.'
+}
+
+if ($null -ne $clusterObject) {
     $clusterName = [string]$clusterObject.Name
     Write-Verbose "Collecting cluster $clusterName"
 
@@ -520,18 +536,16 @@ if ($haveClusterModule) {
     $clusterEntry['nodes'] = $nodes
 }
 else {
-    if ($Cluster) { throw "The FailoverClusters module is not available on $env:COMPUTERNAME, so cluster '$Cluster' cannot be read. Run the script on a cluster node." }
-    Write-Warning 'The FailoverClusters module is not available: collecting this computer only.'
     $local = ConvertFrom-Json -InputObject ([string](& $NodeScript ([bool]$SkipPackages)))
     $localNode = [ordered]@{ name = $env:COMPUTERNAME; state = $null; nodeWeight = $null; dynamicWeight = $null; drainStatus = $null }
     $clusterEntry = [ordered]@{
         name                            = $env:COMPUTERNAME
         domain                          = $null
-        quorum                          = Get-ErrorSection -Status 'notAvailable' -Message 'The FailoverClusters module is not available.'
+        quorum                          = Get-ErrorSection -Status 'notAvailable' -Message 'Not a cluster node: no cluster to read.'
         sharedVolumeCompatibleFilters   = $null
         sharedVolumeIncompatibleFilters = $null
-        groups                          = Get-ErrorSection -Status 'notAvailable' -Message 'The FailoverClusters module is not available.'
-        sharedVolumes                   = Get-ErrorSection -Status 'notAvailable' -Message 'The FailoverClusters module is not available.'
+        groups                          = Get-ErrorSection -Status 'notAvailable' -Message 'Not a cluster node: no cluster to read.'
+        sharedVolumes                   = Get-ErrorSection -Status 'notAvailable' -Message 'Not a cluster node: no cluster to read.'
         nodes                           = @(Get-CollectedNode -Node $localNode -Collected $local)
     }
 }
