@@ -626,6 +626,15 @@ pub fn plan_cluster(
         }
     }
 
+    if !k.has_catalog()
+        && drift
+            .groups
+            .iter()
+            .any(|g| g.class == DriftClass::Unknown && target.closes(g.class))
+    {
+        warnings.push("no catalog: supersedence between the updates installed here is unknown beyond the known-issues database, so an install may be refused as not applicable (0x80240017); the script then stops that node with that message. Import a catalog (lockstep catalog update) and plan again for the full order.".to_string());
+    }
+
     // Node order.
     node_plans.sort_by(|a, b| {
         a.roles

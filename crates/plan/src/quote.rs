@@ -147,6 +147,13 @@ pub fn yaml(value: &str) -> String {
     out
 }
 
+/// A YAML scalar Ansible never templates: `!unsafe` keeps `{{ … }}` in an
+/// input value from being evaluated (a play name is templated, and a
+/// `lookup('pipe', …)` there would run on the controller).
+pub fn yaml_unsafe(value: &str) -> String {
+    format!("!unsafe {}", yaml(value))
+}
+
 /// Text for an XML attribute value or element content.
 pub fn xml(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

@@ -142,6 +142,9 @@ pub fn render_text(plan: &Plan) -> String {
             }
         }
     }
+    if plan.status == PlanStatus::Empty {
+        return s;
+    }
     if !plan.untouched.is_empty() && plan.status != PlanStatus::Refused {
         s.push_str(&format!("\nUntouched: {}\n", plan.untouched.join(", ")));
     }

@@ -5,10 +5,14 @@
 //! * drain / resume / health gates / verification: `ansible.windows.win_powershell`
 //!   (`Suspend-ClusterNode -Drain -Wait`, `Resume-ClusterNode -Failback Immediate`);
 //!   the gates output one line per problem and fail through `failed_when`.
-//! * uninstall / install: `community.windows.win_hotfix` (`hotfix_kb`,
-//!   `state: absent|present`, `source`); the .msu comes from a folder on the
-//!   controller (`lockstep_msu_dir`, found by KB number) and is copied to the
-//!   node first, which avoids the second hop a share would need.
+//! * uninstall / install: `ansible.windows.win_hotfix` (`hotfix_kb`,
+//!   `state: absent|present`, `source`). The module used to be
+//!   `community.windows.win_hotfix`, which is deprecated ("Use
+//!   ansible.windows.win_hotfix instead", removal in community.windows
+//!   4.0.0) and which ansible-lint's `fqcn[canonical]` rule rejects; the
+//!   options are the same. The .msu comes from a folder on the controller
+//!   (`lockstep_msu_dir`, found by KB number) and is copied to the node
+//!   first, which avoids the second hop a share would need.
 //! * restart: `ansible.windows.win_reboot`.
 //!
 //! Values from the inputs go in only as YAML double-quoted scalars
@@ -17,7 +21,7 @@
 
 use super::{EmitError, EmitOptions, checked, refuse_if_refused};
 use crate::model::{Plan, Step};
-use crate::quote::{validate_host, yaml};
+use crate::quote::{validate_host, yaml, yaml_unsafe};
 
 const GATE_SCRIPT: &str = r#"          [CmdletBinding()]
           param([string] $Node, [bool] $Patching)
@@ -27,8 +31,9 @@ const GATE_SCRIPT: &str = r#"          [CmdletBinding()]
           }
           if (Get-Command -Name Get-ClusterSharedVolumeState -ErrorAction SilentlyContinue) {
               foreach ($s in @(Get-ClusterSharedVolumeState)) {
-                  $refsOnly = ([string]$s.StateInfo -eq 'FileSystemRedirected' -and [string]$s.FileSystemRedirectedIOReason -eq 'FileSystemReFs')
-                  if ([string]$s.StateInfo -ne 'Direct' -and -not $refsOnly) { $problems += ('CSV ' + $s.Name + ' is ' + [string]$s.StateInfo + ' on ' + $s.Node) }
+                  $info = [string]$s.StateInfo
+                  $refsOnly = ($info -eq 'FileSystemRedirected' -and [string]$s.FileSystemRedirectedIOReason -eq 'FileSystemReFs')
+                  if ($info -ne 'Direct' -and -not $refsOnly) { $problems += ('CSV ' + $s.Name + ' is ' + $info + ' on ' + $s.Node) }
               }
           }
           foreach ($g in @(Get-ClusterGroup)) {
@@ -56,7 +61,9 @@ const GATE_SCRIPT: &str = r#"          [CmdletBinding()]
               foreach ($n in @(Get-ClusterNode | Where-Object { [string]$_.State -eq 'Up' -and $_.Name -ne $Node })) {
                   $free += [double](Get-CimInstance -ClassName Win32_OperatingSystem -ComputerName $n.Name).FreePhysicalMemory * 1024
               }
-              if ($need -gt $free) { $problems += ('capacity: VMs need ' + ('{0:N1}' -f ($need / 1GB)) + ' GiB, others have ' + ('{0:N1}' -f ($free / 1GB)) + ' GiB free') }
+              if ($need -gt $free) {
+                  $problems += ('capacity: VMs need ' + ('{0:N1}' -f ($need / 1073741824)) + ' GiB, others have ' + ('{0:N1}' -f ($free / 1073741824)) + ' GiB free')
+              }
           }
           $problems
 "#;
@@ -78,8 +85,8 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
     out.push_str("# Set lockstep_msu_dir (a folder on the controller with the .msu files, names containing KBnnnnnnn).\n");
     if plan.nodes.is_empty() {
         // Nothing to do: still a valid playbook that only checks health.
-        out.push_str("- name: \"lockstep: nothing to do\"\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: Nothing to do\n      ansible.builtin.debug:\n        msg: ");
-        out.push_str(&yaml(&plan.summary));
+        out.push_str("- name: \"Lockstep: nothing to do\"\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: Nothing to do\n      ansible.builtin.debug:\n        msg: ");
+        out.push_str(&yaml_unsafe(&plan.summary));
         out.push('\n');
         return Ok(out);
     }
@@ -93,14 +100,14 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
             let nq = yaml(&node.name);
             out.push_str(&format!(
                 "- name: {}\n  hosts: {nq}\n  gather_facts: false\n  serial: 1\n  max_fail_percentage: 0\n  any_errors_fatal: true\n  vars:\n    lockstep_msu_dir: {}\n    lockstep_reboot_timeout: {}\n  tasks:\n",
-                yaml(&format!(
-                    "lockstep {} ({}): {}{}",
+                yaml_unsafe(&format!(
+                    "Lockstep {} ({}): {}{}",
                     plan.cluster,
                     plan.target.label(),
                     node.name,
                     if node.canary { " (canary)" } else { "" }
                 )),
-                yaml(source.as_deref().unwrap_or("./updates")),
+                yaml_unsafe(source.as_deref().unwrap_or("./updates")),
                 plan.settings.reboot_timeout_minutes * 60
             ));
             gate_task(
@@ -117,7 +124,7 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
                         yaml(&format!("Drain {}", node.name))
                     )),
                     Step::Uninstall { kb, .. } => out.push_str(&format!(
-                        "    - name: {}\n      community.windows.win_hotfix:\n        hotfix_kb: {}\n        state: absent\n      register: lockstep_uninstall_{}\n\n",
+                        "    - name: {}\n      ansible.windows.win_hotfix:\n        hotfix_kb: {}\n        state: absent\n      register: lockstep_uninstall_{}\n\n",
                         yaml(&format!("Uninstall {kb}")),
                         yaml(&kb.to_string()),
                         kb.number()
@@ -125,12 +132,12 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
                     Step::Install { kb, .. } => {
                         let dest = format!("C:\\Windows\\Temp\\lockstep\\{kb}.msu");
                         out.push_str(&format!(
-                            "    - name: {}\n      ansible.windows.win_copy:\n        src: \"{{{{ lookup('ansible.builtin.fileglob', lockstep_msu_dir ~ '/*{kb}*.msu', wantlist=True) | first }}}}\"\n        dest: {}\n        mode: preserve\n\n",
+                            "    - name: {}\n      ansible.windows.win_copy:\n        src: \"{{{{ lookup('ansible.builtin.fileglob', lockstep_msu_dir ~ '/*{kb}*.msu', wantlist=True) | first }}}}\"\n        dest: {}\n\n",
                             yaml(&format!("Copy the {kb} package")),
                             yaml(&dest)
                         ));
                         out.push_str(&format!(
-                            "    - name: {}\n      community.windows.win_hotfix:\n        hotfix_kb: {}\n        source: {}\n        state: present\n      register: lockstep_install_{}\n\n",
+                            "    - name: {}\n      ansible.windows.win_hotfix:\n        hotfix_kb: {}\n        source: {}\n        state: present\n      register: lockstep_install_{}\n\n",
                             yaml(&format!("Install {kb}")),
                             yaml(&kb.to_string()),
                             yaml(&dest),
@@ -170,7 +177,7 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
             first_wave_done = true;
             if let Some(soak) = wave.soak_seconds {
                 out.push_str(&format!(
-                    "- name: \"lockstep: canary soak\"\n  hosts: {}\n  gather_facts: false\n  tasks:\n    - name: Soak after the canary\n      ansible.builtin.pause:\n        seconds: {soak}\n\n",
+                    "- name: \"Lockstep: canary soak\"\n  hosts: {}\n  gather_facts: false\n  tasks:\n    - name: Soak after the canary\n      ansible.builtin.pause:\n        seconds: {soak}\n\n",
                     yaml(wave.nodes.first().map(String::as_str).unwrap_or("all"))
                 ));
             }

@@ -289,7 +289,7 @@ function Test-LockstepClusterHealth {
             }
         }
         if ($need -gt $free) {
-            $problems.Add('capacity: the running VMs of ' + ($Patching -join ', ') + ' need ' + ('{0:N1}' -f ($need / 1GB)) + ' GiB, the nodes that stay up have ' + ('{0:N1}' -f ($free / 1GB)) + ' GiB free')
+            $problems.Add('capacity: the running VMs of ' + ($Patching -join ', ') + ' need ' + ('{0:N1}' -f ($need / 1073741824)) + ' GiB, the nodes that stay up have ' + ('{0:N1}' -f ($free / 1073741824)) + ' GiB free')
         }
     }
     if ($problems.Count -gt 0) {

@@ -1,0 +1,294 @@
+//! Quorum and capacity: the snapshot fixtures (two-node without witness,
+//! three-node with a file-share witness) and clusters changed in code.
+mod common;
+use common::*;
+use lockstep_model::inventory::Witness;
+use lockstep_model::{ClusterState, HostMemory, KbId};
+use lockstep_plan::*;
+
+#[test]
+fn two_node_cluster_without_witness_is_refused() {
+    let c = snapshot_cluster("two-node-no-witness.json");
+    let k = server2022();
+    let p = plan_k(
+        &c,
+        &k,
+        &PlanOptions {
+            target: Target::Secure,
+            ..Default::default()
+        },
+    );
+    assert_eq!(p.status, PlanStatus::Refused, "{}", render_text(&p));
+    assert!(p.nodes.is_empty() && p.waves.is_empty());
+    assert_eq!(p.quorum.total_votes, 2);
+    assert_eq!(p.quorum.majority, 2);
+    assert!(p.quorum.verified);
+    assert_eq!(p.refusals.len(), 1);
+    assert_eq!(
+        p.refusals[0],
+        "quorum: 2 node votes and no witness: 2 votes, majority 2; taking HV2N-02 down leaves 1 of 2 votes, fewer than the majority of 2 — quorum would be lost. A cluster that loses quorum stops every role. Configure a witness (Set-ClusterQuorum -FileShareWitness \\\\server\\share, or -CloudWitness) or add a node, then plan again."
+    );
+    insta::assert_snapshot!("two_node_no_witness_text", render_text(&p));
+    for e in [Emit::Powershell, Emit::Ansible, Emit::Wsus, Emit::Cau] {
+        let err = emit(&p, e, &EmitOptions::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the plan for HVCLU2N was refused"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn two_node_cluster_with_file_share_witness_is_planned() {
+    let mut c = snapshot_cluster("two-node-no-witness.json");
+    let st = c.state.get_or_insert_with(ClusterState::default);
+    st.quorum_type = Some("NodeAndFileShareMajority".into());
+    st.witness = Some(Witness {
+        kind: "FileShareWitness".into(),
+        resource: Some("File Share Witness".into()),
+        path: Some("\\\\FS01\\Witness$\\HVCLU2N".into()),
+    });
+    let k = server2022();
+    let p = plan_k(
+        &c,
+        &k,
+        &PlanOptions {
+            target: Target::Secure,
+            ..Default::default()
+        },
+    );
+    assert_eq!(p.status, PlanStatus::Ready, "{}", render_text(&p));
+    assert_eq!(p.quorum.total_votes, 3);
+    let names: Vec<&str> = p.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["HV2N-02"]);
+    let labels: Vec<String> = p.nodes[0].steps.iter().map(Step::label).collect();
+    assert_eq!(
+        labels,
+        ["drain", "install KB5033118", "reboot", "verify", "resume"]
+    );
+    assert_eq!(p.nodes[0].mechanism, Mechanism::Dism);
+    let r = lockstep_plan::simulate::simulate(&p, &c, &k);
+    assert!(r.violations.is_empty(), "{:#?}", r.violations);
+    assert_eq!(r.min_votes_up, 2);
+}
+
+#[test]
+fn hvclu22_converge_removes_the_lcu_with_a_reboot_in_between() {
+    // The fixture's update history lists KB5032198 on HV22-01 and HV22-02
+    // as well; here they were built after December and never had it.
+    let mut c = snapshot_cluster("hvclu22.json");
+    for n in &mut c.nodes {
+        if n.name != "HV22-03" {
+            n.updates.retain(|u| u.kb != KbId(5032198));
+        }
+    }
+    let k = server2022();
+    let p = plan_k(
+        &c,
+        &k,
+        &PlanOptions {
+            target: Target::Converge,
+            soak_seconds: Some(7200),
+            ..Default::default()
+        },
+    );
+    assert_eq!(p.status, PlanStatus::Ready, "{}", render_text(&p));
+    // Fewest roles first: HV22-03 owns TEST01, WEB01, WEB02 (3); HV22-01
+    // owns Cluster Group, DC03, SQL01 (3); HV22-02 owns Available Storage,
+    // APP01, FS02 (3): a tie, so name order.
+    let names: Vec<&str> = p.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["HV22-01", "HV22-02", "HV22-03"]);
+    let n1 = p.node("HV22-01").unwrap();
+    let labels: Vec<String> = n1.steps.iter().map(Step::label).collect();
+    assert_eq!(
+        labels,
+        [
+            "drain",
+            "uninstall KB5033118",
+            "reboot",
+            "install KB5032198",
+            "install KB5033118",
+            "reboot",
+            "verify",
+            "resume"
+        ]
+    );
+    assert_eq!(n1.reboots, 2);
+    assert!(matches!(
+        &n1.steps[1],
+        Step::Uninstall { package: None, .. }
+    ));
+    let n3 = p.node("HV22-03").unwrap();
+    let labels: Vec<String> = n3.steps.iter().map(Step::label).collect();
+    assert_eq!(
+        labels,
+        ["drain", "install KB5033118", "reboot", "verify", "resume"]
+    );
+    assert_eq!(p.waves[0].soak_seconds, Some(7200));
+    assert_eq!(p.capacity.len(), 3);
+    assert!(p.capacity.iter().all(|c| c.fits));
+    let r = lockstep_plan::simulate::simulate(&p, &c, &k);
+    assert!(r.violations.is_empty(), "{:#?}", r.violations);
+    insta::assert_snapshot!("hvclu22_converge_text", render_text(&p));
+    insta::assert_snapshot!(
+        "hvclu22_converge_powershell",
+        emit(&p, Emit::Powershell, &EmitOptions::default()).unwrap()
+    );
+}
+
+#[test]
+fn hvclu22_secure_install_only_goes_to_cau() {
+    let c = snapshot_cluster("hvclu22.json");
+    let k = server2022();
+    let p = plan_k(
+        &c,
+        &k,
+        &PlanOptions {
+            target: Target::Secure,
+            retries: 1,
+            ..Default::default()
+        },
+    );
+    assert_eq!(p.status, PlanStatus::Ready);
+    assert_eq!(p.nodes.len(), 1);
+    assert_eq!(p.nodes[0].installs, [KbId(5033118)]);
+    let cau = emit(
+        &p,
+        Emit::Cau,
+        &EmitOptions {
+            cau_root: Some("\\\\FS01\\CAUHotfix\\HVCLU22".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        cau.contains("[pscustomobject]@{ Pass = 1; Folder = 'HV22-03'; Kb = '5033118' }"),
+        "{cau}"
+    );
+    assert!(cau.contains("-CauPluginName 'Microsoft.HotfixPlugin'"));
+    assert!(cau.contains("-MaxFailedNodes $MaxFailedNodes -MaxRetriesPerNode $MaxRetriesPerNode -RequireAllNodesOnline"));
+    assert!(cau.contains("$MaxRetriesPerNode = 2\n"));
+    insta::assert_snapshot!("hvclu22_secure_cau", cau);
+    // The configuration file is well-formed XML with the documented elements.
+    let xml = lockstep_plan::emit::cau::hotfix_config_xml();
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut names = Vec::new();
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                names.push(e.name().into_inner().to_string())
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        names,
+        [
+            "HotfixConfiguration",
+            "DefaultRules",
+            "ExtensionRules",
+            "Extension",
+            "Template",
+            "ExitConditions",
+            "Success",
+            "ExitCode",
+            "Success_RebootRequired",
+            "ExitCode",
+            "AlreadyInstalled",
+            "ExitCode",
+            "NotApplicable",
+            "ExitCode"
+        ]
+    );
+}
+
+#[test]
+fn largest_node_whose_vms_do_not_fit_is_refused_with_the_figures() {
+    let mut c = snapshot_cluster("hvclu22.json");
+    const GIB: u64 = 1024 * 1024 * 1024;
+    // Leave the others 20 GiB free each; HV22-01 runs SQL01 (32 GiB) and DC03.
+    for n in &mut c.nodes {
+        if n.name != "HV22-01" {
+            n.memory = Some(HostMemory {
+                total_bytes: 256 * GIB,
+                free_bytes: Some(20 * GIB),
+            });
+        }
+    }
+    let k = server2022();
+    for n in &mut c.nodes {
+        if n.name != "HV22-03" {
+            n.updates.retain(|u| u.kb != KbId(5032198));
+        }
+    }
+    let p = plan_k(
+        &c,
+        &k,
+        &PlanOptions {
+            target: Target::Converge,
+            ..Default::default()
+        },
+    );
+    println!("{}", render_text(&p));
+    assert_eq!(p.status, PlanStatus::Refused, "{}", render_text(&p));
+    let cap: Vec<&String> = p
+        .refusals
+        .iter()
+        .filter(|r| r.starts_with("capacity: HV22-01"))
+        .collect();
+    assert_eq!(cap.len(), 1, "{:#?}", p.refusals);
+    assert!(
+        cap[0].contains("need 40.0 GiB") || cap[0].contains("GiB ("),
+        "{}",
+        cap[0]
+    );
+    assert!(
+        cap[0].contains(
+            "the nodes that stay up have 40.0 GiB free (HV22-02 20.0 GiB, HV22-03 20.0 GiB)"
+        ),
+        "{}",
+        cap[0]
+    );
+    assert!(
+        cap[0].ends_with("they do not fit") || cap[0].contains("do not fit"),
+        "{}",
+        cap[0]
+    );
+    insta::assert_snapshot!("capacity_refused_text", render_text(&p));
+}
+
+#[test]
+fn max_parallel_only_where_quorum_allows() {
+    let c = snapshot_cluster("hvclu22.json");
+    let k = server2022();
+    // 3 nodes + witness = 4 votes, majority 3: two nodes down leaves 2.
+    let mut c = c;
+    for n in &mut c.nodes {
+        if n.name != "HV22-03" {
+            n.updates.retain(|u| u.kb != KbId(5032198));
+        }
+    }
+    let p = plan_k(
+        &c,
+        &k,
+        &PlanOptions {
+            target: Target::Converge,
+            max_parallel: 2,
+            ..Default::default()
+        },
+    );
+    assert_eq!(p.status, PlanStatus::Ready);
+    assert!(p.waves.iter().all(|w| w.nodes.len() == 1));
+    assert_eq!(
+        p.warnings,
+        [
+            "HV22-03 had a reboot pending in the inventory; the gate stops before it until it is restarted",
+            "cluster group \"TEST01\" was Offline in the inventory; the gate requires every group Online",
+            "--max-parallel 2: taking HV22-02, HV22-03 down together would lose quorum; they go one at a time",
+        ]
+    );
+    let r = lockstep_plan::simulate::simulate(&p, &c, &k);
+    assert!(r.violations.is_empty(), "{:#?}", r.violations);
+}
