@@ -310,3 +310,38 @@ fn generate_then_run() {
         stderr(&out)
     );
 }
+
+#[test]
+fn json_inputs_and_snapshot_hosts_missing_from_the_hosts_file() {
+    let out = lockstep(&[
+        "coverage",
+        "run",
+        "--hosts",
+        &repo("tests/fixtures/coverage/partial-hosts.json"),
+        "--edges",
+        &repo("tests/fixtures/coverage/partial-edges.json"),
+        "--snapshot",
+        &repo("tests/fixtures/snapshot/hvclu22.json"),
+        "--runs",
+        "50",
+        "--format",
+        "json",
+        "--policy",
+        "except-hypervisors",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "added 4 host(s) missing from the hosts file as unprotected and not exposed: DC03, APP01, WEB02, TEST01"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 6 + 4 hosts; 6 listed edges + 7 hypervisor→guest edges.
+    assert_eq!(v["network"]["hosts"], 10);
+    assert_eq!(v["network"]["edges"], 13);
+    assert_eq!(v["network"]["protected_hosts"], 3);
+    // The added guests are VMs: except-hypervisors protects all 7 of them.
+    assert_eq!(v["policies"][0]["protected_hosts"], 7);
+}
