@@ -546,35 +546,39 @@ impl<'a> Coverage<'a> {
         if let Some(e) = items.iter().find(|e| covers(kind, e, &need.value)) {
             return Verdict::Covered(format!("{} {e}", kind.parameter()));
         }
-        if need.rule.csv_volume_ids && kind == ExclusionKind::Path {
+        if kind == ExclusionKind::Path {
+            // A CSV excluded by its volume id (KB3119208) covers every folder on it.
             let ids: Vec<String> = items
                 .iter()
                 .filter_map(|e| matching::volume_id(e))
                 .collect();
-            let csv_covered = |c: &CsvRef| {
-                items.iter().any(|e| matching::path_covers(e, &c.path))
-                    || c.volume_id.as_ref().is_some_and(|v| ids.contains(v))
-            };
             if let Some(c) = self.csvs.iter().find(|c| {
                 matching::path_covers(&c.path, &need.value)
                     && c.volume_id.as_ref().is_some_and(|v| ids.contains(v))
             }) {
                 return Verdict::Covered(format!("volume id of {} ({})", c.name, c.path));
             }
-            let under: Vec<&CsvRef> = self
-                .csvs
-                .iter()
-                .filter(|c| matching::path_covers(&need.value, &c.path))
-                .collect();
-            if !under.is_empty() && under.iter().all(|c| csv_covered(c)) {
-                return Verdict::Covered(format!(
-                    "every CSV is excluded by path or volume id ({})",
-                    under
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+            // The CSV root counts as covered when every CSV below it is.
+            if need.rule.csv_volume_ids {
+                let csv_covered = |c: &CsvRef| {
+                    items.iter().any(|e| matching::path_covers(e, &c.path))
+                        || c.volume_id.as_ref().is_some_and(|v| ids.contains(v))
+                };
+                let under: Vec<&CsvRef> = self
+                    .csvs
+                    .iter()
+                    .filter(|c| matching::path_covers(&need.value, &c.path))
+                    .collect();
+                if !under.is_empty() && under.iter().all(|c| csv_covered(c)) {
+                    return Verdict::Covered(format!(
+                        "every CSV is excluded by path or volume id ({})",
+                        under
+                            .iter()
+                            .map(|c| c.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
             }
         }
         Verdict::Missing
@@ -778,7 +782,7 @@ fn missing_finding(
     );
     if passive {
         severity = Severity::Info;
-        let product = third_party_names(node, cluster);
+        let product = third_party_names(node);
         fix_text = format!(
             "Defender is in passive mode on {}: {} does the real-time scanning. Configure the same exclusions there; the command below keeps Defender right if it becomes active again. {fix_text}",
             node.name,
@@ -952,27 +956,56 @@ fn vm_folders_finding(nodes: &[&Node], cluster: Option<&Cluster>) -> Option<Find
 
 // ---------------------------------------------------------------- third parties
 
-fn third_party_names(node: &Node, cluster: Option<&Cluster>) -> Option<String> {
+/// Words that mark an installed product as the scanner itself rather than
+/// a vendor's agent or management tool ("McAfee Agent").
+const SCANNER_WORDS: &[&str] = &[
+    "virusscan",
+    "antivirus",
+    "anti-virus",
+    "endpoint",
+    "security",
+    "protection",
+    "sensor",
+    "falcon",
+    "sentinel",
+    "cortex",
+];
+
+fn third_party_names(node: &Node) -> Option<String> {
     let table = MinifilterTable::builtin();
-    let mut names: Vec<String> = Vec::new();
-    if let Some(products) = node.protection.products.as_ref().and_then(Section::data) {
-        let vendors: BTreeSet<String> = table
-            .filter
-            .iter()
-            .filter(|f| !f.is_microsoft())
-            .map(|f| f.vendor.to_ascii_lowercase())
-            .collect();
-        for p in products {
+    let vendors: BTreeSet<String> = table
+        .filter
+        .iter()
+        .filter(|f| !f.is_microsoft())
+        .map(|f| f.vendor.to_ascii_lowercase())
+        .collect();
+    let shown = |p: &lockstep_model::protection::InstalledProduct| match &p.version {
+        Some(v) => format!("{} {v}", p.name),
+        None => p.name.clone(),
+    };
+    let products = node.protection.products.as_ref().and_then(Section::data);
+    let by_vendor: Vec<&lockstep_model::protection::InstalledProduct> = products
+        .into_iter()
+        .flatten()
+        .filter(|p| {
             let hay = format!("{} {}", p.name, p.vendor.as_deref().unwrap_or_default())
                 .to_ascii_lowercase();
-            if vendors.iter().any(|v| hay.contains(v.as_str())) && !names.contains(&p.name) {
-                names.push(match &p.version {
-                    Some(v) => format!("{} {v}", p.name),
-                    None => p.name.clone(),
-                });
-            }
-        }
-    }
+            vendors.iter().any(|v| hay.contains(v.as_str()))
+        })
+        .collect();
+    let scanners: Vec<String> = by_vendor
+        .iter()
+        .filter(|p| {
+            let n = p.name.to_ascii_lowercase();
+            SCANNER_WORDS.iter().any(|w| n.contains(w))
+        })
+        .map(|p| shown(p))
+        .collect();
+    let mut names = if scanners.is_empty() {
+        by_vendor.iter().map(|p| shown(p)).collect()
+    } else {
+        scanners
+    };
     if names.is_empty() {
         for f in node_filter_names(node) {
             if let Some(k) = table.get(&f).filter(|k| !k.is_microsoft()) {
@@ -983,7 +1016,6 @@ fn third_party_names(node: &Node, cluster: Option<&Cluster>) -> Option<String> {
             }
         }
     }
-    let _ = cluster;
     (!names.is_empty()).then(|| names.join(", "))
 }
 
@@ -1021,7 +1053,7 @@ fn passive_finding(
 ) -> Option<Finding> {
     let s = defender_status(node).filter(|s| s.is_passive())?;
     let mode = s.am_running_mode.clone().unwrap_or_default();
-    let product = third_party_names(node, cluster);
+    let product = third_party_names(node);
     let needs = needs(node, cluster, roles, rules);
     let mut detail = format!(
         "Microsoft Defender Antivirus runs in {mode} on {}: it does not scan files in real time; {} does. Defender's exclusions and its automatic server-role exclusions do not protect Hyper-V or the cluster from that product.",
@@ -1562,16 +1594,17 @@ fn csv_filter_finding(
                     s.instance.altitude.as_deref().unwrap_or("?")
                 ),
             });
-            if let Some(incompatible) = &cluster.protection.incompatible_filters {
-                if incompatible
-                    .iter()
-                    .any(|f| f.eq_ignore_ascii_case(&s.instance.filter))
-                {
-                    detail.push(format!(
-                        "{} is listed in the cluster's SharedVolumeIncompatibleFilters.",
-                        s.instance.filter
-                    ));
-                }
+            let listed_incompatible = cluster
+                .protection
+                .incompatible_filters
+                .iter()
+                .flatten()
+                .any(|f| f.eq_ignore_ascii_case(&s.instance.filter));
+            if listed_incompatible {
+                detail.push(format!(
+                    "{} is listed in the cluster's SharedVolumeIncompatibleFilters.",
+                    s.instance.filter
+                ));
             }
             // Known issues of the product behind the filter, confirmed by the
             // node's installed products when they are known.
@@ -1618,10 +1651,12 @@ fn csv_filter_finding(
                 }
             }
         }
-        if let Some(v) = suspects.first().and_then(|s| s.instance.volume.as_deref()) {
-            if let Some(q) = powershell::quote(v) {
-                commands.push(format!("fltmc instances -v {q}"));
-            }
+        if let Some(q) = suspects
+            .first()
+            .and_then(|s| s.instance.volume.as_deref())
+            .and_then(powershell::quote)
+        {
+            commands.push(format!("fltmc instances -v {q}"));
         }
     } else if volume_seen {
         detail.push(format!(
