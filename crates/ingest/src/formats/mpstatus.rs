@@ -237,6 +237,18 @@ mod tests {
     }
 
     #[test]
+    fn platform_folder_spelling() {
+        // The platform folder spells 4.18.2111.5 as 4.18.2111-5.0.
+        let t = "AMEngineVersion  : 1.1.18800.4\nAMProductVersion : 4.18.2111-5.0\nAMRunningMode    : EDR Block Mode\n";
+        let got = statuses(parse(&Text::new("s.txt", t)).unwrap());
+        assert_eq!(
+            got[0].1.am_product_version,
+            Some(WinVersion::new(4, 18, 2111, 5))
+        );
+        assert!(!got[0].1.is_passive());
+    }
+
+    #[test]
     fn bad_version_names_the_line() {
         let t = "AMEngineVersion  : 1.1.1.1\nAMProductVersion : four\n";
         let e = parse(&Text::new("s.txt", t)).unwrap_err();
