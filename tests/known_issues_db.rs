@@ -597,3 +597,27 @@ fn verdicts_apply_to_catalog_normalised_product_names() {
     );
     assert_eq!(verdict(&db, 3197877, 3197876, &node), None);
 }
+
+#[test]
+fn incomplete_verdict_holds_only_before_the_rerelease() {
+    let db = KnownIssues::builtin();
+    let (_, v) = db
+        .supersedence_verdict(
+            kb(2616676),
+            kb(2607712),
+            "Windows Server 2003 Service Pack 2",
+        )
+        .expect("verdict");
+    assert!(v.holds_on(date(2011, 9, 13)));
+    assert!(v.holds_on(date(2011, 9, 18)));
+    assert!(!v.holds_on(date(2011, 9, 19)));
+    assert!(!v.holds_on(date(2012, 1, 1)));
+    let (_, v) = db
+        .supersedence_verdict(
+            kb(2616676),
+            kb(2607712),
+            "Windows Server 2008 R2 Service Pack 1",
+        )
+        .expect("verdict");
+    assert!(v.holds_on(date(2030, 1, 1)));
+}

@@ -198,6 +198,14 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Whether the verdict held for an update installed (or a catalog
+    /// captured) on `date`: always without `until`, else only before it.
+    /// E.g. KB2616676 installed on Windows Server 2003 on or after 2011-09-19
+    /// is the corrected re-release.
+    pub fn holds_on(&self, date: Date) -> bool {
+        self.until.is_none_or(|until| date < until)
+    }
+
     /// Whether this verdict covers `older` on `servicing_product`.
     pub fn applies_to(&self, older: KbId, servicing_product: &str) -> bool {
         (self.older.is_empty() || self.older.contains(&older))
