@@ -439,6 +439,8 @@ fn hvclu22_protection_sections() {
             d.exclusion_process,
             ExclusionList::Items(
                 [
+                    "C:\\Windows\\Cluster\\clussvc.exe",
+                    "C:\\Windows\\Cluster\\rhs.exe",
                     "C:\\Windows\\System32\\Vmcompute.exe",
                     "C:\\Windows\\System32\\Vmms.exe",
                     "C:\\Windows\\System32\\Vmsp.exe",
