@@ -12,6 +12,38 @@ fn findings() -> Vec<Finding> {
     // the evidence paths in the snapshot do not depend on the checkout.
     let out = lockstep_ingest::load_paths(&[PathBuf::from("examples/av-csv-redirected")]);
     assert_eq!(out.errors, Vec::new(), "every example file parses");
+    // Each file is read as the format it is.
+    let mut formats: Vec<(String, &str)> = out
+        .files
+        .iter()
+        .map(|(p, f)| (p.rsplit(['/', '\\']).next().unwrap_or(p).to_string(), *f))
+        .collect();
+    formats.sort();
+    let expected: Vec<(String, &str)> = [
+        ("HV01.fltmc-filters.txt", "fltmc"),
+        ("HV01.fltmc-instances.txt", "fltmc"),
+        ("HV01.mppreference.txt", "get-mppreference"),
+        ("HV01.mpstatus.txt", "get-mpcomputerstatus"),
+        ("HV01.products.csv", "installed-products"),
+        ("HV01.systeminfo.txt", "systeminfo"),
+        ("HV02.fltmc-filters.txt", "fltmc"),
+        ("HV02.fltmc-instances.txt", "fltmc"),
+        ("HV02.mppreference.json", "get-mppreference"),
+        ("HV02.mpstatus.txt", "get-mpcomputerstatus"),
+        ("HV02.products.csv", "installed-products"),
+        ("HV02.systeminfo.txt", "systeminfo"),
+        ("HV03.fltmc-filters.txt", "fltmc"),
+        ("HV03.fltmc-instances.txt", "fltmc"),
+        ("HV03.mppreference.txt", "get-mppreference"),
+        ("HV03.mpstatus.txt", "get-mpcomputerstatus"),
+        ("HV03.products.csv", "installed-products"),
+        ("HV03.systeminfo.txt", "systeminfo"),
+        ("csv-state.txt", "get-clustersharedvolumestate"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b))
+    .collect();
+    assert_eq!(formats, expected);
     assert_eq!(out.inventory.clusters.len(), 1);
     let cluster = &out.inventory.clusters[0];
     let names: Vec<&str> = cluster.nodes.iter().map(|n| n.name.as_str()).collect();

@@ -594,6 +594,17 @@ fn csv_states_from_json_redirect_reasons() {
         f[0].detail
     );
     assert!(f[0].detail.contains("The volume is ReFS"));
+    // A filter the cluster declares CSV-compatible is not a suspect.
+    c.protection.compatible_filters = Some(vec!["xyzflt".into()]);
+    let again = audit_cluster(&c, &Rules::builtin(), &KnownIssues::builtin());
+    let csv = again
+        .iter()
+        .find(|x| x.code == codes::CSV_REDIRECTED_BY_FILTER)
+        .unwrap();
+    assert_eq!(
+        csv.title,
+        "Cluster Disk 2 (Volume2) is redirected on HV05 by filter SentinelMonitor (SentinelOne 389040)"
+    );
     assert!(f[1].detail.contains("not anti-virus"));
     assert_eq!(
         f[1].fix.as_ref().unwrap().commands,

@@ -937,12 +937,12 @@ fn vm_folders_finding(nodes: &[&Node], cluster: Option<&Cluster>) -> Option<Find
         nodes: names.clone(),
         title: format!("Custom VM folder exclusions not checked on {}: no VM list in the inputs", names.join(", ")),
         detail: "KB3105657 asks to exclude every custom VM configuration, virtual hard disk, checkpoint and Replica folder, and Defender's automatic exclusions cover default paths only. The inputs carry no VM list (Get-VM), so these folders could not be checked; the default folders, file types and processes were.".into(),
-        evidence: first
-            .sources
-            .first()
-            .map(|s| Evidence {
-                source: SourceRef::new(s.as_str(), 0),
-                note: "per-node captures without a VM list".into(),
+        evidence: cluster
+            .and_then(|c| c.source.clone())
+            .or_else(|| first.sources.first().map(|s| SourceRef::new(s.as_str(), 0)))
+            .map(|source| Evidence {
+                source,
+                note: "captures without a VM list (Get-VM)".into(),
             })
             .into_iter()
             .collect(),
@@ -1564,6 +1564,16 @@ fn csv_filter_finding(
             volume_seen = true;
             let k = table.get(&i.filter);
             if k.is_some_and(|k| k.is_microsoft() || k.expected) {
+                continue;
+            }
+            // Declared CSV-compatible by the cluster (SharedVolumeCompatibleFilters).
+            let declared_compatible = cluster
+                .protection
+                .compatible_filters
+                .iter()
+                .flatten()
+                .any(|f| f.eq_ignore_ascii_case(&i.filter));
+            if declared_compatible {
                 continue;
             }
             suspects.push(Suspect {
