@@ -9,6 +9,7 @@ pub mod fltmc;
 pub mod mppreference;
 pub mod mpstatus;
 pub mod products;
+pub mod snapshot;
 
 use lockstep_model::protection::CsvNodeState;
 use lockstep_model::{Cluster, Node, SourceRef, Sourced};
@@ -71,6 +72,7 @@ pub struct Format {
 
 /// Formats in detection order.
 pub static FORMATS: &[&Format] = &[
+    &snapshot::FORMAT,
     &fltmc::FORMAT,
     &mppreference::FORMAT,
     &mpstatus::FORMAT,
