@@ -194,6 +194,30 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
 mod tests {
     use super::*;
 
+    /// Damaged captures (cut, characters replaced or inserted anywhere) never panic.
+    mod damaged {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(96))]
+            #[test]
+            fn never_panics(cut in 0usize..4000, edits in proptest::collection::vec((0usize..4000, any::<char>()), 0..12)) {
+                let mut chars: Vec<char> = SAMPLE_FOR_DAMAGE.chars().collect();
+                for (pos, c) in edits {
+                    let i = pos % (chars.len() + 1);
+                    if pos % 2 == 0 { chars.insert(i, c) } else if i < chars.len() { chars[i] = c }
+                }
+                chars.truncate(cut.min(chars.len()));
+                let text: String = chars.into_iter().collect();
+                let _ = detect(&text);
+                let _ = parse(&Text::new("damaged", text));
+            }
+        }
+    }
+
+    const SAMPLE_FOR_DAMAGE: &str = LIST;
+
     const LIST: &str = "\r\nName                         : Cluster Disk 1\r\nVolumeName                   : \\\\?\\Volume{3ba0b8b4-6b6a-4a2b-9d6c-93a2a1d3e4f1}\\\r\nNode                         : HV01\r\nStateInfo                    : FileSystemRedirected\r\nVolumeFriendlyName           : Volume1\r\nFileSystemRedirectedIOReason : IncompatibleFileSystemFilter, FileSystemReFs\r\nBlockRedirectedIOReason      : NotBlockRedirected\r\n\r\nName                         : Cluster Disk 1\r\nVolumeName                   : \\\\?\\Volume{3ba0b8b4-6b6a-4a2b-9d6c-93a2a1d3e4f1}\\\r\nNode                         : HV02\r\nStateInfo                    : Direct\r\nVolumeFriendlyName           : Volume1\r\nFileSystemRedirectedIOReason : NotFileSystemRedirected\r\nBlockRedirectedIOReason      : NotBlockRedirected\r\n";
 
     #[test]

@@ -180,6 +180,30 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
 mod tests {
     use super::*;
 
+    /// Damaged captures (cut, characters replaced or inserted anywhere) never panic.
+    mod damaged {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(96))]
+            #[test]
+            fn never_panics(cut in 0usize..4000, edits in proptest::collection::vec((0usize..4000, any::<char>()), 0..12)) {
+                let mut chars: Vec<char> = SAMPLE_FOR_DAMAGE.chars().collect();
+                for (pos, c) in edits {
+                    let i = pos % (chars.len() + 1);
+                    if pos % 2 == 0 { chars.insert(i, c) } else if i < chars.len() { chars[i] = c }
+                }
+                chars.truncate(cut.min(chars.len()));
+                let text: String = chars.into_iter().collect();
+                let _ = detect(&text);
+                let _ = parse(&Text::new("damaged", text));
+            }
+        }
+    }
+
+    const SAMPLE_FOR_DAMAGE: &str = LIST;
+
     const LIST: &str = "\r\n\r\nAMEngineVersion                  : 1.1.24090.11\r\nAMProductVersion                 : 4.18.24090.11\r\nAMRunningMode                    : SxS Passive Mode\r\nAMServiceEnabled                 : True\r\nAntivirusEnabled                 : True\r\nAntivirusSignatureVersion        : 1.419.264.0\r\nComputerID                       : 5F4F7B3E-8A1C-4C7E-9C5B-2E3A1F0D9B11\r\nIsTamperProtected                : False\r\nRealTimeProtectionEnabled        : False\r\nPSComputerName                   :\r\n";
 
     fn statuses(c: FileContent) -> Vec<(Option<String>, DefenderStatus)> {
