@@ -85,6 +85,8 @@ pub fn render_text(plan: &Plan) -> String {
             "\nRolling order ({}; {}, stop after {} failed node{}, {} retr{} per node):\n",
             if plan.settings.order == "given" {
                 "as given by --order"
+            } else if plan.nodes.iter().all(|n| n.roles.is_none()) {
+                "name order: roles per node unknown"
             } else {
                 "fewest roles first"
             },

@@ -62,7 +62,9 @@ const GATE_SCRIPT: &str = r#"          [CmdletBinding()]
                   $free += [double](Get-CimInstance -ClassName Win32_OperatingSystem -ComputerName $n.Name).FreePhysicalMemory * 1024
               }
               if ($need -gt $free) {
-                  $problems += ('capacity: VMs need ' + ('{0:N1}' -f ($need / 1073741824)) + ' GiB, others have ' + ('{0:N1}' -f ($free / 1073741824)) + ' GiB free')
+                  $needGiB = '{0:N1}' -f ($need / 1073741824)
+                  $freeGiB = '{0:N1}' -f ($free / 1073741824)
+                  $problems += ('capacity: VMs need ' + $needGiB + ' GiB, others have ' + $freeGiB + ' GiB free')
               }
           }
           $problems
