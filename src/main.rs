@@ -40,6 +40,8 @@ pub enum Command {
     Inventory(cmd::inventory::Args),
     /// Explain every update difference between the nodes of each cluster, judge each node's security posture, and report.
     Check(cmd::check::Args),
+    /// The fix in the order that works: ordered, rolling, cluster-safe steps (text, JSON, PowerShell, Ansible, WSUS, CAU).
+    Plan(cmd::plan::Args),
     /// Manage the local update catalog (import, update, show, stats, anomalies).
     Catalog(cmd::catalog::Args),
     /// The known-issues database (list, show, lint).
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inventory(args) => cmd::inventory::run(&cli.global, args),
         Command::Check(args) => cmd::check::run(&cli.global, args),
+        Command::Plan(args) => cmd::plan::run(&cli.global, args),
         Command::Catalog(args) => cmd::catalog::run(&cli.global, args),
         Command::KnownIssues(args) => cmd::known_issues::run(&cli.global, args),
         Command::Snapshot(args) => cmd::snapshot::run(&cli.global, args),

@@ -8,6 +8,7 @@ pub mod collector;
 pub mod coverage;
 pub mod inventory;
 pub mod known_issues;
+pub mod plan;
 pub mod snapshot;
 
 use crate::Global;
