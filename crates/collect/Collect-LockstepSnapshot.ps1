@@ -513,7 +513,10 @@ if ($null -ne $clusterObject) {
     if ($null -ne $Credential) { $invokeParameters['Credential'] = $Credential }
     $remoteErrors = @()
     Write-Verbose ("Querying {0} nodes, {1} at a time" -f $clusterNodes.Count, $ThrottleLimit)
-    $collected = @(Invoke-Command @invokeParameters | ForEach-Object { ConvertFrom-Json -InputObject ([string]$_) })
+    # Each node answers with one JSON string; anything else it printed is ignored.
+    $collected = @(Invoke-Command @invokeParameters |
+            Where-Object { $_ -is [string] -and $_ -like '{*' } |
+            ForEach-Object { ConvertFrom-Json -InputObject $_ })
 
     $nodes = @(foreach ($clusterNode in $clusterNodes) {
             $match = @($collected | Where-Object { $_.computerName -eq $clusterNode.name }) | Select-Object -First 1
@@ -536,7 +539,9 @@ if ($null -ne $clusterObject) {
     $clusterEntry['nodes'] = $nodes
 }
 else {
-    $local = ConvertFrom-Json -InputObject ([string](& $NodeScript ([bool]$SkipPackages)))
+    $local = @(& $NodeScript ([bool]$SkipPackages) | Where-Object { $_ -is [string] -and $_ -like '{*' }) |
+        Select-Object -First 1 |
+        ForEach-Object { ConvertFrom-Json -InputObject $_ }
     $localNode = [ordered]@{ name = $env:COMPUTERNAME; state = $null; nodeWeight = $null; dynamicWeight = $null; drainStatus = $null }
     $clusterEntry = [ordered]@{
         name                            = $env:COMPUTERNAME
@@ -546,7 +551,13 @@ else {
         sharedVolumeIncompatibleFilters = $null
         groups                          = Get-ErrorSection -Status 'notAvailable' -Message 'Not a cluster node: no cluster to read.'
         sharedVolumes                   = Get-ErrorSection -Status 'notAvailable' -Message 'Not a cluster node: no cluster to read.'
-        nodes                           = @(Get-CollectedNode -Node $localNode -Collected $local)
+        nodes                           = @()
+    }
+    if ($null -ne $local) {
+        $clusterEntry['nodes'] = @(Get-CollectedNode -Node $localNode -Collected $local)
+    }
+    else {
+        $clusterEntry['nodes'] = @(Get-UnreachableNode -Node $localNode -Status 'error' -Message 'The node script returned no result.')
     }
 }
 
