@@ -102,7 +102,9 @@ pub fn check(
             findings.extend(posture_findings(Some(&cluster.name), node, p));
         }
         if let Some(pi) = &protection {
-            findings.extend(crate::protection::audit_cluster(cluster, pi.rules, pi.known));
+            findings.extend(crate::protection::audit_cluster(
+                cluster, pi.rules, pi.known,
+            ));
         }
         clusters.push(ClusterReport {
             name: cluster.name.clone(),
@@ -115,7 +117,9 @@ pub fn check(
         let p = node_posture(node, options.as_of, k);
         findings.extend(posture_findings(None, node, &p));
         if let Some(pi) = &protection {
-            findings.extend(crate::protection::audit_node(node, None, pi.rules, pi.known));
+            findings.extend(crate::protection::audit_node(
+                node, None, pi.rules, pi.known,
+            ));
         }
         loose.push(p);
     }
@@ -315,9 +319,12 @@ fn posture_findings(cluster: Option<&str>, node: &Node, p: &NodePosture) -> Vec<
                 "companion-update-missing"
             };
             let mut detail = format!(
-                "{} ({}) is the newest update of its chain for {} and is not installed on {}",
+                "{}{} is the newest update of its chain for {} and is not installed on {}",
                 head.kb,
-                head.title.as_deref().unwrap_or("no title in the catalog"),
+                head.title
+                    .as_deref()
+                    .map(|t| format!(" ({t})"))
+                    .unwrap_or_default(),
                 prod.product,
                 node.name
             );
