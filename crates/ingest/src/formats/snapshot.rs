@@ -1157,6 +1157,19 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Truncated or corrupted snapshots give an error or clusters, never a panic.
+        #[test]
+        fn damaged_snapshot_never_panics(cut in 0usize..70_000, at in 0usize..70_000, junk in "[\\x00-\\x7f\u{e9}\u{4e2d}]{0,8}") {
+            let mut s: String = HVCLU22.chars().take(cut).collect();
+            let at = s.char_indices().map(|(i, _)| i).nth(at % (s.chars().count() + 1)).unwrap_or(s.len());
+            s.insert_str(at, &junk);
+            let _ = parse(&Text::new("p.json", s.as_str()));
+            let _ = detect(&s);
+        }
+    }
+
     #[test]
     fn garbage_never_panics() {
         for s in [
