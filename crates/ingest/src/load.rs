@@ -184,7 +184,7 @@ fn read_one(path: &Path, out: &mut LoadOutcome) -> Option<FileContent> {
             return None;
         }
     };
-    match parse_bytes(&bytes, &shown) {
+    match parse_owned(bytes, &shown) {
         Ok((content, format)) => {
             out.files.push((shown, format));
             Some(content)
@@ -199,6 +199,12 @@ fn read_one(path: &Path, out: &mut LoadOutcome) -> Option<FileContent> {
 /// Decode, detect and parse bytes as one input file.
 pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<(FileContent, &'static str), IngestError> {
     let text = decode::decode(bytes, path)?;
+    parse_text(Text::new(path, text))
+}
+
+/// Like [`parse_bytes`], taking the buffer (no copy for UTF-8 input).
+pub fn parse_owned(bytes: Vec<u8>, path: &str) -> Result<(FileContent, &'static str), IngestError> {
+    let text = decode::decode_owned(bytes, path)?;
     parse_text(Text::new(path, text))
 }
 

@@ -73,17 +73,20 @@ pub struct Format {
 /// Formats in detection order.
 pub static FORMATS: &[&Format] = &[
     &snapshot::FORMAT,
-    &fltmc::FORMAT,
-    &mppreference::FORMAT,
-    &mpstatus::FORMAT,
-    &csvstate::FORMAT,
-    &products::FORMAT,
+    // Update inventories before the protection formats: they are the bulk of
+    // large inputs and their detectors look only at the start of the text,
+    // while some protection detectors search the whole text.
     &systeminfo::FORMAT,
     &systeminfo::FORMAT_CSV,
     &wmic_qfe::FORMAT,
     &hotfix::FORMAT,
     &wu_history::FORMAT,
     &osquery::FORMAT,
+    &fltmc::FORMAT,
+    &mppreference::FORMAT,
+    &mpstatus::FORMAT,
+    &csvstate::FORMAT,
+    &products::FORMAT,
 ];
 
 /// The first format whose `detect` claims the text.

@@ -52,6 +52,10 @@ pub static FORMAT_CSV: Format = Format {
 /// The OS version field: `10.0.20348 N/A Build 20348` → version and the
 /// service pack text when there is one.
 pub fn parse_os_version(value: &str) -> Option<(WinVersion, Option<String>)> {
+    // Most values fail here; this runs on every field of every capture.
+    if !value.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
     let mut words = value.split_whitespace();
     let first = words.next()?;
     if first.split('.').count() != 3 {
@@ -96,7 +100,10 @@ struct Field<'a> {
 /// `[01]: KB5005039` → `KB5005039`.
 fn entry_text(t: &str) -> Option<&str> {
     let rest = t.strip_prefix('[')?;
-    let close = rest.find("]:")?;
+    let close = memchr::memchr(b']', rest.as_bytes())?;
+    if rest.as_bytes().get(close + 1) != Some(&b':') {
+        return None;
+    }
     let idx = rest.get(..close)?;
     if idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -137,7 +144,7 @@ fn colon_split(line: &str) -> Option<(usize, usize)> {
 /// The value of a top-level line given the file's value column.
 fn field_value(line: &str, value_col: Option<usize>) -> Option<&str> {
     if let Some(vc) = value_col
-        && let Some((byte, _)) = line.char_indices().nth(vc)
+        && let Some(byte) = char_offset(line, vc)
     {
         let (label, value) = line.split_at(byte);
         // Everything between the colon and the value column is blank, so the
@@ -152,12 +159,24 @@ fn field_value(line: &str, value_col: Option<usize>) -> Option<&str> {
     Some(line.get(byte..).unwrap_or("").trim())
 }
 
-fn indent_len(line: &str) -> usize {
-    line.chars().take_while(|c| c.is_whitespace()).count()
+/// Byte offset of the `n`th character; ASCII prefixes (the common case) need
+/// no decoding.
+fn char_offset(line: &str, n: usize) -> Option<usize> {
+    match line.as_bytes().get(..n) {
+        Some(prefix) if prefix.is_ascii() => (n < line.len()).then_some(n),
+        _ => line.char_indices().nth(n).map(|(i, _)| i),
+    }
 }
 
-fn collect_fields(text: &str) -> Vec<Field<'_>> {
-    // The value column: the most common start of values among the first lines.
+/// Leading blanks (spaces and tabs, as systeminfo indents) in bytes.
+fn indent_len(line: &str) -> usize {
+    line.bytes()
+        .take_while(|b| *b == b' ' || *b == b'\t')
+        .count()
+}
+
+/// The value column: the most common start of values among the first lines.
+fn value_column(text: &str) -> Option<usize> {
     let mut counts: Vec<(usize, usize)> = Vec::new();
     for (_, l) in lines(text).take(80) {
         if l.starts_with(|c: char| !c.is_whitespace())
@@ -169,44 +188,70 @@ fn collect_fields(text: &str) -> Vec<Field<'_>> {
             }
         }
     }
-    let value_col = counts
+    counts
         .iter()
         .max_by_key(|(c, n)| (*n, usize::MAX - *c))
-        .map(|(c, _)| *c);
+        .map(|(c, _)| *c)
+}
 
-    let mut fields: Vec<Field> = Vec::new();
+/// Feeds the fields of `text` to `record` one capture at a time: the fields
+/// of a record and the index of its OS version field. Only one record's
+/// fields are held at once, so memory stays flat on large concatenations.
+fn for_each_record<'a>(text: &'a str, mut record: impl FnMut(&[Field<'a>], usize)) -> Option<u32> {
+    let value_col = value_column(text);
+    let mut buf: Vec<Field> = Vec::new();
+    let mut anchor: Option<usize> = None;
+    let mut first_line = None;
     for (n, l) in lines(text) {
-        if l.trim().is_empty() {
+        let indent = indent_len(l);
+        let Some(rest) = l.get(indent..).filter(|r| !r.trim_end().is_empty()) else {
             continue;
-        }
-        if l.starts_with(|c: char| !c.is_whitespace()) {
-            match field_value(l, value_col) {
-                Some(value) => fields.push(Field {
-                    line: n,
-                    value,
-                    entries: Vec::new(),
-                    nested: false,
-                    entry_indent: None,
-                }),
-                // A line without a colon is not a field (stray shell output).
-                None => continue,
+        };
+        if indent == 0 && !rest.starts_with(char::is_whitespace) {
+            // A line without a colon is not a field (stray shell output).
+            let Some(value) = field_value(l, value_col) else {
+                continue;
+            };
+            first_line.get_or_insert(n);
+            if parse_os_version(value).is_some() {
+                let cur = buf.len();
+                if let Some(a) = anchor {
+                    // The previous capture ends where this one's host name
+                    // and OS name fields begin.
+                    let boundary = cur.saturating_sub(2).max(a + 1);
+                    record(buf.get(..boundary).unwrap_or(&[]), a);
+                    buf.drain(..boundary.min(buf.len()));
+                }
+                anchor = Some(buf.len());
             }
-        } else if let Some(f) = fields.last_mut() {
-            let indent = indent_len(l);
-            let t = l.trim();
+            buf.push(Field {
+                line: n,
+                value,
+                entries: Vec::new(),
+                nested: false,
+                entry_indent: None,
+            });
+        } else if let Some(f) = buf.last_mut() {
             if let Some(ei) = f.entry_indent
                 && indent > ei
             {
                 f.nested = true;
                 continue;
             }
-            if let Some(e) = entry_text(t) {
+            if let Some(e) = entry_text(rest.trim_end()) {
                 f.entry_indent.get_or_insert(indent);
                 f.entries.push(Entry { line: n, text: e });
             }
         }
     }
-    fields
+    match anchor {
+        Some(a) => {
+            record(&buf, a);
+            None
+        }
+        // No OS version anywhere: report where the fields started.
+        None => Some(first_line.unwrap_or(0)),
+    }
 }
 
 fn detect(text: &str) -> bool {
@@ -228,36 +273,20 @@ fn detect(text: &str) -> bool {
 }
 
 fn parse(t: &Text) -> Result<FileContent, IngestError> {
-    let fields = collect_fields(&t.text);
-    let anchors: Vec<usize> = fields
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| parse_os_version(f.value).is_some())
-        .map(|(i, _)| i)
-        .collect();
-    if anchors.is_empty() {
-        return Err(IngestError::new(
-            t.path.as_ref(),
-            fields.first().map_or(0, |f| f.line),
-            "a systeminfo OS version line such as \"OS Version:  10.0.20348 N/A Build 20348\"",
-        ));
-    }
     // The number of the last line when the file does not end with a newline.
     let cut_line = (!t.text.ends_with('\n')).then(|| {
         u32::try_from(memchr::memchr_iter(b'\n', t.text.as_bytes()).count() + 1).unwrap_or(u32::MAX)
     });
     let mut nodes = Vec::new();
-    for (k, &o) in anchors.iter().enumerate() {
-        let start = if k == 0 {
-            0
-        } else {
-            o.saturating_sub(2).max(anchors[k - 1] + 1)
-        };
-        let end = anchors
-            .get(k + 1)
-            .map_or(fields.len(), |&next| next.saturating_sub(2).max(o + 1));
-        let record = fields.get(start..end).unwrap_or(&[]);
-        nodes.push(record_to_node(t, record, o - start, cut_line));
+    let missing = for_each_record(&t.text, |fields, o| {
+        nodes.push(record_to_node(t, fields, o, cut_line))
+    });
+    if let Some(line) = missing {
+        return Err(IngestError::new(
+            t.path.as_ref(),
+            line,
+            "a systeminfo OS version line such as \"OS Version:  10.0.20348 N/A Build 20348\"",
+        ));
     }
     Ok(FileContent::Nodes(nodes))
 }
