@@ -611,3 +611,38 @@ fn csv_states_from_json_redirect_reasons() {
         vec!["Get-ClusterSharedVolumeState -Name 'Cluster Disk 3' -Node 'HV06'".to_string()]
     );
 }
+
+#[test]
+fn installed_product_known_issue_with_a_time_window() {
+    use lockstep_model::protection::InstalledProduct;
+    let mut n = host("HV10", WS2022, Some(prefs(&[], &[], &[], false)), false);
+    n.protection.products = Some(Section::ok(
+        vec![
+            InstalledProduct {
+                name: "CrowdStrike Windows Sensor".into(),
+                vendor: Some("CrowdStrike, Inc.".into()),
+                version: Some("7.11.18110.0".into()),
+                source: SourceRef::new("HV10.products.csv", 3),
+            },
+            InstalledProduct {
+                name: "McAfee VirusScan Enterprise".into(),
+                vendor: Some("McAfee, Inc.".into()),
+                // Patch 3, not an affected build.
+                version: Some("8.8.0.1128".into()),
+                source: SourceRef::new("HV10.products.csv", 4),
+            },
+        ],
+        SourceRef::new("HV10.products.csv", 0),
+    ));
+    let f = audit_node(&n, None, &Rules::builtin(), &KnownIssues::builtin());
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].code, codes::KNOWN_ISSUE);
+    assert_eq!(f[0].known_issues, vec!["LOCKSTEP-2024-0001".to_string()]);
+    // A one-time event: a warning to check, not an error.
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert!(f[0].detail.starts_with("Affected only hosts that were online between 2024-07-19T04:09:00Z and 2024-07-19T05:27:00Z"), "{}", f[0].detail);
+    assert_eq!(
+        f[0].evidence[0].source,
+        SourceRef::new("HV10.products.csv", 3)
+    );
+}
