@@ -141,10 +141,10 @@ fn install_order(
         kbs.iter().map(|&b| (b, BTreeSet::new())).collect();
     for (&a, sups) in &ups {
         for &b in sups {
-            if b != a {
-                if let Some(s) = before.get_mut(&b) {
-                    s.insert(a);
-                }
+            if b != a
+                && let Some(s) = before.get_mut(&b)
+            {
+                s.insert(a);
             }
         }
     }
@@ -259,10 +259,11 @@ fn votes_of(cluster: &Cluster) -> Votes {
                 1
             }
         };
-        if let Some(s) = &n.state {
-            if !s.state.eq_ignore_ascii_case("Up") && !s.state.eq_ignore_ascii_case("Paused") {
-                down.insert(n.name.clone());
-            }
+        if let Some(s) = &n.state
+            && !s.state.eq_ignore_ascii_case("Up")
+            && !s.state.eq_ignore_ascii_case("Paused")
+        {
+            down.insert(n.name.clone());
         }
         per_node.insert(n.name.clone(), w);
     }
@@ -704,13 +705,13 @@ pub fn plan_cluster(
     // Inventory-time health: said as warnings (the state may have changed
     // since the capture; the live gates decide).
     for n in &cluster.nodes {
-        if let Some(s) = &n.state {
-            if !s.state.eq_ignore_ascii_case("Up") {
-                warnings.push(format!(
-                    "{} was {} in the inventory; the health gate requires every node Up",
-                    n.name, s.state
-                ));
-            }
+        if let Some(s) = &n.state
+            && !s.state.eq_ignore_ascii_case("Up")
+        {
+            warnings.push(format!(
+                "{} was {} in the inventory; the health gate requires every node Up",
+                n.name, s.state
+            ));
         }
         if n.pending_reboot.is_some_and(|p| p.any()) {
             warnings.push(format!("{} had a reboot pending in the inventory; the gate stops before it until it is restarted", n.name));
@@ -818,15 +819,15 @@ pub fn plan_cluster(
         }
         i += candidate.len();
     }
-    if waves.len() > 1 {
-        if let Some(first) = waves.first_mut() {
-            first.soak_seconds = opts.soak_seconds;
-        }
+    if waves.len() > 1
+        && let Some(first) = waves.first_mut()
+    {
+        first.soak_seconds = opts.soak_seconds;
     }
     if let Some(first) = node_plans.first_mut() {
         first.canary = true;
     }
-    let mut quorum_expl = format!("{}", votes.describe());
+    let mut quorum_expl = votes.describe();
     if let Some(note) = &votes.assumed_note {
         quorum_expl.push_str(&format!(" (assumed: {note})"));
     }

@@ -35,14 +35,7 @@ fn step_text(node: &NodePlan, step: &Step) -> String {
             };
             format!("uninstall {kb} ({how}) — {reason}")
         }
-        Step::Install {
-            kb,
-            reinstall,
-            reason,
-        } => format!(
-            "{} {kb} — {reason}",
-            if *reinstall { "install" } else { "install" }
-        ),
+        Step::Install { kb, reason, .. } => format!("install {kb} — {reason}"),
         Step::Reboot { reason } => format!("reboot {} — {reason}", node.name),
         Step::Verify { present } => format!(
             "verify {} installed (Get-HotFix)",
