@@ -81,7 +81,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 1.0)]
     efficacy: f64,
     /// Runs per policy.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     runs: u32,
     /// Seed of the random number generator: the same seed gives the same report.
     #[arg(long, default_value_t = 1)]
@@ -98,7 +98,7 @@ struct RunArgs {
     #[arg(long, value_enum, default_value = "random")]
     start: StartKind,
     /// Start hosts per run.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     start_count: u32,
     /// Hosts from which an outbreak counts as major (default: max(2, ⌈√N⌉)).
     #[arg(long, value_name = "HOSTS")]
