@@ -60,6 +60,8 @@ pub(crate) fn parse_csv<R: Read>(input: R, batch: &mut ImportBatch) -> Result<()
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
+        // Custom_*.csv has section comments such as `# Service Packs`.
+        .comment(Some(b'#'))
         .from_reader(input);
     let headers = reader.byte_headers().map_err(csv_error)?.clone();
     let found: Vec<String> = headers
@@ -85,6 +87,7 @@ pub(crate) fn parse_csv<R: Read>(input: R, batch: &mut ImportBatch) -> Result<()
     // Reused across rows: the previous row's KB and product are usually the
     // same, which saves the hash lookups.
     let mut last_product: Option<(Vec<u8>, u32)> = None;
+    let mut last_supersedes: Option<(KbId, u32, Vec<u8>)> = None;
     while reader.read_byte_record(&mut record).map_err(csv_error)? {
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         batch.counts.records += 1;
@@ -117,22 +120,30 @@ pub(crate) fn parse_csv<R: Read>(input: R, batch: &mut ImportBatch) -> Result<()
         if let Some(d) = date {
             *facts.date_counts.entry(d).or_insert(0) += 1;
         }
-        if facts.title.is_none() {
-            // The Title column names the CVE; it names the update only in the
-            // custom rows ("Windows 8.1 Update 1 ... (KB2919355)").
+        // The Title column names the CVE; it names the update only in the
+        // custom rows ("Windows 8.1 Update 1 ... (KB2919355)").
+        if facts.title.is_none()
+            && memchr::memmem::find(record.get(3).unwrap_or(b""), b"KB").is_some()
+        {
             let title = field(&record, 3, line)?;
             if KbId::find_in(title) == Some(kb) {
                 facts.title = Some(title.trim().to_string());
             }
         }
         batch.fixes.entry((kb, product)).or_default();
-        let supersedes = field(&record, 8, line)?;
-        if !supersedes.is_empty() {
+        // Consecutive rows of one KB × product repeat the same Supersedes text.
+        let supersedes_bytes = record.get(8).unwrap_or(b"");
+        let repeated = last_supersedes
+            .as_ref()
+            .is_some_and(|(k, p, t)| *k == kb && *p == product && t.as_slice() == supersedes_bytes);
+        if !supersedes_bytes.is_empty() && !repeated {
+            let supersedes = field(&record, 8, line)?;
             for older in parse_supersedence(supersedes) {
                 if older != kb {
                     batch.edges.insert((kb, older, product), ());
                 }
             }
+            last_supersedes = Some((kb, product, supersedes_bytes.to_vec()));
         }
         let cve = field(&record, 1, line)?.trim();
         if !cve.is_empty() {

@@ -1,0 +1,89 @@
+//! Benchmark driver for BENCHMARKS.md "## Catalog" (not a test).
+//!
+//! ```text
+//! cargo build --release -p lockstep-catalog --example catalog_bench
+//! /usr/bin/time -v target/release/examples/catalog_bench import /tmp/bench.sqlite3 definitions.zip
+//! target/release/examples/catalog_bench chains /tmp/bench.sqlite3 "Windows Server 2022"
+//! ```
+//!
+//! `import` parses and imports files exactly as `lockstep catalog import` does
+//! and prints the wall time; `chains` opens the catalog and resolves the
+//! superseded-by chain of every KB of one product, printing both timings.
+
+use lockstep_catalog::import::parse_file;
+use lockstep_catalog::{Catalog, ImportSession};
+use std::path::Path;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("import") if args.len() >= 4 => {
+            let db = Path::new(&args[2]);
+            let start = Instant::now();
+            let mut session = match ImportSession::begin(db) {
+                Ok(s) => s,
+                Err(e) => return eprintln!("{e}"),
+            };
+            for f in &args[3..] {
+                let t = Instant::now();
+                let parsed = parse_file(Path::new(f));
+                println!("parse {f}: {:.3} s", t.elapsed().as_secs_f64());
+                match parsed {
+                    Ok(batches) => {
+                        for b in batches {
+                            let t = Instant::now();
+                            match session.import(&b) {
+                                Ok(s) => println!(
+                                    "{:?} {} ({} rows): write {:.3} s",
+                                    s,
+                                    b.name,
+                                    b.counts.records,
+                                    t.elapsed().as_secs_f64()
+                                ),
+                                Err(e) => return eprintln!("{e}"),
+                            }
+                        }
+                    }
+                    Err(e) => return eprintln!("{e}"),
+                }
+            }
+            let t = Instant::now();
+            if let Err(e) = session.commit() {
+                return eprintln!("{e}");
+            }
+            println!("derive + commit: {:.3} s", t.elapsed().as_secs_f64());
+            println!("import: {:.3} s", start.elapsed().as_secs_f64());
+        }
+        Some("chains") if args.len() == 4 => {
+            let start = Instant::now();
+            let catalog = match Catalog::open(Path::new(&args[2])) {
+                Ok(c) => c,
+                Err(e) => return eprintln!("{e}"),
+            };
+            let opened = start.elapsed();
+            let Some(product) = catalog.product_by_name(&args[3]) else {
+                return eprintln!("no product {:?}", args[3]);
+            };
+            let mut kbs = 0;
+            let mut edges = 0;
+            for kb in catalog
+                .kbs_with_edges(product)
+                .into_iter()
+                .chain(catalog.updates_for(product))
+            {
+                kbs += 1;
+                edges += catalog.superseded_by_chain(product, kb).len();
+                edges += catalog.supersedes_chain(product, kb).len();
+            }
+            let total = start.elapsed();
+            println!(
+                "open: {:.1} ms; open + every chain of {} ({kbs} KBs, {edges} chain edges): {:.1} ms",
+                opened.as_secs_f64() * 1000.0,
+                args[3],
+                total.as_secs_f64() * 1000.0
+            );
+        }
+        _ => eprintln!("usage: catalog_bench import DB FILE... | catalog_bench chains DB PRODUCT"),
+    }
+}
