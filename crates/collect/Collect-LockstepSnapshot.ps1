@@ -514,14 +514,19 @@ if ($null -ne $clusterObject) {
     $remoteErrors = @()
     Write-Verbose ("Querying {0} nodes, {1} at a time" -f $clusterNodes.Count, $ThrottleLimit)
     # Each node answers with one JSON string; anything else it printed is ignored.
+    # PSComputerName (added by remoting) is the name the node was asked by;
+    # computerName inside the answer is the fallback (NetBIOS names are cut at 15 characters).
     $collected = @(Invoke-Command @invokeParameters |
             Where-Object { $_ -is [string] -and $_ -like '{*' } |
-            ForEach-Object { ConvertFrom-Json -InputObject $_ })
+            ForEach-Object { [ordered]@{ target = [string]$_.PSComputerName; answer = (ConvertFrom-Json -InputObject $_) } })
 
     $nodes = @(foreach ($clusterNode in $clusterNodes) {
-            $match = @($collected | Where-Object { $_.computerName -eq $clusterNode.name }) | Select-Object -First 1
+            $match = @($collected | Where-Object { $_.target -eq $clusterNode.name }) | Select-Object -First 1
+            if ($null -eq $match) {
+                $match = @($collected | Where-Object { $_.answer.computerName -eq $clusterNode.name }) | Select-Object -First 1
+            }
             if ($null -ne $match) {
-                Get-CollectedNode -Node $clusterNode -Collected $match
+                Get-CollectedNode -Node $clusterNode -Collected $match.answer
                 continue
             }
             # Down or unreachable: attribute the remoting error to the node when it names it.

@@ -8,9 +8,12 @@ use std::collections::BTreeSet;
 use tree_sitter::{Node, Parser};
 
 /// Hashtable keys that are not snapshot fields: the node script's wrapper
-/// (`computerName`, dropped before writing) and the Invoke-Command splat.
+/// (`computerName`, dropped before writing), the pairing of each answer with
+/// the node it came from (`target`, `answer`) and the Invoke-Command splat.
 const NOT_FIELDS: &[&str] = &[
     "computerName",
+    "target",
+    "answer",
     "ComputerName",
     "ScriptBlock",
     "ArgumentList",
