@@ -398,6 +398,11 @@ fn csv_volume_ids_cover_their_csv() {
         "{}",
         f[0].detail
     );
+    let fix = &f[0].fix.as_ref().unwrap().text;
+    assert!(
+        fix.ends_with(r"each CSV may be excluded by its volume id as System Center VMM does (KB3119208): \\?\volume{0a1b2c3d-1111-4222-8333-444455556666}\ (C:\ClusterStorage\Volume1), \\?\volume{9f8e7d6c-7777-4888-9999-aaaabbbbcccc}\ (C:\ClusterStorage\Volume2)."),
+        "{fix}"
+    );
 }
 
 #[test]

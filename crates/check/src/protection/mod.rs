@@ -789,6 +789,24 @@ fn missing_finding(
             product.unwrap_or_else(|| "another product".into())
         );
     }
+    let csv_root_missing =
+        kind == ExclusionKind::Path && missing.iter().any(|n| n.rule.csv_volume_ids);
+    let ids: Vec<String> = cov
+        .csvs
+        .iter()
+        .filter_map(|c| {
+            c.volume_id
+                .as_ref()
+                .map(|v| format!("{}\\ ({})", v, c.path))
+        })
+        .collect();
+    if csv_root_missing && !ids.is_empty() {
+        fix_text.push_str(&format!(
+            " Instead of {}, each CSV may be excluded by its volume id as System Center VMM does (KB3119208): {}.",
+            r"%SystemDrive%\ClusterStorage",
+            ids.join(", ")
+        ));
+    }
     let command_values: Vec<String> = missing
         .iter()
         .map(|n| display_value(kind, &n.value))
