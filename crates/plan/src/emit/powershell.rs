@@ -332,8 +332,11 @@ function Copy-LockstepMsu {
     }
     $share = '\\' + $Node + '\ADMIN$\Temp\lockstep'
     if (-not (Test-Path -LiteralPath $share)) { New-Item -ItemType Directory -Path $share | Out-Null }
-    Copy-Item -LiteralPath $files[0].FullName -Destination $share -Force
-    return ('Temp\lockstep\' + $files[0].Name)
+    # Renamed to KBn.msu: the scheduled task's command line must stay
+    # under schtasks' 261-character limit.
+    $name = 'KB' + $Kb + '.msu'
+    Copy-Item -LiteralPath $files[0].FullName -Destination (Join-Path -Path $share -ChildPath $name) -Force
+    return ('Temp\lockstep\' + $name)
 }
 
 # Runs wusa.exe on the node as a one-shot SYSTEM task (wusa is refused
@@ -413,20 +416,59 @@ function Invoke-LockstepUpdate {
     Write-Host ('lockstep: ' + $Node + ': ' + $Operation + ' KB' + $Kb + ': ' + $verdict)
 }
 
+function Suspend-LockstepNode {
+    # Suspend-ClusterNode -Drain (Windows Server 2012 and later). The 2008 R2
+    # module has no -Drain: pause the node and live-migrate its VM roles
+    # (Move-ClusterVirtualMachineRole), moving other groups, to the Up node
+    # with the most free memory.
+    param([string] $Node)
+    $ca = Get-LockstepClusterArgs
+    if ((Get-Command -Name Suspend-ClusterNode).Parameters.ContainsKey('Drain')) {
+        Suspend-ClusterNode @ca -Name $Node -Drain -Wait | Out-Null
+        $n = Get-ClusterNode @ca -Name $Node
+        if ($n.PSObject.Properties['DrainStatus'] -and [string]$n.DrainStatus -ne 'Completed') {
+            Stop-Lockstep -Node $Node -Message ('drain did not complete (DrainStatus ' + [string]$n.DrainStatus + ').')
+        }
+        return
+    }
+    Suspend-ClusterNode @ca -Name $Node | Out-Null
+    foreach ($g in @(Get-ClusterGroup @ca | Where-Object { $_.OwnerNode.Name -eq $Node })) {
+        $best = $null; $bestFree = -1
+        foreach ($o in @(Get-ClusterNode @ca | Where-Object { [string]$_.State -eq 'Up' -and $_.Name -ne $Node })) {
+            $free = [double](Get-WmiObject -Class Win32_OperatingSystem -ComputerName $o.Name).FreePhysicalMemory
+            if ($free -gt $bestFree) { $best = $o.Name; $bestFree = $free }
+        }
+        if ($null -eq $best) { Stop-Lockstep -Node $Node -Message 'no other node is Up to take its roles.' }
+        if ([string]$g.GroupType -eq 'VirtualMachine' -or @(Get-ClusterResource @ca | Where-Object { $_.OwnerGroup.Name -eq $g.Name -and $_.ResourceType.Name -eq 'Virtual Machine' }).Count -gt 0) {
+            Move-ClusterVirtualMachineRole @ca -Name $g.Name -Node $best | Out-Null
+        } else {
+            Move-ClusterGroup @ca -Name $g.Name -Node $best | Out-Null
+        }
+    }
+}
+
+function Resume-LockstepNode {
+    param([string] $Node)
+    $ca = Get-LockstepClusterArgs
+    if ((Get-Command -Name Resume-ClusterNode).Parameters.ContainsKey('Failback')) {
+        Resume-ClusterNode @ca -Name $Node -Failback Immediate | Out-Null
+    } else {
+        Resume-ClusterNode @ca -Name $Node | Out-Null
+        Write-Warning ('lockstep: ' + $Node + ' resumed; this FailoverClusters module has no -Failback, so its roles stay where the drain moved them.')
+    }
+    $n = Get-ClusterNode @ca -Name $Node
+    if ([string]$n.State -ne 'Up') { Stop-Lockstep -Node $Node -Message ('after Resume-ClusterNode the node is ' + [string]$n.State + '.') }
+}
+
 function Invoke-LockstepNode {
     param($Plan)
     $node = $Plan.Node
-    $ca = Get-LockstepClusterArgs
     Test-LockstepPendingReboot -Node $node
     foreach ($step in $Plan.Steps) {
         switch ($step.Action) {
             'drain' {
                 if ($PSCmdlet.ShouldProcess($node, 'Suspend-ClusterNode -Drain -Wait')) {
-                    Suspend-ClusterNode @ca -Name $node -Drain -Wait | Out-Null
-                    $n = Get-ClusterNode @ca -Name $node
-                    if ($n.PSObject.Properties['DrainStatus'] -and [string]$n.DrainStatus -ne 'Completed') {
-                        Stop-Lockstep -Node $node -Message ('drain did not complete (DrainStatus ' + [string]$n.DrainStatus + ').')
-                    }
+                    Suspend-LockstepNode -Node $node
                 }
             }
             'uninstall' { Invoke-LockstepUpdate -Node $node -Mechanism $Plan.Mechanism -Operation 'uninstall' -Kb $step.Kb -Package $step.Package }
@@ -447,7 +489,7 @@ function Invoke-LockstepNode {
             }
             'resume' {
                 if ($PSCmdlet.ShouldProcess($node, 'Resume-ClusterNode -Failback Immediate')) {
-                    Resume-ClusterNode @ca -Name $node -Failback Immediate | Out-Null
+                    Resume-LockstepNode -Node $node
                 }
             }
             default { Stop-Lockstep -Node $node -Message ('unknown step ' + $step.Action) }
