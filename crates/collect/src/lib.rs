@@ -143,6 +143,31 @@ mod tests {
     }
 
     #[test]
+    fn formats_are_checked() {
+        let doc = json!({
+            "schema": "lockstep-snapshot/1",
+            "collectedAt": "2023-12-14T09:30:00.0000000Z",
+            "collector": {"version": "1.0.0", "host": "HV01", "elevated": true},
+            "clusters": [{"name": "C", "nodes": [{
+                "name": "HV01",
+                "os": {"status": "ok", "data": {"caption": "x", "version": "10.0.20348", "build": 20348, "lastBootTime": "13.12.2023 03:12"}},
+                "hotfixes": {"status": "ok", "data": [
+                    {"hotFixId": "KB5033118", "installedOn": "2023-12-13"},
+                    {"hotFixId": "KB5032198", "installedOn": "13.12.2023"}
+                ]}
+            }]}]
+        });
+        let paths: Vec<String> = validate(&doc).into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "/clusters/0/nodes/0/hotfixes/data/1/installedOn",
+                "/clusters/0/nodes/0/os/data/lastBootTime"
+            ]
+        );
+    }
+
+    #[test]
     fn wrong_schema_id_and_numeric_enum_are_rejected() {
         let doc = json!({
             "schema": "lockstep-snapshot/2",
