@@ -434,6 +434,46 @@ fn hostile_quoted_values_are_neutralised_in_every_emitter() {
 }
 
 #[test]
+fn hostile_cau_root_is_one_literal() {
+    let hv = snapshot_cluster("hvclu22.json");
+    let k = server2022();
+    let p = plan_k(
+        &hv,
+        &k,
+        &PlanOptions {
+            target: Target::Secure,
+            ..Default::default()
+        },
+    );
+    for h in HOSTILE {
+        let o = EmitOptions {
+            cau_root: Some(h.to_string()),
+            ..Default::default()
+        };
+        match emit(&p, Emit::Cau, &o) {
+            Ok(cau) => {
+                assert!(
+                    cau.contains(&format!("    [string] $HotfixRoot = {},\n", ps(h))),
+                    "{h:?}"
+                );
+                let tree = parse(&cau);
+                assert_no_errors(&cau, &tree);
+                for &(a, b) in &single_quoted(&tree) {
+                    assert!(is_one_ps_literal(&cau[a..b]), "{h:?}: {:?}", &cau[a..b]);
+                }
+            }
+            Err(e) => {
+                assert!(h.chars().any(char::is_control), "{h:?}: {e}");
+                assert!(
+                    e.to_string().starts_with("invalid --cau-root folder"),
+                    "{e}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn ps_literals_close_by_powershell_rules() {
     for h in HOSTILE {
         assert!(is_one_ps_literal(&ps(h)), "{h:?} -> {}", ps(h));

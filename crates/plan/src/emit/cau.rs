@@ -126,7 +126,9 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
             }
         }
     }
-    let order: Vec<String> = plan.nodes.iter().map(|n| ps(&n.name)).collect();
+    // -NodeOrder names every node: the plan's in plan order, then the
+    // untouched ones (they find nothing to install and are not restarted).
+    let order: Vec<String> = all_nodes.iter().map(|n| ps(n)).collect();
     let mut s = String::new();
     s.push_str("#Requires -Version 5.1\n<#\n.SYNOPSIS\n    Cluster-Aware Updating run(s) with Microsoft.HotfixPlugin for a lockstep plan.\n\n.DESCRIPTION\n    Builds the hotfix root folder (DefaultHotfixConfig.xml, CAUHotfix_All, one folder per node)\n    from the .msu files in -Source, then runs Invoke-CauRun once per pass. A node that installs\n    several updates installs them in separate passes, in the order the plan derived from the\n    supersedence chains (CAU does not document the order within one folder).\n#>\n[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]\nparam(\n    [Parameter(Mandatory = $true)]\n    [string] $Source,\n");
     s.push_str(&format!("    [string] $HotfixRoot = {},\n", ps(&root)));
