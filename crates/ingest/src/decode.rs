@@ -52,16 +52,15 @@ pub fn decode_owned(mut bytes: Vec<u8>, path: &str) -> Result<String, IngestErro
     } else {
         0
     };
-    let plain_utf8 = bytes.len() > bom
+    let maybe_utf8 = bytes.len() > bom
         && !bytes.starts_with(b"\xFF\xFE")
         && !bytes.starts_with(b"\xFE\xFF")
-        && (bom == 3 || sniff_utf16(&bytes).is_none())
-        && std::str::from_utf8(&bytes[bom..]).is_ok();
-    if !plain_utf8 {
-        return decode(&bytes, path);
+        && (bom == 3 || sniff_utf16(&bytes).is_none());
+    match std::str::from_utf8(bytes.get(bom..).unwrap_or(&[])) {
+        Ok(text) if maybe_utf8 => check_text(text, path)?,
+        _ => return decode(&bytes, path),
     }
     bytes.drain(..bom);
-    check_text(std::str::from_utf8(&bytes).unwrap_or(""), path)?;
     normalize_in_place(&mut bytes);
     // Only ASCII bytes and whole multi-byte sequences were replaced, so this
     // is still UTF-8; the fallback never runs.

@@ -204,7 +204,7 @@ fn for_each_record<'a>(text: &'a str, mut record: impl FnMut(&[Field<'a>], usize
     let mut first_line = None;
     for (n, l) in lines(text) {
         let indent = indent_len(l);
-        let Some(rest) = l.get(indent..).filter(|r| !r.trim_end().is_empty()) else {
+        let Some(rest) = l.get(indent..).map(str::trim_end).filter(|r| !r.is_empty()) else {
             continue;
         };
         if indent == 0 && !rest.starts_with(char::is_whitespace) {
@@ -238,7 +238,7 @@ fn for_each_record<'a>(text: &'a str, mut record: impl FnMut(&[Field<'a>], usize
                 f.nested = true;
                 continue;
             }
-            if let Some(e) = entry_text(rest.trim_end()) {
+            if let Some(e) = entry_text(rest) {
                 f.entry_indent.get_or_insert(indent);
                 f.entries.push(Entry { line: n, text: e });
             }
