@@ -179,9 +179,15 @@ pub(crate) fn parse_xml<R: BufRead>(input: R, batch: &mut ImportBatch) -> Result
 
     loop {
         let pos = reader.buffer_position();
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| ParseError::at(reader.error_position(), format!("malformed XML: {e}")))?;
+        let event = reader.read_event_into(&mut buf).map_err(|e| {
+            let text = e.to_string();
+            let message = if text.contains("end of input") || text.contains("UnexpectedEof") {
+                format!("the document ends inside a tag: the file is truncated ({text})")
+            } else {
+                format!("malformed XML: {text}")
+            };
+            ParseError::at(reader.error_position(), message)
+        })?;
         match event {
             Event::Start(e) => {
                 let local = e.local_name().as_ref().to_string();

@@ -134,6 +134,7 @@ impl Client {
     fn get(&self, url: &str, accept: &str) -> Result<Vec<u8>, CatalogError> {
         let attempts = self.opts.retries + 1;
         let mut last = String::new();
+        let mut offline = false;
         for attempt in 1..=attempts {
             if attempt > 1 {
                 std::thread::sleep(Duration::from_millis(250 * u64::from(attempt - 1)));
@@ -142,16 +143,11 @@ impl Client {
                 Ok(r) => r,
                 Err(e) => {
                     last = self.describe(url, &e);
-                    if matches!(e, ureq::Error::HostNotFound | ureq::Error::ConnectionFailed)
-                        && attempt == attempts
-                    {
-                        return Err(CatalogError::Download(format!(
-                            "{last}. Are you offline? To work offline, import CVRF or WES-NG files with `lockstep catalog import FILE...`. The catalog was not changed."
-                        )));
-                    }
+                    offline = is_offline(&e);
                     continue;
                 }
             };
+            offline = false;
             let status = response.status().as_u16();
             if status >= 500 {
                 last = format!("{url}: the server answered HTTP {status}");
@@ -170,14 +166,22 @@ impl Client {
             {
                 Ok(body) => return Ok(body),
                 Err(e) => {
-                    last = format!("{url}: the download broke off: {}", self.describe(url, &e));
+                    last = format!("the download broke off: {}", self.describe(url, &e));
                     continue;
                 }
             }
         }
-        Err(CatalogError::Download(format!(
-            "{last} (after {attempts} attempt{}). The catalog was not changed.",
+        let tries = format!(
+            "after {attempts} attempt{}",
             if attempts == 1 { "" } else { "s" }
+        );
+        if offline {
+            return Err(CatalogError::Download(format!(
+                "{last} ({tries}). Are you offline? To work offline, import CVRF or WES-NG files with `lockstep catalog import FILE...`. The catalog was not changed."
+            )));
+        }
+        Err(CatalogError::Download(format!(
+            "{last} ({tries}). The catalog was not changed."
         )))
     }
 
@@ -189,11 +193,32 @@ impl Client {
             ),
             ureq::Error::HostNotFound => format!("{url}: host not found"),
             ureq::Error::ConnectionFailed => format!("{url}: connection failed"),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                format!("{url}: connection refused")
+            }
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
                 format!("{url}: the response ended before its announced length (truncated)")
             }
             other => format!("{url}: {other}"),
         }
+    }
+}
+
+/// Errors that mean "cannot reach the server at all".
+fn is_offline(e: &ureq::Error) -> bool {
+    use std::io::ErrorKind;
+    match e {
+        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => true,
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::NotConnected
+                | ErrorKind::AddrNotAvailable
+                | ErrorKind::NetworkUnreachable
+                | ErrorKind::HostUnreachable
+                | ErrorKind::NetworkDown
+        ),
+        _ => false,
     }
 }
 
