@@ -615,6 +615,32 @@ fn csv_states_from_json_redirect_reasons() {
         f[1].fix.as_ref().unwrap().commands,
         vec!["Get-ClusterSharedVolumeState -Name 'Cluster Disk 3' -Node 'HV06'".to_string()]
     );
+    // HV06 redirected by a filter too, but its fltmc capture was not elevated:
+    // the finding says it cannot name the filter and why.
+    if let Some(states) = c
+        .protection
+        .csv_states
+        .as_mut()
+        .and_then(|s| s.data.as_mut())
+    {
+        states[1].fs_reason = lockstep_model::protection::FsRedirectReason(2);
+    }
+    let third = audit_cluster(&c, &Rules::builtin(), &KnownIssues::builtin());
+    let hv06 = third
+        .iter()
+        .find(|x| x.code == codes::CSV_REDIRECTED_BY_FILTER && x.nodes == vec!["HV06".to_string()])
+        .unwrap();
+    assert_eq!(
+        hv06.title,
+        "Cluster Disk 2 (Volume2) is redirected on HV06 by an incompatible filter (IncompatibleFileSystemFilter)"
+    );
+    assert!(
+        hv06.detail.contains(
+            "Cannot name the filter: fltmc instances for HV06: access was denied (not elevated)"
+        ),
+        "{}",
+        hv06.detail
+    );
 }
 
 #[test]
@@ -650,4 +676,30 @@ fn installed_product_known_issue_with_a_time_window() {
         f[0].evidence[0].source,
         SourceRef::new("HV10.products.csv", 3)
     );
+}
+
+#[test]
+fn defender_not_available_is_unknown_with_advice() {
+    use lockstep_model::protection::SectionStatus;
+    let section = Section::unavailable(
+        SectionStatus::NotAvailable,
+        Some("Get-MpPreference: the term is not recognized".into()),
+        SourceRef::new("snap.json", 40),
+    );
+    let f = audit(&host("HV11", WS2012R2, Some(section), true));
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].code, codes::EXCLUSIONS_UNKNOWN);
+    assert_eq!(
+        f[0].title,
+        "HV11: Defender is not available; cannot tell whether the anti-virus in use excludes what this host needs"
+    );
+    assert_eq!(f[0].fix.as_ref().unwrap().commands, Vec::<String>::new());
+    assert!(
+        f[0].detail.contains(
+            "Get-MpPreference: it was not available (Get-MpPreference: the term is not recognized)"
+        ),
+        "{}",
+        f[0].detail
+    );
+    assert_eq!(f[0].evidence[0].source, SourceRef::new("snap.json", 40));
 }

@@ -923,24 +923,51 @@ fn unknown_finding(
         });
     }
     evidence.extend(os_evidence(node));
+    // Defender absent (Windows Server 2012 R2 without it, or removed for a
+    // third-party product) is not a collection problem: say so.
+    let defender_absent = node
+        .protection
+        .defender_preferences
+        .as_ref()
+        .is_some_and(|s| s.status == SectionStatus::NotAvailable);
+    let (title, fix) = if defender_absent {
+        (
+            format!(
+                "{}: Defender is not available; cannot tell whether the anti-virus in use excludes what this host needs",
+                node.name
+            ),
+            Fix {
+                text: format!(
+                    "Defender's settings are not available on {} (not installed, or removed in favour of another product). Configure the exclusions listed above in the anti-virus product that runs there, following its vendor's guidance for Hyper-V hosts and clusters; lockstep cannot read them.",
+                    node.name
+                ),
+                commands: Vec::new(),
+            },
+        )
+    } else {
+        (
+            format!(
+                "{}: cannot tell whether Defender excludes what this host needs; collect elevated",
+                node.name
+            ),
+            Fix {
+                text: format!(
+                    "Collect Defender's settings on {} again from an elevated PowerShell session, as JSON so that no list is shortened, then re-run the check:",
+                    node.name
+                ),
+                commands: vec!["Get-MpPreference | ConvertTo-Json -Depth 3 | Out-File -Encoding utf8 \"$env:COMPUTERNAME.mppreference.json\"".into()],
+            },
+        )
+    };
     Finding {
         code: codes::EXCLUSIONS_UNKNOWN.into(),
         severity: Severity::Warning,
         cluster: cluster_name(cluster),
         nodes: vec![node.name.clone()],
-        title: format!(
-            "{}: cannot tell whether Defender excludes what this host needs; collect elevated",
-            node.name
-        ),
+        title,
         detail: detail.join("\n"),
         evidence,
-        fix: Some(Fix {
-            text: format!(
-                "Collect Defender's settings on {} again from an elevated PowerShell session, as JSON so that no list is shortened, then re-run the check:",
-                node.name
-            ),
-            commands: vec!["Get-MpPreference | ConvertTo-Json -Depth 3 | Out-File -Encoding utf8 \"$env:COMPUTERNAME.mppreference.json\"".into()],
-        }),
+        fix: Some(fix),
         known_issues: Vec::new(),
     }
 }
