@@ -507,6 +507,13 @@ pub fn plan_cluster(
             }
         }
         let mechanism = mechanism_of(node);
+        if let Some(v) = node.os.version.as_ref().filter(|v| v.value.major() < 6) {
+            refusals.push(format!(
+                "{}: Windows {} (XP / Server 2003 family) installs updates from update.exe packages, which lockstep does not drive; patch it by hand",
+                node.name, v.value
+            ));
+            continue;
+        }
         if let Some(ssu) = blockers.keys().find(|b| {
             product.as_deref().and_then(|p| k.kind(**b, p)) == Some(UpdateKind::ServicingStack)
         }) {

@@ -50,6 +50,8 @@ pub struct TestKnowledge {
     pub edges: Vec<(KbId, KbId)>,
     pub kinds: HashMap<KbId, UpdateKind>,
     pub known: HashSet<KbId>,
+    /// Edges a (pretend) known issue marks incomplete: drift through them is suspect.
+    pub incomplete: Vec<(KbId, KbId)>,
 }
 
 impl TestKnowledge {
@@ -68,6 +70,7 @@ impl TestKnowledge {
             edges,
             kinds: HashMap::new(),
             known,
+            incomplete: Vec::new(),
         }
     }
     fn edge(&self, newer: KbId, older: KbId) -> EdgeInfo {
@@ -75,7 +78,13 @@ impl TestKnowledge {
             newer,
             older,
             sources: vec!["test".into()],
-            verdict: None,
+            verdict: self.incomplete.contains(&(newer, older)).then(|| {
+                lockstep_check::knowledge::EdgeVerdict {
+                    known_issue: "TEST-0001".into(),
+                    kind: lockstep_check::knowledge::VerdictKind::Incomplete,
+                    note: "the newer package lacks part of the older one".into(),
+                }
+            }),
             disputed: None,
         }
     }
