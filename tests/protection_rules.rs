@@ -641,6 +641,30 @@ fn csv_states_from_json_redirect_reasons() {
         "{}",
         hv06.detail
     );
+    // A volume filter (not a minifilter) is named as such.
+    if let Some(states) = c
+        .protection
+        .csv_states
+        .as_mut()
+        .and_then(|s| s.data.as_mut())
+    {
+        states[0].fs_reason = lockstep_model::protection::FsRedirectReason(4);
+    }
+    let fourth = audit_cluster(&c, &Rules::builtin(), &KnownIssues::builtin());
+    let hv05 = fourth
+        .iter()
+        .find(|x| x.code == codes::CSV_REDIRECTED_BY_FILTER && x.nodes == vec!["HV05".to_string()])
+        .unwrap();
+    assert!(
+        hv05.detail.contains("because of IncompatibleVolumeFilter"),
+        "{}",
+        hv05.detail
+    );
+    assert!(
+        hv05.detail.contains(r"check the volume class UpperFilters on HV05 (HKLM\SYSTEM\CurrentControlSet\Control\Class\{71a27cdd-812a-11d0-bec7-08002be2092f})"),
+        "{}",
+        hv05.detail
+    );
 }
 
 #[test]

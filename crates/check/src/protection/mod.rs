@@ -1595,6 +1595,15 @@ fn csv_filter_finding(
     if st.fs_reason.contains(FsRedirectReason::FileSystemReFs) {
         detail.push("The volume is ReFS, which is redirected anyway; the incompatible filter is the finding.".into());
     }
+    if st
+        .fs_reason
+        .contains(FsRedirectReason::IncompatibleVolumeFilter)
+    {
+        detail.push(format!(
+            "IncompatibleVolumeFilter points at a volume filter driver (backup, replication, encryption), which fltmc does not list: check the volume class UpperFilters on {} (HKLM\\SYSTEM\\CurrentControlSet\\Control\\Class\\{{71a27cdd-812a-11d0-bec7-08002be2092f}}).",
+            st.node
+        ));
+    }
     let instances = node.and_then(|n| n.protection.filter_instances.as_ref());
     let mut suspects: Vec<Suspect<'_>> = Vec::new();
     let mut volume_seen = false;
