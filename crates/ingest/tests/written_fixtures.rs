@@ -231,3 +231,20 @@ fn osquery_patches() {
         ]
     );
 }
+
+#[test]
+fn get_hotfix_format_list_utf16le() {
+    let (n, f) = one("HV11.get-hotfix-list.utf16le.txt");
+    assert_eq!(f, "get-hotfix");
+    assert_eq!(n.name, "HV11");
+    assert_eq!(kbs(&n), ["KB5031589", "KB5033118", "KB5012170"]);
+    assert_eq!(
+        dates(&n),
+        [
+            Some("2023-11-15".to_string()),
+            Some("2023-12-13".to_string()),
+            None
+        ]
+    );
+    assert_eq!(n.updates[0].source.line, 5);
+}

@@ -17,6 +17,7 @@
 //! * The default table (`Source Description HotFixID InstalledBy
 //!   InstalledOn`, a dashes line, then rows), cut at the dash groups'
 //!   columns, since PowerShell may separate columns by a single space.
+//! * `Format-List` (`Get-HotFix | fl`): `Name : value` blocks.
 //!
 //! Culture dates `a/b/yyyy` are read month-first unless a value in the
 //! same file proves day-first (a first number above 12).
@@ -37,6 +38,7 @@ enum Form {
     Csv,
     Json,
     Table,
+    List,
 }
 
 fn form(text: &str) -> Option<Form> {
@@ -60,7 +62,31 @@ fn form(text: &str) -> Option<Form> {
         }
         return None;
     }
-    table_header(h).map(|_| Form::Table)
+    if table_header(h).is_some() {
+        return Some(Form::Table);
+    }
+    list_key_value(h).map(|_| Form::List)
+}
+
+/// `HotFixID   : KB5033118` (Format-List): the key and value of the first
+/// such line among the first lines, when there is one.
+fn list_key_value(text: &str) -> Option<(&str, &str)> {
+    lines(text).take(60).find_map(|(_, l)| {
+        let (k, v) = split_list_line(l)?;
+        k.eq_ignore_ascii_case("HotFixID").then_some((k, v))
+    })
+}
+
+/// A `Name : value` line of `Format-List` output.
+fn split_list_line(l: &str) -> Option<(&str, &str)> {
+    if l.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let (k, v) = l
+        .split_once(" : ")
+        .or_else(|| l.trim_end().strip_suffix(" :").map(|k| (k, "")))?;
+    let k = k.trim();
+    (!k.is_empty() && !k.contains(' ')).then_some((k, v.trim()))
 }
 
 fn detect(text: &str) -> bool {
@@ -72,6 +98,7 @@ fn parse(t: &Text) -> Result<FileContent, IngestError> {
         Some(Form::Json) => return parse_json(t),
         Some(Form::Csv) => parse_csv(t)?,
         Some(Form::Table) => parse_table(t)?,
+        Some(Form::List) => parse_list(t),
         None => {
             return Err(IngestError::new(
                 t.path.as_ref(),
@@ -292,6 +319,52 @@ fn parse_table(t: &Text) -> Result<Vec<QfeRow<'_>>, IngestError> {
     Ok(rows)
 }
 
+/// `Get-HotFix | Format-List`: blocks of `Name : value` lines separated by
+/// blank lines (`Source`, `Description`, `HotFixID`, `InstalledBy`,
+/// `InstalledOn`, or every property with `Format-List *`).
+fn parse_list(t: &Text) -> Vec<QfeRow<'_>> {
+    let mut rows = Vec::new();
+    let mut cur = QfeRow::default();
+    let mut open = false;
+    for (n, l) in lines(&t.text) {
+        if l.trim().is_empty() {
+            if open {
+                rows.push(std::mem::take(&mut cur));
+                open = false;
+            }
+            continue;
+        }
+        let Some((k, v)) = split_list_line(l) else {
+            continue;
+        };
+        if !open {
+            cur.line = n;
+            open = true;
+        }
+        let v = Some(Cow::Borrowed(v));
+        match k.to_ascii_lowercase().as_str() {
+            "hotfixid" => {
+                cur.hotfix_id = v;
+                cur.line = n;
+            }
+            "description" => cur.description = v,
+            "installedby" => cur.installed_by = v,
+            "installedon" => cur.installed_on = v,
+            "pscomputername" | "source" | "csname" => {
+                if cur.node.as_deref().is_none_or(str::is_empty) {
+                    cur.node = v;
+                }
+            }
+            _ => {}
+        }
+    }
+    if open {
+        rows.push(cur);
+    }
+    rows.retain(|r| r.hotfix_id.as_deref().is_some_and(util::is_hotfix_like));
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,6 +452,22 @@ mod tests {
             Some("Security Update")
         );
         assert_eq!(n[0].node.updates[1].source.line, 5);
+    }
+
+    #[test]
+    fn format_list() {
+        let text = "\n\nSource      : HV01\nDescription : Update\nHotFixID    : KB5032306\nInstalledBy : NT AUTHORITY\\SYSTEM\nInstalledOn : 11/15/2023 12:00:00 AM\n\nSource      : HV01\nDescription : Security Update\nHotFixID    : KB5033118\nInstalledBy :\nInstalledOn :\n\n\n";
+        let n = nodes(text);
+        assert_eq!(n[0].name.as_ref().unwrap().value, "HV01");
+        assert_eq!(
+            kbs_dates(&n[0]),
+            [
+                ("KB5032306".into(), Some("2023-11-15".into())),
+                ("KB5033118".into(), None)
+            ]
+        );
+        assert_eq!(n[0].node.updates[1].source.line, 11);
+        assert_eq!(n[0].node.updates[1].installed_by, None);
     }
 
     #[test]

@@ -57,7 +57,11 @@ fn form(text: &str) -> Option<Form> {
             continue;
         }
         let words = util::tokens(t, 2);
-        if words.len() >= 2
+        // A header is property names only (`Format-List` lines have `:`).
+        let names_only = words
+            .iter()
+            .all(|(_, w)| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        if names_only
             && words
                 .iter()
                 .any(|(_, w)| w.eq_ignore_ascii_case("HotFixID"))
