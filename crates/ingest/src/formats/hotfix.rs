@@ -350,10 +350,10 @@ fn parse_list(t: &Text) -> Vec<QfeRow<'_>> {
             "description" => cur.description = v,
             "installedby" => cur.installed_by = v,
             "installedon" => cur.installed_on = v,
-            "pscomputername" | "source" | "csname" => {
-                if cur.node.as_deref().is_none_or(str::is_empty) {
-                    cur.node = v;
-                }
+            "pscomputername" | "source" | "csname"
+                if cur.node.as_deref().is_none_or(str::is_empty) =>
+            {
+                cur.node = v;
             }
             _ => {}
         }
