@@ -90,7 +90,7 @@ struct RunArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Policies to compare (repeatable): as-is, none, full, except-hypervisors,
-    /// random:PCT, top-degree:PCT, acquaintance:PCT, file:PATH.
+    /// random:PCT, top-degree:PCT, except-top-degree:PCT, acquaintance:PCT, file:PATH.
     /// Default: as-is, full, except-hypervisors.
     #[arg(long = "policy", value_name = "POLICY")]
     policies: Vec<String>,

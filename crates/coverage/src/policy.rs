@@ -27,6 +27,9 @@ pub enum PolicySpec {
     /// The `percent` of hosts with the highest degree (in + out), ties broken
     /// by input order.
     TopDegree { percent: f64 },
+    /// Every host except the `percent` with the highest degree: the hubs
+    /// left unprotected, as when hypervisors are excluded.
+    ExceptTopDegree { percent: f64 },
     /// Acquaintance immunization (Cohen, Havlin & ben-Avraham, PRL 91, 247901,
     /// 2003): repeatedly pick a random host and protect a random neighbour of
     /// it, until `percent` of the hosts are protected. Finds hubs without
@@ -36,7 +39,7 @@ pub enum PolicySpec {
     File { path: PathBuf },
 }
 
-pub const POLICY_CHOICES: &str = "as-is, none, full, except-hypervisors, random:PERCENT, top-degree:PERCENT, acquaintance:PERCENT or file:PATH";
+pub const POLICY_CHOICES: &str = "as-is, none, full, except-hypervisors, random:PERCENT, top-degree:PERCENT, except-top-degree:PERCENT, acquaintance:PERCENT or file:PATH";
 
 impl PolicySpec {
     pub fn parse(text: &str) -> Result<PolicySpec, String> {
@@ -77,6 +80,9 @@ impl PolicySpec {
             "top-degree" | "top" => Ok(PolicySpec::TopDegree {
                 percent: percent(arg)?,
             }),
+            "except-top-degree" => Ok(PolicySpec::ExceptTopDegree {
+                percent: percent(arg)?,
+            }),
             "acquaintance" => Ok(PolicySpec::Acquaintance {
                 percent: percent(arg)?,
             }),
@@ -98,6 +104,7 @@ impl fmt::Display for PolicySpec {
             PolicySpec::ExceptHypervisors => f.write_str("except-hypervisors"),
             PolicySpec::Random { percent } => write!(f, "random:{percent}"),
             PolicySpec::TopDegree { percent } => write!(f, "top-degree:{percent}"),
+            PolicySpec::ExceptTopDegree { percent } => write!(f, "except-top-degree:{percent}"),
             PolicySpec::Acquaintance { percent } => write!(f, "acquaintance:{percent}"),
             PolicySpec::File { path } => write!(f, "file:{}", path.display()),
         }
@@ -146,23 +153,16 @@ impl Policy {
                 },
                 format!("{percent}% of hosts protected, picked at random in each run"),
             ),
-            PolicySpec::TopDegree { percent } => {
-                let k = count_of(*percent, n);
-                let in_deg = csr.in_degrees();
-                let mut order: Vec<u32> = (0..n as u32).collect();
-                let degree = |u: u32| csr.out_degree(u) + in_deg[u as usize] as usize;
-                // Stable sort: equal degrees keep input order, so the choice
-                // is reproducible.
-                order.sort_by_key(|&u| std::cmp::Reverse(degree(u)));
-                let mut fixed = vec![false; n];
-                for &u in order.iter().take(k) {
-                    fixed[u as usize] = true;
-                }
-                (
-                    Kind::Fixed(fixed),
-                    format!("the {percent}% of hosts with the most edges (in + out) protected"),
-                )
-            }
+            PolicySpec::TopDegree { percent } => (
+                Kind::Fixed(top_degree(csr, count_of(*percent, n), true)),
+                format!("the {percent}% of hosts with the most edges (in + out) protected"),
+            ),
+            PolicySpec::ExceptTopDegree { percent } => (
+                Kind::Fixed(top_degree(csr, count_of(*percent, n), false)),
+                format!(
+                    "every host protected except the {percent}% with the most edges (in + out)"
+                ),
+            ),
             PolicySpec::Acquaintance { percent } => {
                 let count = count_of(*percent, n);
                 let t = csr.transpose();
@@ -277,6 +277,21 @@ impl Policy {
             }
         }
     }
+}
+
+/// `value` for the `k` hosts with the highest degree (in + out), `!value`
+/// for the others. Stable sort: equal degrees keep input order, so the
+/// choice is reproducible.
+fn top_degree(csr: &Csr, k: usize, value: bool) -> Vec<bool> {
+    let n = csr.nodes();
+    let in_deg = csr.in_degrees();
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by_key(|&u| std::cmp::Reverse(csr.out_degree(u) + in_deg[u as usize] as usize));
+    let mut out = vec![!value; n];
+    for &u in order.iter().take(k) {
+        out[u as usize] = value;
+    }
+    out
 }
 
 /// A uniform index below `n` (n > 0).
