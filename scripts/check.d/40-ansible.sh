@@ -25,7 +25,7 @@ cargo run -q --locked -- plan examples/kb2616676 --target converge --soak 30m \
     --emit ansible --source "$work/updates" -o "$work/kb2616676.yml"
 printf '[kb2616676]\nHV01\nHV02\nHV03\nHV04\n' > "$work/kb2616676.ini"
 
-cargo run -q --locked -- plan tests/fixtures/snapshot/hvclu22.json --target secure \
+cargo run -q --locked -- plan tests/fixtures/snapshot/hvclu22.json --target secure --retries 2 \
     --emit ansible --source "$work/updates" -o "$work/hvclu22.yml"
 printf '[hvclu22]\nHV22-01\nHV22-02\nHV22-03\n' > "$work/hvclu22.ini"
 

@@ -142,7 +142,6 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         source: args.source.clone(),
         cau_root: args.cau_root.clone(),
         wsus_group: args.wsus_group.clone(),
-        generator: env!("CARGO_PKG_VERSION").to_string(),
     };
     let refused = plans.iter().any(|p| p.status == PlanStatus::Refused);
     let body = match args.emit {

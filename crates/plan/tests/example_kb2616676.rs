@@ -20,7 +20,6 @@ fn opts() -> EmitOptions {
         source: Some("\\\\fileserver\\updates".into()),
         cau_root: None,
         wsus_group: Some("Hyper-V hosts".into()),
-        generator: String::new(),
     }
 }
 

@@ -170,6 +170,8 @@ fn hvclu22_secure_install_only_goes_to_cau() {
     assert!(cau.contains("-MaxFailedNodes $MaxFailedNodes -MaxRetriesPerNode $MaxRetriesPerNode -RequireAllNodesOnline"));
     assert!(cau.contains("$MaxRetriesPerNode = 2\n"));
     insta::assert_snapshot!("hvclu22_secure_cau", cau);
+    let yml = emit(&p, Emit::Ansible, &EmitOptions::default()).unwrap();
+    assert!(yml.contains("      register: lockstep_install_5033118\n      retries: 1\n      delay: 60\n      until: lockstep_install_5033118 is succeeded\n"), "{yml}");
     // The configuration file is well-formed XML with the documented elements.
     let xml = lockstep_plan::emit::cau::hotfix_config_xml();
     let mut reader = quick_xml::Reader::from_str(&xml);

@@ -119,7 +119,6 @@ fn opts() -> EmitOptions {
         source: Some("\\\\fs\\updates".into()),
         cau_root: Some("\\\\fs\\cau".into()),
         wsus_group: Some("Hyper-V".into()),
-        generator: String::new(),
     }
 }
 
@@ -357,7 +356,6 @@ fn hostile_quoted_values_are_neutralised_in_every_emitter() {
             source: Some(h.to_string()),
             cau_root: Some(h.to_string()),
             wsus_group: Some(h.to_string()),
-            generator: String::new(),
         };
         // PowerShell: the label is one literal, the script parses.
         let script = emit(&p, Emit::Powershell, &opts()).unwrap();

@@ -78,6 +78,19 @@ fn gate_task(out: &mut String, name: &str, node_q: &str, patching: bool, registe
     ));
 }
 
+/// `--retries N`: the install/uninstall tasks retry N times (win_hotfix is
+/// idempotent: present stays present, absent stays absent).
+fn retry_lines(plan: &Plan, register: &str) -> String {
+    if plan.settings.retries == 0 {
+        String::new()
+    } else {
+        format!(
+            "      retries: {}\n      delay: 60\n      until: {register} is succeeded\n",
+            plan.settings.retries
+        )
+    }
+}
+
 pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
     refuse_if_refused(plan)?;
     let source = checked("--source folder", &opts.source)?;
@@ -126,10 +139,11 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
                         yaml(&format!("Drain {}", node.name))
                     )),
                     Step::Uninstall { kb, .. } => out.push_str(&format!(
-                        "    - name: {}\n      ansible.windows.win_hotfix:\n        hotfix_kb: {}\n        state: absent\n      register: lockstep_uninstall_{}\n\n",
+                        "    - name: {}\n      ansible.windows.win_hotfix:\n        hotfix_kb: {}\n        state: absent\n      register: lockstep_uninstall_{}\n{}\n",
                         yaml(&format!("Uninstall {kb}")),
                         yaml(&kb.to_string()),
-                        kb.number()
+                        kb.number(),
+                        retry_lines(plan, &format!("lockstep_uninstall_{}", kb.number()))
                     )),
                     Step::Install { kb, .. } => {
                         let dest = format!("C:\\Windows\\Temp\\lockstep\\{kb}.msu");
@@ -139,11 +153,12 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
                             yaml(&dest)
                         ));
                         out.push_str(&format!(
-                            "    - name: {}\n      ansible.windows.win_hotfix:\n        hotfix_kb: {}\n        source: {}\n        state: present\n      register: lockstep_install_{}\n\n",
+                            "    - name: {}\n      ansible.windows.win_hotfix:\n        hotfix_kb: {}\n        source: {}\n        state: present\n      register: lockstep_install_{}\n{}\n",
                             yaml(&format!("Install {kb}")),
                             yaml(&kb.to_string()),
                             yaml(&dest),
-                            kb.number()
+                            kb.number(),
+                            retry_lines(plan, &format!("lockstep_install_{}", kb.number()))
                         ));
                     }
                     Step::Reboot { .. } => out.push_str(&format!(

@@ -49,8 +49,6 @@ pub struct EmitOptions {
     pub cau_root: Option<String>,
     /// WSUS computer target group to approve for.
     pub wsus_group: Option<String>,
-    /// lockstep version written into headers (kept out of snapshots by callers).
-    pub generator: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

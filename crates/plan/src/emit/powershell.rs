@@ -32,7 +32,7 @@
 //! CBS_E_NOT_APPLICABLE (0x800F081E) maps to the same verdict.
 
 use super::{EmitError, EmitOptions, refuse_if_refused};
-use crate::model::{Mechanism, Plan, Step};
+use crate::model::{Plan, Step};
 use crate::quote::{ps, validate_host, validate_package};
 
 fn ps_array(items: &[String]) -> String {
@@ -560,10 +560,6 @@ try {
 /// The whole script.
 pub fn emit(plan: &Plan, _opts: &EmitOptions) -> Result<String, EmitError> {
     refuse_if_refused(plan)?;
-    if plan.nodes.iter().any(|n| n.mechanism == Mechanism::Auto) {
-        // Nothing to refuse: the script decides on the node; kept explicit
-        // here so the data section always says which one was planned.
-    }
     let mut s = String::new();
     s.push_str(HEADER);
     s.push_str(&data_section(plan)?);
