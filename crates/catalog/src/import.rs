@@ -9,18 +9,35 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
-/// Hashes everything read through it.
+/// Hashes everything read through it (when it has a hasher).
 struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or(&[]));
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(buf.get(..n).unwrap_or(&[]));
+        }
         Ok(n)
     }
+}
+
+/// SHA-256 of a whole file, hex.
+fn hash_file(path: &Path) -> io::Result<String> {
+    let mut f = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or(&[]));
+    }
+    Ok(hex(&hasher.finalize()))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -80,9 +97,22 @@ pub fn parse_stream<R: Read>(
     source_name: &str,
     reopen: &dyn Fn() -> Option<Box<dyn Read>>,
 ) -> Result<ImportBatch, CatalogError> {
+    parse_stream_with(input, format, default_name, source_name, reopen, true)
+}
+
+/// As [`parse_stream`]; with `hash_inline` false the caller fills in
+/// `content_hash` (a file is hashed on a second core while it is parsed).
+fn parse_stream_with<R: Read>(
+    input: R,
+    format: SourceFormat,
+    default_name: &str,
+    source_name: &str,
+    reopen: &dyn Fn() -> Option<Box<dyn Read>>,
+    hash_inline: bool,
+) -> Result<ImportBatch, CatalogError> {
     let mut hashing = HashingReader {
         inner: input,
-        hasher: Sha256::new(),
+        hasher: hash_inline.then(Sha256::new),
     };
     let mut batch = ImportBatch::new(format, default_name);
     let result = {
@@ -109,7 +139,9 @@ pub fn parse_stream<R: Read>(
             message: e.message,
         }
     })?;
-    batch.content_hash = hex(&hashing.hasher.finalize());
+    if let Some(h) = hashing.hasher.take() {
+        batch.content_hash = hex(&h.finalize());
+    }
     Ok(batch)
 }
 
@@ -157,9 +189,20 @@ pub fn parse_file(path: &Path) -> Result<Vec<ImportBatch>, CatalogError> {
     let reopen = || File::open(path).ok().map(|f| Box::new(f) as Box<dyn Read>);
     let single = |format| -> Result<Vec<ImportBatch>, CatalogError> {
         let f = File::open(path).map_err(io_err)?;
-        Ok(vec![parse_stream(
-            f, format, &file_name, &display, &reopen,
-        )?])
+        std::thread::scope(|scope| {
+            let hasher = scope.spawn(|| hash_file(path));
+            let mut batch = parse_stream_with(f, format, &file_name, &display, &reopen, false)?;
+            batch.content_hash = match hasher.join() {
+                Ok(r) => r.map_err(io_err)?,
+                Err(_) => {
+                    return Err(CatalogError::Io {
+                        file: display.clone(),
+                        source: io::Error::other("the hashing thread failed"),
+                    });
+                }
+            };
+            Ok(vec![batch])
+        })
     };
     match detect_format(&head) {
         Some(DetectedFormat::CvrfXml) => single(SourceFormat::CvrfXml),

@@ -11,8 +11,11 @@
 //! * `update_products` — KB × raw product × document: SubType, FixedBuild,
 //!   RestartRequired.
 //! * `supersedence` — newer KB, older KB, raw product, document.
-//! * `cves` — KB × raw product × CVE × document: severity (0 unknown … 4
-//!   critical), impact, WES-NG DatePosted.
+//! * `cves` — KB × servicing product × CVE × document: severity (0 unknown
+//!   … 4 critical, the worst over the product's raw names), impact, WES-NG
+//!   DatePosted (the earliest). Kept per servicing product: the raw names of
+//!   one product (x64/x86, Server Core) always share a CVE's rating, and this
+//!   halves the largest table.
 //! * `update_documents` — KB × document: title, WES-NG release estimate (the
 //!   most common DatePosted of the KB's rows).
 //! * Derived after every import: `updates` (KB, kind, title, release date and
@@ -85,13 +88,13 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE TABLE cves (
         kb INTEGER NOT NULL,
-        raw_product_id INTEGER NOT NULL,
+        product_id INTEGER NOT NULL,
         cve TEXT NOT NULL,
         document_id INTEGER NOT NULL,
         severity INTEGER NOT NULL,
         impact TEXT,
         date_posted TEXT,
-        PRIMARY KEY (kb, raw_product_id, cve, document_id)
+        PRIMARY KEY (kb, product_id, cve, document_id)
     ) WITHOUT ROWID;
     CREATE TABLE update_documents (
         kb INTEGER NOT NULL,
@@ -310,9 +313,10 @@ impl Store {
 
         // Raw products → ids (creating servicing products as needed).
         let mut raw_ids: Vec<i64> = Vec::with_capacity(batch.products.len());
+        let mut servicing_ids: Vec<i64> = Vec::with_capacity(batch.products.len());
         {
             let mut find_raw = c
-                .prepare_cached("SELECT id FROM raw_products WHERE name = ?1")
+                .prepare_cached("SELECT id, product_id FROM raw_products WHERE name = ?1")
                 .map_err(CatalogError::sqlite(&path))?;
             let mut find_product = c
                 .prepare_cached("SELECT id FROM products WHERE name = ?1")
@@ -326,12 +330,12 @@ impl Store {
                 )
                 .map_err(CatalogError::sqlite(&path))?;
             for raw in &batch.products.names {
-                let id: Option<i64> = find_raw
-                    .query_row([raw], |r| r.get(0))
+                let id: Option<(i64, i64)> = find_raw
+                    .query_row([raw], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
                     .map_err(CatalogError::sqlite(&path))?;
-                let id = match id {
-                    Some(id) => id,
+                let (id, pid) = match id {
+                    Some(ids) => ids,
                     None => {
                         let n = normalize_product(raw);
                         let pid: Option<i64> = find_product
@@ -355,10 +359,11 @@ impl Store {
                                 n.server_core
                             ])
                             .map_err(CatalogError::sqlite(&path))?;
-                        c.last_insert_rowid()
+                        (c.last_insert_rowid(), pid)
                     }
                 };
                 raw_ids.push(id);
+                servicing_ids.push(pid);
             }
         }
         let raw = |i: u32| raw_ids.get(i as usize).copied().unwrap_or(0);
@@ -367,7 +372,7 @@ impl Store {
         {
             let mut stmt = c
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO update_products (kb, raw_product_id, document_id, subtype, fixed_build, restart_required)
+                    "INSERT INTO update_products (kb, raw_product_id, document_id, subtype, fixed_build, restart_required)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(CatalogError::sqlite(&path))?;
@@ -392,7 +397,7 @@ impl Store {
         {
             let mut stmt = c
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO supersedence (newer, older, raw_product_id, document_id) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO supersedence (newer, older, raw_product_id, document_id) VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(CatalogError::sqlite(&path))?;
             let mut rows: Vec<_> = batch
@@ -409,14 +414,29 @@ impl Store {
         {
             let mut stmt = c
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO cves (kb, raw_product_id, cve, document_id, severity, impact, date_posted)
+                    "INSERT INTO cves (kb, product_id, cve, document_id, severity, impact, date_posted)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(CatalogError::sqlite(&path))?;
-            let mut rows: Vec<_> = batch
-                .cves
+            let servicing = |i: u32| servicing_ids.get(i as usize).copied().unwrap_or(0);
+            let mut merged: crate::batch::HashMap<(u32, i64, u32), crate::batch::CveFacts> =
+                crate::batch::HashMap::default();
+            for ((kb, p, cve), f) in &batch.cves {
+                let e = merged
+                    .entry((kb.0, servicing(*p), *cve))
+                    .or_insert_with(|| f.clone());
+                e.severity = e.severity.max(f.severity);
+                if e.impact.is_none() {
+                    e.impact = f.impact.clone();
+                }
+                e.date_posted = match (e.date_posted, f.date_posted) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            let mut rows: Vec<_> = merged
                 .iter()
-                .map(|((kb, p, cve), f)| (kb.0, raw(*p), batch.cve_ids.get(*cve), f))
+                .map(|((kb, p, cve), f)| (*kb, *p, batch.cve_ids.get(*cve), f))
                 .collect();
             rows.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
             let mut date_text: HashMap<jiff::civil::Date, String> = HashMap::new();
@@ -439,7 +459,7 @@ impl Store {
         {
             let mut stmt = c
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO update_documents (kb, document_id, title, date_estimate) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO update_documents (kb, document_id, title, date_estimate) VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(CatalogError::sqlite(&path))?;
             let mut rows: Vec<_> = batch.kbs.iter().collect();
@@ -755,9 +775,9 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT c.cve, r.name, c.severity, c.impact, d.source_kind || ':' || d.name
-                 FROM cves c JOIN raw_products r ON r.id = c.raw_product_id JOIN documents d ON d.id = c.document_id
-                 WHERE c.kb = ?1 ORDER BY c.cve, r.name",
+                "SELECT c.cve, p.name, c.severity, c.impact, d.source_kind || ':' || d.name
+                 FROM cves c JOIN products p ON p.id = c.product_id JOIN documents d ON d.id = c.document_id
+                 WHERE c.kb = ?1 ORDER BY c.cve, p.name",
             )
             .map_err(CatalogError::sqlite(&self.path))?;
         let rows = stmt
