@@ -21,9 +21,12 @@
 //!   https://learn.microsoft.com/windows/whats-new/deprecated-features: "The
 //!   wusa usage to quietly uninstall an update has been deprecated. The
 //!   uninstall command with /quiet switch fails with event ID 8 in the Setup
-//!   event log."). Remove-WindowsPackage takes the package identity from
-//!   `Get-WindowsPackage -Online`, not a KB number
-//!   (https://learn.microsoft.com/powershell/module/dism/remove-windowspackage).
+//!   event log."). Add-WindowsPackage "adds a single .cab or .msu file"
+//!   (https://learn.microsoft.com/powershell/module/dism/add-windowspackage);
+//!   Remove-WindowsPackage cannot take an .msu ("Only .cab files can be
+//!   specified. You cannot use this command to remove .msu files",
+//!   https://learn.microsoft.com/powershell/module/dism/remove-windowspackage),
+//!   so it gets the package identity from `Get-WindowsPackage -Online`.
 //!
 //! Installer results are classified alike for both: 0 success, 3010 reboot
 //! required, 0x240006 (2359302) already installed, 0x80240017
