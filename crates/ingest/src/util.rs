@@ -537,15 +537,50 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for JsonDate<'a> {
 }
 
 /// Rows of a JSON document that is either an array of objects or one bare
-/// object (PowerShell's `ConvertTo-Json` does not wrap a single object).
+/// object (PowerShell's `ConvertTo-Json` does not wrap a single object),
+/// each with the line its object starts on. An error gives the line in the
+/// whole document and serde's message.
 pub fn json_rows<'a, T: serde::Deserialize<'a>>(
     text: &'a str,
-) -> Result<Vec<T>, serde_json::Error> {
-    let t = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}');
-    if t.starts_with('[') {
-        serde_json::from_str::<Vec<T>>(t)
+) -> Result<Vec<(u32, T)>, (u32, String)> {
+    let t = text.trim_start_matches('\u{FEFF}');
+    let base = t.as_ptr() as usize;
+    let err = |e: serde_json::Error, first_line: u32| {
+        (
+            first_line.saturating_add(json_error_line(&e).saturating_sub(1)),
+            e.to_string(),
+        )
+    };
+    // Lines are counted forward only, so the whole count stays linear.
+    let mut line = 1u32;
+    let mut counted = 0usize;
+    let mut line_at = |off: usize| {
+        let chunk = t.get(counted..off).unwrap_or("");
+        line = line.saturating_add(
+            u32::try_from(memchr::memchr_iter(b'\n', chunk.as_bytes()).count()).unwrap_or(u32::MAX),
+        );
+        counted = off.max(counted);
+        line
+    };
+    let start = t.len() - t.trim_start().len();
+    if t.trim_start().starts_with('[') {
+        let raws: Vec<&'a serde_json::value::RawValue> =
+            serde_json::from_str(t).map_err(|e| err(e, 1))?;
+        let mut out = Vec::with_capacity(raws.len());
+        for r in raws {
+            let off = (r.get().as_ptr() as usize).saturating_sub(base);
+            let l = line_at(off);
+            out.push((
+                l,
+                serde_json::from_str::<T>(r.get()).map_err(|e| err(e, l))?,
+            ));
+        }
+        Ok(out)
     } else {
-        serde_json::from_str::<T>(t).map(|r| vec![r])
+        let l = line_at(start);
+        serde_json::from_str::<T>(t)
+            .map(|r| vec![(l, r)])
+            .map_err(|e| err(e, 1))
     }
 }
 

@@ -173,6 +173,9 @@ fn get_hotfix_json_array_and_single_object() {
             None
         ]
     );
+    // Each object's first line, for evidence.
+    let lines: Vec<u32> = n.updates.iter().map(|u| u.source.line).collect();
+    assert_eq!(lines, [2, 91, 180]);
     let (n, _) = one("HV05.get-hotfix-select-single.json");
     assert_eq!(n.name, "HV05");
     assert_eq!(kbs(&n), ["KB5034439"]);
@@ -220,6 +223,8 @@ fn get_wuhistory_json() {
 fn osquery_patches() {
     let (n, f) = one("HV10.osquery-patches.json");
     assert_eq!(f, "osquery-patches");
+    let lines: Vec<u32> = n.updates.iter().map(|u| u.source.line).collect();
+    assert_eq!(lines, [2, 3, 4]);
     assert_eq!(n.name, "HV10");
     assert_eq!(kbs(&n), ["KB5031589", "KB5033118", "KB5012170"]);
     assert_eq!(

@@ -231,19 +231,18 @@ struct JsonRow<'a> {
 }
 
 fn parse_json(t: &Text) -> Result<FileContent, IngestError> {
-    let parsed: Vec<JsonRow> = util::json_rows(&t.text).map_err(|e| {
+    let parsed: Vec<(u32, JsonRow)> = util::json_rows(&t.text).map_err(|(line, msg)| {
         IngestError::new(
             t.path.as_ref(),
-            util::json_error_line(&e),
+            line,
             "Get-HotFix ConvertTo-Json output (an array of objects or one object with HotFixID)",
         )
-        .found(e.to_string())
+        .found(msg)
     })?;
     let rows: Vec<QfeRow> = parsed
         .into_iter()
-        .map(|r| QfeRow {
-            // One document: lines are not tracked per object.
-            line: 0,
+        .map(|(line, r)| QfeRow {
+            line,
             node: r
                 .ps_computer_name
                 .0

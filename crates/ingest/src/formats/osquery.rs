@@ -37,28 +37,33 @@ struct Row<'a> {
 }
 
 fn parse(t: &Text) -> Result<FileContent, IngestError> {
-    let err = |e: serde_json::Error| {
+    let err = |(line, msg): (u32, String)| {
         IngestError::new(
             t.path.as_ref(),
-            util::json_error_line(&e),
+            line,
             "osquery patches JSON (an array of objects with hotfix_id)",
         )
-        .found(e.to_string())
+        .found(msg)
     };
     let body = t.text.trim_start();
-    let parsed: Vec<Row> = if body.starts_with('[') {
-        serde_json::from_str(body).map_err(err)?
+    let parsed: Vec<(u32, Row)> = if body.starts_with('[') {
+        util::json_rows(&t.text).map_err(err)?
     } else {
         // Result logs: one JSON object per line.
-        serde_json::Deserializer::from_str(body)
-            .into_iter::<Row>()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(err)?
+        let mut out = Vec::new();
+        for (n, l) in util::lines(&t.text) {
+            if l.trim().is_empty() {
+                continue;
+            }
+            let row = serde_json::from_str::<Row>(l).map_err(|e| err((n, e.to_string())))?;
+            out.push((n, row));
+        }
+        out
     };
     let rows: Vec<QfeRow> = parsed
         .into_iter()
-        .map(|r| QfeRow {
-            line: 0,
+        .map(|(line, r)| QfeRow {
+            line,
             node: r.csname.0,
             hotfix_id: r.hotfix_id.0,
             description: r.description.0,

@@ -308,20 +308,20 @@ struct JsonEntry<'a> {
 }
 
 fn parse_json(t: &Text) -> Result<Vec<Entry>, IngestError> {
-    let rows: Vec<JsonEntry> = util::json_rows(&t.text).map_err(|e| {
+    let rows: Vec<(u32, JsonEntry)> = util::json_rows(&t.text).map_err(|(line, msg)| {
         IngestError::new(
             t.path.as_ref(),
-            util::json_error_line(&e),
+            line,
             "update history JSON (objects with Title, Operation and ResultCode)",
         )
-        .found(e.to_string())
+        .found(msg)
     })?;
     let s = |c: Option<Cow<str>>| c.map(|c| c.into_owned());
     Ok(rows
         .into_iter()
-        .map(|r| {
+        .map(|(line, r)| {
             Raw {
-                line: 0,
+                line,
                 computer: s(r.computer.0),
                 op: s(r.operation.0).or(s(r.operation_name.0)),
                 result: s(r.result_code.0).or(s(r.result.0)),
