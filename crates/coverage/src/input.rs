@@ -1,6 +1,8 @@
 //! Reading networks: hosts and edges as CSV or JSON, policy files, and
 //! hypervisor→guest edges from a lockstep snapshot.
 //!
+//! Encodings: UTF-8 (with or without BOM) and UTF-16LE/BE with BOM.
+//!
 //! Formats (documented in `examples/coverage/README.md`):
 //! * hosts CSV: header `id,role,exposure,protected` (`exposure` and
 //!   `protected` optional); `#` starts a comment line;
@@ -106,11 +108,12 @@ pub fn read_text(path: &Path) -> Result<String, InputErrors> {
         }])
     };
     let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(err(
-            "expected UTF-8 text, found UTF-16 (re-save it as UTF-8, e.g. `Out-File -Encoding utf8`)"
-                .into(),
-        ));
+    // Windows PowerShell 5.1's `>` and `Out-File` write UTF-16LE with a BOM.
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        return utf16(rest, u16::from_le_bytes).ok_or_else(|| err("expected UTF-16LE text".into()));
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        return utf16(rest, u16::from_be_bytes).ok_or_else(|| err("expected UTF-16BE text".into()));
     }
     let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&bytes);
     String::from_utf8(bytes.to_vec()).map_err(|e| {
@@ -125,6 +128,14 @@ pub fn read_text(path: &Path) -> Result<String, InputErrors> {
             message: "expected UTF-8 text".into(),
         }])
     })
+}
+
+fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Option<String> {
+    if !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    let units: Vec<u16> = bytes.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
+    String::from_utf16(&units).ok()
 }
 
 fn looks_like_json(text: &str) -> bool {
@@ -652,6 +663,36 @@ mod tests {
         let err =
             parse_edges("e.json", "[\n{\"from\":\"A\",\"to\":\"B\"},\n", &mut net).unwrap_err();
         assert_eq!(err.0[0].file, "e.json");
+    }
+
+    #[test]
+    fn utf16_and_bom_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "#TYPE System.Management.Automation.PSCustomObject\n\"id\",\"role\"\n\"HV01\",\"hypervisor\"\n";
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        let p = dir.path().join("le.csv");
+        std::fs::write(&p, &le).unwrap();
+        let net = load_hosts(&p).unwrap();
+        assert_eq!(net.hosts()[0].id, "HV01");
+        let mut be = vec![0xFE, 0xFF];
+        be.extend(text.encode_utf16().flat_map(|u| u.to_be_bytes()));
+        std::fs::write(&p, &be).unwrap();
+        assert_eq!(load_hosts(&p).unwrap().len(), 1);
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend(text.as_bytes());
+        std::fs::write(&p, &bom).unwrap();
+        assert_eq!(load_hosts(&p).unwrap().len(), 1);
+        le.push(0x41);
+        std::fs::write(&p, &le).unwrap();
+        let e = load_hosts(&p).unwrap_err();
+        assert_eq!(e.0[0].message, "expected UTF-16LE text");
+        std::fs::write(&p, b"id,role\nA,server\n\xff\n").unwrap();
+        let e = load_hosts(&p).unwrap_err();
+        assert_eq!(
+            (e.0[0].line, e.0[0].message.as_str()),
+            (Some(3), "expected UTF-8 text")
+        );
     }
 
     #[test]
