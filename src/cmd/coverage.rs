@@ -68,10 +68,10 @@ struct RunArgs {
     undirected: bool,
     #[arg(long, value_enum, default_value = "sir")]
     model: ModelKind,
-    /// Transmission rate per edge (SIR; percolation uses τ/(τ+γ)).
+    /// Transmission rate per edge, default 0.3 (SIR; percolation uses T = τ/(τ+γ)).
     #[arg(long, conflicts_with = "transmissibility")]
     tau: Option<f64>,
-    /// Recovery rate per host (time to clean-up).
+    /// Recovery rate per host (1 / mean time to clean-up), default 1.
     #[arg(long, conflicts_with = "transmissibility")]
     gamma: Option<f64>,
     /// Per-edge transmissibility T in [0, 1] (SIR: τ = γ·T/(1−T) with γ = 1).
