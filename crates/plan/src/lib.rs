@@ -27,3 +27,36 @@ pub use emit::{Emit, EmitOptions, emit};
 pub use model::*;
 pub use planner::{PlanError, PlanOptions, format_duration, parse_duration, plan_cluster};
 pub use text::{render_json, render_text};
+
+use lockstep_check::knowledge::Knowledge;
+use lockstep_model::Inventory;
+
+/// For the HTML report of `check`: `(cluster, target, text)` for every
+/// cluster whose nodes differ, planned with the default options (one node
+/// at a time, no soak). A cluster whose plan cannot be made (an invalid
+/// node name) gets the reason as its text.
+pub fn report_sections(
+    inventory: &Inventory,
+    k: &dyn Knowledge,
+    target: Target,
+) -> Vec<(String, String, String)> {
+    let opts = PlanOptions {
+        target,
+        ..PlanOptions::default()
+    };
+    inventory
+        .clusters
+        .iter()
+        .filter_map(|c| {
+            let drift = lockstep_check::drift::cluster_drift(c, k);
+            if drift.groups.is_empty() {
+                return None;
+            }
+            let text = match plan_cluster(c, &drift, k, &opts) {
+                Ok(p) => render_text(&p),
+                Err(e) => format!("No plan for {}: {e}\n", c.name),
+            };
+            Some((c.name.clone(), target.label().to_string(), text))
+        })
+        .collect()
+}

@@ -191,3 +191,16 @@ fn every_emitter_snapshot() {
     assert!(matches!(cau, EmitError::Unsupported(_)));
     insta::assert_snapshot!("kb2616676_converge_cau_refused", cau.to_string());
 }
+
+#[test]
+fn report_sections_for_the_html_report() {
+    let inv = example_inventory();
+    let known = known();
+    let k =
+        lockstep_check::sources::WithKnownIssues::new(lockstep_check::sources::NoCatalog, &known);
+    let sections = report_sections(&inv, &k, Target::Converge);
+    assert_eq!(sections.len(), 1);
+    assert_eq!(sections[0].0, "kb2616676");
+    assert_eq!(sections[0].1, "converge");
+    assert_eq!(sections[0].2, render_text(&converge()));
+}
