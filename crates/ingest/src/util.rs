@@ -537,50 +537,55 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for JsonDate<'a> {
 }
 
 /// Rows of a JSON document that is either an array of objects or one bare
-/// object (PowerShell's `ConvertTo-Json` does not wrap a single object),
-/// each with the line its object starts on. An error gives the line in the
-/// whole document and serde's message.
-pub fn json_rows<'a, T: serde::Deserialize<'a>>(
-    text: &'a str,
-) -> Result<Vec<(u32, T)>, (u32, String)> {
+/// object (PowerShell's `ConvertTo-Json` does not wrap a single object). An
+/// error gives the line in the document and serde's message.
+pub fn json_rows<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Result<Vec<T>, (u32, String)> {
+    // Only a BOM is cut (it has no newline), so serde's lines are the file's.
     let t = text.trim_start_matches('\u{FEFF}');
-    let base = t.as_ptr() as usize;
-    let err = |e: serde_json::Error, first_line: u32| {
-        (
-            first_line.saturating_add(json_error_line(&e).saturating_sub(1)),
-            e.to_string(),
-        )
-    };
-    // Lines are counted forward only, so the whole count stays linear.
-    let mut line = 1u32;
-    let mut counted = 0usize;
-    let mut line_at = |off: usize| {
-        let chunk = t.get(counted..off).unwrap_or("");
-        line = line.saturating_add(
-            u32::try_from(memchr::memchr_iter(b'\n', chunk.as_bytes()).count()).unwrap_or(u32::MAX),
-        );
-        counted = off.max(counted);
-        line
-    };
-    let start = t.len() - t.trim_start().len();
-    if t.trim_start().starts_with('[') {
-        let raws: Vec<&'a serde_json::value::RawValue> =
-            serde_json::from_str(t).map_err(|e| err(e, 1))?;
-        let mut out = Vec::with_capacity(raws.len());
-        for r in raws {
-            let off = (r.get().as_ptr() as usize).saturating_sub(base);
-            let l = line_at(off);
-            out.push((
-                l,
-                serde_json::from_str::<T>(r.get()).map_err(|e| err(e, l))?,
-            ));
-        }
-        Ok(out)
+    let res = if t.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<T>>(t)
     } else {
-        let l = line_at(start);
-        serde_json::from_str::<T>(t)
-            .map(|r| vec![(l, r)])
-            .map_err(|e| err(e, 1))
+        serde_json::from_str::<T>(t).map(|r| vec![r])
+    };
+    res.map_err(|e| (json_error_line(&e), e.to_string()))
+}
+
+/// Line numbers of strings borrowed from a text (a JSON value that serde
+/// did not have to unescape points into the document). Offsets are
+/// expected in increasing order, which keeps the counting linear; an owned
+/// string (not inside the text) has line 0.
+pub struct LineOf<'a> {
+    text: &'a str,
+    pos: usize,
+    line: u32,
+}
+
+impl<'a> LineOf<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    pub fn line(&mut self, s: Option<&str>) -> u32 {
+        let Some(s) = s else { return 0 };
+        let off = (s.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize);
+        if off > self.text.len() {
+            return 0;
+        }
+        if off < self.pos {
+            self.pos = 0;
+            self.line = 1;
+        }
+        let chunk = self.text.as_bytes().get(self.pos..off).unwrap_or(&[]);
+        let n = memchr::memchr_iter(b'\n', chunk).count();
+        self.line = self
+            .line
+            .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+        self.pos = off;
+        self.line
     }
 }
 

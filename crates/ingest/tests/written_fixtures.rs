@@ -173,9 +173,9 @@ fn get_hotfix_json_array_and_single_object() {
             None
         ]
     );
-    // Each object's first line, for evidence.
+    // The line of each object's HotFixID, for evidence.
     let lines: Vec<u32> = n.updates.iter().map(|u| u.source.line).collect();
-    assert_eq!(lines, [2, 91, 180]);
+    assert_eq!(lines, [26, 115, 200]);
     let (n, _) = one("HV05.get-hotfix-select-single.json");
     assert_eq!(n.name, "HV05");
     assert_eq!(kbs(&n), ["KB5034439"]);

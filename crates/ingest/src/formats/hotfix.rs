@@ -231,7 +231,7 @@ struct JsonRow<'a> {
 }
 
 fn parse_json(t: &Text) -> Result<FileContent, IngestError> {
-    let parsed: Vec<(u32, JsonRow)> = util::json_rows(&t.text).map_err(|(line, msg)| {
+    let parsed: Vec<JsonRow> = util::json_rows(&t.text).map_err(|(line, msg)| {
         IngestError::new(
             t.path.as_ref(),
             line,
@@ -239,10 +239,12 @@ fn parse_json(t: &Text) -> Result<FileContent, IngestError> {
         )
         .found(msg)
     })?;
+    // The line of each fact is the line of its HotFixID value.
+    let mut line_of = util::LineOf::new(&t.text);
     let rows: Vec<QfeRow> = parsed
         .into_iter()
-        .map(|(line, r)| QfeRow {
-            line,
+        .map(|r| QfeRow {
+            line: line_of.line(r.hotfix_id.0.as_deref()),
             node: r
                 .ps_computer_name
                 .0

@@ -47,7 +47,12 @@ fn parse(t: &Text) -> Result<FileContent, IngestError> {
     };
     let body = t.text.trim_start();
     let parsed: Vec<(u32, Row)> = if body.starts_with('[') {
-        util::json_rows(&t.text).map_err(err)?
+        let rows: Vec<Row> = util::json_rows(&t.text).map_err(err)?;
+        // The line of each fact is the line of its hotfix_id value.
+        let mut line_of = util::LineOf::new(&t.text);
+        rows.into_iter()
+            .map(|r| (line_of.line(r.hotfix_id.0.as_deref()), r))
+            .collect()
     } else {
         // Result logs: one JSON object per line.
         let mut out = Vec::new();

@@ -308,7 +308,7 @@ struct JsonEntry<'a> {
 }
 
 fn parse_json(t: &Text) -> Result<Vec<Entry>, IngestError> {
-    let rows: Vec<(u32, JsonEntry)> = util::json_rows(&t.text).map_err(|(line, msg)| {
+    let rows: Vec<JsonEntry> = util::json_rows(&t.text).map_err(|(line, msg)| {
         IngestError::new(
             t.path.as_ref(),
             line,
@@ -317,11 +317,13 @@ fn parse_json(t: &Text) -> Result<Vec<Entry>, IngestError> {
         .found(msg)
     })?;
     let s = |c: Option<Cow<str>>| c.map(|c| c.into_owned());
+    let mut line_of = util::LineOf::new(&t.text);
     Ok(rows
         .into_iter()
-        .map(|(line, r)| {
+        .map(|r| {
             Raw {
-                line,
+                // The line of the entry's title.
+                line: line_of.line(r.title.0.as_deref()),
                 computer: s(r.computer.0),
                 op: s(r.operation.0).or(s(r.operation_name.0)),
                 result: s(r.result_code.0).or(s(r.result.0)),
