@@ -57,11 +57,21 @@ fn main() {
         }
         Some("chains") if args.len() == 4 => {
             let start = Instant::now();
-            let catalog = match Catalog::open(Path::new(&args[2])) {
+            let store = match lockstep_catalog::Store::open(Path::new(&args[2])) {
+                Ok(s) => s,
+                Err(e) => return eprintln!("{e}"),
+            };
+            let store_opened = start.elapsed();
+            let catalog = match Catalog::from_store(&store) {
                 Ok(c) => c,
                 Err(e) => return eprintln!("{e}"),
             };
             let opened = start.elapsed();
+            println!(
+                "store open: {:.1} ms, load: {:.1} ms",
+                store_opened.as_secs_f64() * 1000.0,
+                (opened - store_opened).as_secs_f64() * 1000.0
+            );
             let Some(product) = catalog.product_by_name(&args[3]) else {
                 return eprintln!("no product {:?}", args[3]);
             };

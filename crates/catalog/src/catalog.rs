@@ -1,6 +1,7 @@
 //! The in-memory catalog the check stage queries: loaded from the store in one
 //! pass, indexed by servicing product and KB.
 
+use crate::batch::HashMap;
 use crate::batch::{Severity, SourceKind};
 use crate::error::CatalogError;
 use crate::kind::UpdateKind;
@@ -8,7 +9,7 @@ use crate::product::{Architecture, servicing_product_for};
 use crate::store::Store;
 use lockstep_model::{KbId, OsInfo, WinVersion};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -139,7 +140,7 @@ impl Catalog {
     pub fn from_store(store: &Store) -> Result<Catalog, CatalogError> {
         let loaded = store.load()?;
         let mut products = Vec::with_capacity(loaded.products.len());
-        let mut db_product: HashMap<i64, ProductId> = HashMap::new();
+        let mut db_product: HashMap<i64, ProductId> = HashMap::default();
         for (id, name) in loaded.products {
             db_product.insert(id, ProductId(products.len() as u32));
             products.push(name);
@@ -158,7 +159,7 @@ impl Catalog {
             })
             .collect();
         let documents: Vec<Provenance> = Vec::new();
-        let mut doc_index: HashMap<i64, usize> = HashMap::new();
+        let mut doc_index: HashMap<i64, usize> = HashMap::default();
         let mut documents = documents;
         for (id, kind, name) in loaded.documents {
             doc_index.insert(id, documents.len());
@@ -169,30 +170,47 @@ impl Catalog {
         }
         let prov = |doc: i64| doc_index.get(&doc).and_then(|i| documents.get(*i)).cloned();
 
-        let mut updates: HashMap<KbId, Update> = HashMap::with_capacity(loaded.updates.len());
-        for (kb, kind, title, date, source) in loaded.updates {
+        let mut updates: HashMap<KbId, Update> = HashMap::default();
+        updates.reserve(loaded.updates.len());
+        for lu in loaded.updates {
+            // "CVE-2023-36696:3 CVE-2023-36011:3" (see the store schema).
+            let cves = lu
+                .cves
+                .as_deref()
+                .unwrap_or("")
+                .split_ascii_whitespace()
+                .map(|w| {
+                    let (id, rank) = w.rsplit_once(':').unwrap_or((w, "0"));
+                    CveRef {
+                        id: id.to_string(),
+                        severity: severity_from_rank(rank.parse().unwrap_or(0)),
+                    }
+                })
+                .collect();
             updates.insert(
-                KbId(kb),
+                KbId(lu.kb),
                 Update {
-                    kb: KbId(kb),
-                    kind: UpdateKind::parse(&kind).unwrap_or(UpdateKind::Other),
-                    release_date: date.as_deref().and_then(|d| d.parse().ok()),
-                    release_date_source: match source.as_deref() {
+                    kb: KbId(lu.kb),
+                    kind: UpdateKind::parse(&lu.kind).unwrap_or(UpdateKind::Other),
+                    release_date: lu.release_date.as_deref().and_then(|d| d.parse().ok()),
+                    release_date_source: match lu.release_date_source.as_deref() {
                         Some("cvrf") => Some(ReleaseDateSource::Cvrf),
                         Some("wesng") => Some(ReleaseDateSource::WesngEstimate),
                         _ => None,
                     },
-                    title,
+                    title: lu.title,
                     products: Vec::new(),
-                    cves: Vec::new(),
-                    max_severity: Severity::Unknown,
+                    cves,
+                    max_severity: severity_from_rank(lu.max_severity),
                 },
             );
         }
         let mut per_product: Vec<ProductIndex> = (0..products.len())
             .map(|_| ProductIndex::default())
             .collect();
-        for (kb, raw_id, doc, subtype, fixed_build, restart) in loaded.update_products {
+        let word = |i: Option<u32>| i.and_then(|i| loaded.words.get(i as usize)).cloned();
+        for fix in &loaded.update_products {
+            let (kb, raw_id, doc) = (fix.kb, fix.raw_product, fix.document);
             let Some((product, arch)) = raw.get(&raw_id).copied() else {
                 continue;
             };
@@ -224,18 +242,16 @@ impl Catalog {
             {
                 p.architectures.push(a);
             }
-            let fb = fixed_build
-                .as_deref()
-                .and_then(|b| b.parse::<WinVersion>().ok());
+            let fb = fix.fixed_build;
             p.fixed_build = match (p.fixed_build, fb) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
             };
             if p.subtype.is_none() {
-                p.subtype = subtype;
+                p.subtype = word(fix.subtype);
             }
             if p.restart_required.is_none() {
-                p.restart_required = restart;
+                p.restart_required = word(fix.restart);
             }
             if let Some(pv) = prov(doc)
                 && !p.sources.contains(&pv)
@@ -250,31 +266,31 @@ impl Catalog {
                 p.sources.sort();
             }
         }
-        for (kb, cve, sev) in loaded.update_cves {
-            if let Some(u) = updates.get_mut(&KbId(kb)) {
-                let severity = severity_from_rank(sev);
-                u.max_severity = u.max_severity.max(severity);
-                u.cves.push(CveRef { id: cve, severity });
+        // Edges: one per (product, newer, older), sources merged. Rows are per
+        // raw product; sorting groups the raw variants of one product.
+        let mut rows: Vec<(ProductId, KbId, KbId, i64)> = loaded
+            .edges
+            .iter()
+            .filter_map(|(newer, older, raw_id, doc)| {
+                let (product, _) = raw.get(raw_id).copied()?;
+                Some((product, KbId(*newer), KbId(*older), *doc))
+            })
+            .collect();
+        rows.sort_unstable();
+        let mut i = 0;
+        while let Some(&(product, newer, older, _)) = rows.get(i) {
+            let mut sources: Vec<Provenance> = Vec::new();
+            while let Some(&(p, n, o, doc)) = rows.get(i) {
+                if (p, n, o) != (product, newer, older) {
+                    break;
+                }
+                if let Some(pv) = prov(doc)
+                    && !sources.contains(&pv)
+                {
+                    sources.push(pv);
+                }
+                i += 1;
             }
-        }
-        // Edges: one per (product, newer, older), sources merged.
-        let mut edges: HashMap<(ProductId, KbId, KbId), Vec<Provenance>> = HashMap::new();
-        for (newer, older, raw_id, doc) in loaded.edges {
-            let Some((product, _)) = raw.get(&raw_id).copied() else {
-                continue;
-            };
-            let sources = edges
-                .entry((product, KbId(newer), KbId(older)))
-                .or_default();
-            if let Some(pv) = prov(doc)
-                && !sources.contains(&pv)
-            {
-                sources.push(pv);
-            }
-        }
-        let mut edges: Vec<_> = edges.into_iter().collect();
-        edges.sort_by_key(|a| a.0);
-        for ((product, newer, older), mut sources) in edges {
             sources.sort();
             let edge = Edge {
                 newer,
@@ -445,7 +461,7 @@ impl Catalog {
         newer: KbId,
         older: KbId,
     ) -> Option<Vec<&Edge>> {
-        let mut prev: HashMap<KbId, &Edge> = HashMap::new();
+        let mut prev: HashMap<KbId, &Edge> = HashMap::default();
         let mut queue = VecDeque::from([newer]);
         let mut seen: HashSet<KbId> = HashSet::from([newer]);
         while let Some(k) = queue.pop_front() {

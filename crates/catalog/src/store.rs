@@ -19,7 +19,8 @@
 //! * `update_documents` — KB × document: title, WES-NG release estimate (the
 //!   most common DatePosted of the KB's rows).
 //! * Derived after every import: `updates` (KB, kind, title, release date and
-//!   where it came from) and `update_cves` (KB × CVE, worst severity).
+//!   where it came from, worst severity, and its CVEs as `CVE-…:rank` words —
+//!   one row per KB so that the catalog loads in milliseconds).
 //!
 //! Every fact carries its document, which is its provenance. Re-importing a
 //! document with the same content hash changes nothing; a changed document
@@ -108,14 +109,10 @@ const MIGRATIONS: &[&str] = &[
         kind TEXT NOT NULL,
         title TEXT,
         release_date TEXT,
-        release_date_source TEXT
+        release_date_source TEXT,
+        max_severity INTEGER NOT NULL DEFAULT 0,
+        cves TEXT
     );
-    CREATE TABLE update_cves (
-        kb INTEGER NOT NULL,
-        cve TEXT NOT NULL,
-        severity INTEGER NOT NULL,
-        PRIMARY KEY (kb, cve)
-    ) WITHOUT ROWID;
     "#,
 ];
 
@@ -477,7 +474,7 @@ impl Store {
         Ok(status)
     }
 
-    /// Recomputes the derived tables (`updates`, `update_cves`) from the facts.
+    /// Recomputes the derived `updates` table from the facts.
     fn derive(&mut self) -> Result<(), CatalogError> {
         let path = self.path.clone();
         let c = &self.conn;
@@ -545,11 +542,33 @@ impl Store {
                 }
             }
         }
+        // KB → ("CVE-…:rank CVE-…:rank", worst rank).
+        let mut cves: crate::batch::HashMap<u32, (String, i64)> = crate::batch::HashMap::default();
+        {
+            let mut stmt = c
+                .prepare("SELECT kb, cve, max(severity) FROM cves GROUP BY kb, cve")
+                .map_err(e())?;
+            let mut rows = stmt.query([]).map_err(e())?;
+            while let Some(r) = rows.next().map_err(e())? {
+                let kb: u32 = r.get(0).map_err(e())?;
+                let cve: String = r.get(1).map_err(e())?;
+                let rank: i64 = r.get(2).map_err(e())?;
+                let entry = cves.entry(kb).or_default();
+                if !entry.0.is_empty() {
+                    entry.0.push(' ');
+                }
+                entry.0.push_str(&cve);
+                entry.0.push(':');
+                entry.0.push_str(&rank.to_string());
+                entry.1 = entry.1.max(rank);
+            }
+        }
         c.execute("DELETE FROM updates", []).map_err(e())?;
         {
             let mut stmt = c
                 .prepare(
-                    "INSERT INTO updates (kb, kind, title, release_date, release_date_source) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO updates (kb, kind, title, release_date, release_date_source, max_severity, cves)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(e())?;
             let mut kbs: Vec<_> = acc.into_iter().collect();
@@ -565,15 +584,19 @@ impl Store {
                     (None, Some(d)) => (Some(d), Some("wesng")),
                     (None, None) => (None, None),
                 };
-                stmt.execute(params![kb, kind.as_str(), a.titles.first(), date, source])
-                    .map_err(e())?;
+                let (cve_text, worst) = cves.remove(&kb).unwrap_or_default();
+                stmt.execute(params![
+                    kb,
+                    kind.as_str(),
+                    a.titles.first(),
+                    date,
+                    source,
+                    worst,
+                    (!cve_text.is_empty()).then_some(cve_text)
+                ])
+                .map_err(e())?;
             }
         }
-        c.execute_batch(
-            "DELETE FROM update_cves;
-             INSERT INTO update_cves (kb, cve, severity) SELECT kb, cve, max(severity) FROM cves GROUP BY kb, cve;",
-        )
-        .map_err(e())?;
         Ok(())
     }
 
@@ -701,17 +724,31 @@ pub(crate) struct Loaded {
     pub products: Vec<(i64, String)>,
     pub raw_products: Vec<(i64, i64, Option<String>)>,
     pub documents: Vec<(i64, String, String)>,
-    pub updates: Vec<(u32, String, Option<String>, Option<String>, Option<String>)>,
-    pub update_products: Vec<(
-        u32,
-        i64,
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )>,
+    pub updates: Vec<LoadedUpdate>,
+    pub update_products: Vec<LoadedFix>,
+    /// Distinct SubType / RestartRequired words, indexed by `LoadedFix`.
+    pub words: Vec<String>,
     pub edges: Vec<(u32, u32, i64, i64)>,
-    pub update_cves: Vec<(u32, String, i64)>,
+}
+
+/// One `update_products` row; `subtype`/`restart` index `Loaded::words`.
+pub(crate) struct LoadedFix {
+    pub kb: u32,
+    pub raw_product: i64,
+    pub document: i64,
+    pub subtype: Option<u32>,
+    pub fixed_build: Option<lockstep_model::WinVersion>,
+    pub restart: Option<u32>,
+}
+
+pub(crate) struct LoadedUpdate {
+    pub kb: u32,
+    pub kind: String,
+    pub title: Option<String>,
+    pub release_date: Option<String>,
+    pub release_date_source: Option<String>,
+    pub max_severity: i64,
+    pub cves: Option<String>,
 }
 
 impl Store {
@@ -724,6 +761,35 @@ impl Store {
                 let it = stmt.query_map([], $map).map_err(e())?;
                 it.collect::<Result<Vec<_>, _>>().map_err(e())?
             }};
+        }
+        // update_products is the largest table: read it without allocating a
+        // string per row (SubType and RestartRequired take a handful of values).
+        let mut words = crate::batch::Interner::default();
+        let mut update_products = Vec::new();
+        {
+            let mut stmt = c
+                .prepare(
+                    "SELECT kb, raw_product_id, document_id, subtype, fixed_build, restart_required FROM update_products",
+                )
+                .map_err(e())?;
+            let mut rows = stmt.query([]).map_err(e())?;
+            while let Some(r) = rows.next().map_err(e())? {
+                let text = |i: usize| -> Result<Option<&str>, CatalogError> {
+                    let v = r.get_ref(i).map_err(e())?;
+                    Ok(v.as_str_or_null().ok().flatten())
+                };
+                let subtype = text(3)?.map(|w| words.intern(w));
+                let fixed_build = text(4)?.and_then(|b| b.parse().ok());
+                let restart = text(5)?.map(|w| words.intern(w));
+                update_products.push(LoadedFix {
+                    kb: r.get(0).map_err(e())?,
+                    raw_product: r.get(1).map_err(e())?,
+                    document: r.get(2).map_err(e())?,
+                    subtype,
+                    fixed_build,
+                    restart,
+                });
+            }
         }
         Ok(Loaded {
             products: rows!("SELECT id, name FROM products ORDER BY id", |r| Ok((
@@ -740,29 +806,23 @@ impl Store {
                 r.get(2)?
             ))),
             updates: rows!(
-                "SELECT kb, kind, title, release_date, release_date_source FROM updates",
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                "SELECT kb, kind, title, release_date, release_date_source, max_severity, cves FROM updates",
+                |r| Ok(LoadedUpdate {
+                    kb: r.get(0)?,
+                    kind: r.get(1)?,
+                    title: r.get(2)?,
+                    release_date: r.get(3)?,
+                    release_date_source: r.get(4)?,
+                    max_severity: r.get(5)?,
+                    cves: r.get(6)?,
+                })
             ),
-            update_products: rows!(
-                "SELECT kb, raw_product_id, document_id, subtype, fixed_build, restart_required FROM update_products",
-                |r| Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?
-                ))
-            ),
+            update_products,
+            words: words.names,
             edges: rows!(
                 "SELECT newer, older, raw_product_id, document_id FROM supersedence",
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             ),
-            update_cves: rows!("SELECT kb, cve, severity FROM update_cves", |r| Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?
-            ))),
         })
     }
 
@@ -800,7 +860,6 @@ impl Store {
             "update_products",
             "supersedence",
             "cves",
-            "update_cves",
             "update_documents",
         ] {
             let n: i64 = self
