@@ -160,7 +160,11 @@ pub fn stats(c: &Catalog) -> StatsReport {
     documents.sort();
     StatsReport {
         documents,
-        products: c.products().count(),
+        // Products that still carry data (a replaced document can leave names behind).
+        products: c
+            .products()
+            .filter(|(p, _)| c.updates_for(*p).next().is_some() || !c.kbs_with_edges(*p).is_empty())
+            .count(),
         updates: updates_by_kind.values().sum(),
         updates_by_kind,
         edges,
