@@ -70,6 +70,11 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+/// `null` where an array is expected reads as an empty array.
+fn nullable_vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
 impl Text {
     fn get(&self) -> &str {
         self.0.as_deref().unwrap_or("")
@@ -85,7 +90,7 @@ struct JsonDoc {
     tracking: Option<Tracking>,
     #[serde(rename = "ProductTree")]
     product_tree: Option<JsonProductTree>,
-    #[serde(rename = "Vulnerability")]
+    #[serde(rename = "Vulnerability", deserialize_with = "nullable_vec")]
     vulnerabilities: Vec<JsonVulnerability>,
 }
 
@@ -110,16 +115,16 @@ struct Identification {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct JsonProductTree {
-    #[serde(rename = "Branch")]
+    #[serde(rename = "Branch", deserialize_with = "nullable_vec")]
     branches: Vec<Branch>,
-    #[serde(rename = "FullProductName")]
+    #[serde(rename = "FullProductName", deserialize_with = "nullable_vec")]
     full_product_names: Vec<FullProductName>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Branch {
-    #[serde(rename = "Items")]
+    #[serde(rename = "Items", deserialize_with = "nullable_vec")]
     items: Vec<BranchItem>,
 }
 
@@ -128,7 +133,7 @@ struct Branch {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct BranchItem {
-    #[serde(rename = "Items")]
+    #[serde(rename = "Items", deserialize_with = "nullable_vec")]
     items: Vec<BranchItem>,
     #[serde(rename = "ProductID")]
     product_id: Text,
@@ -150,9 +155,9 @@ struct FullProductName {
 struct JsonVulnerability {
     #[serde(rename = "CVE")]
     cve: Text,
-    #[serde(rename = "Threats")]
+    #[serde(rename = "Threats", deserialize_with = "nullable_vec")]
     threats: Vec<JsonThreat>,
-    #[serde(rename = "Remediations")]
+    #[serde(rename = "Remediations", deserialize_with = "nullable_vec")]
     remediations: Vec<JsonRemediation>,
 }
 
@@ -163,7 +168,7 @@ struct JsonThreat {
     kind: Text,
     #[serde(rename = "Description")]
     description: Text,
-    #[serde(rename = "ProductID")]
+    #[serde(rename = "ProductID", deserialize_with = "nullable_vec")]
     product_ids: Vec<Text>,
 }
 
@@ -176,7 +181,7 @@ struct JsonRemediation {
     description: Text,
     #[serde(rename = "Supercedence")]
     supercedence: Text,
-    #[serde(rename = "ProductID")]
+    #[serde(rename = "ProductID", deserialize_with = "nullable_vec")]
     product_ids: Vec<Text>,
     #[serde(rename = "RestartRequired")]
     restart_required: Text,
