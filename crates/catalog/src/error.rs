@@ -56,6 +56,11 @@ pub enum CatalogError {
     Unsupported { file: String, message: String },
     #[error("{0}")]
     Download(String),
+    /// Another import holds the catalog's lock file.
+    #[error(
+        "another lockstep import is writing this catalog (lock file {0}); wait for it, or remove the file if no import is running"
+    )]
+    Busy(PathBuf),
 }
 
 impl CatalogError {

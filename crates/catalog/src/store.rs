@@ -622,7 +622,50 @@ pub struct ImportSession {
     store: Option<Store>,
     target: PathBuf,
     temp: PathBuf,
+    lock: PathBuf,
     changed: bool,
+}
+
+/// A lock file older than this is left over from a crashed import.
+const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Takes the catalog's lock file (two imports at once would each copy the
+/// catalog and the last rename would drop the other's documents).
+fn acquire_lock(lock: &Path) -> Result<(), CatalogError> {
+    use std::io::Write;
+    for attempt in 0..2 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(lock)
+        {
+            Ok(mut f) => {
+                let _ = writeln!(f, "{}", std::process::id());
+                return Ok(());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt == 0 => {
+                let stale = std::fs::metadata(lock)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > STALE_LOCK);
+                if !stale {
+                    return Err(CatalogError::Busy(lock.to_path_buf()));
+                }
+                let _ = std::fs::remove_file(lock);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(CatalogError::Busy(lock.to_path_buf()));
+            }
+            Err(source) => {
+                return Err(CatalogError::Io {
+                    file: lock.display().to_string(),
+                    source,
+                });
+            }
+        }
+    }
+    Err(CatalogError::Busy(lock.to_path_buf()))
 }
 
 impl ImportSession {
@@ -638,6 +681,16 @@ impl ImportSession {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "catalog.sqlite3".into());
         let temp = target.with_file_name(format!(".{file_name}.import-{}", std::process::id()));
+        let lock = target.with_file_name(format!(".{file_name}.lock"));
+        acquire_lock(&lock)?;
+        // From here on, Drop removes the lock and the temporary copy.
+        let mut session = ImportSession {
+            store: None,
+            target: target.to_path_buf(),
+            temp: temp.clone(),
+            lock,
+            changed: false,
+        };
         let _ = std::fs::remove_file(&temp);
         if target.exists() {
             std::fs::copy(target, &temp).map_err(|source| CatalogError::Io {
@@ -650,12 +703,8 @@ impl ImportSession {
             .conn
             .execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536; BEGIN;")
             .map_err(CatalogError::sqlite(&temp))?;
-        Ok(ImportSession {
-            store: Some(store),
-            target: target.to_path_buf(),
-            temp,
-            changed: false,
-        })
+        session.store = Some(store);
+        Ok(session)
     }
 
     fn store(&mut self) -> &mut Store {
@@ -713,8 +762,10 @@ impl Drop for ImportSession {
     fn drop(&mut self) {
         if let Some(store) = self.store.take() {
             drop(store);
-            let _ = std::fs::remove_file(&self.temp);
         }
+        // After a commit the temporary file has been renamed; removing it is a no-op.
+        let _ = std::fs::remove_file(&self.temp);
+        let _ = std::fs::remove_file(&self.lock);
     }
 }
 

@@ -334,3 +334,40 @@ fn newer_schema_is_refused_and_missing_file_is_an_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_second_import_waits_for_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.sqlite3");
+    let first = lockstep_catalog::ImportSession::begin(&db).unwrap();
+    match lockstep_catalog::ImportSession::begin(&db) {
+        Err(CatalogError::Busy(lock)) => assert_eq!(lock, dir.path().join(".c.sqlite3.lock")),
+        Err(other) => panic!("{other:?}"),
+        Ok(_) => panic!("two imports at once"),
+    }
+    drop(first);
+    let mut second = lockstep_catalog::ImportSession::begin(&db).unwrap();
+    second
+        .import(&batch(
+            SourceFormat::CvrfXml,
+            "x",
+            "2023-12-12",
+            &[Fix {
+                kb: 1,
+                product: S22,
+                subtype: "",
+            }],
+            &[],
+        ))
+        .unwrap();
+    second.commit().unwrap();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["c.sqlite3".to_string()],
+        "lock and temporary copy are gone"
+    );
+}
