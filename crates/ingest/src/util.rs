@@ -621,14 +621,17 @@ fn non_empty(v: &Option<Cow<'_, str>>) -> Option<String> {
 pub fn qfe_rows_to_nodes(t: &crate::Text, rows: &[QfeRow<'_>]) -> Vec<crate::NodeFacts> {
     let order = infer_slash_order(rows.iter().filter_map(|r| r.installed_on.as_deref()));
     let mut out: Vec<crate::NodeFacts> = Vec::new();
-    let mut keys: Vec<Option<String>> = Vec::new();
+    // Node name (lower case) → index in `out`; a map keeps files with
+    // thousands of nodes linear.
+    let mut keys: std::collections::HashMap<Option<String>, usize> =
+        std::collections::HashMap::new();
     for r in rows {
         let name = r.node.as_deref().and_then(host_name);
         let key = name.as_ref().map(|n| n.to_lowercase());
-        let idx = match keys.iter().position(|k| *k == key) {
-            Some(i) => i,
+        let idx = match keys.get(&key) {
+            Some(&i) => i,
             None => {
-                keys.push(key);
+                keys.insert(key, out.len());
                 let mut f = crate::NodeFacts::default();
                 if let Some(n) = name {
                     f.name = Some(lockstep_model::Sourced::new(n, t.at(r.line)));
