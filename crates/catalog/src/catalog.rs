@@ -422,17 +422,16 @@ impl Catalog {
     /// Every edge reachable from `kb` towards older updates on `product`
     /// (the whole chain below it), breadth first.
     pub fn supersedes_chain(&self, product: ProductId, kb: KbId) -> Vec<&Edge> {
-        self.walk(product, kb, |c, k| c.supersedes(product, k), |e| e.older)
+        self.walk(kb, |c, k| c.supersedes(product, k), |e| e.older)
     }
 
     /// Every edge reachable from `kb` towards newer updates on `product`.
     pub fn superseded_by_chain(&self, product: ProductId, kb: KbId) -> Vec<&Edge> {
-        self.walk(product, kb, |c, k| c.superseded_by(product, k), |e| e.newer)
+        self.walk(kb, |c, k| c.superseded_by(product, k), |e| e.newer)
     }
 
     fn walk<'a>(
         &'a self,
-        _product: ProductId,
         start: KbId,
         next: impl Fn(&'a Catalog, KbId) -> &'a [Edge],
         other: impl Fn(&Edge) -> KbId,
