@@ -52,6 +52,9 @@ pub enum Command {
     Collector(cmd::collector::Args),
     /// Simulate outbreaks on a reachability graph and compare anti-virus coverage policies.
     Coverage(cmd::coverage::Args),
+    /// Write a generated fleet (benchmarks and tests).
+    #[command(hide = true)]
+    GenerateFleet(cmd::generate_fleet::Args),
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, powershell or elvish.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Snapshot(args) => cmd::snapshot::run(&cli.global, args),
         Command::Collector(args) => cmd::collector::run(&cli.global, args),
         Command::Coverage(args) => cmd::coverage::run(&cli.global, args),
+        Command::GenerateFleet(args) => cmd::generate_fleet::run(&cli.global, args),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "lockstep", &mut std::io::stdout());

@@ -104,38 +104,28 @@ fn server_2022_as_of_capture_day_lacks_exactly_the_october_2021_cumulative_updat
                 true,
                 vec![(s("KB5006699"), vec![s("KB5005575")])]
             ),
-            // Separately installed products on Server 2022: none had an update
-            // in the catalog by 2021-10-22 (the first .NET 3.5/4.8 one is dated
-            // 2022-01-11, Defender for Endpoint's 2022-03-08), so nothing is
-            // reported; none is applicable either, since the capture shows no
-            // update of them.
-            (
-                s("Microsoft .NET Framework 3.5 AND 4.8 on Windows Server 2022"),
-                false,
-                vec![]
-            ),
-            (
-                s("Microsoft .NET Framework 3.5 AND 4.8.1 on Windows Server 2022"),
-                false,
-                vec![]
-            ),
-            (
-                s("Microsoft .NET Framework 4.8 on Windows Server 2022"),
-                false,
-                vec![]
-            ),
-            (
-                s("Microsoft .NET Framework 4.8.1 on Windows Server 2022"),
-                false,
-                vec![]
-            ),
-            (
-                s("Microsoft Defender for Endpoint for Windows on Windows Server 2022"),
-                false,
-                vec![]
-            ),
         ]
     );
+    // Separately installed products on Server 2022 that the capture does not
+    // show (no installed update of theirs) are not judged per node; their
+    // chains are listed once, and none had an update in the catalog by
+    // 2021-10-22 (the first .NET 3.5/4.8 one is dated 2022-01-11, Defender
+    // for Endpoint's 2022-03-08), so their lists are empty.
+    assert_eq!(
+        node["companions_not_shown"],
+        serde_json::json!([
+            "Microsoft .NET Framework 3.5 AND 4.8 on Windows Server 2022",
+            "Microsoft .NET Framework 3.5 AND 4.8.1 on Windows Server 2022",
+            "Microsoft .NET Framework 4.8 on Windows Server 2022",
+            "Microsoft .NET Framework 4.8.1 on Windows Server 2022",
+            "Microsoft Defender for Endpoint for Windows on Windows Server 2022"
+        ])
+    );
+    for chain in report["companion_chains"].as_array().unwrap() {
+        assert_eq!(chain["applicable"], false);
+        assert_eq!(chain["missing"], serde_json::json!([]), "{chain}");
+    }
+    assert_eq!(report["companion_chains"].as_array().unwrap().len(), 5);
     let codes: Vec<(&str, &str)> = report["findings"]
         .as_array()
         .unwrap()

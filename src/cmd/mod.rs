@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod check;
 pub mod collector;
 pub mod coverage;
+pub mod generate_fleet;
 pub mod inventory;
 pub mod known_issues;
 pub mod plan;

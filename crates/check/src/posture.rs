@@ -21,9 +21,10 @@
 
 use crate::knowledge::{Knowledge, UpdateKind};
 use jiff::civil::Date;
-use lockstep_model::{KbId, Node};
+use lockstep_model::{KbId, Node, WinVersion};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainHead {
@@ -52,8 +53,14 @@ pub struct NodePosture {
     pub as_of: Option<Date>,
     /// Whether the node is on the hotpatch chain.
     pub hotpatch: bool,
-    /// The OS product first, then separately installed products.
+    /// The OS product first, then separately installed products the
+    /// inventory shows (an installed update of them).
     pub products: Vec<ProductPosture>,
+    /// Separately installed products published for this OS that the
+    /// inventory does not show; their chains are listed once per report
+    /// (`CheckReport::companion_chains`), not per node.
+    #[serde(default)]
+    pub companions_not_shown: Vec<String>,
     /// Why nothing could be judged, when that is the case.
     pub note: Option<String>,
 }
@@ -66,145 +73,309 @@ fn published_by(k: &dyn Knowledge, kb: KbId, as_of: Option<Date>) -> bool {
     }
 }
 
-/// Missing chain heads of one product for a node.
-fn product_gaps(
-    node: &Node,
-    product: &str,
-    installed: &HashSet<KbId>,
-    hotpatch: bool,
-    as_of: Option<Date>,
-    k: &dyn Knowledge,
-) -> Vec<ChainHead> {
-    let candidates: Vec<KbId> = k
-        .updates_for(product)
-        .into_iter()
-        .filter(|kb| published_by(k, *kb, as_of))
-        .collect();
-    let kinds: HashMap<KbId, Option<UpdateKind>> = candidates
-        .iter()
-        .map(|kb| (*kb, k.kind(*kb, product)))
-        .collect();
-    // Months in which a hotpatch exists: on a hotpatch node the normal
-    // cumulative update of such a month is not a gap.
-    let hotpatch_months: HashSet<(i16, i8)> = candidates
-        .iter()
-        .filter(|kb| kinds.get(kb).copied().flatten() == Some(UpdateKind::Hotpatch))
-        .filter_map(|kb| k.release_date(*kb).map(|d| (d.year(), d.month())))
-        .collect();
-    let in_scope = |kb: &KbId| -> bool {
-        let kind = kinds.get(kb).copied().flatten();
-        match kind {
-            Some(UpdateKind::Hotpatch) => hotpatch,
-            Some(UpdateKind::Cumulative) if hotpatch => k
-                .release_date(*kb)
-                .is_none_or(|d| !hotpatch_months.contains(&(d.year(), d.month()))),
-            _ => true,
-        }
-    };
-    let scope: HashSet<KbId> = candidates.iter().copied().filter(in_scope).collect();
+/// One product's updates and supersedence edges as integer indices, built
+/// once per (product, as-of) and shared by every node that runs the
+/// product: the per-node work is then a walk over integers.
+pub struct ProductGraph {
+    kbs: Vec<KbId>,
+    index: HashMap<KbId, u32>,
+    /// Published for the product by the as-of date.
+    candidate: Vec<bool>,
+    kind: Vec<Option<UpdateKind>>,
+    date: Vec<Option<Date>>,
+    fixed_build: Vec<Option<WinVersion>>,
+    /// `older[i]`: the updates `kbs[i]` supersedes.
+    older: Vec<Vec<u32>>,
+    /// Normal cumulative updates in a month that has a hotpatch.
+    in_hotpatch_month: Vec<bool>,
+}
 
-    // Everything reachable from an installed update through "supersedes" edges.
-    let mut covered: HashSet<KbId> = HashSet::new();
-    let mut stack: Vec<KbId> = installed.iter().copied().collect();
-    while let Some(kb) = stack.pop() {
-        if !covered.insert(kb) {
-            continue;
-        }
-        for e in k.supersedes(kb, product) {
-            if !covered.contains(&e.older) {
-                stack.push(e.older);
+impl ProductGraph {
+    pub fn build(product: &str, as_of: Option<Date>, k: &dyn Knowledge) -> ProductGraph {
+        let mut g = ProductGraph {
+            kbs: Vec::new(),
+            index: HashMap::new(),
+            candidate: Vec::new(),
+            kind: Vec::new(),
+            date: Vec::new(),
+            fixed_build: Vec::new(),
+            older: Vec::new(),
+            in_hotpatch_month: Vec::new(),
+        };
+        let mut queue: Vec<KbId> = k.updates_for(product);
+        let published: HashSet<KbId> = queue.iter().copied().collect();
+        // Every KB reachable through edges belongs to the graph, published
+        // for the product or not: coverage is transitive through it.
+        let mut i = 0;
+        while i < queue.len() {
+            let kb = queue[i];
+            i += 1;
+            if g.index.contains_key(&kb) {
+                continue;
+            }
+            let id = g.kbs.len() as u32;
+            g.index.insert(kb, id);
+            g.kbs.push(kb);
+            g.candidate
+                .push(published.contains(&kb) && published_by(k, kb, as_of));
+            g.kind.push(k.kind(kb, product));
+            g.date.push(k.release_date(kb));
+            g.fixed_build.push(k.fixed_build(kb, product));
+            g.older.push(Vec::new());
+            for e in k.supersedes(kb, product) {
+                queue.push(e.older);
             }
         }
-    }
-    let version = node
-        .os
-        .version
-        .as_ref()
-        .map(|v| v.value)
-        .filter(|v| v.len() == 4);
-    let missing: BTreeSet<KbId> = scope
-        .iter()
-        .copied()
-        .filter(|kb| !covered.contains(kb))
-        .filter(|kb| match (version, k.fixed_build(*kb, product)) {
-            (Some(v), Some(fixed)) => v < fixed,
-            _ => true,
-        })
-        .collect();
-    // A head is a missing update that no in-scope candidate supersedes.
-    let superseded_in_scope: HashSet<KbId> = scope
-        .iter()
-        .flat_map(|kb| k.supersedes(*kb, product))
-        .filter(|e| scope.contains(&e.newer))
-        .map(|e| e.older)
-        .collect();
-    let mut heads: Vec<ChainHead> = Vec::new();
-    for &kb in missing.iter().rev() {
-        if superseded_in_scope.contains(&kb) {
-            continue;
+        for (i, &kb) in g.kbs.iter().enumerate() {
+            let olders: Vec<u32> = k
+                .supersedes(kb, product)
+                .iter()
+                .filter_map(|e| g.index.get(&e.older).copied())
+                .collect();
+            g.older[i] = olders;
         }
-        let mut folds = Vec::new();
-        let mut seen = HashSet::from([kb]);
-        let mut stack = vec![kb];
-        while let Some(cur) = stack.pop() {
-            for e in k.supersedes(cur, product) {
-                if missing.contains(&e.older) && seen.insert(e.older) {
-                    folds.push(e.older);
-                    stack.push(e.older);
+        let hotpatch_months: HashSet<(i16, i8)> = (0..g.kbs.len())
+            .filter(|&i| g.candidate[i] && g.kind[i] == Some(UpdateKind::Hotpatch))
+            .filter_map(|i| g.date[i].map(|d| (d.year(), d.month())))
+            .collect();
+        g.in_hotpatch_month = (0..g.kbs.len())
+            .map(|i| {
+                g.kind[i] == Some(UpdateKind::Cumulative)
+                    && g.date[i].is_some_and(|d| hotpatch_months.contains(&(d.year(), d.month())))
+            })
+            .collect();
+        g
+    }
+
+    fn in_scope(&self, i: usize, hotpatch: bool) -> bool {
+        self.candidate[i]
+            && match self.kind[i] {
+                Some(UpdateKind::Hotpatch) => hotpatch,
+                Some(UpdateKind::Cumulative) if hotpatch => !self.in_hotpatch_month[i],
+                _ => true,
+            }
+    }
+
+    /// Whether the product publishes this KB (by the as-of date).
+    pub fn publishes(&self, kb: KbId) -> bool {
+        self.index
+            .get(&kb)
+            .is_some_and(|&i| self.candidate[i as usize])
+    }
+
+    pub fn is_hotpatch(&self, kb: KbId) -> bool {
+        self.index
+            .get(&kb)
+            .is_some_and(|&i| self.kind[i as usize] == Some(UpdateKind::Hotpatch))
+    }
+
+    /// Missing chain heads for a node with these installed updates.
+    fn gaps(
+        &self,
+        installed: &HashSet<KbId>,
+        version: Option<WinVersion>,
+        hotpatch: bool,
+        product: &str,
+        k: &dyn Knowledge,
+    ) -> Vec<ChainHead> {
+        let n = self.kbs.len();
+        // Covered: reachable from an installed update through "supersedes".
+        let mut covered = vec![false; n];
+        let mut stack: Vec<u32> = installed
+            .iter()
+            .filter_map(|kb| self.index.get(kb).copied())
+            .collect();
+        while let Some(i) = stack.pop() {
+            let i = i as usize;
+            if covered[i] {
+                continue;
+            }
+            covered[i] = true;
+            stack.extend(
+                self.older[i]
+                    .iter()
+                    .copied()
+                    .filter(|&o| !covered[o as usize]),
+            );
+        }
+        let missing: Vec<bool> = (0..n)
+            .map(|i| {
+                self.in_scope(i, hotpatch)
+                    && !covered[i]
+                    && match (version, self.fixed_build[i]) {
+                        (Some(v), Some(fixed)) => v < fixed,
+                        _ => true,
+                    }
+            })
+            .collect();
+        // A head is a missing update that no in-scope candidate supersedes.
+        let mut superseded = vec![false; n];
+        for i in 0..n {
+            if self.in_scope(i, hotpatch) {
+                for &o in &self.older[i] {
+                    superseded[o as usize] = true;
                 }
             }
         }
-        folds.sort_by(|a, b| b.cmp(a));
-        heads.push(ChainHead {
-            kb,
-            kind: kinds.get(&kb).copied().flatten(),
-            release_date: k.release_date(kb),
-            title: k.title(kb),
-            severity: k.max_severity(kb, product),
-            folds,
-        });
+        let mut heads = Vec::new();
+        for i in 0..n {
+            if !missing[i] || superseded[i] {
+                continue;
+            }
+            let mut folds = Vec::new();
+            let mut seen = vec![i as u32];
+            let mut stack = vec![i as u32];
+            while let Some(cur) = stack.pop() {
+                for &o in &self.older[cur as usize] {
+                    if missing[o as usize] && !seen.contains(&o) {
+                        seen.push(o);
+                        folds.push(self.kbs[o as usize]);
+                        stack.push(o);
+                    }
+                }
+            }
+            folds.sort_by(|a, b| b.cmp(a));
+            let kb = self.kbs[i];
+            heads.push(ChainHead {
+                kb,
+                kind: self.kind[i],
+                release_date: self.date[i],
+                title: k.title(kb),
+                severity: k.max_severity(kb, product),
+                folds,
+            });
+        }
+        heads.sort_by(|a, b| b.release_date.cmp(&a.release_date).then(b.kb.cmp(&a.kb)));
+        heads
     }
-    heads.sort_by(|a, b| b.release_date.cmp(&a.release_date).then(b.kb.cmp(&a.kb)));
-    heads
 }
 
-pub fn node_posture(node: &Node, as_of: Option<Date>, k: &dyn Knowledge) -> NodePosture {
-    let product = k.product_of(&node.os);
-    let mut posture = NodePosture {
-        node: node.name.clone(),
-        product: product.clone(),
-        as_of,
-        hotpatch: false,
-        products: Vec::new(),
-        note: None,
-    };
-    if !k.has_catalog() {
-        posture.note = Some(
-            "no catalog loaded: missing security updates cannot be judged (run `lockstep catalog update` or `lockstep catalog import`)"
-                .into(),
-        );
-        return posture;
+/// Builds each product's graph once and hands it to every node (and
+/// thread) that needs it.
+#[derive(Default)]
+pub struct PostureEngine {
+    graphs: Mutex<HashMap<(String, Option<Date>), Arc<ProductGraph>>>,
+    companions: Mutex<HashMap<String, Arc<Vec<String>>>>,
+}
+
+impl PostureEngine {
+    pub fn graph(
+        &self,
+        product: &str,
+        as_of: Option<Date>,
+        k: &dyn Knowledge,
+    ) -> Arc<ProductGraph> {
+        let key = (product.to_string(), as_of);
+        if let Some(g) = self.graphs.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return g;
+        }
+        // Built outside the lock: two threads may build the same graph once
+        // each; the result is identical and the second insert is dropped.
+        let g = Arc::new(ProductGraph::build(product, as_of, k));
+        if let Ok(mut m) = self.graphs.lock() {
+            m.entry(key).or_insert_with(|| g.clone());
+        }
+        g
     }
-    let Some(product) = product else {
-        posture.note = Some("the node's OS cannot be matched to a catalog product".into());
-        return posture;
-    };
-    let installed: HashSet<KbId> = node.updates.iter().map(|u| u.kb).collect();
-    posture.hotpatch = installed
-        .iter()
-        .any(|kb| k.kind(*kb, &product) == Some(UpdateKind::Hotpatch));
-    posture.products.push(ProductPosture {
-        missing: product_gaps(node, &product, &installed, posture.hotpatch, as_of, k),
-        product: product.clone(),
-        applicable: true,
-    });
-    for companion in k.companion_products(&product) {
-        let applicable = installed.iter().any(|kb| k.published_for(*kb, &companion));
+
+    fn companions(&self, product: &str, k: &dyn Knowledge) -> Arc<Vec<String>> {
+        if let Some(c) = self
+            .companions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(product).cloned())
+        {
+            return c;
+        }
+        let c = Arc::new(k.companion_products(product));
+        if let Ok(mut m) = self.companions.lock() {
+            m.entry(product.to_string()).or_insert_with(|| c.clone());
+        }
+        c
+    }
+
+    pub fn node_posture(&self, node: &Node, as_of: Option<Date>, k: &dyn Knowledge) -> NodePosture {
+        let product = k.product_of(&node.os);
+        let mut posture = NodePosture {
+            node: node.name.clone(),
+            product: product.clone(),
+            as_of,
+            hotpatch: false,
+            products: Vec::new(),
+            companions_not_shown: Vec::new(),
+            note: None,
+        };
+        if !k.has_catalog() {
+            posture.note = Some(
+                "no catalog loaded: missing security updates cannot be judged (run `lockstep catalog update` or `lockstep catalog import`)"
+                    .into(),
+            );
+            return posture;
+        }
+        let Some(product) = product else {
+            posture.note = Some("the node's OS cannot be matched to a catalog product".into());
+            return posture;
+        };
+        if let Some(u) = node.unread.iter().find(|u| u.section == "hotfixes") {
+            posture.note = Some(format!(
+                "the node's installed updates could not be read ({:?}{}): nothing can be judged",
+                u.status,
+                u.message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ));
+            return posture;
+        }
+        let installed: HashSet<KbId> = node.updates.iter().map(|u| u.kb).collect();
+        let version = node
+            .os
+            .version
+            .as_ref()
+            .map(|v| v.value)
+            .filter(|v| v.len() == 4);
+        let graph = self.graph(&product, as_of, k);
+        posture.hotpatch = installed.iter().any(|kb| graph.is_hotpatch(*kb));
         posture.products.push(ProductPosture {
-            missing: product_gaps(node, &companion, &installed, false, as_of, k),
-            product: companion,
-            applicable,
+            missing: graph.gaps(&installed, version, posture.hotpatch, &product, k),
+            product: product.clone(),
+            applicable: true,
         });
+        for companion in self.companions(&product, k).iter() {
+            let g = self.graph(companion, as_of, k);
+            if !installed.iter().any(|kb| g.publishes(*kb)) {
+                posture.companions_not_shown.push(companion.clone());
+                continue;
+            }
+            posture.products.push(ProductPosture {
+                missing: g.gaps(&installed, None, false, companion, k),
+                product: companion.clone(),
+                applicable: true,
+            });
+        }
+        posture
     }
-    posture
+}
+
+impl PostureEngine {
+    /// A product's chain heads for a host that has none of its updates:
+    /// what a separately installed product would lack if it were installed.
+    pub fn product_chains(
+        &self,
+        product: &str,
+        as_of: Option<Date>,
+        k: &dyn Knowledge,
+    ) -> ProductPosture {
+        let g = self.graph(product, as_of, k);
+        ProductPosture {
+            missing: g.gaps(&HashSet::new(), None, false, product, k),
+            product: product.to_string(),
+            applicable: false,
+        }
+    }
+}
+
+/// One node's posture, without sharing graphs (tests, single nodes).
+pub fn node_posture(node: &Node, as_of: Option<Date>, k: &dyn Knowledge) -> NodePosture {
+    PostureEngine::default().node_posture(node, as_of, k)
 }

@@ -3,10 +3,11 @@
 
 use crate::drift::{ClusterDrift, DriftClass, cluster_drift};
 use crate::knowledge::Knowledge;
-use crate::posture::{NodePosture, node_posture};
+use crate::posture::{NodePosture, PostureEngine, ProductPosture};
 use crate::{Evidence, Finding, Fix, Severity};
 use jiff::civil::Date;
 use lockstep_model::{Cluster, Inventory, Node};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub const REPORT_SCHEMA: &str = "lockstep-report/1";
@@ -44,6 +45,10 @@ pub struct CheckReport {
     pub clusters: Vec<ClusterReport>,
     /// Nodes given on their own, not as part of a cluster.
     pub loose_nodes: Vec<NodePosture>,
+    /// Chain heads of separately installed products (.NET, browsers) that
+    /// some node's OS supports but the inventory does not show installed:
+    /// applicable only if the product is there. Once per product.
+    pub companion_chains: Vec<ProductPosture>,
     /// Sorted: severity (highest first), code, cluster, nodes.
     pub findings: Vec<Finding>,
 }
@@ -88,33 +93,47 @@ pub fn check(
             known_issues: Vec::new(),
         });
     }
-    let mut clusters = Vec::new();
-    for cluster in &inventory.clusters {
-        let drift = cluster_drift(cluster, k);
-        findings.extend(drift_findings(cluster, &drift));
-        findings.extend(os_mismatch(cluster, &drift));
-        let posture: Vec<NodePosture> = cluster
-            .nodes
-            .iter()
-            .map(|n| node_posture(n, options.as_of, k))
-            .collect();
-        for (node, p) in cluster.nodes.iter().zip(&posture) {
-            findings.extend(posture_findings(Some(&cluster.name), node, p));
-        }
-        if let Some(pi) = &protection {
-            findings.extend(crate::protection::audit_cluster(
-                cluster, pi.rules, pi.known,
-            ));
-        }
-        clusters.push(ClusterReport {
-            name: cluster.name.clone(),
-            drift,
-            posture,
-        });
+    let engine = PostureEngine::default();
+    // Clusters are independent: judged in parallel, collected in input order.
+    let per_cluster: Vec<(ClusterReport, Vec<Finding>)> = inventory
+        .clusters
+        .par_iter()
+        .map(|cluster| {
+            let mut findings = Vec::new();
+            let drift = cluster_drift(cluster, k);
+            findings.extend(drift_findings(cluster, &drift));
+            findings.extend(os_mismatch(cluster, &drift));
+            let posture: Vec<NodePosture> = cluster
+                .nodes
+                .iter()
+                .map(|n| engine.node_posture(n, options.as_of, k))
+                .collect();
+            for (node, p) in cluster.nodes.iter().zip(&posture) {
+                findings.extend(posture_findings(Some(&cluster.name), node, p));
+            }
+            if let Some(pi) = &protection {
+                findings.extend(crate::protection::audit_cluster(
+                    cluster, pi.rules, pi.known,
+                ));
+            }
+            (
+                ClusterReport {
+                    name: cluster.name.clone(),
+                    drift,
+                    posture,
+                },
+                findings,
+            )
+        })
+        .collect();
+    let mut clusters = Vec::with_capacity(per_cluster.len());
+    for (report, f) in per_cluster {
+        clusters.push(report);
+        findings.extend(f);
     }
     let mut loose = Vec::new();
     for node in &inventory.loose_nodes {
-        let p = node_posture(node, options.as_of, k);
+        let p = engine.node_posture(node, options.as_of, k);
         findings.extend(posture_findings(None, node, &p));
         if let Some(pi) = &protection {
             findings.extend(crate::protection::audit_node(
@@ -123,6 +142,18 @@ pub fn check(
         }
         loose.push(p);
     }
+    let mut not_shown: Vec<&String> = clusters
+        .iter()
+        .flat_map(|c| c.posture.iter())
+        .chain(loose.iter())
+        .flat_map(|p| p.companions_not_shown.iter())
+        .collect();
+    not_shown.sort();
+    not_shown.dedup();
+    let companion_chains = not_shown
+        .into_iter()
+        .map(|p| engine.product_chains(p, options.as_of, k))
+        .collect();
     sort_findings(&mut findings);
     CheckReport {
         schema: REPORT_SCHEMA.into(),
@@ -132,6 +163,7 @@ pub fn check(
         input_errors: Vec::new(),
         clusters,
         loose_nodes: loose,
+        companion_chains,
         findings,
     }
 }
@@ -145,6 +177,52 @@ pub fn sort_findings(findings: &mut [Finding]) {
             .then_with(|| a.nodes.cmp(&b.nodes))
             .then_with(|| a.title.cmp(&b.title))
     });
+}
+
+/// One finding per code: a cluster whose nodes differ in 80 updates gets one
+/// "covered" finding listing them, not 80. A single group keeps its own words.
+fn merge_by_code(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut merged: Vec<Finding> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
+    for f in findings {
+        match merged.iter().position(|m| m.code == f.code) {
+            None => {
+                merged.push(f);
+                counts.push(1);
+            }
+            Some(i) => {
+                let m = &mut merged[i];
+                counts[i] += 1;
+                for n in f.nodes {
+                    if !m.nodes.contains(&n) {
+                        m.nodes.push(n);
+                    }
+                }
+                m.detail.push('\n');
+                m.detail.push_str(&f.detail);
+                m.evidence.extend(f.evidence);
+                for k in f.known_issues {
+                    if !m.known_issues.contains(&k) {
+                        m.known_issues.push(k);
+                    }
+                }
+                if let (Some(mf), Some(ff)) = (&mut m.fix, f.fix) {
+                    if !mf.text.contains(&ff.text) {
+                        mf.text.push('\n');
+                        mf.text.push_str(&ff.text);
+                    }
+                }
+            }
+        }
+    }
+    for (m, count) in merged.iter_mut().zip(counts) {
+        if count > 1 {
+            m.nodes.sort();
+            let class = m.code.trim_start_matches("update-drift-");
+            m.title = format!("{count} updates absent on some nodes ({class})");
+        }
+    }
+    merged
 }
 
 fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
@@ -235,6 +313,7 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
             known_issues: g.known_issues.clone(),
         });
     }
+    let mut out = merge_by_code(out);
     if drift.validation.will_warn {
         out.push(Finding {
             code: "cluster-validation-will-warn".into(),
@@ -300,25 +379,26 @@ fn os_mismatch(cluster: &Cluster, drift: &ClusterDrift) -> Option<Finding> {
     })
 }
 
+/// One finding per node and product that lacks something: the chain heads,
+/// each with what it folds. Separately installed products the inventory does
+/// not show are listed in the posture, not raised as findings.
 fn posture_findings(cluster: Option<&str>, node: &Node, p: &NodePosture) -> Vec<Finding> {
     let mut out = Vec::new();
     for (i, prod) in p.products.iter().enumerate() {
+        if prod.missing.is_empty() || !prod.applicable {
+            continue;
+        }
+        let os_product = i == 0;
+        let mut severity = Severity::Warning;
+        let mut lines = Vec::new();
         for head in &prod.missing {
-            let os_product = i == 0;
-            let severity = if !prod.applicable {
-                Severity::Info
-            } else {
-                match head.severity.as_deref() {
-                    Some("Critical") | Some("Important") | None => Severity::Error,
-                    _ => Severity::Warning,
-                }
-            };
-            let code = if os_product {
-                "security-update-missing"
-            } else {
-                "companion-update-missing"
-            };
-            let mut detail = format!(
+            if matches!(
+                head.severity.as_deref(),
+                Some("Critical") | Some("Important") | None
+            ) {
+                severity = Severity::Error;
+            }
+            let mut line = format!(
                 "{}{} is the newest update of its chain for {} and is not installed on {}",
                 head.kb,
                 head.title
@@ -329,10 +409,10 @@ fn posture_findings(cluster: Option<&str>, node: &Node, p: &NodePosture) -> Vec<
                 node.name
             );
             if let Some(d) = head.release_date {
-                detail.push_str(&format!("; released {d}"));
+                line.push_str(&format!("; released {d}"));
             }
             if !head.folds.is_empty() {
-                detail.push_str(&format!(
+                line.push_str(&format!(
                     "; it supersedes the also absent {}",
                     head.folds
                         .iter()
@@ -341,35 +421,47 @@ fn posture_findings(cluster: Option<&str>, node: &Node, p: &NodePosture) -> Vec<
                         .join(", ")
                 ));
             }
-            if !prod.applicable {
-                detail.push_str(
-                    "; applicable only if the product is installed, which the inventory does not show",
-                );
-            }
-            out.push(Finding {
-                code: code.into(),
-                severity,
-                cluster: cluster.map(str::to_string),
-                nodes: vec![node.name.clone()],
-                title: format!("{} missing on {} ({})", head.kb, node.name, prod.product),
-                detail,
-                evidence: node
-                    .os
-                    .version
-                    .as_ref()
-                    .map(|v| Evidence {
-                        source: v.source.clone(),
-                        note: format!("OS version {}", v.value),
-                    })
-                    .into_iter()
-                    .collect(),
-                fix: Some(Fix {
-                    text: format!("Install {} on {}.", head.kb, node.name),
-                    commands: Vec::new(),
-                }),
-                known_issues: Vec::new(),
-            });
+            lines.push(line);
         }
+        let kbs: Vec<String> = prod.missing.iter().map(|h| h.kb.to_string()).collect();
+        out.push(Finding {
+            code: if os_product {
+                "security-update-missing"
+            } else {
+                "companion-update-missing"
+            }
+            .into(),
+            severity,
+            cluster: cluster.map(str::to_string),
+            nodes: vec![node.name.clone()],
+            title: if kbs.len() == 1 {
+                format!("{} missing on {} ({})", kbs[0], node.name, prod.product)
+            } else {
+                format!(
+                    "{} updates missing on {} ({}): {}",
+                    kbs.len(),
+                    node.name,
+                    prod.product,
+                    kbs.join(", ")
+                )
+            },
+            detail: lines.join("\n"),
+            evidence: node
+                .os
+                .version
+                .as_ref()
+                .map(|v| Evidence {
+                    source: v.source.clone(),
+                    note: format!("OS version {}", v.value),
+                })
+                .into_iter()
+                .collect(),
+            fix: Some(Fix {
+                text: format!("Install {} on {}.", kbs.join(", "), node.name),
+                commands: Vec::new(),
+            }),
+            known_issues: Vec::new(),
+        });
     }
     out
 }

@@ -5,7 +5,7 @@ use lockstep_check::run::CheckReport;
 
 pub fn render_json(report: &CheckReport) -> String {
     // Serialising plain data cannot fail: every map key is a string.
-    let mut s = serde_json::to_string_pretty(report)
+    let mut s = serde_json::to_string(report)
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise the report: {e}\"}}"));
     s.push('\n');
     s

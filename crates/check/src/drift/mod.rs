@@ -145,7 +145,37 @@ pub struct ClusterDrift {
 
 /// Classifies why `node` lacks `kb`.
 pub fn classify_absent(node: &Node, kb: KbId, k: &dyn Knowledge) -> AbsentVerdict {
+    let installed: HashSet<KbId> = node.updates.iter().map(|u| u.kb).collect();
+    classify_absent_with(node, &installed, kb, k)
+}
+
+/// [`classify_absent`] with the node's installed KBs already collected.
+pub fn classify_absent_with(
+    node: &Node,
+    installed: &HashSet<KbId>,
+    kb: KbId,
+    k: &dyn Knowledge,
+) -> AbsentVerdict {
     let product = k.product_of(&node.os);
+    if let Some(u) = node.unread("hotfixes") {
+        return AbsentVerdict {
+            class: DriftClass::Unknown,
+            chain: Vec::new(),
+            covered_by_build: None,
+            product,
+            reason: format!(
+                "the installed updates of {} could not be read ({:?}{})",
+                node.name,
+                u.status,
+                u.message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ),
+            reason_tail: String::new(),
+            known_issues: Vec::new(),
+        };
+    }
     let Some(product) = product else {
         return AbsentVerdict {
             class: DriftClass::Unknown,
@@ -161,8 +191,7 @@ pub fn classify_absent(node: &Node, kb: KbId, k: &dyn Knowledge) -> AbsentVerdic
             known_issues: Vec::new(),
         };
     };
-    let installed: HashSet<KbId> = node.updates.iter().map(|u| u.kb).collect();
-    if let Some(chain) = find_chain(kb, &product, &installed, k) {
+    if let Some(chain) = find_chain(kb, &product, installed, k) {
         let known_issues: Vec<String> = chain
             .iter()
             .filter_map(|e| e.verdict.as_ref().map(|v| v.known_issue.clone()))
@@ -351,6 +380,10 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
         }
     }
     let common_updates = all.values().filter(|c| **c == nodes.len()).count();
+    let installed: Vec<HashSet<KbId>> = nodes
+        .iter()
+        .map(|n| n.updates.iter().map(|u| u.kb).collect())
+        .collect();
     let mut rows = Vec::new();
     let mut groups: Vec<DriftGroup> = Vec::new();
     for (&kb, &count) in &all {
@@ -362,7 +395,7 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
         let mut evidence = Vec::new();
         let mut by_reason: BTreeMap<(DriftClass, String), (AbsentVerdict, Vec<String>)> =
             BTreeMap::new();
-        for n in &nodes {
+        for (ni, n) in nodes.iter().enumerate() {
             match n.update(kb) {
                 Some(u) => {
                     cells.push(Cell::Present {
@@ -373,7 +406,7 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
                     evidence.push((n.name.clone(), u.source.clone()));
                 }
                 None => {
-                    let v = classify_absent(n, kb, k);
+                    let v = classify_absent_with(n, &installed[ni], kb, k);
                     cells.push(Cell::Absent { class: v.class });
                     let key = (v.class, v.reason.clone());
                     by_reason
