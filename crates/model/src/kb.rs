@@ -28,7 +28,8 @@ impl KbId {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i + 2 < bytes.len() {
-            if (bytes[i] == b'K' || bytes[i] == b'k') && (bytes[i + 1] == b'B' || bytes[i + 1] == b'b')
+            if (bytes[i] == b'K' || bytes[i] == b'k')
+                && (bytes[i + 1] == b'B' || bytes[i + 1] == b'b')
             {
                 let start = i + 2;
                 let mut end = start;
@@ -110,7 +111,9 @@ mod tests {
     #[test]
     fn finds_in_titles() {
         assert_eq!(
-            KbId::find_in("2022-10 x64 ベース システム用 Windows 10 Version 21H2 の累積更新プログラム (KB5020435)"),
+            KbId::find_in(
+                "2022-10 x64 ベース システム用 Windows 10 Version 21H2 の累積更新プログラム (KB5020435)"
+            ),
             Some(KbId(5020435))
         );
         assert_eq!(KbId::find_in("Update for KB12 only"), None);

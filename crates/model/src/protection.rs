@@ -270,10 +270,22 @@ mod tests {
             FsRedirectReason::parse("IncompatibleFileSystemFilter, FileSystemReFs"),
             Some(r)
         );
-        assert_eq!(FsRedirectReason::parse("NotFileSystemRedirected"), Some(FsRedirectReason(0)));
-        assert_eq!(r.to_string(), "IncompatibleFileSystemFilter, FileSystemReFs");
+        assert_eq!(
+            FsRedirectReason::parse("NotFileSystemRedirected"),
+            Some(FsRedirectReason(0))
+        );
+        assert_eq!(
+            r.to_string(),
+            "IncompatibleFileSystemFilter, FileSystemReFs"
+        );
         assert_eq!(FsRedirectReason::parse("Bogus"), None);
-        assert_eq!(BlockRedirectReason::parse("NoDiskConnectivity"), Some(BlockRedirectReason(1)));
-        assert_eq!(CsvStateInfo::parse("3"), Some(CsvStateInfo::FileSystemRedirected));
+        assert_eq!(
+            BlockRedirectReason::parse("NoDiskConnectivity"),
+            Some(BlockRedirectReason(1))
+        );
+        assert_eq!(
+            CsvStateInfo::parse("3"),
+            Some(CsvStateInfo::FileSystemRedirected)
+        );
     }
 }
