@@ -72,16 +72,18 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         OutputFormat::Html => {
             // The HTML report is the page for the change ticket: it carries
             // both plans, so the board sees what each target would do.
-            let plans: Vec<lockstep_report::html::PlanView> =
-                [lockstep_plan::Target::Secure, lockstep_plan::Target::Converge]
-                    .into_iter()
-                    .flat_map(|t| lockstep_plan::report_sections(&loaded.inventory, &knowledge, t))
-                    .map(|(cluster, target, text)| lockstep_report::html::PlanView {
-                        cluster,
-                        target,
-                        text,
-                    })
-                    .collect();
+            let plans: Vec<lockstep_report::html::PlanView> = [
+                lockstep_plan::Target::Secure,
+                lockstep_plan::Target::Converge,
+            ]
+            .into_iter()
+            .flat_map(|t| lockstep_plan::report_sections(&loaded.inventory, &knowledge, t))
+            .map(|(cluster, target, text)| lockstep_report::html::PlanView {
+                cluster,
+                target,
+                text,
+            })
+            .collect();
             lockstep_report::render_html(&report, &title, &plans).map_err(|e| anyhow::anyhow!(e))?
         }
     };
