@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// (product, applicable, [(chain head, folded KBs)])
+type ProductHeads = (String, bool, Vec<(String, Vec<String>)>);
+
 const BIN: &str = env!("CARGO_BIN_EXE_lockstep");
 
 fn shared(p: &str) -> PathBuf {
@@ -61,7 +64,7 @@ fn server_2022_as_of_capture_day_lacks_exactly_the_october_2021_cumulative_updat
     assert_eq!(node["node"], "WIN-RIBN7SM07BK");
     assert_eq!(node["product"], "Windows Server 2022");
     assert_eq!(node["hotpatch"], false);
-    let products: Vec<(String, bool, Vec<(String, Vec<String>)>)> = node["products"]
+    let products: Vec<ProductHeads> = node["products"]
         .as_array()
         .unwrap()
         .iter()

@@ -250,11 +250,14 @@ impl ProductGraph {
     }
 }
 
+/// Graphs keyed by (product, as-of date).
+type GraphCache = Mutex<HashMap<(String, Option<Date>), Arc<ProductGraph>>>;
+
 /// Builds each product's graph once and hands it to every node (and
 /// thread) that needs it.
 #[derive(Default)]
 pub struct PostureEngine {
-    graphs: Mutex<HashMap<(String, Option<Date>), Arc<ProductGraph>>>,
+    graphs: GraphCache,
     companions: Mutex<HashMap<String, Arc<Vec<String>>>>,
 }
 

@@ -206,11 +206,11 @@ fn merge_by_code(findings: Vec<Finding>) -> Vec<Finding> {
                         m.known_issues.push(k);
                     }
                 }
-                if let (Some(mf), Some(ff)) = (&mut m.fix, f.fix) {
-                    if !mf.text.contains(&ff.text) {
-                        mf.text.push('\n');
-                        mf.text.push_str(&ff.text);
-                    }
+                if let (Some(mf), Some(ff)) = (&mut m.fix, f.fix)
+                    && !mf.text.contains(&ff.text)
+                {
+                    mf.text.push('\n');
+                    mf.text.push_str(&ff.text);
                 }
             }
         }
@@ -287,13 +287,13 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
             })
             .collect();
         for name in &g.absent_on {
-            if let Some(n) = cluster.nodes.iter().find(|n| &n.name == name) {
-                if let Some(src) = n.sources.first() {
-                    evidence.push(Evidence {
-                        source: lockstep_model::SourceRef::new(src.as_str(), 0),
-                        note: format!("{} not listed on {name}", g.kb),
-                    });
-                }
+            if let Some(n) = cluster.nodes.iter().find(|n| &n.name == name)
+                && let Some(src) = n.sources.first()
+            {
+                evidence.push(Evidence {
+                    source: lockstep_model::SourceRef::new(src.as_str(), 0),
+                    note: format!("{} not listed on {name}", g.kb),
+                });
             }
         }
         out.push(Finding {

@@ -122,17 +122,16 @@ impl<'a, B: Knowledge> WithKnownIssues<'a, B> {
     }
 
     fn judge(&self, mut edge: EdgeInfo, product: &str) -> EdgeInfo {
-        if edge.verdict.is_none() {
-            if let Some((issue, v)) = self
+        if edge.verdict.is_none()
+            && let Some((issue, v)) = self
                 .known
                 .supersedence_verdict(edge.newer, edge.older, product)
-            {
-                edge.verdict = Some(EdgeVerdict {
-                    known_issue: issue.id.clone(),
-                    kind: verdict_kind(v.verdict),
-                    note: v.note.clone(),
-                });
-            }
+        {
+            edge.verdict = Some(EdgeVerdict {
+                known_issue: issue.id.clone(),
+                kind: verdict_kind(v.verdict),
+                note: v.note.clone(),
+            });
         }
         edge
     }

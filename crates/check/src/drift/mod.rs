@@ -223,13 +223,13 @@ pub fn classify_absent_with(
             None => (DriftClass::Covered, format!("covered by {top}")),
         };
         let mut reason_tail = format!(", chain {}", chain_text(&chain));
-        if let Some(v) = chain.iter().find_map(|e| e.verdict.as_ref()) {
-            if v.kind == VerdictKind::Intended {
-                reason_tail.push_str(&format!(
-                    " — supersedence intended on {product} (known issue {}: {})",
-                    v.known_issue, v.note
-                ));
-            }
+        if let Some(v) = chain.iter().find_map(|e| e.verdict.as_ref())
+            && v.kind == VerdictKind::Intended
+        {
+            reason_tail.push_str(&format!(
+                " — supersedence intended on {product} (known issue {}: {})",
+                v.known_issue, v.note
+            ));
         }
         return AbsentVerdict {
             class,
@@ -275,21 +275,20 @@ pub fn classify_absent_with(
             .as_ref()
             .map(|v| v.value)
             .filter(|v| v.len() == 4),
-    ) {
-        if version >= fixed {
-            return AbsentVerdict {
-                class: DriftClass::Covered,
-                chain: Vec::new(),
-                covered_by_build: Some(BuildCover {
-                    fixed_build: fixed,
-                    node_version: version,
-                }),
-                product: Some(product),
-                reason: format!("build {version} is at or past {kb}'s fixed build {fixed}"),
-                reason_tail: String::new(),
-                known_issues: Vec::new(),
-            };
-        }
+    ) && version >= fixed
+    {
+        return AbsentVerdict {
+            class: DriftClass::Covered,
+            chain: Vec::new(),
+            covered_by_build: Some(BuildCover {
+                fixed_build: fixed,
+                node_version: version,
+            }),
+            product: Some(product),
+            reason: format!("build {version} is at or past {kb}'s fixed build {fixed}"),
+            reason_tail: String::new(),
+            known_issues: Vec::new(),
+        };
     }
     AbsentVerdict {
         class: DriftClass::Missing,
