@@ -22,6 +22,7 @@
 pub mod inventory;
 pub mod kb;
 pub mod protection;
+pub mod quote;
 pub mod snapshot;
 pub mod source;
 pub mod version;

@@ -94,29 +94,18 @@ pub fn validate_path(what: &'static str, path: &str) -> Result<(), InvalidValue>
     Ok(())
 }
 
-/// Characters PowerShell treats as a single quote.
-pub fn is_ps_single_quote(c: char) -> bool {
-    matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}')
-}
+pub use lockstep_model::quote::is_ps_single_quote;
 
 /// A PowerShell single-quoted literal. Control characters are replaced by
 /// `?` so the literal always stays on one line (callers validate first; this
 /// is the second line of defence).
 pub fn ps(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
-        if c.is_control() {
-            out.push('?');
-        } else if is_ps_single_quote(c) {
-            out.push(c);
-            out.push(c);
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('\'');
-    out
+    let one_line: String = value
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    // Cannot fail: no control character is left.
+    lockstep_model::quote::ps_literal(&one_line).unwrap_or_else(|| "''".to_string())
 }
 
 /// Free text for a PowerShell `#` comment: one line, no control characters.

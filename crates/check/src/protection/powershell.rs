@@ -1,26 +1,9 @@
 //! PowerShell literals for fix commands built from input data.
 
 /// A single-quoted PowerShell literal, or `None` when the value holds a
-/// control character (a newline would end the command).
-///
-/// Inside single quotes PowerShell interprets nothing (`$()`, backticks and
-/// `;` are literal) except the quote itself, which is doubled. PowerShell also
-/// treats the typographic quotes U+2018, U+2019, U+201A and U+201B as single
-/// quotes, so they are doubled too.
+/// control character; see [`lockstep_model::quote`].
 pub fn quote(value: &str) -> Option<String> {
-    if value.chars().any(char::is_control) {
-        return None;
-    }
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
-        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
-            out.push(c);
-        }
-        out.push(c);
-    }
-    out.push('\'');
-    Some(out)
+    lockstep_model::quote::ps_literal(value)
 }
 
 /// `Cmdlet -Param 'a', 'b'` for the values that can be quoted; the values
