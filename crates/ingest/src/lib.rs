@@ -21,6 +21,7 @@ pub mod decode;
 pub mod error;
 pub mod formats;
 pub mod load;
+pub mod manifest;
 pub mod util;
 
 pub use error::IngestError;

@@ -19,6 +19,8 @@
 //! * Snapshot clusters are added as they are; a directory cluster and a
 //!   snapshot cluster with the same name are merged.
 //!
+//! * A `.toml` file is a fleet manifest ([`crate::manifest`]).
+//!
 //! A file that cannot be read yields an [`IngestError`] and loading goes on.
 //! Hidden files (`.name`) in directories are skipped.
 
@@ -50,6 +52,29 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
                 format!("a readable file or directory, found an error: {e}"),
             )),
             Ok(m) if m.is_dir() => load_dir(p, &mut out),
+            Ok(_)
+                if p.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("toml")) =>
+            {
+                match std::fs::read(p)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
+                {
+                    Ok(text) if crate::manifest::is_manifest(p, &text) => {
+                        crate::manifest::load_manifest(p, &text, &mut out)
+                    }
+                    Ok(_) => out.errors.push(IngestError::new(
+                        shown,
+                        0,
+                        "a fleet manifest: a UTF-8 TOML file with [[cluster]] tables",
+                    )),
+                    Err(e) => out.errors.push(IngestError::new(
+                        shown,
+                        0,
+                        format!("a readable UTF-8 fleet manifest, found an error: {e}"),
+                    )),
+                }
+            }
             Ok(_) => {
                 let mut loose = Vec::new();
                 let mut csv = Vec::new();
@@ -171,7 +196,7 @@ fn collect_files(
 }
 
 /// Reads, decodes, detects and parses one file.
-fn read_one(path: &Path, out: &mut LoadOutcome) -> Option<FileContent> {
+pub(crate) fn read_one(path: &Path, out: &mut LoadOutcome) -> Option<FileContent> {
     let shown = path.display().to_string();
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -263,7 +288,7 @@ fn stem_name(path: &Path) -> String {
     }
 }
 
-fn absorb(
+pub(crate) fn absorb(
     content: FileContent,
     path: &str,
     node_dir: Option<&str>,
@@ -419,7 +444,7 @@ pub fn merge_node(into: &mut Node, from: Node) {
     }
 }
 
-fn attach_csv(cluster: &mut Cluster, states: Vec<CsvNodeState>, path: &str) {
+pub(crate) fn attach_csv(cluster: &mut Cluster, states: Vec<CsvNodeState>, path: &str) {
     let src = states
         .first()
         .map(|s| s.source.clone())
@@ -433,7 +458,7 @@ fn attach_csv(cluster: &mut Cluster, states: Vec<CsvNodeState>, path: &str) {
     }
 }
 
-fn merge_cluster(clusters: &mut Vec<Cluster>, c: Cluster) {
+pub(crate) fn merge_cluster(clusters: &mut Vec<Cluster>, c: Cluster) {
     let Some(existing) = clusters.iter_mut().find(|x| same_name(&x.name, &c.name)) else {
         clusters.push(c);
         return;
