@@ -683,6 +683,23 @@ pub fn csv_line(p: Option<&csv::Position>) -> u32 {
     p.map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX))
 }
 
+/// A capture damaged for never-panic tests: characters inserted (even
+/// positions) or replaced (odd positions), then cut at `cut` characters.
+#[cfg(test)]
+pub fn damaged(sample: &str, cut: usize, edits: &[(usize, char)]) -> String {
+    let mut chars: Vec<char> = sample.chars().collect();
+    for &(pos, c) in edits {
+        let i = pos % (chars.len() + 1);
+        if pos % 2 == 0 {
+            chars.insert(i, c)
+        } else if i < chars.len() {
+            chars[i] = c
+        }
+    }
+    chars.truncate(cut.min(chars.len()));
+    chars.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -203,13 +203,7 @@ mod tests {
             #![proptest_config(ProptestConfig::with_cases(96))]
             #[test]
             fn never_panics(cut in 0usize..4000, edits in proptest::collection::vec((0usize..4000, any::<char>()), 0..12)) {
-                let mut chars: Vec<char> = SAMPLE_FOR_DAMAGE.chars().collect();
-                for (pos, c) in edits {
-                    let i = pos % (chars.len() + 1);
-                    if pos % 2 == 0 { chars.insert(i, c) } else if i < chars.len() { chars[i] = c }
-                }
-                chars.truncate(cut.min(chars.len()));
-                let text: String = chars.into_iter().collect();
+                let text = crate::util::damaged(SAMPLE_FOR_DAMAGE, cut, &edits);
                 let _ = detect(&text);
                 let _ = parse(&Text::new("damaged", text));
             }
