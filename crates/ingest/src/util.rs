@@ -608,6 +608,39 @@ pub struct QfeRow<'a> {
     pub installed_on: Option<Cow<'a, str>>,
 }
 
+/// Where the QFE fields sit in a table's cells.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QfeColumns {
+    pub node: Option<usize>,
+    pub hotfix_id: Option<usize>,
+    pub description: Option<usize>,
+    pub installed_by: Option<usize>,
+    pub installed_on: Option<usize>,
+}
+
+impl<'a> QfeRow<'a> {
+    /// A row from one table line's cells; `None` for stray lines (a prompt,
+    /// a warning) whose hotfix-id cell does not look like a hotfix id.
+    pub fn from_cells(line: u32, cells: &[Option<&'a str>], c: QfeColumns) -> Option<QfeRow<'a>> {
+        let get = |i: Option<usize>| {
+            i.and_then(|i| cells.get(i).copied().flatten())
+                .map(Cow::Borrowed)
+        };
+        let hotfix_id = get(c.hotfix_id);
+        if !hotfix_id.as_deref().is_some_and(is_hotfix_like) {
+            return None;
+        }
+        Some(QfeRow {
+            line,
+            node: get(c.node),
+            hotfix_id,
+            description: get(c.description),
+            installed_by: get(c.installed_by),
+            installed_on: get(c.installed_on),
+        })
+    }
+}
+
 fn non_empty(v: &Option<Cow<'_, str>>) -> Option<String> {
     v.as_deref()
         .map(str::trim)

@@ -293,29 +293,20 @@ fn parse_table(t: &Text) -> Result<Vec<QfeRow<'_>>, IngestError> {
     let node = col("Source")
         .or_else(|| col("PSComputerName"))
         .or_else(|| col("CSName"));
+    let columns = util::QfeColumns {
+        node,
+        hotfix_id: id,
+        description: desc,
+        installed_by: by,
+        installed_on: on,
+    };
     let mut rows = Vec::new();
     for &(n, l) in all.iter().skip(hi + 2) {
         if l.trim().is_empty() {
             continue;
         }
-        let cells = table.slice_row(l, &starts);
-        let get = |i: Option<usize>| {
-            i.and_then(|i| cells.get(i).copied().flatten())
-                .map(Cow::Borrowed)
-        };
-        let hotfix_id = get(id);
         // Stray lines after the table (a prompt, a warning) have no hotfix id.
-        if !hotfix_id.as_deref().is_some_and(util::is_hotfix_like) {
-            continue;
-        }
-        rows.push(QfeRow {
-            line: n,
-            node: get(node),
-            hotfix_id,
-            description: get(desc),
-            installed_by: get(by),
-            installed_on: get(on),
-        });
+        rows.extend(QfeRow::from_cells(n, &table.slice_row(l, &starts), columns));
     }
     Ok(rows)
 }

@@ -155,29 +155,20 @@ fn parse_table(t: &Text, header_idx: usize) -> Vec<QfeRow<'_>> {
         col("InstalledOn"),
         col("CSName"),
     );
+    let columns = util::QfeColumns {
+        node,
+        hotfix_id: id,
+        description: desc,
+        installed_by: by,
+        installed_on: on,
+    };
     let mut rows = Vec::new();
     for (n, l) in it {
         if l.trim().is_empty() {
             continue;
         }
-        let cells = table.split_row(l);
-        let get = |i: Option<usize>| {
-            i.and_then(|i| cells.get(i).copied().flatten())
-                .map(Cow::Borrowed)
-        };
-        let hotfix_id = get(id);
         // Stray lines (prompts, messages) have no hotfix id in that column.
-        if !hotfix_id.as_deref().is_some_and(util::is_hotfix_like) {
-            continue;
-        }
-        rows.push(QfeRow {
-            line: n,
-            node: get(node),
-            hotfix_id,
-            description: get(desc),
-            installed_by: get(by),
-            installed_on: get(on),
-        });
+        rows.extend(QfeRow::from_cells(n, &table.split_row(l), columns));
     }
     rows
 }
