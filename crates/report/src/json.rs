@@ -1,12 +1,124 @@
 //! JSON report, schema `lockstep-report/1` (documented in
 //! `schema/report-v1.schema.json`).
+//!
+//! The two long arrays (clusters and findings) are serialised in parallel
+//! chunks and streamed; everything else goes through serde as is. The bytes
+//! are exactly `serde_json::to_string(report)` (a test holds this), so the
+//! field order below must follow `CheckReport`'s declaration.
 
 use lockstep_check::run::CheckReport;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::io::{self, Write};
 
+/// The whole JSON report as one string (tests, small reports).
 pub fn render_json(report: &CheckReport) -> String {
-    // Serialising plain data cannot fail: every map key is a string.
-    let mut s = serde_json::to_string(report)
-        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise the report: {e}\"}}"));
-    s.push('\n');
-    s
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail, and plain data always serialises.
+    let _ = write_json(report, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+const ITEMS_PER_PART: usize = 256;
+
+fn field(w: &mut dyn Write, first: bool, name: &str, value: &impl Serialize) -> io::Result<()> {
+    if !first {
+        w.write_all(b",")?;
+    }
+    serde_json::to_writer(&mut *w, name)?;
+    w.write_all(b":")?;
+    serde_json::to_writer(&mut *w, value)?;
+    Ok(())
+}
+
+fn array<T: Serialize + Sync>(w: &mut dyn Write, name: &str, items: &[T]) -> io::Result<()> {
+    w.write_all(b",")?;
+    serde_json::to_writer(&mut *w, name)?;
+    w.write_all(b":[")?;
+    // Bounded memory: render a few parts per core at a time.
+    for (ci, chunk) in items
+        .chunks(ITEMS_PER_PART * rayon::current_num_threads().max(1) * 2)
+        .enumerate()
+    {
+        let parts: Vec<Result<Vec<u8>, serde_json::Error>> = chunk
+            .par_chunks(ITEMS_PER_PART)
+            .map(|part| {
+                let mut buf = Vec::new();
+                for (i, item) in part.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b',');
+                    }
+                    serde_json::to_writer(&mut buf, item)?;
+                }
+                Ok(buf)
+            })
+            .collect();
+        for (pi, part) in parts.into_iter().enumerate() {
+            if ci > 0 || pi > 0 {
+                w.write_all(b",")?;
+            }
+            w.write_all(&part?)?;
+        }
+    }
+    w.write_all(b"]")
+}
+
+/// Streams the JSON report (one line, then a newline) to `w`.
+pub fn write_json(report: &CheckReport, w: &mut dyn Write) -> io::Result<()> {
+    w.write_all(b"{")?;
+    field(w, true, "schema", &report.schema)?;
+    field(w, false, "lockstep_version", &report.lockstep_version)?;
+    field(w, false, "as_of", &report.as_of)?;
+    field(w, false, "catalog", &report.catalog)?;
+    field(w, false, "input_errors", &report.input_errors)?;
+    array(w, "clusters", &report.clusters)?;
+    field(w, false, "loose_nodes", &report.loose_nodes)?;
+    field(w, false, "companion_chains", &report.companion_chains)?;
+    array(w, "findings", &report.findings)?;
+    w.write_all(b"}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lockstep_check::run::{CatalogInfo, CheckOptions, check};
+    use lockstep_check::sources::NoCatalog;
+
+    #[test]
+    fn streamed_bytes_equal_serde_for_every_field() {
+        // A report with every top-level field set, and more findings and
+        // clusters than one part holds, so part joins are exercised.
+        let dir = std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/kb2616676"
+        ));
+        let loaded = lockstep_ingest::load_paths(&[dir]);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let template = loaded.inventory.clusters[0].clone();
+        let mut inv = lockstep_model::Inventory::default();
+        for c in 0..300 {
+            let mut cluster = template.clone();
+            cluster.name = format!("C{c:03}");
+            inv.clusters.push(cluster);
+        }
+        inv.loose_nodes.push(template.nodes[0].clone());
+        let mut report = check(
+            &inv,
+            &NoCatalog,
+            None,
+            CatalogInfo {
+                available: false,
+                path: None,
+                limits: Some("no catalog".into()),
+            },
+            &CheckOptions {
+                as_of: Some(jiff::civil::date(2024, 1, 1)),
+            },
+        );
+        report.input_errors = vec!["x.txt:3: expected \"a\"".into()];
+        assert!(report.findings.len() > ITEMS_PER_PART * 2);
+        let mut expected = serde_json::to_string(&report).unwrap();
+        expected.push('\n');
+        assert_eq!(render_json(&report), expected);
+    }
 }

@@ -2,10 +2,13 @@
 //! (the CLI asks on a TTY without `NO_COLOR`).
 
 use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use lockstep_check::Finding;
 use lockstep_check::Severity;
 use lockstep_check::drift::{Cell as DriftCell, DriftClass};
-use lockstep_check::run::CheckReport;
-use std::fmt::Write;
+use lockstep_check::run::{CheckReport, ClusterReport};
+use rayon::prelude::*;
+use std::fmt::Write as _;
+use std::io::{self, Write};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TextOptions {
@@ -38,7 +41,21 @@ pub fn class_mark(class: DriftClass) -> &'static str {
     }
 }
 
+/// The whole text report as one string (tests, small reports).
 pub fn render_text(report: &CheckReport, o: TextOptions) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_text(report, o, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Clusters and findings rendered per chunk, in parallel, then written in
+/// order: a fleet's report never has to be in memory whole.
+const CLUSTERS_PER_CHUNK: usize = 64;
+const FINDINGS_PER_CHUNK: usize = 2048;
+
+/// Streams the text report to `w`.
+pub fn write_text(report: &CheckReport, o: TextOptions, w: &mut dyn Write) -> io::Result<()> {
     let mut out = String::new();
     let nodes: usize = report
         .clusters
@@ -67,62 +84,21 @@ pub fn render_text(report: &CheckReport, o: TextOptions) -> String {
     for e in &report.input_errors {
         let _ = writeln!(out, "{}: {e}", paint("input error", "1;31", o));
     }
-    for c in &report.clusters {
-        let d = &c.drift;
-        let _ = writeln!(
-            out,
-            "\n{} {} — {} node(s), {} update(s) on every node, {} differ",
-            paint("Cluster", "1", o),
-            c.name,
-            d.nodes.len(),
-            d.common_updates,
-            d.rows.len()
-        );
-        let mut nodes_table = Table::new();
-        nodes_table
-            .load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(vec!["Node", "OS", "Version", "Catalog product", "Updates"]);
-        for n in &d.nodes {
-            nodes_table.add_row(vec![
-                Cell::new(&n.name),
-                Cell::new(n.os.as_deref().unwrap_or("?")),
-                Cell::new(n.version.as_deref().unwrap_or("?")),
-                Cell::new(n.product.as_deref().unwrap_or("unknown")),
-                Cell::new(n.updates),
-            ]);
-        }
-        let _ = writeln!(out, "{nodes_table}");
-        if !d.rows.is_empty() {
-            let mut t = Table::new();
-            t.load_style(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic);
-            let mut header = vec!["Update".to_string()];
-            header.extend(d.nodes.iter().map(|n| n.name.clone()));
-            t.set_header(header);
-            for row in &d.rows {
-                let mut cells = vec![Cell::new(row.kb)];
-                for cell in &row.cells {
-                    cells.push(Cell::new(match cell {
-                        DriftCell::Present { .. } => "installed",
-                        DriftCell::Absent { class } => class_mark(*class),
-                    }));
-                }
-                t.add_row(cells);
-            }
-            let _ = writeln!(out, "Drift matrix:\n{t}");
-            for g in &d.groups {
-                let _ = writeln!(out, "  [{}] {}", class_mark(g.class), g.summary);
-            }
-        }
-        let _ = writeln!(out, "\n{}", d.validation.explanation);
-        if !d.validation.remedy.is_empty() {
-            let _ = writeln!(out, "{}", d.validation.remedy);
-        }
-        for p in &c.posture {
-            posture_text(&mut out, p);
+    w.write_all(out.as_bytes())?;
+    for chunk in report.clusters.chunks(CLUSTERS_PER_CHUNK) {
+        let parts: Vec<String> = chunk
+            .par_iter()
+            .map(|c| {
+                let mut s = String::new();
+                cluster_text(&mut s, c, o);
+                s
+            })
+            .collect();
+        for p in parts {
+            w.write_all(p.as_bytes())?;
         }
     }
+    let mut out = String::new();
     if !report.loose_nodes.is_empty() {
         let _ = writeln!(out, "\n{}", paint("Nodes outside a cluster", "1", o));
         for p in &report.loose_nodes {
@@ -135,45 +111,118 @@ pub fn render_text(report: &CheckReport, o: TextOptions) -> String {
         paint("Findings", "1", o),
         report.findings.len()
     );
-    for f in &report.findings {
-        let _ = writeln!(
-            out,
-            "{} [{}] {}{}",
-            severity(f.severity, o),
-            f.code,
-            f.cluster
-                .as_ref()
-                .map(|c| format!("{c}: "))
-                .unwrap_or_default(),
-            f.title
-        );
-        for line in f.detail.lines() {
-            let _ = writeln!(out, "    {line}");
-        }
-        for e in &f.evidence {
-            let _ = writeln!(out, "    evidence: {} — {}", e.source, e.note);
-        }
-        if let Some(fix) = &f.fix {
-            for (i, line) in fix.text.lines().enumerate() {
-                let _ = writeln!(out, "    {}{line}", if i == 0 { "fix: " } else { "     " });
-            }
-            for c in &fix.commands {
-                let _ = writeln!(out, "      {c}");
-            }
-        }
-        if !f.known_issues.is_empty() {
-            let _ = writeln!(out, "    known issues: {}", f.known_issues.join(", "));
+    w.write_all(out.as_bytes())?;
+    for chunk in report.findings.chunks(FINDINGS_PER_CHUNK) {
+        let parts: Vec<String> = chunk
+            .par_chunks(FINDINGS_PER_CHUNK / 8)
+            .map(|fs| {
+                let mut s = String::new();
+                for f in fs {
+                    finding_text(&mut s, f, o);
+                }
+                s
+            })
+            .collect();
+        for p in parts {
+            w.write_all(p.as_bytes())?;
         }
     }
     let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
-    let _ = writeln!(
-        out,
+    writeln!(
+        w,
         "\n{} error(s), {} warning(s), {} info",
         count(Severity::Error),
         count(Severity::Warning),
         count(Severity::Info)
+    )
+}
+
+fn cluster_text(out: &mut String, c: &ClusterReport, o: TextOptions) {
+    let d = &c.drift;
+    let _ = writeln!(
+        out,
+        "\n{} {} — {} node(s), {} update(s) on every node, {} differ",
+        paint("Cluster", "1", o),
+        c.name,
+        d.nodes.len(),
+        d.common_updates,
+        d.rows.len()
     );
-    out
+    let mut nodes_table = Table::new();
+    nodes_table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec!["Node", "OS", "Version", "Catalog product", "Updates"]);
+    for n in &d.nodes {
+        nodes_table.add_row(vec![
+            Cell::new(&n.name),
+            Cell::new(n.os.as_deref().unwrap_or("?")),
+            Cell::new(n.version.as_deref().unwrap_or("?")),
+            Cell::new(n.product.as_deref().unwrap_or("unknown")),
+            Cell::new(n.updates),
+        ]);
+    }
+    let _ = writeln!(out, "{nodes_table}");
+    if !d.rows.is_empty() {
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        let mut header = vec!["Update".to_string()];
+        header.extend(d.nodes.iter().map(|n| n.name.clone()));
+        t.set_header(header);
+        for row in &d.rows {
+            let mut cells = vec![Cell::new(row.kb)];
+            for cell in &row.cells {
+                cells.push(Cell::new(match cell {
+                    DriftCell::Present { .. } => "installed",
+                    DriftCell::Absent { class } => class_mark(*class),
+                }));
+            }
+            t.add_row(cells);
+        }
+        let _ = writeln!(out, "Drift matrix:\n{t}");
+        for g in &d.groups {
+            let _ = writeln!(out, "  [{}] {}", class_mark(g.class), g.summary);
+        }
+    }
+    let _ = writeln!(out, "\n{}", d.validation.explanation);
+    if !d.validation.remedy.is_empty() {
+        let _ = writeln!(out, "{}", d.validation.remedy);
+    }
+    for p in &c.posture {
+        posture_text(out, p);
+    }
+}
+
+fn finding_text(out: &mut String, f: &Finding, o: TextOptions) {
+    let _ = writeln!(
+        out,
+        "{} [{}] {}{}",
+        severity(f.severity, o),
+        f.code,
+        f.cluster
+            .as_ref()
+            .map(|c| format!("{c}: "))
+            .unwrap_or_default(),
+        f.title
+    );
+    for line in f.detail.lines() {
+        let _ = writeln!(out, "    {line}");
+    }
+    for e in &f.evidence {
+        let _ = writeln!(out, "    evidence: {} — {}", e.source, e.note);
+    }
+    if let Some(fix) = &f.fix {
+        for (i, line) in fix.text.lines().enumerate() {
+            let _ = writeln!(out, "    {}{line}", if i == 0 { "fix: " } else { "     " });
+        }
+        for c in &fix.commands {
+            let _ = writeln!(out, "      {c}");
+        }
+    }
+    if !f.known_issues.is_empty() {
+        let _ = writeln!(out, "    known issues: {}", f.known_issues.join(", "));
+    }
 }
 
 fn posture_text(out: &mut String, p: &lockstep_check::posture::NodePosture) {
