@@ -323,3 +323,59 @@ fn ws2022_behind_reports_the_missing_cumulative_update_as_an_error() {
         .unwrap();
     assert_eq!(hvs01["products"][0]["missing"], serde_json::json!([]));
 }
+
+#[test]
+fn several_clusters_stream_in_input_order_as_each_would_alone() {
+    // The report is written cluster by cluster as they are judged; the
+    // result must be what each cluster gives on its own, in input order.
+    let json = |paths: &[&str]| -> Value {
+        let mut args = vec!["--no-catalog", "check"];
+        args.extend_from_slice(paths);
+        args.extend_from_slice(&["--format", "json", "--fail-on", "never"]);
+        let out = run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    let both = json(&["examples/kb2616676", "examples/ws2022-behind"]);
+    validate_report(&both);
+    let a = json(&["examples/kb2616676"]);
+    let b = json(&["examples/ws2022-behind"]);
+    assert_eq!(
+        both["clusters"],
+        Value::Array(vec![a["clusters"][0].clone(), b["clusters"][0].clone()])
+    );
+    let mut separate = findings(&a);
+    // The "no catalog" finding is said once per report.
+    separate.extend(
+        findings(&b)
+            .into_iter()
+            .filter(|(_, code, _)| code != "catalog-unavailable"),
+    );
+    let mut together = findings(&both);
+    separate.sort();
+    together.sort();
+    assert_eq!(together, separate);
+    let text = stdout(&run(&[
+        "--no-catalog",
+        "check",
+        "examples/kb2616676",
+        "examples/ws2022-behind",
+        "--fail-on",
+        "never",
+    ]));
+    assert!(
+        text.starts_with("lockstep check: 2 cluster(s), 7 node(s); catalog: none\n"),
+        "{text}"
+    );
+    let at = |s: &str| {
+        text.find(s)
+            .unwrap_or_else(|| panic!("{s} not in:\n{text}"))
+    };
+    assert!(at("Cluster kb2616676") < at("Cluster ws2022-behind"));
+    assert!(at("Cluster ws2022-behind") < at("\nFindings ("));
+}

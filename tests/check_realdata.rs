@@ -158,3 +158,81 @@ fn two_months_later_the_december_update_heads_the_chain() {
         serde_json::json!(["KB5007205", "KB5006699", "KB5005575"])
     );
 }
+
+/// The real capture, renamed, and (for `extra`) with more hotfixes listed
+/// the way systeminfo lists them.
+fn capture_as(host: &str, extra: &[&str]) -> String {
+    let text = std::fs::read_to_string(shared("inventory/wesng__srv_2022_systeminfo.txt")).unwrap();
+    let mut text = text.replace("WIN-RIBN7SM07BK", host);
+    if !extra.is_empty() {
+        let mut list = String::new();
+        for (i, kb) in extra.iter().enumerate() {
+            list.push_str(&format!(
+                "                           [{:02}]: {kb}\r\n",
+                4 + i
+            ));
+        }
+        text = text
+            .replace(
+                "3 Hotfix(s) Installed.",
+                &format!("{} Hotfix(s) Installed.", 3 + extra.len()),
+            )
+            .replace("[03]: KB5005552\r\n", &format!("[03]: KB5005552\r\n{list}"));
+    }
+    text
+}
+
+#[test]
+fn nodes_of_a_cluster_with_identical_gaps_share_one_finding() {
+    // HV01 and HV02 are the capture as it is; HV03 also has the October
+    // 2021 update. As of 2021-12-31 the Server 2022 chain head is KB5008223
+    // (December) on all three, folding the missing KB5007205 (November),
+    // KB5006699 (October) and KB5005575 (September) on HV01/HV02 but only
+    // KB5007205 on HV03 (its KB5006699 covers KB5005575). So two findings:
+    // one for HV01 and HV02 together, one for HV03.
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = dir.path().join("HVC22");
+    std::fs::create_dir(&cluster).unwrap();
+    for (host, extra) in [("HV01", &[][..]), ("HV02", &[]), ("HV03", &["KB5006699"])] {
+        std::fs::write(
+            cluster.join(format!("{host}.systeminfo.txt")),
+            capture_as(host, extra),
+        )
+        .unwrap();
+    }
+    let out = Command::new(BIN)
+        .arg("--catalog")
+        .arg(wesng_catalog())
+        .arg("check")
+        .arg(&cluster)
+        .args(["--as-of", "2021-12-31", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<(Value, Value, Value)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "security-update-missing")
+        .map(|f| (f["nodes"].clone(), f["title"].clone(), f["detail"].clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                serde_json::json!(["HV01", "HV02"]),
+                serde_json::json!("KB5008223 missing on HV01, HV02 (Windows Server 2022)"),
+                serde_json::json!(
+                    "KB5008223: newest missing update of its chain; released 2021-12-14; supersedes the also absent KB5007205, KB5006699, KB5005575"
+                ),
+            ),
+            (
+                serde_json::json!(["HV03"]),
+                serde_json::json!("KB5008223 missing on HV03 (Windows Server 2022)"),
+                serde_json::json!(
+                    "KB5008223: newest missing update of its chain; released 2021-12-14; supersedes the also absent KB5007205"
+                ),
+            ),
+        ]
+    );
+}

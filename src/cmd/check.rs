@@ -1,8 +1,10 @@
 use crate::Global;
 use crate::cmd::{OutputFormat, load_inputs, open_knowledge, write_output, write_output_with};
 use lockstep_check::Severity;
-use lockstep_check::run::{CheckOptions, check};
-use lockstep_report::TextOptions;
+use lockstep_check::run::{
+    CheckOptions, CheckReport, ClusterReport, ReportHead, check, check_each,
+};
+use lockstep_report::{TextOptions, json, text};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,32 +49,80 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     timings.mark("load");
     let sources = open_knowledge(global)?;
     let knowledge = sources.knowledge();
-    let mut report = check(
-        &loaded.inventory,
-        &knowledge,
-        Some(sources.protection()),
-        sources.catalog_info(),
-        &CheckOptions { as_of: args.as_of },
-    );
-    timings.mark("check");
-    report.input_errors = loaded.errors.clone();
-    let title = args
-        .paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let options = CheckOptions { as_of: args.as_of };
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    match args.format {
-        OutputFormat::Text => write_output_with(args.output.as_deref(), |w| {
-            lockstep_report::text::write_text(&report, TextOptions { color }, w)
-        })?,
+    let head = ReportHead::new(
+        &loaded.inventory,
+        sources.catalog_info(),
+        &options,
+        loaded.errors.clone(),
+    );
+    // Text and JSON stream: each cluster is judged, rendered and written,
+    // then dropped; the findings follow the last cluster.
+    // `separated`: each rendered cluster starts with a one-byte separator
+    // (JSON's `,`) that the first one drops.
+    let streamed = |w: &mut dyn std::io::Write,
+                    separated: bool,
+                    render: &(dyn Fn(ClusterReport) -> std::io::Result<Vec<u8>> + Sync)|
+     -> std::io::Result<CheckReport> {
+        let mut first = true;
+        let mut report = check_each(
+            &loaded.inventory,
+            &knowledge,
+            Some(sources.protection()),
+            sources.catalog_info(),
+            &options,
+            render,
+            |part: std::io::Result<Vec<u8>>| {
+                let part = part?;
+                let skip = usize::from(separated && first);
+                first = false;
+                w.write_all(part.get(skip..).unwrap_or_default())
+            },
+        )?;
+        report.input_errors = loaded.errors.clone();
+        Ok(report)
+    };
+    let report = match args.format {
+        OutputFormat::Text => {
+            let o = TextOptions { color };
+            write_output_with(args.output.as_deref(), |w| {
+                text::write_head(w, &head, o)?;
+                let report = streamed(w, false, &|c| {
+                    let mut s = String::new();
+                    text::cluster_text(&mut s, &c, o);
+                    Ok(s.into_bytes())
+                })?;
+                timings.mark("check and clusters");
+                text::write_tail(w, &report, o)?;
+                Ok(report)
+            })?
+        }
         OutputFormat::Json => write_output_with(args.output.as_deref(), |w| {
-            lockstep_report::json::write_json(&report, w)
+            json::write_head(w, &head)?;
+            let report = streamed(w, true, &|c| json::cluster_json(&c))?;
+            timings.mark("check and clusters");
+            json::write_tail(w, &report)?;
+            Ok(report)
         })?,
         OutputFormat::Html => {
+            let mut report = check(
+                &loaded.inventory,
+                &knowledge,
+                Some(sources.protection()),
+                sources.catalog_info(),
+                &options,
+            );
+            report.input_errors = loaded.errors.clone();
+            timings.mark("check");
+            let title = args
+                .paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
             // The HTML report is the page for the change ticket: it carries
             // both plans, so the board sees what each target would do.
             let plans: Vec<lockstep_report::html::PlanView> = [
@@ -90,9 +140,14 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             let body = lockstep_report::render_html(&report, &title, &plans)
                 .map_err(|e| anyhow::anyhow!(e))?;
             write_output(args.output.as_deref(), &body)?;
+            Some(report)
         }
-    }
+    };
     timings.mark("report");
+    // Standard output closed early: nothing more to say.
+    let Some(report) = report else {
+        return Ok(ExitCode::SUCCESS);
+    };
     for e in &loaded.errors {
         eprintln!("lockstep: {e}");
     }

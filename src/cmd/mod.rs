@@ -78,28 +78,30 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// Streams a report to a file atomically (temporary file in the same
 /// folder, renamed when complete), or to standard output: a fleet's report
 /// is written as it is rendered, never held whole in memory.
-pub fn write_output_with(
+/// `render` returns what the caller needs afterwards (the check's findings);
+/// `None` when standard output was closed early (`| head`), which is not an
+/// error worth a message.
+pub fn write_output_with<R>(
     path: Option<&Path>,
-    render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
+    render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<R>,
+) -> anyhow::Result<Option<R>> {
     match path {
         None => {
             let stdout = std::io::stdout().lock();
             let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout);
-            // A closed pipe (`| head`) is not an error worth a message.
-            match render(&mut out).and_then(|()| std::io::Write::flush(&mut out)) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.context("writing to standard output"),
+            match render(&mut out).and_then(|r| std::io::Write::flush(&mut out).map(|()| r)) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(None),
+                other => other.map(Some).context("writing to standard output"),
             }
         }
-        Some(path) => write_atomic_with(path, render),
+        Some(path) => write_atomic_with(path, render).map(Some),
     }
 }
 
-fn write_atomic_with(
+fn write_atomic_with<R>(
     path: &Path,
-    render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
+    render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<R>,
+) -> anyhow::Result<R> {
     use std::io::Write;
     let dir = path
         .parent()
@@ -115,15 +117,20 @@ fn write_atomic_with(
     ));
     let written = std::fs::File::create(&tmp).and_then(|f| {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        render(&mut w)?;
-        w.flush()
+        let r = render(&mut w)?;
+        w.flush()?;
+        Ok(r)
     });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(anyhow::anyhow!("writing {}: {e}", tmp.display()));
-    }
+    let r = match written {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(anyhow::anyhow!("writing {}: {e}", tmp.display()));
+        }
+    };
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         anyhow::anyhow!("writing {}: {e}", path.display())
-    })
+    })?;
+    Ok(r)
 }

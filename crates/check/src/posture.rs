@@ -21,6 +21,7 @@
 
 use crate::knowledge::{Knowledge, UpdateKind};
 use jiff::civil::Date;
+use lockstep_model::KbMap;
 use lockstep_model::{KbId, Node, WinVersion};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -31,16 +32,18 @@ pub struct ChainHead {
     pub kb: KbId,
     pub kind: Option<UpdateKind>,
     pub release_date: Option<Date>,
-    pub title: Option<String>,
+    /// Shared with the product's graph: a head is listed on thousands of
+    /// nodes of a fleet.
+    pub title: Option<Arc<str>>,
     /// Highest CVE severity on this product.
-    pub severity: Option<String>,
+    pub severity: Option<Arc<str>>,
     /// Missing updates this one supersedes (folded under it), newest first.
     pub folds: Vec<KbId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductPosture {
-    pub product: String,
+    pub product: Arc<str>,
     /// False for a separately installed product the inventory does not show.
     pub applicable: bool,
     pub missing: Vec<ChainHead>,
@@ -77,8 +80,9 @@ fn published_by(k: &dyn Knowledge, kb: KbId, as_of: Option<Date>) -> bool {
 /// once per (product, as-of) and shared by every node that runs the
 /// product: the per-node work is then a walk over integers.
 pub struct ProductGraph {
+    product: Arc<str>,
     kbs: Vec<KbId>,
-    index: HashMap<KbId, u32>,
+    index: KbMap<u32>,
     /// Published for the product by the as-of date.
     candidate: Vec<bool>,
     kind: Vec<Option<UpdateKind>>,
@@ -88,19 +92,28 @@ pub struct ProductGraph {
     older: Vec<Vec<u32>>,
     /// Normal cumulative updates in a month that has a hotpatch.
     in_hotpatch_month: Vec<bool>,
+    title: Vec<Option<Arc<str>>>,
+    severity: Vec<Option<Arc<str>>>,
+    /// `superseded[hotpatch as usize][i]`: an in-scope candidate supersedes
+    /// `kbs[i]`; the same for every node, so computed once.
+    superseded: [Vec<bool>; 2],
 }
 
 impl ProductGraph {
     pub fn build(product: &str, as_of: Option<Date>, k: &dyn Knowledge) -> ProductGraph {
         let mut g = ProductGraph {
+            product: Arc::from(product),
             kbs: Vec::new(),
-            index: HashMap::new(),
+            index: KbMap::default(),
             candidate: Vec::new(),
             kind: Vec::new(),
             date: Vec::new(),
             fixed_build: Vec::new(),
             older: Vec::new(),
             in_hotpatch_month: Vec::new(),
+            title: Vec::new(),
+            severity: Vec::new(),
+            superseded: [Vec::new(), Vec::new()],
         };
         let mut queue: Vec<KbId> = k.updates_for(product);
         let published: HashSet<KbId> = queue.iter().copied().collect();
@@ -144,6 +157,23 @@ impl ProductGraph {
                     && g.date[i].is_some_and(|d| hotpatch_months.contains(&(d.year(), d.month())))
             })
             .collect();
+        g.title = g.kbs.iter().map(|&kb| k.title(kb).map(Arc::from)).collect();
+        g.severity = g
+            .kbs
+            .iter()
+            .map(|&kb| k.max_severity(kb, product).map(Arc::from))
+            .collect();
+        for hotpatch in [false, true] {
+            let mut superseded = vec![false; g.kbs.len()];
+            for i in 0..g.kbs.len() {
+                if g.in_scope(i, hotpatch) {
+                    for &o in &g.older[i] {
+                        superseded[o as usize] = true;
+                    }
+                }
+            }
+            g.superseded[hotpatch as usize] = superseded;
+        }
         g
     }
 
@@ -169,22 +199,26 @@ impl ProductGraph {
             .is_some_and(|&i| self.kind[i as usize] == Some(UpdateKind::Hotpatch))
     }
 
-    /// Missing chain heads for a node with these installed updates.
+    /// The graph's indices of these installed updates.
+    fn installed_ids(&self, installed: &[KbId]) -> Vec<u32> {
+        installed
+            .iter()
+            .filter_map(|kb| self.index.get(kb).copied())
+            .collect()
+    }
+
+    /// Missing chain heads for a node with these installed updates (graph
+    /// indices, from [`Self::installed_ids`]).
     fn gaps(
         &self,
-        installed: &HashSet<KbId>,
+        installed: &[u32],
         version: Option<WinVersion>,
         hotpatch: bool,
-        product: &str,
-        k: &dyn Knowledge,
     ) -> Vec<ChainHead> {
         let n = self.kbs.len();
         // Covered: reachable from an installed update through "supersedes".
         let mut covered = vec![false; n];
-        let mut stack: Vec<u32> = installed
-            .iter()
-            .filter_map(|kb| self.index.get(kb).copied())
-            .collect();
+        let mut stack: Vec<u32> = installed.to_vec();
         while let Some(i) = stack.pop() {
             let i = i as usize;
             if covered[i] {
@@ -209,26 +243,21 @@ impl ProductGraph {
             })
             .collect();
         // A head is a missing update that no in-scope candidate supersedes.
-        let mut superseded = vec![false; n];
-        for i in 0..n {
-            if self.in_scope(i, hotpatch) {
-                for &o in &self.older[i] {
-                    superseded[o as usize] = true;
-                }
-            }
-        }
+        let superseded = &self.superseded[hotpatch as usize];
         let mut heads = Vec::new();
+        // `folded_by[o] == i`: already folded under head `i` (one pass per head).
+        let mut folded_by = vec![u32::MAX; n];
         for i in 0..n {
             if !missing[i] || superseded[i] {
                 continue;
             }
             let mut folds = Vec::new();
-            let mut seen = vec![i as u32];
+            folded_by[i] = i as u32;
             let mut stack = vec![i as u32];
             while let Some(cur) = stack.pop() {
                 for &o in &self.older[cur as usize] {
-                    if missing[o as usize] && !seen.contains(&o) {
-                        seen.push(o);
+                    if missing[o as usize] && folded_by[o as usize] != i as u32 {
+                        folded_by[o as usize] = i as u32;
                         folds.push(self.kbs[o as usize]);
                         stack.push(o);
                     }
@@ -240,8 +269,8 @@ impl ProductGraph {
                 kb,
                 kind: self.kind[i],
                 release_date: self.date[i],
-                title: k.title(kb),
-                severity: k.max_severity(kb, product),
+                title: self.title[i].clone(),
+                severity: self.severity[i].clone(),
                 folds,
             });
         }
@@ -330,7 +359,9 @@ impl PostureEngine {
             ));
             return posture;
         }
-        let installed: HashSet<KbId> = node.updates.iter().map(|u| u.kb).collect();
+        let mut installed: Vec<KbId> = node.updates.iter().map(|u| u.kb).collect();
+        installed.sort_unstable();
+        installed.dedup();
         let version = node
             .os
             .version
@@ -338,21 +369,25 @@ impl PostureEngine {
             .map(|v| v.value)
             .filter(|v| v.len() == 4);
         let graph = self.graph(&product, as_of, k);
-        posture.hotpatch = installed.iter().any(|kb| graph.is_hotpatch(*kb));
+        let ids = graph.installed_ids(&installed);
+        posture.hotpatch = ids
+            .iter()
+            .any(|&i| graph.kind[i as usize] == Some(UpdateKind::Hotpatch));
         posture.products.push(ProductPosture {
-            missing: graph.gaps(&installed, version, posture.hotpatch, &product, k),
-            product: product.clone(),
+            missing: graph.gaps(&ids, version, posture.hotpatch),
+            product: graph.product.clone(),
             applicable: true,
         });
         for companion in self.companions(&product, k).iter() {
             let g = self.graph(companion, as_of, k);
-            if !installed.iter().any(|kb| g.publishes(*kb)) {
+            let ids = g.installed_ids(&installed);
+            if !ids.iter().any(|&i| g.candidate[i as usize]) {
                 posture.companions_not_shown.push(companion.clone());
                 continue;
             }
             posture.products.push(ProductPosture {
-                missing: g.gaps(&installed, None, false, companion, k),
-                product: companion.clone(),
+                missing: g.gaps(&ids, None, false),
+                product: g.product.clone(),
                 applicable: true,
             });
         }
@@ -371,8 +406,8 @@ impl PostureEngine {
     ) -> ProductPosture {
         let g = self.graph(product, as_of, k);
         ProductPosture {
-            missing: g.gaps(&HashSet::new(), None, false, product, k),
-            product: product.to_string(),
+            missing: g.gaps(&[], None, false),
+            product: g.product.clone(),
             applicable: false,
         }
     }

@@ -3,12 +3,15 @@
 
 use crate::drift::{ClusterDrift, DriftClass, cluster_drift};
 use crate::knowledge::Knowledge;
-use crate::posture::{NodePosture, PostureEngine, ProductPosture};
+use crate::posture::{ChainHead, NodePosture, PostureEngine, ProductPosture};
 use crate::{Evidence, Finding, Fix, Severity};
 use jiff::civil::Date;
-use lockstep_model::{Cluster, Inventory, Node};
+use lockstep_model::{Cluster, Inventory, KbId, Node};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
 
 pub const REPORT_SCHEMA: &str = "lockstep-report/1";
 
@@ -65,6 +68,60 @@ pub struct ProtectionInputs<'a> {
     pub known: &'a lockstep_catalog::known_issues::KnownIssues,
 }
 
+/// What a report says before its first cluster, known before the check
+/// runs: lets a report be streamed cluster by cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportHead {
+    pub schema: String,
+    pub lockstep_version: String,
+    pub as_of: Option<Date>,
+    pub catalog: CatalogInfo,
+    pub input_errors: Vec<String>,
+    /// How many clusters and nodes (clustered and loose) will follow.
+    pub clusters: usize,
+    pub nodes: usize,
+}
+
+impl ReportHead {
+    pub fn new(
+        inventory: &Inventory,
+        catalog: CatalogInfo,
+        options: &CheckOptions,
+        input_errors: Vec<String>,
+    ) -> Self {
+        ReportHead {
+            schema: REPORT_SCHEMA.into(),
+            lockstep_version: env!("CARGO_PKG_VERSION").into(),
+            as_of: options.as_of,
+            catalog,
+            input_errors,
+            clusters: inventory.clusters.len(),
+            nodes: inventory.all_nodes().count(),
+        }
+    }
+}
+
+impl CheckReport {
+    /// The head of this (whole) report.
+    pub fn head(&self) -> ReportHead {
+        ReportHead {
+            schema: self.schema.clone(),
+            lockstep_version: self.lockstep_version.clone(),
+            as_of: self.as_of,
+            catalog: self.catalog.clone(),
+            input_errors: self.input_errors.clone(),
+            clusters: self.clusters.len(),
+            nodes: self
+                .clusters
+                .iter()
+                .map(|c| c.drift.nodes.len())
+                .sum::<usize>()
+                + self.loose_nodes.len(),
+        }
+    }
+}
+
+/// The whole check, every cluster's report kept.
 pub fn check(
     inventory: &Inventory,
     k: &dyn Knowledge,
@@ -72,6 +129,46 @@ pub fn check(
     catalog: CatalogInfo,
     options: &CheckOptions,
 ) -> CheckReport {
+    let mut clusters = Vec::with_capacity(inventory.clusters.len());
+    let report = check_each(
+        inventory,
+        k,
+        protection,
+        catalog,
+        options,
+        |c| c,
+        |c| {
+            clusters.push(c);
+            Ok::<(), std::convert::Infallible>(())
+        },
+    );
+    match report {
+        Ok(mut r) => {
+            r.clusters = clusters;
+            r
+        }
+        Err(never) => match never {},
+    }
+}
+
+/// Clusters judged in parallel per chunk, handed on in input order.
+const CLUSTERS_PER_CHUNK: usize = 64;
+
+/// The check, streamed: each cluster's report goes through `render` (in
+/// parallel; e.g. to text) and then, in input order, to `sink` (e.g. the
+/// output file), and is dropped, so a fleet's drift matrices and postures
+/// are never all in memory. Returns the rest of the report (loose nodes,
+/// companion chains, every finding, sorted), with `clusters` empty. A sink
+/// error stops the check and is returned.
+pub fn check_each<T: Send, E>(
+    inventory: &Inventory,
+    k: &dyn Knowledge,
+    protection: Option<ProtectionInputs<'_>>,
+    catalog: CatalogInfo,
+    options: &CheckOptions,
+    render: impl Fn(ClusterReport) -> T + Sync,
+    mut sink: impl FnMut(T) -> Result<(), E>,
+) -> Result<CheckReport, E> {
     let mut findings = Vec::new();
     if !catalog.available {
         findings.push(Finding {
@@ -94,47 +191,58 @@ pub fn check(
         });
     }
     let engine = PostureEngine::default();
-    // Clusters are independent: judged in parallel, collected in input order.
-    let per_cluster: Vec<(ClusterReport, Vec<Finding>)> = inventory
-        .clusters
-        .par_iter()
-        .map(|cluster| {
-            let mut findings = Vec::new();
-            let drift = cluster_drift(cluster, k);
-            findings.extend(drift_findings(cluster, &drift));
-            findings.extend(os_mismatch(cluster, &drift));
-            let posture: Vec<NodePosture> = cluster
-                .nodes
-                .iter()
-                .map(|n| engine.node_posture(n, options.as_of, k))
-                .collect();
-            for (node, p) in cluster.nodes.iter().zip(&posture) {
-                findings.extend(posture_findings(Some(&cluster.name), node, p));
-            }
-            if let Some(pi) = &protection {
-                findings.extend(crate::protection::audit_cluster(
-                    cluster, pi.rules, pi.known,
+    let mut not_shown: Vec<String> = Vec::new();
+    for chunk in inventory.clusters.chunks(CLUSTERS_PER_CHUNK) {
+        let judged: Vec<(T, Vec<Finding>, Vec<String>)> = chunk
+            .par_iter()
+            .map(|cluster| {
+                let mut findings = Vec::new();
+                let drift = cluster_drift(cluster, k);
+                findings.extend(drift_findings(cluster, &drift));
+                findings.extend(os_mismatch(cluster, &drift));
+                let posture: Vec<NodePosture> = cluster
+                    .nodes
+                    .iter()
+                    .map(|n| engine.node_posture(n, options.as_of, k))
+                    .collect();
+                findings.extend(posture_findings(
+                    Some(&cluster.name),
+                    &cluster.nodes,
+                    &posture,
                 ));
-            }
-            (
-                ClusterReport {
+                if let Some(pi) = &protection {
+                    findings.extend(crate::protection::audit_cluster(
+                        cluster, pi.rules, pi.known,
+                    ));
+                }
+                let mut companions: Vec<String> = posture
+                    .iter()
+                    .flat_map(|p| p.companions_not_shown.iter().cloned())
+                    .collect();
+                companions.sort();
+                companions.dedup();
+                let report = ClusterReport {
                     name: cluster.name.clone(),
                     drift,
                     posture,
-                },
-                findings,
-            )
-        })
-        .collect();
-    let mut clusters = Vec::with_capacity(per_cluster.len());
-    for (report, f) in per_cluster {
-        clusters.push(report);
-        findings.extend(f);
+                };
+                (render(report), findings, companions)
+            })
+            .collect();
+        for (rendered, f, companions) in judged {
+            sink(rendered)?;
+            findings.extend(f);
+            not_shown.extend(companions);
+        }
     }
     let mut loose = Vec::new();
     for node in &inventory.loose_nodes {
         let p = engine.node_posture(node, options.as_of, k);
-        findings.extend(posture_findings(None, node, &p));
+        findings.extend(posture_findings(
+            None,
+            std::slice::from_ref(node),
+            std::slice::from_ref(&p),
+        ));
         if let Some(pi) = &protection {
             findings.extend(crate::protection::audit_node(
                 node, None, pi.rules, pi.known,
@@ -142,30 +250,29 @@ pub fn check(
         }
         loose.push(p);
     }
-    let mut not_shown: Vec<&String> = clusters
-        .iter()
-        .flat_map(|c| c.posture.iter())
-        .chain(loose.iter())
-        .flat_map(|p| p.companions_not_shown.iter())
-        .collect();
+    not_shown.extend(
+        loose
+            .iter()
+            .flat_map(|p| p.companions_not_shown.iter().cloned()),
+    );
     not_shown.sort();
     not_shown.dedup();
     let companion_chains = not_shown
-        .into_iter()
+        .iter()
         .map(|p| engine.product_chains(p, options.as_of, k))
         .collect();
     sort_findings(&mut findings);
-    CheckReport {
+    Ok(CheckReport {
         schema: REPORT_SCHEMA.into(),
         lockstep_version: env!("CARGO_PKG_VERSION").into(),
         as_of: options.as_of,
         catalog,
         input_errors: Vec::new(),
-        clusters,
+        clusters: Vec::new(),
         loose_nodes: loose,
         companion_chains,
         findings,
-    }
+    })
 }
 
 pub fn sort_findings(findings: &mut [Finding]) {
@@ -379,89 +486,222 @@ fn os_mismatch(cluster: &Cluster, drift: &ClusterDrift) -> Option<Finding> {
     })
 }
 
-/// One finding per node and product that lacks something: the chain heads,
-/// each with what it folds. Separately installed products the inventory does
-/// not show are listed in the posture, not raised as findings.
-fn posture_findings(cluster: Option<&str>, node: &Node, p: &NodePosture) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for (i, prod) in p.products.iter().enumerate() {
-        if prod.missing.is_empty() || !prod.applicable {
+/// Posture findings, grouped: nodes of one cluster whose missing chain
+/// heads are identical share one finding (a cluster patched together lacks
+/// the same updates on every node, and the admin installs them once per
+/// node either way). The OS product gives `security-update-missing`; the
+/// separately installed products the node shows give one
+/// `companion-update-missing` per node group, each KB listed once with every
+/// product it belongs to (a .NET rollup is published for several .NET
+/// versions; the admin installs it once). Products the inventory does not
+/// show are listed in the posture, not raised as findings.
+fn posture_findings(
+    cluster: Option<&str>,
+    nodes: &[Node],
+    postures: &[NodePosture],
+) -> Vec<Finding> {
+    // (code, products, detail lines, KBs) → node indices, in first-seen order.
+    type Key = (&'static str, Vec<Arc<str>>, Vec<String>, Vec<KbId>);
+    let mut groups: Vec<(Key, Severity, Vec<usize>)> = Vec::new();
+    let mut index: HashMap<Key, usize> = HashMap::new();
+    let mut add = |key: Key, severity: Severity, node: usize| match index.get(&key) {
+        Some(&i) => groups[i].2.push(node),
+        None => {
+            index.insert(key.clone(), groups.len());
+            groups.push((key, severity, vec![node]));
+        }
+    };
+    for (ni, p) in postures.iter().enumerate() {
+        let mut products = p
+            .products
+            .iter()
+            .filter(|x| x.applicable && !x.missing.is_empty());
+        let os = p
+            .products
+            .first()
+            .filter(|x| x.applicable && !x.missing.is_empty());
+        if let Some(os) = os {
+            products.next();
+            let heads: Vec<(&ChainHead, Vec<KbId>)> =
+                os.missing.iter().map(|h| (h, h.folds.clone())).collect();
+            let (lines, kbs, severity) = head_lines(&heads, None);
+            add(
+                (
+                    "security-update-missing",
+                    vec![os.product.clone()],
+                    lines,
+                    kbs,
+                ),
+                severity,
+                ni,
+            );
+        }
+        // Every companion head once, with the products that list it and the
+        // union of what it folds on each.
+        // (head, what it folds on any product, the products that list it)
+        type Listed<'h> = (&'h ChainHead, Vec<KbId>, Vec<Arc<str>>);
+        let mut by_kb: Vec<Listed> = Vec::new();
+        let mut at: HashMap<KbId, usize> = HashMap::new();
+        let mut names: Vec<Arc<str>> = Vec::new();
+        for prod in products {
+            names.push(prod.product.clone());
+            for h in &prod.missing {
+                match at.get(&h.kb) {
+                    Some(&i) => {
+                        let (_, folds, prods) = &mut by_kb[i];
+                        folds.extend(h.folds.iter().copied());
+                        prods.push(prod.product.clone());
+                    }
+                    None => {
+                        at.insert(h.kb, by_kb.len());
+                        by_kb.push((h, h.folds.clone(), vec![prod.product.clone()]));
+                    }
+                }
+            }
+        }
+        if by_kb.is_empty() {
             continue;
         }
-        let os_product = i == 0;
-        let mut severity = Severity::Warning;
-        let mut lines = Vec::new();
-        for head in &prod.missing {
-            if matches!(
-                head.severity.as_deref(),
-                Some("Critical") | Some("Important") | None
-            ) {
-                severity = Severity::Error;
-            }
-            let mut line = format!(
-                "{}{} is the newest update of its chain for {} and is not installed on {}",
-                head.kb,
-                head.title
-                    .as_deref()
-                    .map(|t| format!(" ({t})"))
-                    .unwrap_or_default(),
-                prod.product,
-                node.name
-            );
-            if let Some(d) = head.release_date {
-                line.push_str(&format!("; released {d}"));
-            }
-            if !head.folds.is_empty() {
-                line.push_str(&format!(
-                    "; it supersedes the also absent {}",
-                    head.folds
-                        .iter()
-                        .map(|k| k.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            lines.push(line);
-        }
-        let kbs: Vec<String> = prod.missing.iter().map(|h| h.kb.to_string()).collect();
-        out.push(Finding {
-            code: if os_product {
-                "security-update-missing"
-            } else {
-                "companion-update-missing"
-            }
-            .into(),
+        by_kb.sort_by(|a, b| {
+            b.0.release_date
+                .cmp(&a.0.release_date)
+                .then(b.0.kb.cmp(&a.0.kb))
+        });
+        let heads: Vec<(&ChainHead, Vec<KbId>)> = by_kb
+            .iter()
+            .map(|(h, folds, _)| {
+                let mut folds = folds.clone();
+                folds.sort_by(|a, b| b.cmp(a));
+                folds.dedup();
+                (*h, folds)
+            })
+            .collect();
+        // Per line, "Microsoft .NET Framework 3.5" says enough: the finding
+        // names the OS once.
+        let suffix = p.product.as_deref().map(|os| format!(" on {os}"));
+        let short = |name: &Arc<str>| -> String {
+            suffix
+                .as_deref()
+                .and_then(|sfx| name.strip_suffix(sfx))
+                .unwrap_or(name)
+                .to_string()
+        };
+        let prods: Vec<Vec<String>> = by_kb
+            .iter()
+            .map(|(_, _, p)| p.iter().map(short).collect())
+            .collect();
+        let (lines, kbs, severity) = head_lines(&heads, Some((&prods, names.len())));
+        add(
+            ("companion-update-missing", names, lines, kbs),
             severity,
-            cluster: cluster.map(str::to_string),
-            nodes: vec![node.name.clone()],
-            title: if kbs.len() == 1 {
-                format!("{} missing on {} ({})", kbs[0], node.name, prod.product)
+            ni,
+        );
+    }
+    groups
+        .into_iter()
+        .map(|((code, products, lines, kbs), severity, members)| {
+            let names: Vec<String> = members.iter().map(|&i| nodes[i].name.clone()).collect();
+            let on = names.join(", ");
+            let kb_list = kbs
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let title = if code == "security-update-missing" {
+                let product = products.first().map(|p| &**p).unwrap_or("");
+                if kbs.len() == 1 {
+                    format!("{kb_list} missing on {on} ({product})")
+                } else {
+                    format!(
+                        "{} updates missing on {on} ({product}): {kb_list}",
+                        kbs.len()
+                    )
+                }
             } else {
                 format!(
-                    "{} updates missing on {} ({}): {}",
+                    "{} update(s) missing on {on} for {} separately installed product(s)",
                     kbs.len(),
-                    node.name,
-                    prod.product,
-                    kbs.join(", ")
+                    products.len()
                 )
-            },
-            detail: lines.join("\n"),
-            evidence: node
-                .os
-                .version
-                .as_ref()
-                .map(|v| Evidence {
-                    source: v.source.clone(),
-                    note: format!("OS version {}", v.value),
-                })
-                .into_iter()
-                .collect(),
-            fix: Some(Fix {
-                text: format!("Install {} on {}.", kbs.join(", "), node.name),
-                commands: Vec::new(),
-            }),
-            known_issues: Vec::new(),
-        });
+            };
+            let mut detail = String::new();
+            if code == "companion-update-missing" {
+                detail.push_str(
+                    "Products the inventory shows installed (an installed update of each): ",
+                );
+                detail.push_str(&products.iter().map(|p| &**p).collect::<Vec<_>>().join("; "));
+                detail.push('\n');
+            }
+            detail.push_str(&lines.join("\n"));
+            Finding {
+                code: code.into(),
+                severity,
+                cluster: cluster.map(str::to_string),
+                title,
+                detail,
+                evidence: members
+                    .iter()
+                    .filter_map(|&i| {
+                        nodes[i].os.version.as_ref().map(|v| Evidence {
+                            source: v.source.clone(),
+                            note: format!("{}: OS version {}", nodes[i].name, v.value),
+                        })
+                    })
+                    .collect(),
+                fix: Some(Fix {
+                    text: format!("Install {kb_list} on {on}."),
+                    commands: Vec::new(),
+                }),
+                nodes: names,
+                known_issues: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// One line per chain head (no node names: the finding lists its nodes),
+/// the KBs in order, and the severity: error when any head is Critical,
+/// Important or of unknown severity.
+fn head_lines(
+    heads: &[(&ChainHead, Vec<KbId>)],
+    products: Option<(&[Vec<String>], usize)>,
+) -> (Vec<String>, Vec<KbId>, Severity) {
+    let mut severity = Severity::Warning;
+    let mut lines = Vec::with_capacity(heads.len());
+    for (i, (head, folds)) in heads.iter().enumerate() {
+        if matches!(
+            head.severity.as_deref(),
+            Some("Critical") | Some("Important") | None
+        ) {
+            severity = Severity::Error;
+        }
+        let mut line = head.kb.to_string();
+        if let Some(t) = &head.title {
+            let _ = write!(line, " ({t})");
+        }
+        match products {
+            // Only worth saying when the finding spans several products.
+            Some((per_head, total)) if total > 1 => {
+                let names = per_head.get(i).map(|v| v.join("; ")).unwrap_or_default();
+                let _ = write!(line, " for {names}");
+            }
+            _ => {}
+        }
+        line.push_str(": newest missing update of its chain");
+        if let Some(d) = head.release_date {
+            let _ = write!(line, "; released {d}");
+        }
+        if !folds.is_empty() {
+            line.push_str("; supersedes the also absent ");
+            line.push_str(
+                &folds
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
+        lines.push(line);
     }
-    out
+    (lines, heads.iter().map(|(h, _)| h.kb).collect(), severity)
 }

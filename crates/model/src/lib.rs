@@ -31,6 +31,6 @@ pub use inventory::{
     Cluster, ClusterState, HostMemory, InstalledUpdate, Inventory, Node, NodeState, OsInfo,
     OtherEntry, PendingReboot, Sourced, VirtualMachine,
 };
-pub use kb::KbId;
+pub use kb::{KbId, KbMap, KbSet};
 pub use source::SourceRef;
 pub use version::{VersionRange, WinVersion};

@@ -6,7 +6,7 @@
 //! are exactly `serde_json::to_string(report)` (a test holds this), so the
 //! field order below must follow `CheckReport`'s declaration.
 
-use lockstep_check::run::CheckReport;
+use lockstep_check::run::{CheckReport, ClusterReport, ReportHead};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -63,15 +63,57 @@ fn array<T: Serialize + Sync>(w: &mut dyn Write, name: &str, items: &[T]) -> io:
     w.write_all(b"]")
 }
 
-/// Streams the JSON report (one line, then a newline) to `w`.
+/// Streams the whole JSON report (one line, then a newline) to `w`.
 pub fn write_json(report: &CheckReport, w: &mut dyn Write) -> io::Result<()> {
+    write_head(w, &report.head())?;
+    let mut first = true;
+    for chunk in report
+        .clusters
+        .chunks(ITEMS_PER_PART * rayon::current_num_threads().max(1) * 2)
+    {
+        let parts: Vec<io::Result<Vec<u8>>> = chunk.par_iter().map(cluster_json).collect();
+        for part in parts {
+            write_cluster(w, &part?, first)?;
+            first = false;
+        }
+    }
+    write_tail(w, report)
+}
+
+/// `{"schema": …, …, "clusters":[` — what comes before the first cluster.
+pub fn write_head(w: &mut dyn Write, head: &ReportHead) -> io::Result<()> {
     w.write_all(b"{")?;
-    field(w, true, "schema", &report.schema)?;
-    field(w, false, "lockstep_version", &report.lockstep_version)?;
-    field(w, false, "as_of", &report.as_of)?;
-    field(w, false, "catalog", &report.catalog)?;
-    field(w, false, "input_errors", &report.input_errors)?;
-    array(w, "clusters", &report.clusters)?;
+    field(w, true, "schema", &head.schema)?;
+    field(w, false, "lockstep_version", &head.lockstep_version)?;
+    field(w, false, "as_of", &head.as_of)?;
+    field(w, false, "catalog", &head.catalog)?;
+    field(w, false, "input_errors", &head.input_errors)?;
+    w.write_all(b",\"clusters\":[")
+}
+
+/// One cluster as an element of the `clusters` array, preceded by its `,`
+/// separator (rendered in parallel; [`write_cluster`] drops the separator
+/// of the first).
+pub fn cluster_json(c: &ClusterReport) -> io::Result<Vec<u8>> {
+    let mut buf = vec![b','];
+    serde_json::to_writer(&mut buf, c)?;
+    Ok(buf)
+}
+
+/// Writes one element from [`cluster_json`]: the first drops its separator.
+pub fn write_cluster(w: &mut dyn Write, part: &[u8], first: bool) -> io::Result<()> {
+    w.write_all(if first {
+        part.get(1..).unwrap_or_default()
+    } else {
+        part
+    })
+}
+
+/// `],"loose_nodes": …, "findings": […]}` and the final newline.
+/// `report.clusters` is not read (it is empty when the clusters were
+/// streamed).
+pub fn write_tail(w: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
+    w.write_all(b"]")?;
     field(w, false, "loose_nodes", &report.loose_nodes)?;
     field(w, false, "companion_chains", &report.companion_chains)?;
     array(w, "findings", &report.findings)?;

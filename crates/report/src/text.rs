@@ -5,7 +5,7 @@ use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED}
 use lockstep_check::Finding;
 use lockstep_check::Severity;
 use lockstep_check::drift::{Cell as DriftCell, DriftClass};
-use lockstep_check::run::{CheckReport, ClusterReport};
+use lockstep_check::run::{CheckReport, ClusterReport, ReportHead};
 use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -54,37 +54,9 @@ pub fn render_text(report: &CheckReport, o: TextOptions) -> String {
 const CLUSTERS_PER_CHUNK: usize = 64;
 const FINDINGS_PER_CHUNK: usize = 2048;
 
-/// Streams the text report to `w`.
+/// Streams the whole text report to `w`.
 pub fn write_text(report: &CheckReport, o: TextOptions, w: &mut dyn Write) -> io::Result<()> {
-    let mut out = String::new();
-    let nodes: usize = report
-        .clusters
-        .iter()
-        .map(|c| c.drift.nodes.len())
-        .sum::<usize>()
-        + report.loose_nodes.len();
-    let _ = writeln!(
-        out,
-        "lockstep check: {} cluster(s), {} node(s); catalog: {}{}",
-        report.clusters.len(),
-        nodes,
-        match (&report.catalog.available, &report.catalog.path) {
-            (true, Some(p)) => p.clone(),
-            (true, None) => "loaded".into(),
-            (false, _) => "none".into(),
-        },
-        report
-            .as_of
-            .map(|d| format!("; as of {d}"))
-            .unwrap_or_default()
-    );
-    if let Some(limits) = &report.catalog.limits {
-        let _ = writeln!(out, "  {limits}");
-    }
-    for e in &report.input_errors {
-        let _ = writeln!(out, "{}: {e}", paint("input error", "1;31", o));
-    }
-    w.write_all(out.as_bytes())?;
+    write_head(w, &report.head(), o)?;
     for chunk in report.clusters.chunks(CLUSTERS_PER_CHUNK) {
         let parts: Vec<String> = chunk
             .par_iter()
@@ -98,6 +70,40 @@ pub fn write_text(report: &CheckReport, o: TextOptions, w: &mut dyn Write) -> io
             w.write_all(p.as_bytes())?;
         }
     }
+    write_tail(w, report, o)
+}
+
+/// The first lines: what was checked against what, and the inputs that
+/// could not be read.
+pub fn write_head(w: &mut dyn Write, head: &ReportHead, o: TextOptions) -> io::Result<()> {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "lockstep check: {} cluster(s), {} node(s); catalog: {}{}",
+        head.clusters,
+        head.nodes,
+        match (&head.catalog.available, &head.catalog.path) {
+            (true, Some(p)) => p.clone(),
+            (true, None) => "loaded".into(),
+            (false, _) => "none".into(),
+        },
+        head.as_of
+            .map(|d| format!("; as of {d}"))
+            .unwrap_or_default()
+    );
+    if let Some(limits) = &head.catalog.limits {
+        let _ = writeln!(out, "  {limits}");
+    }
+    for e in &head.input_errors {
+        let _ = writeln!(out, "{}: {e}", paint("input error", "1;31", o));
+    }
+    w.write_all(out.as_bytes())
+}
+
+/// Everything after the clusters: loose nodes, the findings, the totals.
+/// `report.clusters` is not read (it is empty when the clusters were
+/// streamed).
+pub fn write_tail(w: &mut dyn Write, report: &CheckReport, o: TextOptions) -> io::Result<()> {
     let mut out = String::new();
     if !report.loose_nodes.is_empty() {
         let _ = writeln!(out, "\n{}", paint("Nodes outside a cluster", "1", o));
@@ -137,7 +143,9 @@ pub fn write_text(report: &CheckReport, o: TextOptions, w: &mut dyn Write) -> io
     )
 }
 
-fn cluster_text(out: &mut String, c: &ClusterReport, o: TextOptions) {
+/// One cluster: its nodes, the drift matrix and its groups, the validation
+/// verdict and each node's posture.
+pub fn cluster_text(out: &mut String, c: &ClusterReport, o: TextOptions) {
     let d = &c.drift;
     let _ = writeln!(
         out,
@@ -241,35 +249,42 @@ fn posture_text(out: &mut String, p: &lockstep_check::posture::NodePosture) {
         );
         return;
     }
-    let _ = writeln!(out, "Security posture of {} ({product}):", p.node);
-    for prod in &p.products {
-        for h in &prod.missing {
-            let _ = writeln!(
-                out,
-                "  missing {} [{}]{}{}{}",
-                h.kb,
-                prod.product,
-                h.release_date
-                    .map(|d| format!(" released {d}"))
-                    .unwrap_or_default(),
-                if h.folds.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        ", supersedes {}",
-                        h.folds
-                            .iter()
-                            .map(|k| k.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                },
-                if prod.applicable {
-                    ""
-                } else {
-                    " (only if the product is installed)"
-                }
-            );
-        }
+    // One line per node: the findings carry each head with what it folds.
+    let mut line = format!("Security posture of {} ({product}):", p.node);
+    let os = p.products.first().filter(|x| x.applicable);
+    if let Some(os) = os.filter(|x| !x.missing.is_empty()) {
+        let _ = write!(
+            line,
+            " {} chain head(s) missing ({})",
+            os.missing.len(),
+            os.missing
+                .iter()
+                .map(|h| h.kb.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    } else {
+        line.push_str(" nothing missing for the OS");
     }
+    let companions: Vec<_> = p
+        .products
+        .iter()
+        .skip(usize::from(os.is_some()))
+        .filter(|x| !x.missing.is_empty())
+        .collect();
+    if !companions.is_empty() {
+        let mut kbs: Vec<_> = companions
+            .iter()
+            .flat_map(|x| x.missing.iter().map(|h| h.kb))
+            .collect();
+        kbs.sort();
+        kbs.dedup();
+        let _ = write!(
+            line,
+            "; {} for {} separately installed product(s)",
+            kbs.len(),
+            companions.len()
+        );
+    }
+    let _ = writeln!(out, "{line}");
 }

@@ -23,8 +23,9 @@
 
 use crate::knowledge::{EdgeInfo, Knowledge, VerdictKind};
 use lockstep_model::{Cluster, KbId, Node, SourceRef, WinVersion};
+use lockstep_model::{KbMap, KbSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -145,18 +146,29 @@ pub struct ClusterDrift {
 
 /// Classifies why `node` lacks `kb`.
 pub fn classify_absent(node: &Node, kb: KbId, k: &dyn Knowledge) -> AbsentVerdict {
-    let installed: HashSet<KbId> = node.updates.iter().map(|u| u.kb).collect();
+    let installed: KbSet = node.updates.iter().map(|u| u.kb).collect();
     classify_absent_with(node, &installed, kb, k)
 }
 
 /// [`classify_absent`] with the node's installed KBs already collected.
 pub fn classify_absent_with(
     node: &Node,
-    installed: &HashSet<KbId>,
+    installed: &KbSet,
     kb: KbId,
     k: &dyn Knowledge,
 ) -> AbsentVerdict {
-    let product = k.product_of(&node.os);
+    classify_absent_for(node, k.product_of(&node.os), installed, kb, k)
+}
+
+/// [`classify_absent_with`] with the node's product already named (a
+/// cluster's drift classifies many KBs per node).
+fn classify_absent_for(
+    node: &Node,
+    product: Option<String>,
+    installed: &KbSet,
+    kb: KbId,
+    k: &dyn Knowledge,
+) -> AbsentVerdict {
     if let Some(u) = node.unread("hotfixes") {
         return AbsentVerdict {
             class: DriftClass::Unknown,
@@ -305,12 +317,13 @@ pub fn classify_absent_with(
 fn find_chain(
     kb: KbId,
     product: &str,
-    installed: &HashSet<KbId>,
+    installed: &KbSet,
     k: &dyn Knowledge,
 ) -> Option<Vec<EdgeInfo>> {
-    let mut came_from: HashMap<KbId, EdgeInfo> = HashMap::new();
+    let mut came_from: KbMap<EdgeInfo> = KbMap::default();
     let mut queue = VecDeque::from([kb]);
-    let mut seen = HashSet::from([kb]);
+    let mut seen = KbSet::default();
+    seen.insert(kb);
     while let Some(cur) = queue.pop_front() {
         for edge in k.superseded_by(cur, product) {
             if edge
@@ -379,10 +392,16 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
         }
     }
     let common_updates = all.values().filter(|c| **c == nodes.len()).count();
-    let installed: Vec<HashSet<KbId>> = nodes
+    // Per node: KB → its installed update, and the product, looked up once.
+    let installed: Vec<KbMap<&lockstep_model::InstalledUpdate>> = nodes
         .iter()
-        .map(|n| n.updates.iter().map(|u| u.kb).collect())
+        .map(|n| n.updates.iter().rev().map(|u| (u.kb, u)).collect())
         .collect();
+    let installed_sets: Vec<KbSet> = installed
+        .iter()
+        .map(|m| m.keys().copied().collect())
+        .collect();
+    let products: Vec<Option<String>> = nodes.iter().map(|n| k.product_of(&n.os)).collect();
     let mut rows = Vec::new();
     let mut groups: Vec<DriftGroup> = Vec::new();
     for (&kb, &count) in &all {
@@ -395,7 +414,7 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
         let mut by_reason: BTreeMap<(DriftClass, String), (AbsentVerdict, Vec<String>)> =
             BTreeMap::new();
         for (ni, n) in nodes.iter().enumerate() {
-            match n.update(kb) {
+            match installed[ni].get(&kb) {
                 Some(u) => {
                     cells.push(Cell::Present {
                         installed_on: u.installed_on,
@@ -405,7 +424,8 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
                     evidence.push((n.name.clone(), u.source.clone()));
                 }
                 None => {
-                    let v = classify_absent_with(n, &installed[ni], kb, k);
+                    let v =
+                        classify_absent_for(n, products[ni].clone(), &installed_sets[ni], kb, k);
                     cells.push(Cell::Absent { class: v.class });
                     let key = (v.class, v.reason.clone());
                     by_reason
@@ -420,7 +440,7 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
             let top_installed = v.chain.last().map(|e| e.newer);
             let top_note = top_installed
                 .map(|t| {
-                    let have = nodes.iter().filter(|n| n.has_kb(t)).count();
+                    let have = installed_sets.iter().filter(|s| s.contains(&t)).count();
                     if have == nodes.len() {
                         format!(" ({t} installed on all {} nodes)", nodes.len())
                     } else {
