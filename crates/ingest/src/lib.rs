@@ -22,6 +22,7 @@ pub mod error;
 pub mod formats;
 pub mod load;
 pub mod manifest;
+mod updates;
 pub mod util;
 
 pub use error::IngestError;

@@ -25,9 +25,12 @@
 //! Hidden files (`.name`) in directories are skipped.
 
 use crate::formats::{self, FileContent, NodeFacts, Text};
+use crate::updates::UpdateIndex;
 use crate::{IngestError, decode};
 use lockstep_model::protection::{CsvNodeState, Section};
 use lockstep_model::{Cluster, Inventory, Node, SourceRef, Sourced};
+use rayon::prelude::*;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// What loading produced: the inventory, the inputs that failed, and which
@@ -103,9 +106,23 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
             }
         }
     }
+    // Parsers and merges grow update lists by pushing; a fleet holds
+    // millions of updates, so give back the unused capacity (in place).
+    for c in &mut out.inventory.clusters {
+        for n in &mut c.nodes {
+            n.updates.shrink_to_fit();
+        }
+    }
+    for n in &mut out.inventory.loose_nodes {
+        n.updates.shrink_to_fit();
+    }
     out
 }
 
+/// Reads a directory as one cluster. The files are read and parsed in
+/// parallel (each on its own: nothing is shared but the result), then
+/// merged one after the other in sorted file order, so the inventory and the
+/// order of errors do not depend on the number of threads or on timing.
 fn load_dir(dir: &Path, out: &mut LoadOutcome) {
     let name = dir
         .canonicalize()
@@ -121,23 +138,56 @@ fn load_dir(dir: &Path, out: &mut LoadOutcome) {
     };
     let mut files = Vec::new();
     collect_files(dir, None, 0, &mut files, out);
+    let parsed: Vec<Result<(FileContent, &'static str), IngestError>> =
+        files.par_iter().map(|(path, _)| read_file(path)).collect();
     let mut nodes = Vec::new();
     let mut csv = Vec::new();
-    for (path, node_dir) in files {
+    let clusters = &mut out.inventory.clusters;
+    let mut cluster_index = NameIndex::new(clusters.iter().map(|c| c.name.as_str()));
+    for ((path, node_dir), result) in files.iter().zip(parsed) {
         let shown = path.display().to_string();
-        if let Some(content) = read_one(&path, out) {
-            absorb(
-                content,
+        let content = match result {
+            Ok((content, format)) => {
+                out.files.push((shown.clone(), format));
+                content
+            }
+            Err(e) => {
+                out.errors.push(e);
+                continue;
+            }
+        };
+        match content {
+            // A directory of snapshots is a fleet: thousands of clusters,
+            // found by name through the index rather than a search.
+            FileContent::Clusters(cs) => {
+                for c in cs {
+                    let at = cluster_index.position(&c.name, |i| clusters.get(i).map(|c| &*c.name));
+                    if at.is_none() {
+                        cluster_index.push(&c.name, clusters.len());
+                    }
+                    merge_cluster_at(clusters, at, c);
+                }
+            }
+            other => absorb(
+                other,
                 &shown,
                 node_dir.as_deref(),
                 &mut nodes,
                 &mut csv,
-                &mut out.inventory.clusters,
-            );
+                clusters,
+            ),
         }
     }
+    let mut node_index = NameIndex::default();
     for n in nodes {
-        merge_into(&mut cluster.nodes, n);
+        let at = node_index.position(&n.name, |i| cluster.nodes.get(i).map(|n| &*n.name));
+        match at.and_then(|i| cluster.nodes.get_mut(i)) {
+            Some(existing) => merge_node(existing, n),
+            None => {
+                node_index.push(&n.name, cluster.nodes.len());
+                cluster.nodes.push(n);
+            }
+        }
     }
     if !csv.is_empty() {
         attach_csv(&mut cluster, csv, &shown);
@@ -195,23 +245,11 @@ fn collect_files(
     }
 }
 
-/// Reads, decodes, detects and parses one file.
+/// Reads, decodes, detects and parses one file, recording the outcome.
 pub(crate) fn read_one(path: &Path, out: &mut LoadOutcome) -> Option<FileContent> {
-    let shown = path.display().to_string();
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            out.errors.push(IngestError::new(
-                shown,
-                0,
-                format!("a readable file, found an error: {e}"),
-            ));
-            return None;
-        }
-    };
-    match parse_owned(bytes, &shown) {
+    match read_file(path) {
         Ok((content, format)) => {
-            out.files.push((shown, format));
+            out.files.push((path.display().to_string(), format));
             Some(content)
         }
         Err(e) => {
@@ -219,6 +257,20 @@ pub(crate) fn read_one(path: &Path, out: &mut LoadOutcome) -> Option<FileContent
             None
         }
     }
+}
+
+/// Reads, decodes, detects and parses one file. The file's bytes become its
+/// text in place and are dropped once parsed.
+fn read_file(path: &Path) -> Result<(FileContent, &'static str), IngestError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        IngestError::new(
+            shown.as_str(),
+            0,
+            format!("a readable file, found an error: {e}"),
+        )
+    })?;
+    parse_owned(bytes, &shown)
 }
 
 /// Decode, detect and parse bytes as one input file.
@@ -332,6 +384,47 @@ fn same_name(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b) || (!a.is_ascii() && a.to_lowercase() == b.to_lowercase())
 }
 
+/// Positions of the clusters or nodes of a list by lower-cased name, so that
+/// merging thousands of them stays linear. Two names that [`same_name`]
+/// calls equal have equal lower-cased forms, so the first candidate under
+/// the key that [`same_name`] accepts is exactly the element a search from
+/// the start of the list would find.
+#[derive(Default)]
+struct NameIndex {
+    by_lower: HashMap<String, Vec<usize>>,
+}
+
+impl NameIndex {
+    fn new<'a>(names: impl Iterator<Item = &'a str>) -> Self {
+        let mut index = Self::default();
+        for (i, name) in names.enumerate() {
+            index.push(name, i);
+        }
+        index
+    }
+
+    /// The position of the first element named like `name`; `name_at`
+    /// gives the name of the element at a position.
+    fn position<'l>(
+        &self,
+        name: &str,
+        name_at: impl Fn(usize) -> Option<&'l str>,
+    ) -> Option<usize> {
+        self.by_lower
+            .get(&name.to_lowercase())?
+            .iter()
+            .copied()
+            .find(|&i| name_at(i).is_some_and(|n| same_name(n, name)))
+    }
+
+    fn push(&mut self, name: &str, at: usize) {
+        self.by_lower
+            .entry(name.to_lowercase())
+            .or_default()
+            .push(at);
+    }
+}
+
 /// Adds `node` to `list`, merging with a node of the same name.
 pub fn merge_into(list: &mut Vec<Node>, node: Node) {
     match list.iter_mut().find(|n| same_name(&n.name, &node.name)) {
@@ -398,8 +491,11 @@ pub fn merge_node(into: &mut Node, from: Node) {
     if into.cluster.is_none() {
         into.cluster = cluster;
     }
-    for u in updates {
-        into.add_update(u);
+    if !updates.is_empty() {
+        let mut index = UpdateIndex::of(into);
+        for u in updates {
+            index.add(into, u);
+        }
     }
     for e in other_entries {
         if !into.other_entries.iter().any(|x| x.text == e.text) {
@@ -459,7 +555,13 @@ pub(crate) fn attach_csv(cluster: &mut Cluster, states: Vec<CsvNodeState>, path:
 }
 
 pub(crate) fn merge_cluster(clusters: &mut Vec<Cluster>, c: Cluster) {
-    let Some(existing) = clusters.iter_mut().find(|x| same_name(&x.name, &c.name)) else {
+    let at = clusters.iter().position(|x| same_name(&x.name, &c.name));
+    merge_cluster_at(clusters, at, c);
+}
+
+/// Merges `c` into the cluster at `at` (the one with its name), or adds it.
+fn merge_cluster_at(clusters: &mut Vec<Cluster>, at: Option<usize>, c: Cluster) {
+    let Some(existing) = at.and_then(|i| clusters.get_mut(i)) else {
         clusters.push(c);
         return;
     };

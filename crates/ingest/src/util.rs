@@ -2,6 +2,7 @@
 //! architecture names, lenient JSON scalars. Nothing here allocates per line
 //! unless the caller keeps the result.
 
+use crate::updates::{Interner, UpdateIndex};
 use jiff::civil::Date;
 use lockstep_model::KbId;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -658,6 +659,9 @@ pub fn qfe_rows_to_nodes(t: &crate::Text, rows: &[QfeRow<'_>]) -> Vec<crate::Nod
     // thousands of nodes linear.
     let mut keys: std::collections::HashMap<Option<String>, usize> =
         std::collections::HashMap::new();
+    // One KB index per node of `out` (same positions).
+    let mut indexes: Vec<UpdateIndex> = Vec::new();
+    let mut strings = Interner::default();
     for r in rows {
         let name = r.node.as_deref().and_then(host_name);
         let key = name.as_ref().map(|n| n.to_lowercase());
@@ -670,23 +674,27 @@ pub fn qfe_rows_to_nodes(t: &crate::Text, rows: &[QfeRow<'_>]) -> Vec<crate::Nod
                     f.name = Some(lockstep_model::Sourced::new(n, t.at(r.line)));
                 }
                 out.push(f);
+                indexes.push(UpdateIndex::default());
                 out.len() - 1
             }
         };
-        let Some(facts) = out.get_mut(idx) else {
+        let (Some(facts), Some(index)) = (out.get_mut(idx), indexes.get_mut(idx)) else {
             continue;
         };
         let Some(id) = non_empty(&r.hotfix_id) else {
             continue;
         };
         match id.parse::<KbId>() {
-            Ok(kb) => facts.node.add_update(lockstep_model::InstalledUpdate {
-                kb,
-                description: non_empty(&r.description),
-                installed_on: r.installed_on.as_deref().and_then(|d| parse_date(d, order)),
-                installed_by: non_empty(&r.installed_by),
-                source: t.at(r.line),
-            }),
+            Ok(kb) => index.add(
+                &mut facts.node,
+                lockstep_model::InstalledUpdate {
+                    kb,
+                    description: strings.trimmed(r.description.as_deref()),
+                    installed_on: r.installed_on.as_deref().and_then(|d| parse_date(d, order)),
+                    installed_by: strings.trimmed(r.installed_by.as_deref()),
+                    source: t.at(r.line),
+                },
+            ),
             Err(_) => {
                 if !facts.node.other_entries.iter().any(|o| o.text == id) {
                     facts.node.other_entries.push(lockstep_model::OtherEntry {

@@ -4,6 +4,7 @@ use crate::protection::{ClusterProtection, CsvVolume};
 use crate::protection::{NodeProtection, SectionStatus};
 use crate::{KbId, SourceRef, WinVersion};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A value and the place it was read from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,18 +137,12 @@ impl Node {
     }
 
     /// Adds an update unless the KB is already known; fills missing fields of the
-    /// known one from the new one.
+    /// known one from the new one. Searches the list: callers that add many
+    /// updates to one node keep a KB → index map and call
+    /// [`InstalledUpdate::fill_missing_from`] themselves (the ingest parsers do).
     pub fn add_update(&mut self, u: InstalledUpdate) {
         if let Some(existing) = self.updates.iter_mut().find(|e| e.kb == u.kb) {
-            if existing.description.is_none() {
-                existing.description = u.description;
-            }
-            if existing.installed_on.is_none() {
-                existing.installed_on = u.installed_on;
-            }
-            if existing.installed_by.is_none() {
-                existing.installed_by = u.installed_by;
-            }
+            existing.fill_missing_from(u);
         } else {
             self.updates.push(u);
         }
@@ -182,14 +177,34 @@ impl OsInfo {
     }
 }
 
+/// One installed update of a node. A fleet holds millions of these, so the
+/// few distinct descriptions and installers ("Security Update",
+/// "NT AUTHORITY\\SYSTEM") are shared `Arc<str>`s (the parsers intern them
+/// per file); they serialise as plain strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstalledUpdate {
     pub kb: KbId,
     /// `Security Update`, `Update`, `Hotfix`, or a title from update history.
-    pub description: Option<String>,
+    pub description: Option<Arc<str>>,
     pub installed_on: Option<jiff::civil::Date>,
-    pub installed_by: Option<String>,
+    pub installed_by: Option<Arc<str>>,
     pub source: SourceRef,
+}
+
+impl InstalledUpdate {
+    /// What a later source adds about the same KB: only the fields this one
+    /// lacks are taken (the first source that named the KB wins).
+    pub fn fill_missing_from(&mut self, later: InstalledUpdate) {
+        if self.description.is_none() {
+            self.description = later.description;
+        }
+        if self.installed_on.is_none() {
+            self.installed_on = later.installed_on;
+        }
+        if self.installed_by.is_none() {
+            self.installed_by = later.installed_by;
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,6 +28,7 @@
 
 use super::{FileContent, Format, Text, fltmc};
 use crate::IngestError;
+use crate::updates::{Interner, UpdateIndex};
 use crate::util::{head, normalize_arch};
 use jiff::civil::Date;
 use lockstep_model::inventory::{ClusterGroup, UnreadSection, WindowsPackage, Witness};
@@ -96,45 +97,36 @@ fn json_error(text: &Text, e: &serde_json::Error, what: &str) -> IngestError {
 
 fn parse(text: &Text) -> Result<FileContent, IngestError> {
     let body = text.text.trim_start_matches('\u{FEFF}');
-    let probe: Probe =
-        serde_json::from_str(body).map_err(|e| json_error(text, &e, "valid JSON"))?;
     let loc = Locator::new(body);
-    match probe.schema.as_ref().and_then(|v| v.as_str()) {
-        Some(SCHEMA_ID) => {}
-        Some(other) => {
-            let line = loc.line_of_key(0, body.len(), "schema");
-            return Err(IngestError::new(
-                text.path.as_ref(),
-                line,
-                format!(
-                    "schema {SCHEMA_ID} (this lockstep reads snapshot version 1; use the collector printed by `lockstep collector`)"
-                ),
-            )
-            .found(other));
+    // The full parse comes first, so a good snapshot is read once; only when
+    // it fails does the probe run, to report a missing or other schema before
+    // the fields (what the reader must fix first). A document that is not an
+    // object (which a struct can also be read from) keeps the probe-first
+    // order.
+    const FIELDS: &str = "fields as schema/snapshot-v1.schema.json defines them";
+    let snapshot: Snapshot = if body.trim_start().starts_with('{') {
+        match serde_json::from_str::<Snapshot>(body) {
+            Ok(s) if s.schema == SCHEMA_ID => s,
+            Ok(s) => return Err(wrong_schema(text, body, &loc, &s.schema)),
+            Err(e) => {
+                check_schema(text, body, &loc)?;
+                return Err(json_error(text, &e, FIELDS));
+            }
         }
-        None => {
-            return Err(IngestError::new(
-                text.path.as_ref(),
-                1,
-                format!("{EXPECTED} with a top-level \"schema\" string"),
-            ));
-        }
-    }
-    let snapshot: Snapshot = serde_json::from_str(body).map_err(|e| {
-        json_error(
-            text,
-            &e,
-            "fields as schema/snapshot-v1.schema.json defines them",
-        )
-    })?;
+    } else {
+        check_schema(text, body, &loc)?;
+        serde_json::from_str(body).map_err(|e| json_error(text, &e, FIELDS))?
+    };
+    let mut strings = Interner::default();
     let mut clusters = Vec::with_capacity(snapshot.clusters.len());
+    let name_key = Key::new("name");
     let mut from = 0;
     let cluster_starts: Vec<usize> = snapshot
         .clusters
         .iter()
         .map(|c| {
             let at = loc
-                .find_pair(from, body.len(), "name", &c.name)
+                .find_pair(from, body.len(), &name_key, &c.name)
                 .unwrap_or(from);
             from = at + 1;
             at
@@ -143,9 +135,37 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
     for (i, c) in snapshot.clusters.iter().enumerate() {
         let start = cluster_starts.get(i).copied().unwrap_or(0);
         let end = cluster_starts.get(i + 1).copied().unwrap_or(body.len());
-        clusters.push(convert_cluster(text, &loc, start, end, c)?);
+        clusters.push(convert_cluster(text, &loc, start, end, c, &mut strings)?);
     }
     Ok(FileContent::Clusters(clusters))
+}
+
+/// Whether `body` is JSON with the schema this reader knows, ignoring the
+/// other fields.
+fn check_schema(text: &Text, body: &str, loc: &Locator<'_>) -> Result<(), IngestError> {
+    let probe: Probe =
+        serde_json::from_str(body).map_err(|e| json_error(text, &e, "valid JSON"))?;
+    match probe.schema.as_ref().and_then(|v| v.as_str()) {
+        Some(SCHEMA_ID) => Ok(()),
+        Some(other) => Err(wrong_schema(text, body, loc, other)),
+        None => Err(IngestError::new(
+            text.path.as_ref(),
+            1,
+            format!("{EXPECTED} with a top-level \"schema\" string"),
+        )),
+    }
+}
+
+fn wrong_schema(text: &Text, body: &str, loc: &Locator<'_>, found: &str) -> IngestError {
+    let line = loc.line_of_key(0, body.len(), &Key::new("schema"));
+    IngestError::new(
+        text.path.as_ref(),
+        line,
+        format!(
+            "schema {SCHEMA_ID} (this lockstep reads snapshot version 1; use the collector printed by `lockstep collector`)"
+        ),
+    )
+    .found(found)
 }
 
 // ------------------------------------------------------------------ lines
@@ -155,6 +175,34 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
 struct Locator<'a> {
     text: &'a str,
     line_starts: Vec<usize>,
+}
+
+/// A key's quoted form (`"hotFixId"`) with its searcher, built once and used
+/// for every lookup of that key (a fleet has millions of lookups).
+struct Key {
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl Key {
+    fn new(key: &str) -> Self {
+        let mut quoted = Vec::with_capacity(key.len() + 2);
+        quoted.push(b'"');
+        quoted.extend_from_slice(key.as_bytes());
+        quoted.push(b'"');
+        Self {
+            finder: memchr::memmem::Finder::new(&quoted).into_owned(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.finder.needle().len()
+    }
+}
+
+/// Whether serde_json writes `value` as `"value"`, unchanged: it escapes only
+/// `"`, `\` and control characters below U+0020.
+fn needs_no_escape(value: &str) -> bool {
+    !value.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 impl<'a> Locator<'a> {
@@ -171,7 +219,7 @@ impl<'a> Locator<'a> {
     }
 
     /// Offset of the first `"key"` followed by `:` in `[from, to)`.
-    fn find_key(&self, from: usize, to: usize, key: &str) -> Option<usize> {
+    fn find_key(&self, from: usize, to: usize, key: &Key) -> Option<usize> {
         self.find_key_then(from, to, key, |_| true)
     }
 
@@ -179,53 +227,79 @@ impl<'a> Locator<'a> {
         &self,
         from: usize,
         to: usize,
-        key: &str,
+        key: &Key,
         value_ok: impl Fn(&str) -> bool,
     ) -> Option<usize> {
         let to = to.min(self.text.len());
         let hay = self.text.get(from..to)?;
-        let needle = format!("\"{key}\"");
         let mut pos = 0;
-        while let Some(hit) = hay.get(pos..).and_then(|h| h.find(&needle)) {
+        while let Some(hit) = hay.as_bytes().get(pos..).and_then(|h| key.finder.find(h)) {
             let key_at = pos + hit;
-            let after = hay.get(key_at + needle.len()..).unwrap_or("");
+            let after = hay.get(key_at + key.len()..).unwrap_or("");
             let rest = after.trim_start();
             if let Some(value) = rest.strip_prefix(':')
                 && value_ok(value.trim_start())
             {
                 return Some(from + key_at);
             }
-            pos = key_at + needle.len();
+            pos = key_at + key.len();
         }
         None
     }
 
     /// Offset of `"key": "value"` in `[from, to)`; `value` as serde_json
     /// escapes it.
-    fn find_pair(&self, from: usize, to: usize, key: &str, value: &str) -> Option<usize> {
+    fn find_pair(&self, from: usize, to: usize, key: &Key, value: &str) -> Option<usize> {
+        if needs_no_escape(value) {
+            // `"value"` without building it.
+            let n = value.len();
+            return self.find_key_then(from, to, key, |v| {
+                let b = v.as_bytes();
+                b.first() == Some(&b'"')
+                    && b.get(1..=n) == Some(value.as_bytes())
+                    && b.get(n + 1) == Some(&b'"')
+            });
+        }
         let encoded = serde_json::to_string(value).ok()?;
         self.find_key_then(from, to, key, |v| v.starts_with(encoded.as_str()))
     }
 
-    fn line_of_key(&self, from: usize, to: usize, key: &str) -> u32 {
+    fn line_of_key(&self, from: usize, to: usize, key: &Key) -> u32 {
         self.find_key(from, to, key).map_or(0, |o| self.line(o))
+    }
+
+    /// Offset of `"key":` in `[from, to)`, for a key looked up once.
+    fn find_key_str(&self, from: usize, to: usize, key: &str) -> Option<usize> {
+        self.find_key(from, to, &Key::new(key))
     }
 }
 
-/// Lines of the entries of one list, searched in order from the section key.
+/// Lines of the entries of one list (each found by the same key), searched
+/// in order from the section key.
 struct Cursor<'l, 'a> {
     loc: &'l Locator<'a>,
+    key: Key,
     section: usize,
     at: usize,
     end: usize,
 }
 
-impl Cursor<'_, '_> {
-    fn line_of(&mut self, key: &str, value: &str) -> u32 {
+impl<'l, 'a> Cursor<'l, 'a> {
+    fn new(loc: &'l Locator<'a>, key: &str, section: usize, at: usize, end: usize) -> Self {
+        Self {
+            loc,
+            key: Key::new(key),
+            section,
+            at,
+            end,
+        }
+    }
+
+    fn line_of(&mut self, value: &str) -> u32 {
         let hit = self
             .loc
-            .find_pair(self.at, self.end, key, value)
-            .or_else(|| self.loc.find_pair(self.section, self.end, key, value));
+            .find_pair(self.at, self.end, &self.key, value)
+            .or_else(|| self.loc.find_pair(self.section, self.end, &self.key, value));
         match hit {
             Some(o) => {
                 self.at = o + 1;
@@ -265,6 +339,7 @@ fn convert_cluster(
     start: usize,
     end: usize,
     c: &SnapshotCluster,
+    strings: &mut Interner,
 ) -> Result<Cluster, IngestError> {
     let cluster_src = text.at(loc.line(start));
     let mut state = ClusterState::default();
@@ -300,7 +375,9 @@ fn convert_cluster(
         );
     }
     if let Some(sv) = &c.shared_volumes {
-        let sv_at = loc.find_key(start, end, "sharedVolumes").unwrap_or(start);
+        let sv_at = loc
+            .find_key_str(start, end, "sharedVolumes")
+            .unwrap_or(start);
         match read(sv) {
             Ok(volumes) => {
                 state.csvs = Some(
@@ -324,13 +401,14 @@ fn convert_cluster(
         }
     }
 
-    let nodes_at = loc.find_key(start, end, "nodes").unwrap_or(start);
+    let nodes_at = loc.find_key_str(start, end, "nodes").unwrap_or(start);
     let mut from = nodes_at;
+    let name_key = Key::new("name");
     let starts: Vec<usize> = c
         .nodes
         .iter()
         .map(|n| {
-            let at = loc.find_pair(from, end, "name", &n.name).unwrap_or(from);
+            let at = loc.find_pair(from, end, &name_key, &n.name).unwrap_or(from);
             from = at + 1;
             at
         })
@@ -339,7 +417,9 @@ fn convert_cluster(
     for (i, n) in c.nodes.iter().enumerate() {
         let n_start = starts.get(i).copied().unwrap_or(nodes_at);
         let n_end = starts.get(i + 1).copied().unwrap_or(end);
-        nodes.push(convert_node(text, loc, n_start, n_end, &c.name, n)?);
+        nodes.push(convert_node(
+            text, loc, n_start, n_end, &c.name, n, strings,
+        )?);
     }
 
     Ok(Cluster {
@@ -366,14 +446,9 @@ fn csv_states(
     }
     let section_src = text.at(loc.line(sv_at));
     let mut out = Vec::new();
-    let mut vcur = Cursor {
-        loc,
-        section: sv_at,
-        at: sv_at,
-        end,
-    };
+    let mut vcur = Cursor::new(loc, "name", sv_at, sv_at, end);
     for v in volumes {
-        let v_line = vcur.line_of("name", &v.name);
+        let v_line = vcur.line_of(&v.name);
         let Some(state) = &v.state else {
             return Some(Section::unavailable(
                 SectionStatus::Error,
@@ -391,14 +466,9 @@ fn csv_states(
                 return Some(Section::unavailable(st, msg, text.at(v_line)));
             }
         };
-        let mut rcur = Cursor {
-            loc,
-            section: vcur.at.saturating_sub(1),
-            at: vcur.at,
-            end,
-        };
+        let mut rcur = Cursor::new(loc, "node", vcur.at.saturating_sub(1), vcur.at, end);
         for r in records {
-            let line = rcur.line_of("node", &r.node);
+            let line = rcur.line_of(&r.node);
             let parsed = (
                 CsvStateInfo::parse(&r.state_info),
                 FsRedirectReason::parse(&r.file_system_redirected_io_reason),
@@ -446,10 +516,11 @@ fn convert_node(
     end: usize,
     cluster: &str,
     n: &SnapshotNode,
+    strings: &mut Interner,
 ) -> Result<Node, IngestError> {
     let node_src = text.at(loc.line(start));
     let key_src = |key: &str| {
-        let at = loc.find_key(start, end, key);
+        let at = loc.find_key_str(start, end, key);
         (
             at.unwrap_or(start),
             text.at(at.map_or(node_src.line, |o| loc.line(o))),
@@ -487,7 +558,7 @@ fn convert_node(
         Ok(os) => {
             let line_src = |key: &str, value: &str| {
                 let (from, _) = key_src("os");
-                loc.find_pair(from, end, key, value)
+                loc.find_pair(from, end, &Key::new(key), value)
                     .map_or(os_src.clone(), |o| text.at(loc.line(o)))
             };
             let version: WinVersion = os.version.parse().map_err(|_| {
@@ -530,26 +601,26 @@ fn convert_node(
     }
 
     // Get-HotFix.
+    let mut updates = UpdateIndex::default();
     let (hf_at, hf_src) = key_src("hotfixes");
     match read(&n.hotfixes) {
         Ok(hotfixes) => {
-            let mut cur = Cursor {
-                loc,
-                section: hf_at,
-                at: hf_at,
-                end,
-            };
+            let mut cur = Cursor::new(loc, "hotFixId", hf_at, hf_at, end);
+            node.updates.reserve_exact(hotfixes.len());
             for h in hotfixes {
-                let src = text.at(cur.line_of("hotFixId", &h.hot_fix_id));
+                let src = text.at(cur.line_of(&h.hot_fix_id));
                 let id = h.hot_fix_id.trim();
                 match id.parse::<KbId>() {
-                    Ok(kb) => node.add_update(InstalledUpdate {
-                        kb,
-                        description: h.description.clone().filter(|d| !d.trim().is_empty()),
-                        installed_on: h.installed_on.as_deref().and_then(civil_date),
-                        installed_by: h.installed_by.clone().filter(|d| !d.trim().is_empty()),
-                        source: src,
-                    }),
+                    Ok(kb) => updates.add(
+                        &mut node,
+                        InstalledUpdate {
+                            kb,
+                            description: strings.non_blank(h.description.as_deref()),
+                            installed_on: h.installed_on.as_deref().and_then(civil_date),
+                            installed_by: strings.non_blank(h.installed_by.as_deref()),
+                            source: src,
+                        },
+                    ),
                     Err(_) if !id.is_empty() => node.other_entries.push(OtherEntry {
                         text: id.to_string(),
                         source: src,
@@ -566,25 +637,20 @@ fn convert_node(
         let (h_at, h_src) = key_src("updateHistory");
         match read(h) {
             Ok(entries) => {
-                let mut cur = Cursor {
-                    loc,
-                    section: h_at,
-                    at: h_at,
-                    end,
-                };
-                let lines: Vec<u32> = entries
-                    .iter()
-                    .map(|e| cur.line_of("title", &e.title))
-                    .collect();
+                let mut cur = Cursor::new(loc, "title", h_at, h_at, end);
+                let lines: Vec<u32> = entries.iter().map(|e| cur.line_of(&e.title)).collect();
                 for (kb, (entry, line)) in net_installed(entries, &lines) {
-                    if !node.has_kb(kb) {
-                        node.add_update(InstalledUpdate {
-                            kb,
-                            description: Some(entry.title.clone()),
-                            installed_on: entry.date.as_deref().and_then(civil_date),
-                            installed_by: None,
-                            source: text.at(line),
-                        });
+                    if !updates.contains(kb) {
+                        updates.add(
+                            &mut node,
+                            InstalledUpdate {
+                                kb,
+                                description: Some(strings.get(&entry.title)),
+                                installed_on: entry.date.as_deref().and_then(civil_date),
+                                installed_by: None,
+                                source: text.at(line),
+                            },
+                        );
                     }
                 }
             }
@@ -656,6 +722,9 @@ fn convert_node(
         }
     }
 
+    // Capacity was reserved for every hotfix entry; non-KB entries and
+    // repeats leave some unused, and a fleet holds millions of updates.
+    node.updates.shrink_to_fit();
     node.unread = unread_sections;
     node.protection = protection(text, loc, start, end, n);
     Ok(node)
@@ -744,7 +813,7 @@ fn protection(
 ) -> NodeProtection {
     let src = |key: &str| {
         text.at(loc
-            .find_key(start, end, key)
+            .find_key_str(start, end, key)
             .map_or(loc.line(start), |o| loc.line(o)))
     };
 
@@ -811,21 +880,16 @@ fn protection(
         match read(s) {
             Ok(products) => {
                 let section = loc
-                    .find_key(start, end, "installedProducts")
+                    .find_key_str(start, end, "installedProducts")
                     .unwrap_or(start);
-                let mut cur = Cursor {
-                    loc,
-                    section,
-                    at: section,
-                    end,
-                };
+                let mut cur = Cursor::new(loc, "name", section, section, end);
                 let items = products
                     .iter()
                     .map(|pr| InstalledProduct {
                         name: pr.name.clone(),
                         vendor: pr.vendor.clone(),
                         version: pr.version.clone(),
-                        source: text.at(cur.line_of("name", &pr.name)),
+                        source: text.at(cur.line_of(&pr.name)),
                     })
                     .collect();
                 Section::ok(items, at)
@@ -1142,17 +1206,20 @@ mod tests {
         let text = "{\n  \"a\": \"x\",\n  \"b\" : \"x\",\n  \"a\":\"y\"\n}";
         let loc = Locator::new(text);
         assert_eq!(
-            loc.find_pair(0, text.len(), "a", "y").map(|o| loc.line(o)),
+            loc.find_pair(0, text.len(), &Key::new("a"), "y")
+                .map(|o| loc.line(o)),
             Some(4)
         );
         assert_eq!(
-            loc.find_pair(0, text.len(), "b", "x").map(|o| loc.line(o)),
+            loc.find_pair(0, text.len(), &Key::new("b"), "x")
+                .map(|o| loc.line(o)),
             Some(3)
         );
-        assert_eq!(loc.find_pair(0, text.len(), "c", "x"), None);
-        assert_eq!(loc.line_of_key(0, text.len(), "b"), 3);
+        assert_eq!(loc.find_pair(0, text.len(), &Key::new("c"), "x"), None);
+        assert_eq!(loc.line_of_key(0, text.len(), &Key::new("b")), 3);
         assert_eq!(
-            loc.find_pair(0, 10_000, "a", "x").map(|o| loc.line(o)),
+            loc.find_pair(0, 10_000, &Key::new("a"), "x")
+                .map(|o| loc.line(o)),
             Some(2)
         );
     }

@@ -34,6 +34,7 @@
 
 use super::{FileContent, Format, NodeFacts, Text};
 use crate::IngestError;
+use crate::updates::UpdateIndex;
 use crate::util::{self, lines};
 use lockstep_model::{InstalledUpdate, KbId, Node, OtherEntry, SourceRef, Sourced, WinVersion};
 
@@ -366,18 +367,22 @@ fn record_to_node(t: &Text, f: &[Field], o: usize, cut_line: Option<u32>) -> Nod
 }
 
 fn add_entries<'a>(node: &mut Node, t: &Text, entries: impl Iterator<Item = (u32, &'a str)>) {
+    let mut index = UpdateIndex::of(node);
     for (line, text) in entries {
         if text.is_empty() {
             continue;
         }
         match text.parse::<KbId>() {
-            Ok(kb) => node.add_update(InstalledUpdate {
-                kb,
-                description: None,
-                installed_on: None,
-                installed_by: None,
-                source: t.at(line),
-            }),
+            Ok(kb) => index.add(
+                node,
+                InstalledUpdate {
+                    kb,
+                    description: None,
+                    installed_on: None,
+                    installed_by: None,
+                    source: t.at(line),
+                },
+            ),
             Err(_) => {
                 if !node.other_entries.iter().any(|o| o.text == text) {
                     node.other_entries.push(OtherEntry {

@@ -31,6 +31,7 @@ use crate::util::{self, JsonDate, Loose, lines};
 use jiff::civil::Date;
 use lockstep_model::{InstalledUpdate, KbId, Sourced};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 pub static FORMAT: Format = Format {
     name: "wu-history",
@@ -435,11 +436,13 @@ fn replay(t: &Text, entries: Vec<Entry>) -> Vec<NodeFacts> {
             let line = list.first().map_or(0, |e| e.line);
             facts.name = Some(Sourced::new(c, t.at(line)));
         }
+        // `installed` holds each KB once, so every update is new: no search.
+        facts.node.updates.reserve_exact(installed.len());
         for (kb, i) in installed {
             let Some(e) = list.get(i) else { continue };
-            facts.node.add_update(InstalledUpdate {
+            facts.node.updates.push(InstalledUpdate {
                 kb,
-                description: e.title.clone(),
+                description: e.title.as_deref().map(Arc::from),
                 installed_on: dated.get(i).copied().flatten().map(|(d, _)| d),
                 installed_by: None,
                 source: t.at(e.line),
