@@ -52,6 +52,13 @@ pub(crate) struct UpdateIndex {
 
 impl UpdateIndex {
     /// An index of the updates `node` already has.
+    /// An empty index with room for `n` KBs.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Self {
+            at: KbMap::with_capacity_and_hasher(n, Default::default()),
+        }
+    }
+
     pub(crate) fn of(node: &Node) -> Self {
         let mut at = KbMap::with_capacity_and_hasher(node.updates.len(), Default::default());
         for (i, u) in node.updates.iter().enumerate() {
@@ -77,20 +84,25 @@ impl UpdateIndex {
     }
 }
 
-/// One shared `Arc<str>` per distinct string. The last value handed out is
-/// checked first: consecutive updates of a capture nearly always repeat it.
+/// One shared `Arc<str>` per distinct string. A few recent values are
+/// compared first: a capture alternates between a handful of them
+/// ("Security Update", "NT AUTHORITY\SYSTEM"), and comparing two short
+/// strings is cheaper than hashing one.
 #[derive(Default)]
 pub(crate) struct Interner {
-    last: Option<Arc<str>>,
+    recent: Vec<Arc<str>>,
+    /// Slot of `recent` that the next miss replaces.
+    next: usize,
     seen: HashSet<Arc<str>>,
 }
 
+/// How many recent values [`Interner`] compares before hashing.
+const RECENT: usize = 4;
+
 impl Interner {
     pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(last) = &self.last
-            && **last == *s
-        {
-            return last.clone();
+        if let Some(hit) = self.recent.iter().find(|r| ***r == *s) {
+            return hit.clone();
         }
         let shared = match self.seen.get(s) {
             Some(a) => a.clone(),
@@ -100,7 +112,12 @@ impl Interner {
                 a
             }
         };
-        self.last = Some(shared.clone());
+        if self.recent.len() < RECENT {
+            self.recent.push(shared.clone());
+        } else if let Some(slot) = self.recent.get_mut(self.next) {
+            *slot = shared.clone();
+        }
+        self.next = (self.next + 1) % RECENT;
         shared
     }
 
@@ -197,5 +214,11 @@ mod tests {
         assert_eq!(i.non_blank(Some(" \t")), None);
         assert_eq!(i.non_blank(Some(" Update ")).as_deref(), Some(" Update "));
         assert!(Arc::ptr_eq(&b, &i.non_blank(Some("Update")).unwrap()));
+        // More distinct values than the recent slots: still one Arc each.
+        let many: Vec<Arc<str>> = (0..10).map(|n| i.get(&format!("v{n}"))).collect();
+        for (n, first) in many.iter().enumerate() {
+            assert!(Arc::ptr_eq(first, &i.get(&format!("v{n}"))));
+        }
+        assert!(Arc::ptr_eq(&a, &i.get("Security Update")));
     }
 }

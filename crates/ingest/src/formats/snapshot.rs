@@ -607,6 +607,7 @@ fn convert_node(
         Ok(hotfixes) => {
             let mut cur = Cursor::new(loc, "hotFixId", hf_at, hf_at, end);
             node.updates.reserve_exact(hotfixes.len());
+            updates = UpdateIndex::with_capacity(hotfixes.len());
             for h in hotfixes {
                 let src = text.at(cur.line_of(&h.hot_fix_id));
                 let id = h.hot_fix_id.trim();
