@@ -62,28 +62,48 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     // Text and JSON stream: each cluster is judged, rendered and written,
     // then dropped; the findings follow the last cluster.
     // `separated`: each rendered cluster starts with a one-byte separator
-    // (JSON's `,`) that the first one drops.
-    let streamed = |w: &mut dyn std::io::Write,
+    // (JSON's `,`) that the first one drops. A writer thread takes the
+    // rendered clusters, so judging the next chunk overlaps the writing.
+    let streamed = |w: &mut (dyn std::io::Write + Send),
                     separated: bool,
                     render: &(dyn Fn(ClusterReport) -> std::io::Result<Vec<u8>> + Sync)|
      -> std::io::Result<CheckReport> {
-        let mut first = true;
-        let mut report = check_each(
-            &loaded.inventory,
-            &knowledge,
-            Some(sources.protection()),
-            sources.catalog_info(),
-            &options,
-            render,
-            |part: std::io::Result<Vec<u8>>| {
-                let part = part?;
-                let skip = usize::from(separated && first);
-                first = false;
-                w.write_all(part.get(skip..).unwrap_or_default())
-            },
-        )?;
-        report.input_errors = loaded.errors.clone();
-        Ok(report)
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(64);
+            let writer = scope.spawn(move || -> std::io::Result<()> {
+                let mut first = true;
+                for part in rx {
+                    let skip = usize::from(separated && first);
+                    first = false;
+                    w.write_all(part.get(skip..).unwrap_or_default())?;
+                }
+                Ok(())
+            });
+            let checked = check_each(
+                &loaded.inventory,
+                &knowledge,
+                Some(sources.protection()),
+                sources.catalog_info(),
+                &options,
+                render,
+                |part: std::io::Result<Vec<u8>>| {
+                    // A closed channel means the writer failed: its error
+                    // is the one to report, from `join` below.
+                    tx.send(part?)
+                        .map_err(|_| std::io::Error::other("the report writer stopped"))
+                },
+            );
+            drop(tx);
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the report writer panicked")));
+            let mut report = match (checked, written) {
+                (_, Err(e)) | (Err(e), Ok(())) => return Err(e),
+                (Ok(report), Ok(())) => report,
+            };
+            report.input_errors = loaded.errors.clone();
+            Ok(report)
+        })
     };
     let report = match args.format {
         OutputFormat::Text => {

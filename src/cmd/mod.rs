@@ -72,7 +72,7 @@ pub fn write_output(path: Option<&Path>, body: &str) -> anyhow::Result<()> {
 }
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    write_atomic_with(path, |w| std::io::Write::write_all(w, bytes))
+    write_atomic_with(path, |w| w.write_all(bytes))
 }
 
 /// Streams a report to a file atomically (temporary file in the same
@@ -83,12 +83,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// error worth a message.
 pub fn write_output_with<R>(
     path: Option<&Path>,
-    render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<R>,
+    render: impl FnOnce(&mut (dyn std::io::Write + Send)) -> std::io::Result<R>,
 ) -> anyhow::Result<Option<R>> {
     match path {
         None => {
-            let stdout = std::io::stdout().lock();
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout);
+            // Unlocked `Stdout` (it is `Send`): the report may be written
+            // from a writer thread.
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
             match render(&mut out).and_then(|r| std::io::Write::flush(&mut out).map(|()| r)) {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(None),
                 other => other.map(Some).context("writing to standard output"),
@@ -100,7 +101,7 @@ pub fn write_output_with<R>(
 
 fn write_atomic_with<R>(
     path: &Path,
-    render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<R>,
+    render: impl FnOnce(&mut (dyn std::io::Write + Send)) -> std::io::Result<R>,
 ) -> anyhow::Result<R> {
     use std::io::Write;
     let dir = path

@@ -6,12 +6,11 @@ use crate::knowledge::Knowledge;
 use crate::posture::{ChainHead, NodePosture, PostureEngine, ProductPosture};
 use crate::{Evidence, Finding, Fix, Severity};
 use jiff::civil::Date;
-use lockstep_model::{Cluster, Inventory, KbId, Node};
+use lockstep_model::{Cluster, Inventory, KbId, KbMap, Node};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 pub const REPORT_SCHEMA: &str = "lockstep-report/1";
 
@@ -500,17 +499,24 @@ fn posture_findings(
     nodes: &[Node],
     postures: &[NodePosture],
 ) -> Vec<Finding> {
-    // (code, products, detail lines, KBs) → node indices, in first-seen order.
-    type Key = (&'static str, Vec<Arc<str>>, Vec<String>, Vec<KbId>);
-    let mut groups: Vec<(Key, Severity, Vec<usize>)> = Vec::new();
-    let mut index: HashMap<Key, usize> = HashMap::new();
-    let mut add = |key: Key, severity: Severity, node: usize| match index.get(&key) {
-        Some(&i) => groups[i].2.push(node),
-        None => {
-            index.insert(key.clone(), groups.len());
-            groups.push((key, severity, vec![node]));
-        }
-    };
+    // Nodes are grouped by what they lack (the heads, what each folds, the
+    // products listing each); the words are written once per group.
+    #[derive(Clone, PartialEq, Eq, Hash)]
+    struct Gap<'p> {
+        code: &'static str,
+        products: Vec<&'p str>,
+        /// (head, folded KBs newest first, the products listing it)
+        heads: Vec<(KbId, Vec<KbId>, Vec<&'p str>)>,
+    }
+    struct Group<'p> {
+        gap: Gap<'p>,
+        /// The first member's heads, for titles, dates and severities.
+        first: Vec<&'p ChainHead>,
+        os: Option<&'p str>,
+        members: Vec<usize>,
+    }
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<Gap, usize> = HashMap::new();
     for (ni, p) in postures.iter().enumerate() {
         let mut products = p
             .products
@@ -520,121 +526,178 @@ fn posture_findings(
             .products
             .first()
             .filter(|x| x.applicable && !x.missing.is_empty());
+        let mut found: Vec<(Gap, Vec<&ChainHead>)> = Vec::new();
         if let Some(os) = os {
             products.next();
-            let heads: Vec<(&ChainHead, Vec<KbId>)> =
-                os.missing.iter().map(|h| (h, h.folds.clone())).collect();
-            let (lines, kbs, severity) = head_lines(&heads, None);
-            add(
-                (
-                    "security-update-missing",
-                    vec![os.product.clone()],
-                    lines,
-                    kbs,
-                ),
-                severity,
-                ni,
-            );
+            found.push((
+                Gap {
+                    code: "security-update-missing",
+                    products: vec![&*os.product],
+                    heads: os
+                        .missing
+                        .iter()
+                        .map(|h| (h.kb, h.folds.clone(), Vec::new()))
+                        .collect(),
+                },
+                os.missing.iter().collect(),
+            ));
         }
         // Every companion head once, with the products that list it and the
         // union of what it folds on each.
-        // (head, what it folds on any product, the products that list it)
-        type Listed<'h> = (&'h ChainHead, Vec<KbId>, Vec<Arc<str>>);
-        let mut by_kb: Vec<Listed> = Vec::new();
-        let mut at: HashMap<KbId, usize> = HashMap::new();
-        let mut names: Vec<Arc<str>> = Vec::new();
+        let mut heads: Vec<(KbId, Vec<KbId>, Vec<&str>)> = Vec::new();
+        let mut first: Vec<&ChainHead> = Vec::new();
+        let mut at: KbMap<usize> = KbMap::default();
+        let mut names: Vec<&str> = Vec::new();
         for prod in products {
-            names.push(prod.product.clone());
+            names.push(&prod.product);
             for h in &prod.missing {
                 match at.get(&h.kb) {
                     Some(&i) => {
-                        let (_, folds, prods) = &mut by_kb[i];
-                        folds.extend(h.folds.iter().copied());
-                        prods.push(prod.product.clone());
+                        heads[i].1.extend(h.folds.iter().copied());
+                        heads[i].2.push(&prod.product);
                     }
                     None => {
-                        at.insert(h.kb, by_kb.len());
-                        by_kb.push((h, h.folds.clone(), vec![prod.product.clone()]));
+                        at.insert(h.kb, heads.len());
+                        heads.push((h.kb, h.folds.clone(), vec![&*prod.product]));
+                        first.push(h);
                     }
                 }
             }
         }
-        if by_kb.is_empty() {
-            continue;
-        }
-        by_kb.sort_by(|a, b| {
-            b.0.release_date
-                .cmp(&a.0.release_date)
-                .then(b.0.kb.cmp(&a.0.kb))
-        });
-        let heads: Vec<(&ChainHead, Vec<KbId>)> = by_kb
-            .iter()
-            .map(|(h, folds, _)| {
-                let mut folds = folds.clone();
+        if !heads.is_empty() {
+            let mut order: Vec<usize> = (0..heads.len()).collect();
+            order.sort_by(|&a, &b| {
+                first[b]
+                    .release_date
+                    .cmp(&first[a].release_date)
+                    .then(first[b].kb.cmp(&first[a].kb))
+            });
+            let mut sorted_heads = Vec::with_capacity(heads.len());
+            let mut sorted_first = Vec::with_capacity(heads.len());
+            for i in order {
+                let kb = heads[i].0;
+                let (_, mut folds, prods) =
+                    std::mem::replace(&mut heads[i], (kb, Vec::new(), Vec::new()));
                 folds.sort_by(|a, b| b.cmp(a));
                 folds.dedup();
-                (*h, folds)
-            })
-            .collect();
-        // Per line, "Microsoft .NET Framework 3.5" says enough: the finding
-        // names the OS once.
-        let suffix = p.product.as_deref().map(|os| format!(" on {os}"));
-        let short = |name: &Arc<str>| -> String {
-            suffix
-                .as_deref()
-                .and_then(|sfx| name.strip_suffix(sfx))
-                .unwrap_or(name)
-                .to_string()
-        };
-        let prods: Vec<Vec<String>> = by_kb
-            .iter()
-            .map(|(_, _, p)| p.iter().map(short).collect())
-            .collect();
-        let (lines, kbs, severity) = head_lines(&heads, Some((&prods, names.len())));
-        add(
-            ("companion-update-missing", names, lines, kbs),
-            severity,
-            ni,
-        );
+                sorted_heads.push((kb, folds, prods));
+                sorted_first.push(first[i]);
+            }
+            found.push((
+                Gap {
+                    code: "companion-update-missing",
+                    products: names,
+                    heads: sorted_heads,
+                },
+                sorted_first,
+            ));
+        }
+        for (gap, first) in found {
+            match index.get(&gap) {
+                Some(&i) => groups[i].members.push(ni),
+                None => {
+                    index.insert(gap.clone(), groups.len());
+                    groups.push(Group {
+                        gap,
+                        first,
+                        os: p.product.as_deref(),
+                        members: vec![ni],
+                    });
+                }
+            }
+        }
     }
     groups
         .into_iter()
-        .map(|((code, products, lines, kbs), severity, members)| {
+        .map(|g| {
+            let Group {
+                gap,
+                first,
+                os,
+                members,
+            } = g;
+            let companion = gap.code == "companion-update-missing";
+            // Per line, "Microsoft .NET Framework 3.5" says enough: the
+            // finding names the OS once.
+            let suffix = os.map(|os| format!(" on {os}"));
+            let short = |name: &str| -> String {
+                suffix
+                    .as_deref()
+                    .and_then(|sfx| name.strip_suffix(sfx))
+                    .unwrap_or(name)
+                    .to_string()
+            };
+            let several = gap.products.len() > 1;
+            let mut severity = Severity::Warning;
+            let mut lines = Vec::with_capacity(first.len());
+            for (head, (_, folds, prods)) in first.iter().zip(&gap.heads) {
+                if matches!(
+                    head.severity.as_deref(),
+                    Some("Critical") | Some("Important") | None
+                ) {
+                    severity = Severity::Error;
+                }
+                let mut line = head.kb.to_string();
+                if let Some(t) = &head.title {
+                    let _ = write!(line, " ({t})");
+                }
+                // Only worth saying when the finding spans several products.
+                if companion && several {
+                    let names: Vec<String> = prods.iter().map(|p| short(p)).collect();
+                    let _ = write!(line, " for {}", names.join("; "));
+                }
+                line.push_str(": newest missing update of its chain");
+                if let Some(d) = head.release_date {
+                    let _ = write!(line, "; released {d}");
+                }
+                if !folds.is_empty() {
+                    line.push_str("; supersedes the also absent ");
+                    line.push_str(
+                        &folds
+                            .iter()
+                            .map(|k| k.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                }
+                lines.push(line);
+            }
             let names: Vec<String> = members.iter().map(|&i| nodes[i].name.clone()).collect();
             let on = names.join(", ");
-            let kb_list = kbs
+            let kb_list = gap
+                .heads
                 .iter()
-                .map(|k| k.to_string())
+                .map(|h| h.0.to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
-            let title = if code == "security-update-missing" {
-                let product = products.first().map(|p| &**p).unwrap_or("");
-                if kbs.len() == 1 {
+            let title = if companion {
+                format!(
+                    "{} update(s) missing on {on} for {} separately installed product(s)",
+                    gap.heads.len(),
+                    gap.products.len()
+                )
+            } else {
+                let product = gap.products.first().copied().unwrap_or("");
+                if gap.heads.len() == 1 {
                     format!("{kb_list} missing on {on} ({product})")
                 } else {
                     format!(
                         "{} updates missing on {on} ({product}): {kb_list}",
-                        kbs.len()
+                        gap.heads.len()
                     )
                 }
-            } else {
-                format!(
-                    "{} update(s) missing on {on} for {} separately installed product(s)",
-                    kbs.len(),
-                    products.len()
-                )
             };
             let mut detail = String::new();
-            if code == "companion-update-missing" {
+            if companion {
                 detail.push_str(
                     "Products the inventory shows installed (an installed update of each): ",
                 );
-                detail.push_str(&products.iter().map(|p| &**p).collect::<Vec<_>>().join("; "));
+                detail.push_str(&gap.products.join("; "));
                 detail.push('\n');
             }
             detail.push_str(&lines.join("\n"));
             Finding {
-                code: code.into(),
+                code: gap.code.into(),
                 severity,
                 cluster: cluster.map(str::to_string),
                 title,
@@ -657,51 +720,4 @@ fn posture_findings(
             }
         })
         .collect()
-}
-
-/// One line per chain head (no node names: the finding lists its nodes),
-/// the KBs in order, and the severity: error when any head is Critical,
-/// Important or of unknown severity.
-fn head_lines(
-    heads: &[(&ChainHead, Vec<KbId>)],
-    products: Option<(&[Vec<String>], usize)>,
-) -> (Vec<String>, Vec<KbId>, Severity) {
-    let mut severity = Severity::Warning;
-    let mut lines = Vec::with_capacity(heads.len());
-    for (i, (head, folds)) in heads.iter().enumerate() {
-        if matches!(
-            head.severity.as_deref(),
-            Some("Critical") | Some("Important") | None
-        ) {
-            severity = Severity::Error;
-        }
-        let mut line = head.kb.to_string();
-        if let Some(t) = &head.title {
-            let _ = write!(line, " ({t})");
-        }
-        match products {
-            // Only worth saying when the finding spans several products.
-            Some((per_head, total)) if total > 1 => {
-                let names = per_head.get(i).map(|v| v.join("; ")).unwrap_or_default();
-                let _ = write!(line, " for {names}");
-            }
-            _ => {}
-        }
-        line.push_str(": newest missing update of its chain");
-        if let Some(d) = head.release_date {
-            let _ = write!(line, "; released {d}");
-        }
-        if !folds.is_empty() {
-            line.push_str("; supersedes the also absent ");
-            line.push_str(
-                &folds
-                    .iter()
-                    .map(|k| k.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-        }
-        lines.push(line);
-    }
-    (lines, heads.iter().map(|(h, _)| h.kb).collect(), severity)
 }

@@ -25,7 +25,8 @@ use crate::knowledge::{EdgeInfo, Knowledge, VerdictKind};
 use lockstep_model::{Cluster, KbId, Node, SourceRef, WinVersion};
 use lockstep_model::{KbMap, KbSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::rc::Rc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -157,7 +158,14 @@ pub fn classify_absent_with(
     kb: KbId,
     k: &dyn Knowledge,
 ) -> AbsentVerdict {
-    classify_absent_for(node, k.product_of(&node.os), installed, kb, k)
+    classify_absent_for(
+        node,
+        k.product_of(&node.os),
+        installed,
+        kb,
+        k,
+        &mut EdgeCache::default(),
+    )
 }
 
 /// [`classify_absent_with`] with the node's product already named (a
@@ -168,6 +176,7 @@ fn classify_absent_for(
     installed: &KbSet,
     kb: KbId,
     k: &dyn Knowledge,
+    cache: &mut EdgeCache,
 ) -> AbsentVerdict {
     if let Some(u) = node.unread("hotfixes") {
         return AbsentVerdict {
@@ -203,7 +212,7 @@ fn classify_absent_for(
             known_issues: Vec::new(),
         };
     };
-    if let Some(chain) = find_chain(kb, &product, installed, k) {
+    if let Some(chain) = find_chain(kb, &product, installed, k, cache) {
         let known_issues: Vec<String> = chain
             .iter()
             .filter_map(|e| e.verdict.as_ref().map(|v| v.known_issue.clone()))
@@ -313,19 +322,44 @@ fn classify_absent_for(
     }
 }
 
+/// "Superseded by" edges already asked for, per (product, KB): the nodes of
+/// a cluster lack the same KBs and their searches climb the same chains,
+/// so one cluster asks the knowledge layer once per KB instead of once per
+/// node and search.
+#[derive(Default)]
+struct EdgeCache {
+    up: HashMap<String, KbMap<Rc<[EdgeInfo]>>>,
+}
+
+impl EdgeCache {
+    fn superseded_by(&mut self, kb: KbId, product: &str, k: &dyn Knowledge) -> Rc<[EdgeInfo]> {
+        if !self.up.contains_key(product) {
+            self.up.insert(product.to_string(), KbMap::default());
+        }
+        let Some(by_kb) = self.up.get_mut(product) else {
+            return k.superseded_by(kb, product).into();
+        };
+        by_kb
+            .entry(kb)
+            .or_insert_with(|| k.superseded_by(kb, product).into())
+            .clone()
+    }
+}
+
 /// Breadth-first search from `kb` up "superseded by" edges to an installed KB.
 fn find_chain(
     kb: KbId,
     product: &str,
     installed: &KbSet,
     k: &dyn Knowledge,
+    cache: &mut EdgeCache,
 ) -> Option<Vec<EdgeInfo>> {
     let mut came_from: KbMap<EdgeInfo> = KbMap::default();
     let mut queue = VecDeque::from([kb]);
     let mut seen = KbSet::default();
     seen.insert(kb);
     while let Some(cur) = queue.pop_front() {
-        for edge in k.superseded_by(cur, product) {
+        for edge in cache.superseded_by(cur, product, k).iter() {
             if edge
                 .verdict
                 .as_ref()
@@ -337,7 +371,7 @@ fn find_chain(
             if !seen.insert(next) {
                 continue;
             }
-            came_from.insert(next, edge);
+            came_from.insert(next, edge.clone());
             if installed.contains(&next) {
                 let mut chain = Vec::new();
                 let mut at = next;
@@ -402,6 +436,7 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
         .map(|m| m.keys().copied().collect())
         .collect();
     let products: Vec<Option<String>> = nodes.iter().map(|n| k.product_of(&n.os)).collect();
+    let mut cache = EdgeCache::default();
     let mut rows = Vec::new();
     let mut groups: Vec<DriftGroup> = Vec::new();
     for (&kb, &count) in &all {
@@ -424,8 +459,14 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
                     evidence.push((n.name.clone(), u.source.clone()));
                 }
                 None => {
-                    let v =
-                        classify_absent_for(n, products[ni].clone(), &installed_sets[ni], kb, k);
+                    let v = classify_absent_for(
+                        n,
+                        products[ni].clone(),
+                        &installed_sets[ni],
+                        kb,
+                        k,
+                        &mut cache,
+                    );
                     cells.push(Cell::Absent { class: v.class });
                     let key = (v.class, v.reason.clone());
                     by_reason
