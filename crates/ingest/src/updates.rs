@@ -126,12 +126,6 @@ impl Interner {
         let s = s?.trim();
         (!s.is_empty()).then(|| self.get(s))
     }
-
-    /// The value as it is, interned, or `None` when it is empty or blank.
-    pub(crate) fn non_blank(&mut self, s: Option<&str>) -> Option<Arc<str>> {
-        let s = s?;
-        (!s.trim().is_empty()).then(|| self.get(s))
-    }
 }
 
 #[cfg(test)]
@@ -211,9 +205,6 @@ mod tests {
         assert_eq!(i.trimmed(None), None);
         let d = i.trimmed(Some(" Update ")).unwrap();
         assert!(Arc::ptr_eq(&b, &d));
-        assert_eq!(i.non_blank(Some(" \t")), None);
-        assert_eq!(i.non_blank(Some(" Update ")).as_deref(), Some(" Update "));
-        assert!(Arc::ptr_eq(&b, &i.non_blank(Some("Update")).unwrap()));
         // More distinct values than the recent slots: still one Arc each.
         let many: Vec<Arc<str>> = (0..10).map(|n| i.get(&format!("v{n}"))).collect();
         for (n, first) in many.iter().enumerate() {
