@@ -379,3 +379,35 @@ fn several_clusters_stream_in_input_order_as_each_would_alone() {
     assert!(at("Cluster kb2616676") < at("Cluster ws2022-behind"));
     assert!(at("Cluster ws2022-behind") < at("\nFindings ("));
 }
+
+#[test]
+fn terminal_escapes_in_input_names_do_not_reach_the_terminal() {
+    // A cluster (directory) name that would retitle and clear the admin's
+    // terminal; the name is printed in the report's headings and findings.
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = dir.path().join("clu\u{1b}]0;owned\u{7}\u{1b}[2J");
+    std::fs::create_dir(&cluster).unwrap();
+    for n in ["HV01", "HV03"] {
+        std::fs::copy(
+            repo(&format!("examples/kb2616676/{n}.systeminfo.txt")),
+            cluster.join(format!("{n}.systeminfo.txt")),
+        )
+        .unwrap();
+    }
+    let out = run(&[
+        "--no-catalog",
+        "check",
+        cluster.to_str().unwrap(),
+        "--fail-on",
+        "never",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Cluster clu\u{FFFD}]0;owned\u{FFFD}\u{FFFD}[2J — 2 node(s)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text}"
+    );
+}

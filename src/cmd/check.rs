@@ -113,7 +113,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 let report = streamed(w, false, &|c| {
                     let mut s = String::new();
                     text::cluster_text(&mut s, &c, o);
-                    Ok(s.into_bytes())
+                    Ok(text::terminal_safe(s, o).into_bytes())
                 })?;
                 timings.mark("check and clusters");
                 text::write_tail(w, &report, o)?;

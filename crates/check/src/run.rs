@@ -290,9 +290,12 @@ pub fn sort_findings(findings: &mut [Finding]) {
 fn merge_by_code(findings: Vec<Finding>) -> Vec<Finding> {
     let mut merged: Vec<Finding> = Vec::new();
     let mut counts: Vec<usize> = Vec::new();
+    // Fix texts already in each merged finding (identical fixes said once).
+    let mut fixes: Vec<std::collections::HashSet<String>> = Vec::new();
     for f in findings {
         match merged.iter().position(|m| m.code == f.code) {
             None => {
+                fixes.push(f.fix.iter().map(|x| x.text.clone()).collect());
                 merged.push(f);
                 counts.push(1);
             }
@@ -313,10 +316,11 @@ fn merge_by_code(findings: Vec<Finding>) -> Vec<Finding> {
                     }
                 }
                 if let (Some(mf), Some(ff)) = (&mut m.fix, f.fix)
-                    && !mf.text.contains(&ff.text)
+                    && !fixes[i].contains(&ff.text)
                 {
                     mf.text.push('\n');
                     mf.text.push_str(&ff.text);
+                    fixes[i].insert(ff.text);
                 }
             }
         }

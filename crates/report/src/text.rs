@@ -63,7 +63,7 @@ pub fn write_text(report: &CheckReport, o: TextOptions, w: &mut dyn Write) -> io
             .map(|c| {
                 let mut s = String::new();
                 cluster_text(&mut s, c, o);
-                s
+                terminal_safe(s, o)
             })
             .collect();
         for p in parts {
@@ -97,7 +97,7 @@ pub fn write_head(w: &mut dyn Write, head: &ReportHead, o: TextOptions) -> io::R
     for e in &head.input_errors {
         let _ = writeln!(out, "{}: {e}", paint("input error", "1;31", o));
     }
-    w.write_all(out.as_bytes())
+    w.write_all(terminal_safe(out, o).as_bytes())
 }
 
 /// Everything after the clusters: loose nodes, the findings, the totals.
@@ -117,7 +117,7 @@ pub fn write_tail(w: &mut dyn Write, report: &CheckReport, o: TextOptions) -> io
         paint("Findings", "1", o),
         report.findings.len()
     );
-    w.write_all(out.as_bytes())?;
+    w.write_all(terminal_safe(out, o).as_bytes())?;
     for chunk in report.findings.chunks(FINDINGS_PER_CHUNK) {
         let parts: Vec<String> = chunk
             .par_chunks(FINDINGS_PER_CHUNK / 8)
@@ -126,7 +126,7 @@ pub fn write_tail(w: &mut dyn Write, report: &CheckReport, o: TextOptions) -> io
                 for f in fs {
                     finding_text(&mut s, f, o);
                 }
-                s
+                terminal_safe(s, o)
             })
             .collect();
         for p in parts {
@@ -143,8 +143,46 @@ pub fn write_tail(w: &mut dyn Write, report: &CheckReport, o: TextOptions) -> io
     )
 }
 
+/// Host names, captions, titles and notes come from input files: a capture
+/// naming a host `"\x1b]0;…\x07"` or `"\x1b[2J"` must not retitle or clear
+/// the admin's terminal. Every control character except the newline and
+/// tab becomes U+FFFD, C1 controls included (some terminals read U+009B as
+/// an escape). With colour on, escape sequences that only set colours
+/// (`ESC [ digits ; m`, which is all lockstep paints) are kept.
+pub fn terminal_safe(s: String, o: TextOptions) -> String {
+    let bad = |c: char| (c.is_control() && c != '\n' && c != '\t');
+    if !s.chars().any(bad) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b' && o.color {
+            let params = rest
+                .get(2..)
+                .filter(|_| rest.as_bytes().get(1) == Some(&b'['))
+                .map(|p| {
+                    p.bytes()
+                        .take_while(|b| b.is_ascii_digit() || *b == b';')
+                        .count()
+                });
+            if let Some(n) = params
+                && rest.as_bytes().get(2 + n) == Some(&b'm')
+            {
+                out.push_str(&rest[..3 + n]);
+                rest = &rest[3 + n..];
+                continue;
+            }
+        }
+        out.push(if bad(c) { '\u{FFFD}' } else { c });
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 /// One cluster: its nodes, the drift matrix and its groups, the validation
-/// verdict and each node's posture.
+/// verdict and each node's posture. Input text is interpolated as it is:
+/// [`terminal_safe`] the result before writing it to a terminal.
 pub fn cluster_text(out: &mut String, c: &ClusterReport, o: TextOptions) {
     let d = &c.drift;
     let _ = writeln!(
@@ -287,4 +325,32 @@ fn posture_text(out: &mut String, p: &lockstep_check::posture::NodePosture) {
         );
     }
     let _ = writeln!(out, "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOSTILE: &str = "HV\u{1b}]0;owned\u{7}01\u{1b}[2J\r\u{9b}31m\tx\n";
+
+    #[test]
+    fn terminal_controls_from_input_are_replaced() {
+        let plain = terminal_safe(HOSTILE.to_string(), TextOptions { color: false });
+        assert_eq!(
+            plain,
+            "HV\u{FFFD}]0;owned\u{FFFD}01\u{FFFD}[2J\u{FFFD}\u{FFFD}31m\tx\n"
+        );
+    }
+
+    #[test]
+    fn with_colour_only_colour_sequences_survive() {
+        let o = TextOptions { color: true };
+        let s = format!("{} {HOSTILE}", paint("error", "1;31", o));
+        assert_eq!(
+            terminal_safe(s, o),
+            "\u{1b}[1;31merror\u{1b}[0m HV\u{FFFD}]0;owned\u{FFFD}01\u{FFFD}[2J\u{FFFD}\u{FFFD}31m\tx\n"
+        );
+        // Clean text is returned as it is.
+        assert_eq!(terminal_safe("KB2616676\n".into(), o), "KB2616676\n");
+    }
 }
