@@ -150,7 +150,7 @@ pub fn write_tail(w: &mut dyn Write, report: &CheckReport, o: TextOptions) -> io
 /// an escape). With colour on, escape sequences that only set colours
 /// (`ESC [ digits ; m`, which is all lockstep paints) are kept.
 pub fn terminal_safe(s: String, o: TextOptions) -> String {
-    let bad = |c: char| (c.is_control() && c != '\n' && c != '\t');
+    let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
     if !s.chars().any(bad) {
         return s;
     }
