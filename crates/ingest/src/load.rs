@@ -43,10 +43,28 @@ pub struct LoadOutcome {
     pub files: Vec<(String, &'static str)>,
 }
 
+fn is_toml(p: &Path) -> bool {
+    p.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+}
+
 /// Reads files and directories into one inventory.
 pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
     let mut out = LoadOutcome::default();
-    for p in paths {
+    // Files named one by one (`fleet/*.json`) are parsed in parallel first;
+    // what they yield is recorded and merged below, in argument order.
+    let parsed: Vec<Option<Result<(FileContent, &'static str), IngestError>>> = paths
+        .par_iter()
+        .map(|p| match std::fs::metadata(p) {
+            Ok(m) if !m.is_dir() && !is_toml(p) => Some(read_file(p)),
+            _ => None,
+        })
+        .collect();
+    // Loose nodes are only added below; clusters also by directories and
+    // manifests, which the cluster index catches up with.
+    let mut loose_index = NameIndex::default();
+    let mut cluster_index = NameIndex::default();
+    for (p, parsed) in paths.iter().zip(parsed) {
         let shown = p.display().to_string();
         match std::fs::metadata(p) {
             Err(e) => out.errors.push(IngestError::new(
@@ -55,10 +73,7 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
                 format!("a readable file or directory, found an error: {e}"),
             )),
             Ok(m) if m.is_dir() => load_dir(p, &mut out),
-            Ok(_)
-                if p.extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("toml")) =>
-            {
+            Ok(_) if is_toml(p) => {
                 match std::fs::read(p)
                     .map_err(|e| e.to_string())
                     .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
@@ -81,18 +96,30 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
             Ok(_) => {
                 let mut loose = Vec::new();
                 let mut csv = Vec::new();
-                if let Some(content) = read_one(p, &mut out) {
-                    absorb(
-                        content,
-                        &shown,
-                        None,
-                        &mut loose,
-                        &mut csv,
-                        &mut out.inventory.clusters,
-                    );
+                let content = match parsed {
+                    Some(Ok((content, format))) => {
+                        out.files.push((shown.clone(), format));
+                        Some(content)
+                    }
+                    Some(Err(e)) => {
+                        out.errors.push(e);
+                        None
+                    }
+                    // It was not a plain file a moment ago.
+                    None => read_one(p, &mut out),
+                };
+                let clusters = &mut out.inventory.clusters;
+                match content {
+                    Some(FileContent::Clusters(cs)) => {
+                        for c in cs {
+                            merge_cluster_indexed(clusters, &mut cluster_index, c);
+                        }
+                    }
+                    Some(other) => absorb(other, &shown, None, &mut loose, &mut csv, clusters),
+                    None => {}
                 }
                 for n in loose {
-                    merge_into(&mut out.inventory.loose_nodes, n);
+                    merge_into_indexed(&mut out.inventory.loose_nodes, &mut loose_index, n);
                 }
                 if !csv.is_empty() {
                     let mut c = Cluster {
@@ -101,7 +128,7 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
                         ..Cluster::default()
                     };
                     attach_csv(&mut c, csv, &shown);
-                    merge_cluster(&mut out.inventory.clusters, c);
+                    merge_cluster_indexed(clusters, &mut cluster_index, c);
                 }
             }
         }
@@ -143,7 +170,7 @@ fn load_dir(dir: &Path, out: &mut LoadOutcome) {
     let mut nodes = Vec::new();
     let mut csv = Vec::new();
     let clusters = &mut out.inventory.clusters;
-    let mut cluster_index = NameIndex::new(clusters.iter().map(|c| c.name.as_str()));
+    let mut cluster_index = NameIndex::default();
     for ((path, node_dir), result) in files.iter().zip(parsed) {
         let shown = path.display().to_string();
         let content = match result {
@@ -161,11 +188,7 @@ fn load_dir(dir: &Path, out: &mut LoadOutcome) {
             // found by name through the index rather than a search.
             FileContent::Clusters(cs) => {
                 for c in cs {
-                    let at = cluster_index.position(&c.name, |i| clusters.get(i).map(|c| &*c.name));
-                    if at.is_none() {
-                        cluster_index.push(&c.name, clusters.len());
-                    }
-                    merge_cluster_at(clusters, at, c);
+                    merge_cluster_indexed(clusters, &mut cluster_index, c);
                 }
             }
             other => absorb(
@@ -180,14 +203,7 @@ fn load_dir(dir: &Path, out: &mut LoadOutcome) {
     }
     let mut node_index = NameIndex::default();
     for n in nodes {
-        let at = node_index.position(&n.name, |i| cluster.nodes.get(i).map(|n| &*n.name));
-        match at.and_then(|i| cluster.nodes.get_mut(i)) {
-            Some(existing) => merge_node(existing, n),
-            None => {
-                node_index.push(&n.name, cluster.nodes.len());
-                cluster.nodes.push(n);
-            }
-        }
+        merge_into_indexed(&mut cluster.nodes, &mut node_index, n);
     }
     if !csv.is_empty() {
         attach_csv(&mut cluster, csv, &shown);
@@ -413,40 +429,53 @@ fn same_name(a: &str, b: &str) -> bool {
 /// merging thousands of them stays linear. Two names that [`same_name`]
 /// calls equal have equal lower-cased forms, so the first candidate under
 /// the key that [`same_name`] accepts is exactly the element a search from
-/// the start of the list would find.
+/// the start of the list would find. The lists only grow (elements are
+/// merged into or appended, never removed or renamed), so the index catches
+/// up with what was appended since it last looked, whoever appended it.
 #[derive(Default)]
 struct NameIndex {
     by_lower: HashMap<String, Vec<usize>>,
+    indexed: usize,
 }
 
 impl NameIndex {
-    fn new<'a>(names: impl Iterator<Item = &'a str>) -> Self {
-        let mut index = Self::default();
-        for (i, name) in names.enumerate() {
-            index.push(name, i);
+    /// Position of the first element of `list` named like `name`.
+    fn find<T>(&mut self, list: &[T], name_of: fn(&T) -> &str, name: &str) -> Option<usize> {
+        for (i, x) in list.iter().enumerate().skip(self.indexed) {
+            self.by_lower
+                .entry(name_of(x).to_lowercase())
+                .or_default()
+                .push(i);
         }
-        index
-    }
-
-    /// The position of the first element named like `name`; `name_at`
-    /// gives the name of the element at a position.
-    fn position<'l>(
-        &self,
-        name: &str,
-        name_at: impl Fn(usize) -> Option<&'l str>,
-    ) -> Option<usize> {
+        self.indexed = list.len();
         self.by_lower
             .get(&name.to_lowercase())?
             .iter()
             .copied()
-            .find(|&i| name_at(i).is_some_and(|n| same_name(n, name)))
+            .find(|&i| list.get(i).is_some_and(|x| same_name(name_of(x), name)))
     }
+}
 
-    fn push(&mut self, name: &str, at: usize) {
-        self.by_lower
-            .entry(name.to_lowercase())
-            .or_default()
-            .push(at);
+fn cluster_name(c: &Cluster) -> &str {
+    &c.name
+}
+
+fn node_name(n: &Node) -> &str {
+    &n.name
+}
+
+/// [`merge_cluster`] through an index of `clusters`.
+fn merge_cluster_indexed(clusters: &mut Vec<Cluster>, index: &mut NameIndex, c: Cluster) {
+    let at = index.find(clusters, cluster_name, &c.name);
+    merge_cluster_at(clusters, at, c);
+}
+
+/// [`merge_into`] through an index of `list`.
+fn merge_into_indexed(list: &mut Vec<Node>, index: &mut NameIndex, node: Node) {
+    let at = index.find(list, node_name, &node.name);
+    match at.and_then(|i| list.get_mut(i)) {
+        Some(existing) => merge_node(existing, node),
+        None => list.push(node),
     }
 }
 
@@ -627,6 +656,54 @@ mod tests {
         assert_eq!(stem_name(Path::new("/x/HV01.fltmc-instances.txt")), "HV01");
         assert_eq!(stem_name(Path::new(".hidden")), ".hidden");
         assert_eq!(stem_name(Path::new("plain")), "plain");
+    }
+
+    /// Merging through the name index gives what the search from the start
+    /// gives, also for names whose case-insensitive match is one-sided
+    /// (`same_name("\u{212A}", "k")` holds, the other way round not).
+    #[test]
+    fn indexed_merge_matches_the_search() {
+        let names = [
+            "HV01",
+            "hv01",
+            "\u{212A}",
+            "k",
+            "K",
+            "\u{130}",
+            "i\u{307}",
+            "I",
+            "STRASSE",
+            "stra\u{df}e",
+            "Hv01",
+            "\u{212A}",
+            "\u{130}",
+        ];
+        let node = |i: usize, name: &str| Node {
+            name: name.to_string(),
+            sources: vec![format!("f{i}")],
+            ..Node::default()
+        };
+        let mut searched = Vec::new();
+        let mut indexed = Vec::new();
+        let mut index = NameIndex::default();
+        for (i, name) in names.iter().enumerate() {
+            merge_into(&mut searched, node(i, name));
+            merge_into_indexed(&mut indexed, &mut index, node(i, name));
+            // Appended behind the index's back: it catches up.
+            if i == 4 {
+                searched.push(node(99, "late"));
+                indexed.push(node(99, "late"));
+            }
+        }
+        merge_into(&mut searched, node(100, "LATE"));
+        merge_into_indexed(&mut indexed, &mut index, node(100, "LATE"));
+        let view = |l: &[Node]| -> Vec<(String, Vec<String>)> {
+            l.iter()
+                .map(|n| (n.name.clone(), n.sources.clone()))
+                .collect()
+        };
+        assert_eq!(view(&indexed), view(&searched));
+        assert_eq!(searched.len(), 7, "{:?}", view(&searched));
     }
 
     #[test]

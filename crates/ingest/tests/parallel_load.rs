@@ -69,11 +69,15 @@ fn fleet_dir(root: &Path) -> PathBuf {
 }
 
 fn load_with_threads(dir: &Path, threads: usize) -> LoadOutcome {
+    load_args_with_threads(&[dir.to_path_buf()], threads)
+}
+
+fn load_args_with_threads(paths: &[PathBuf], threads: usize) -> LoadOutcome {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .unwrap()
-        .install(|| load_paths(&[dir.to_path_buf()]))
+        .install(|| load_paths(paths))
 }
 
 /// Everything a caller sees, as one comparable value.
@@ -160,5 +164,53 @@ fn result_and_errors_do_not_depend_on_the_thread_count() {
                 "{threads} threads gave another result"
             );
         }
+    }
+}
+
+/// The same files named one by one (as a shell glob passes them), with a
+/// missing file among them: parsed in parallel, recorded in argument order.
+#[test]
+fn files_given_one_by_one_do_not_depend_on_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fleet_dir(tmp.path());
+    let mut args: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    args.sort();
+    args.insert(3, dir.join("missing.json"));
+    let one = load_args_with_threads(&args, 1);
+    let errors: Vec<(String, u32)> = one
+        .errors
+        .iter()
+        .map(|e| (e.path.clone(), e.line))
+        .collect();
+    let shown = |name: &str| dir.join(name).display().to_string();
+    assert_eq!(
+        errors,
+        vec![
+            (shown("c-broken.json"), 156),
+            (shown("missing.json"), 0),
+            (shown("e-binary.bin"), 1),
+        ]
+    );
+    let clusters: Vec<&str> = one
+        .inventory
+        .clusters
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(clusters, ["HVCLU22", "HVCLU23"]);
+    let loose: Vec<&str> = one
+        .inventory
+        .loose_nodes
+        .iter()
+        .map(|n| n.name.as_str())
+        .collect();
+    assert_eq!(loose, ["HV01", "HV06", "HV-FR01"]);
+    let reference = as_json(&one);
+    for _ in 0..3 {
+        assert!(as_json(&load_args_with_threads(&args, 4)) == reference);
     }
 }
