@@ -10,12 +10,12 @@
 //!   later ones only fill what it lacked, order of first appearance kept).
 //! * Every update carries a description and an installer, and a fleet has a
 //!   handful of distinct values ("Security Update", "NT AUTHORITY\SYSTEM"):
-//!   [`Interner`] hands out one shared `Arc<str>` per distinct value of a file.
+//!   [`Interner`] hands out one [`SharedStr`] per distinct value of a file.
 
+use lockstep_model::inventory::SharedStr;
 use lockstep_model::{InstalledUpdate, KbId, Node};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
 
 /// Hashes a KB number with one multiplication. KB numbers are small distinct
 /// integers read from the user's own files, not keys an attacker controls in
@@ -84,30 +84,30 @@ impl UpdateIndex {
     }
 }
 
-/// One shared `Arc<str>` per distinct string. A few recent values are
+/// One [`SharedStr`] per distinct string. A few recent values are
 /// compared first: a capture alternates between a handful of them
 /// ("Security Update", "NT AUTHORITY\SYSTEM"), and comparing two short
 /// strings is cheaper than hashing one.
 #[derive(Default)]
 pub(crate) struct Interner {
-    recent: Vec<Arc<str>>,
+    recent: Vec<SharedStr>,
     /// Slot of `recent` that the next miss replaces.
     next: usize,
-    seen: HashSet<Arc<str>>,
+    seen: HashSet<SharedStr>,
 }
 
 /// How many recent values [`Interner`] compares before hashing.
 const RECENT: usize = 4;
 
 impl Interner {
-    pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
+    pub(crate) fn get(&mut self, s: &str) -> SharedStr {
         if let Some(hit) = self.recent.iter().find(|r| ***r == *s) {
             return hit.clone();
         }
         let shared = match self.seen.get(s) {
             Some(a) => a.clone(),
             None => {
-                let a: Arc<str> = Arc::from(s);
+                let a = SharedStr::from(s);
                 self.seen.insert(a.clone());
                 a
             }
@@ -122,7 +122,7 @@ impl Interner {
     }
 
     /// The trimmed value, interned, or `None` when it is empty or blank.
-    pub(crate) fn trimmed(&mut self, s: Option<&str>) -> Option<Arc<str>> {
+    pub(crate) fn trimmed(&mut self, s: Option<&str>) -> Option<SharedStr> {
         let s = s?.trim();
         (!s.is_empty()).then(|| self.get(s))
     }
@@ -136,9 +136,9 @@ mod tests {
     fn upd(kb: u32, desc: Option<&str>, by: Option<&str>, line: u32) -> InstalledUpdate {
         InstalledUpdate {
             kb: KbId(kb),
-            description: desc.map(Arc::from),
+            description: desc.map(SharedStr::from),
             installed_on: None,
-            installed_by: by.map(Arc::from),
+            installed_by: by.map(SharedStr::from),
             source: SourceRef::new("f", line),
         }
     }
@@ -198,18 +198,18 @@ mod tests {
         let a = i.get("Security Update");
         let b = i.get("Update");
         let c = i.get("Security Update");
-        assert!(Arc::ptr_eq(&a, &c));
-        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(SharedStr::ptr_eq(&a, &c));
+        assert!(!SharedStr::ptr_eq(&a, &b));
         assert_eq!((&*a, &*b), ("Security Update", "Update"));
         assert_eq!(i.trimmed(Some("  ")), None);
         assert_eq!(i.trimmed(None), None);
         let d = i.trimmed(Some(" Update ")).unwrap();
-        assert!(Arc::ptr_eq(&b, &d));
+        assert!(SharedStr::ptr_eq(&b, &d));
         // More distinct values than the recent slots: still one Arc each.
-        let many: Vec<Arc<str>> = (0..10).map(|n| i.get(&format!("v{n}"))).collect();
+        let many: Vec<SharedStr> = (0..10).map(|n| i.get(&format!("v{n}"))).collect();
         for (n, first) in many.iter().enumerate() {
-            assert!(Arc::ptr_eq(first, &i.get(&format!("v{n}"))));
+            assert!(SharedStr::ptr_eq(first, &i.get(&format!("v{n}"))));
         }
-        assert!(Arc::ptr_eq(&a, &i.get("Security Update")));
+        assert!(SharedStr::ptr_eq(&a, &i.get("Security Update")));
     }
 }

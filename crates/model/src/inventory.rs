@@ -179,16 +179,87 @@ impl OsInfo {
 
 /// One installed update of a node. A fleet holds millions of these, so the
 /// few distinct descriptions and installers ("Security Update",
-/// "NT AUTHORITY\\SYSTEM") are shared `Arc<str>`s (the parsers intern them
-/// per file); they serialise as plain strings.
+/// "NT AUTHORITY\\SYSTEM") are [`SharedStr`]s, one pointer wide (the parsers
+/// intern them per file); they serialise as plain strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstalledUpdate {
     pub kb: KbId,
     /// `Security Update`, `Update`, `Hotfix`, or a title from update history.
-    pub description: Option<Arc<str>>,
+    pub description: Option<SharedStr>,
     pub installed_on: Option<jiff::civil::Date>,
-    pub installed_by: Option<Arc<str>>,
+    pub installed_by: Option<SharedStr>,
     pub source: SourceRef,
+}
+
+/// An immutable string shared by reference count, one pointer wide
+/// (`Arc<str>` is two: an `InstalledUpdate` with two of them would be 16
+/// bytes larger, 40 MB over a fleet of 2.5 million updates). Reads as a
+/// `str` (`Option<SharedStr>::as_deref()` is an `Option<&str>`), prints and
+/// serialises as one.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SharedStr(Arc<String>);
+
+impl SharedStr {
+    /// Whether both are the same shared string (not merely equal text).
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+}
+
+impl std::ops::Deref for SharedStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl AsRef<str> for SharedStr {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
+
+/// Hashes and compares as the text, so a set of them can be searched by `&str`.
+impl std::borrow::Borrow<str> for SharedStr {
+    fn borrow(&self) -> &str {
+        self
+    }
+}
+
+impl From<&str> for SharedStr {
+    fn from(s: &str) -> Self {
+        Self(Arc::new(s.to_string()))
+    }
+}
+
+impl From<String> for SharedStr {
+    fn from(s: String) -> Self {
+        Self(Arc::new(s))
+    }
+}
+
+impl std::fmt::Debug for SharedStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl std::fmt::Display for SharedStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl Serialize for SharedStr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedStr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::from)
+    }
 }
 
 impl InstalledUpdate {
@@ -268,4 +339,29 @@ pub struct WindowsPackage {
     /// `Installed`, `Staged`, `InstallPending`, `UninstallPending`, `Superseded`.
     pub state: String,
     pub release_type: Option<String>,
+}
+
+#[cfg(test)]
+mod shared_str_tests {
+    use super::*;
+
+    #[test]
+    fn one_pointer_wide_and_a_plain_string_in_json() {
+        assert_eq!(std::mem::size_of::<Option<SharedStr>>(), 8);
+        let s = SharedStr::from("NT AUTHORITY\\SYSTEM");
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#""NT AUTHORITY\\SYSTEM""#
+        );
+        let back: SharedStr = serde_json::from_str(r#""NT AUTHORITY\\SYSTEM""#).unwrap();
+        assert_eq!(back, s);
+        assert!(!SharedStr::ptr_eq(&back, &s));
+        assert!(SharedStr::ptr_eq(&s.clone(), &s));
+        assert_eq!(
+            format!("{s:?} {s}"),
+            r#""NT AUTHORITY\\SYSTEM" NT AUTHORITY\SYSTEM"#
+        );
+        let o = Some(s);
+        assert_eq!(o.as_deref(), Some("NT AUTHORITY\\SYSTEM"));
+    }
 }

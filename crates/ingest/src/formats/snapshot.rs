@@ -32,7 +32,7 @@ use crate::updates::{Interner, UpdateIndex};
 use crate::util::{head, normalize_arch};
 use doc::{ClusterDoc, NodeDoc, Shared, SnapshotDoc};
 use jiff::civil::Date;
-use lockstep_model::inventory::{ClusterGroup, UnreadSection, WindowsPackage, Witness};
+use lockstep_model::inventory::{ClusterGroup, SharedStr, UnreadSection, WindowsPackage, Witness};
 use lockstep_model::protection::{
     BlockRedirectReason, ClusterProtection, CsvNodeState, CsvStateInfo, CsvVolume,
     DefenderPreferences, DefenderStatus, ExclusionList, FsRedirectReason, InstalledProduct,
@@ -46,7 +46,6 @@ use lockstep_model::{
     PendingReboot, SourceRef, Sourced, VirtualMachine, WinVersion,
 };
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 mod doc;
 
@@ -534,7 +533,7 @@ fn csv_states(
 // ------------------------------------------------------------------ nodes
 
 /// The shared string unless it is empty or blank.
-fn non_blank(s: Option<Shared>) -> Option<Arc<str>> {
+fn non_blank(s: Option<Shared>) -> Option<SharedStr> {
     s.filter(|s| !s.0.trim().is_empty()).map(|s| s.0)
 }
 

@@ -29,9 +29,9 @@ use super::{FileContent, Format, NodeFacts, Text};
 use crate::IngestError;
 use crate::util::{self, JsonDate, Loose, lines};
 use jiff::civil::Date;
+use lockstep_model::inventory::SharedStr;
 use lockstep_model::{InstalledUpdate, KbId, Sourced};
 use std::borrow::Cow;
-use std::sync::Arc;
 
 pub static FORMAT: Format = Format {
     name: "wu-history",
@@ -442,7 +442,7 @@ fn replay(t: &Text, entries: Vec<Entry>) -> Vec<NodeFacts> {
             let Some(e) = list.get(i) else { continue };
             facts.node.updates.push(InstalledUpdate {
                 kb,
-                description: e.title.as_deref().map(Arc::from),
+                description: e.title.as_deref().map(SharedStr::from),
                 installed_on: dated.get(i).copied().flatten().map(|(d, _)| d),
                 installed_by: None,
                 source: t.at(e.line),

@@ -14,11 +14,11 @@
 //! fails, the model's types read the text again to word the error, so error
 //! messages are the model's.
 
+use lockstep_model::inventory::SharedStr;
 use lockstep_model::snapshot as snap;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::Arc;
 
 use crate::updates::Interner;
 
@@ -33,9 +33,9 @@ pub(super) fn reset_strings() {
     STRINGS.with(|s| *s.borrow_mut() = Interner::default());
 }
 
-/// A JSON string as a shared `Arc<str>` from the file's interner.
+/// A JSON string as a [`SharedStr`] from the file's interner.
 #[derive(Debug, Clone)]
-pub(super) struct Shared(pub Arc<str>);
+pub(super) struct Shared(pub SharedStr);
 
 impl<'de> Deserialize<'de> for Shared {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -224,7 +224,7 @@ mod tests {
         }
         assert!(matches!(ours[0].hot_fix_id, Cow::Borrowed(_)));
         let (a, b) = (ours[0].installed_by.as_ref(), ours[2].installed_by.as_ref());
-        assert!(Arc::ptr_eq(&a.unwrap().0, &b.unwrap().0));
+        assert!(SharedStr::ptr_eq(&a.unwrap().0, &b.unwrap().0));
         // What the model rejects, this rejects.
         for bad in [
             r#"[{"description": "x"}]"#,
