@@ -73,15 +73,36 @@ impl FromStr for KbId {
     }
 }
 
+impl KbId {
+    /// `KB5033118` written into `buf`, without the formatting machinery: a
+    /// fleet's report writes millions of KB numbers.
+    pub fn as_str(self, buf: &mut [u8; 12]) -> &str {
+        let mut n = self.0;
+        let mut at = buf.len();
+        loop {
+            at -= 1;
+            buf[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        buf[at - 2] = b'K';
+        buf[at - 1] = b'B';
+        // Only ASCII digits and "KB" were written.
+        std::str::from_utf8(&buf[at - 2..]).unwrap_or("KB?")
+    }
+}
+
 impl fmt::Display for KbId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KB{}", self.0)
+        f.pad(self.as_str(&mut [0; 12]))
     }
 }
 
 impl Serialize for KbId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(self.as_str(&mut [0; 12]))
     }
 }
 
@@ -95,6 +116,18 @@ impl<'de> Deserialize<'de> for KbId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn displays_and_serialises_as_kb_and_digits() {
+        for n in [1, 9, 10, 2616676, 5033118, 99_999_999, u32::MAX] {
+            assert_eq!(KbId(n).to_string(), format!("KB{n}"));
+            assert_eq!(
+                serde_json::to_string(&KbId(n)).unwrap(),
+                format!("\"KB{n}\"")
+            );
+        }
+        assert_eq!(format!("{:<11}|", KbId(2616676)), "KB2616676  |");
+    }
 
     #[test]
     fn parses_forms() {

@@ -354,12 +354,15 @@ fn find_chain(
     k: &dyn Knowledge,
     cache: &mut EdgeCache,
 ) -> Option<Vec<EdgeInfo>> {
-    let mut came_from: KbMap<EdgeInfo> = KbMap::default();
+    // Where each reached KB came from: the edge list it is in and its
+    // position (edges are cloned only for the chain that is found).
+    let mut came_from: KbMap<(Rc<[EdgeInfo]>, usize)> = KbMap::default();
     let mut queue = VecDeque::from([kb]);
     let mut seen = KbSet::default();
     seen.insert(kb);
     while let Some(cur) = queue.pop_front() {
-        for edge in cache.superseded_by(cur, product, k).iter() {
+        let edges = cache.superseded_by(cur, product, k);
+        for (i, edge) in edges.iter().enumerate() {
             if edge
                 .verdict
                 .as_ref()
@@ -371,12 +374,13 @@ fn find_chain(
             if !seen.insert(next) {
                 continue;
             }
-            came_from.insert(next, edge.clone());
+            came_from.insert(next, (edges.clone(), i));
             if installed.contains(&next) {
                 let mut chain = Vec::new();
                 let mut at = next;
                 while at != kb {
-                    let e = came_from.remove(&at)?;
+                    let (list, i) = came_from.remove(&at)?;
+                    let e = list.get(i)?.clone();
                     at = e.older;
                     chain.push(e);
                 }
