@@ -264,9 +264,9 @@ impl<'a> Locator<'a> {
         while let Some(hit) = hay.as_bytes().get(pos..).and_then(|h| key.finder.find(h)) {
             let key_at = pos + hit;
             let after = hay.get(key_at + key.len()..).unwrap_or("");
-            let rest = after.trim_start();
+            let rest = trim_start(after);
             if let Some(value) = rest.strip_prefix(':')
-                && value_ok(value.trim_start())
+                && value_ok(trim_start(value))
             {
                 return Some(from + key_at);
             }
@@ -532,14 +532,32 @@ fn csv_states(
 
 // ------------------------------------------------------------------ nodes
 
+/// `str::trim`, answering at once when the text starts and ends with a
+/// visible ASCII character (nearly every value: a fleet has millions).
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
+/// `str::trim_start`, answering at once when the text starts with a visible
+/// ASCII character.
+fn trim_start(s: &str) -> &str {
+    match s.as_bytes().first() {
+        Some(a) if a.is_ascii_graphic() => s,
+        _ => s.trim_start(),
+    }
+}
+
 /// The shared string unless it is empty or blank.
 fn non_blank(s: Option<Shared>) -> Option<SharedStr> {
-    s.filter(|s| !s.0.trim().is_empty()).map(|s| s.0)
+    s.filter(|s| !trim(&s.0).is_empty()).map(|s| s.0)
 }
 
 /// `2023-12-13` or the date part of `2023-12-13T00:00:00.0000000Z`.
 fn civil_date(s: &str) -> Option<Date> {
-    let day = s.trim().get(..10)?;
+    let day = trim(s).get(..10)?;
     // `yyyy-MM-dd` in digits, as the collector writes it, without the
     // general ISO 8601 parser (a fleet has millions of dates); the same
     // validation (`Date::new` checks month and day), anything else parsed.
@@ -661,7 +679,7 @@ fn convert_node(
             updates = UpdateIndex::with_capacity(hotfixes.len());
             for h in hotfixes {
                 let src = text.at(cur.line_of(&h.hot_fix_id));
-                let id = h.hot_fix_id.trim();
+                let id = trim(&h.hot_fix_id);
                 match id.parse::<KbId>() {
                     Ok(kb) => updates.add(
                         &mut node,
@@ -1278,6 +1296,13 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// The shortcuts trim exactly as `str` does.
+        #[test]
+        fn trims_match_str(s in "[ \t\n\u{a0}\u{3000}a-z:\"\u{e9}]{0,6}") {
+            proptest::prop_assert_eq!(trim(&s), s.trim());
+            proptest::prop_assert_eq!(trim_start(&s), s.trim_start());
+        }
+
         /// The digit fast path gives what jiff's parser gives.
         #[test]
         fn civil_date_matches_jiff(y in 0u32..10_000, m in 0u32..14, d in 0u32..33, rest in "(|T00:00:00Z| |x)") {
