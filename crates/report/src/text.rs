@@ -1,7 +1,6 @@
 //! Terminal report: tables and short paragraphs. Colour only when asked
 //! (the CLI asks on a TTY without `NO_COLOR`).
 
-use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use lockstep_check::Finding;
 use lockstep_check::Severity;
 use lockstep_check::drift::{Cell as DriftCell, DriftClass};
@@ -151,7 +150,12 @@ pub fn write_tail(w: &mut dyn Write, report: &CheckReport, o: TextOptions) -> io
 /// (`ESC [ digits ; m`, which is all lockstep paints) are kept.
 pub fn terminal_safe(s: String, o: TextOptions) -> String {
     let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
-    if !s.chars().any(bad) {
+    // Bytes first (reports are hundreds of MB): C0 controls and DEL, and
+    // 0xC2, the lead byte of U+0080..U+00BF, which holds the C1 controls.
+    if !s
+        .bytes()
+        .any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2)
+    {
         return s;
     }
     let mut out = String::with_capacity(s.len());
@@ -180,6 +184,57 @@ pub fn terminal_safe(s: String, o: TextOptions) -> String {
     out
 }
 
+/// A table in comfy-table's UTF8_FULL_CONDENSED look (the look the
+/// inventory command also uses), written directly: a fleet's report has a
+/// thousand matrices, and a general table engine spent a tenth of the
+/// check on them. Cells are one line; columns are as wide as their widest
+/// cell (counted in characters), so a wide matrix is left to the terminal
+/// to wrap.
+fn table<S: AsRef<str>>(out: &mut String, header: &[&str], rows: &[Vec<S>]) {
+    let width = |s: &str| s.chars().count();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(width(cell.as_ref()));
+        }
+    }
+    let rule = |out: &mut String, left: char, fill: char, mid: char, right: char| {
+        out.push(left);
+        for (i, w) in widths.iter().enumerate() {
+            if i > 0 {
+                out.push(mid);
+            }
+            for _ in 0..w + 2 {
+                out.push(fill);
+            }
+        }
+        out.push(right);
+        out.push('\n');
+    };
+    let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+        out.push('│');
+        for (i, w) in widths.iter().enumerate() {
+            if i > 0 {
+                out.push('┆');
+            }
+            let cell = cells.next().unwrap_or("");
+            out.push(' ');
+            out.push_str(cell);
+            for _ in width(cell)..w + 1 {
+                out.push(' ');
+            }
+        }
+        out.push_str("│\n");
+    };
+    rule(out, '┌', '─', '┬', '┐');
+    line(out, &mut header.iter().copied());
+    rule(out, '╞', '═', '╪', '╡');
+    for row in rows {
+        line(out, &mut row.iter().map(|c| c.as_ref()));
+    }
+    rule(out, '└', '─', '┴', '┘');
+}
+
 /// One cluster: its nodes, the drift matrix and its groups, the validation
 /// verdict and each node's posture. Input text is interpolated as it is:
 /// [`terminal_safe`] the result before writing it to a terminal.
@@ -194,39 +249,43 @@ pub fn cluster_text(out: &mut String, c: &ClusterReport, o: TextOptions) {
         d.common_updates,
         d.rows.len()
     );
-    let mut nodes_table = Table::new();
-    nodes_table
-        .load_style(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec!["Node", "OS", "Version", "Catalog product", "Updates"]);
-    for n in &d.nodes {
-        nodes_table.add_row(vec![
-            Cell::new(&n.name),
-            Cell::new(n.os.as_deref().unwrap_or("?")),
-            Cell::new(n.version.as_deref().unwrap_or("?")),
-            Cell::new(n.product.as_deref().unwrap_or("unknown")),
-            Cell::new(n.updates),
-        ]);
-    }
-    let _ = writeln!(out, "{nodes_table}");
+    let nodes_rows: Vec<Vec<String>> = d
+        .nodes
+        .iter()
+        .map(|n| {
+            vec![
+                n.name.clone(),
+                n.os.clone().unwrap_or_else(|| "?".into()),
+                n.version.clone().unwrap_or_else(|| "?".into()),
+                n.product.clone().unwrap_or_else(|| "unknown".into()),
+                n.updates.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &["Node", "OS", "Version", "Catalog product", "Updates"],
+        &nodes_rows,
+    );
     if !d.rows.is_empty() {
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
-        let mut header = vec!["Update".to_string()];
-        header.extend(d.nodes.iter().map(|n| n.name.clone()));
-        t.set_header(header);
-        for row in &d.rows {
-            let mut cells = vec![Cell::new(row.kb)];
-            for cell in &row.cells {
-                cells.push(Cell::new(match cell {
-                    DriftCell::Present { .. } => "installed",
-                    DriftCell::Absent { class } => class_mark(*class),
-                }));
-            }
-            t.add_row(cells);
-        }
-        let _ = writeln!(out, "Drift matrix:\n{t}");
+        let mut header = vec!["Update"];
+        header.extend(d.nodes.iter().map(|n| n.name.as_str()));
+        let kbs: Vec<String> = d.rows.iter().map(|r| r.kb.to_string()).collect();
+        let rows: Vec<Vec<&str>> = d
+            .rows
+            .iter()
+            .zip(&kbs)
+            .map(|(row, kb)| {
+                std::iter::once(kb.as_str())
+                    .chain(row.cells.iter().map(|cell| match cell {
+                        DriftCell::Present { .. } => "installed",
+                        DriftCell::Absent { class } => class_mark(*class),
+                    }))
+                    .collect()
+            })
+            .collect();
+        out.push_str("Drift matrix:\n");
+        table(out, &header, &rows);
         for g in &d.groups {
             let _ = writeln!(out, "  [{}] {}", class_mark(g.class), g.summary);
         }
