@@ -223,14 +223,14 @@ fn nodes_of_a_cluster_with_identical_gaps_share_one_finding() {
                 serde_json::json!(["HV01", "HV02"]),
                 serde_json::json!("KB5008223 missing on HV01, HV02 (Windows Server 2022)"),
                 serde_json::json!(
-                    "KB5008223: newest missing update of its chain; released 2021-12-14; supersedes the also absent KB5007205, KB5006699, KB5005575"
+                    "Each is the newest missing update of its chain; what it supersedes is absent too:\nKB5008223 released 2021-12-14; supersedes KB5007205, KB5006699, KB5005575"
                 ),
             ),
             (
                 serde_json::json!(["HV03"]),
                 serde_json::json!("KB5008223 missing on HV03 (Windows Server 2022)"),
                 serde_json::json!(
-                    "KB5008223: newest missing update of its chain; released 2021-12-14; supersedes the also absent KB5007205"
+                    "Each is the newest missing update of its chain; what it supersedes is absent too:\nKB5008223 released 2021-12-14; supersedes KB5007205"
                 ),
             ),
         ]

@@ -650,12 +650,11 @@ fn posture_findings(
                     let names: Vec<String> = prods.iter().map(|p| short(p)).collect();
                     let _ = write!(line, " for {}", names.join("; "));
                 }
-                line.push_str(": newest missing update of its chain");
                 if let Some(d) = head.release_date {
-                    let _ = write!(line, "; released {d}");
+                    let _ = write!(line, " released {d}");
                 }
                 if !folds.is_empty() {
-                    line.push_str("; supersedes the also absent ");
+                    line.push_str("; supersedes ");
                     line.push_str(
                         &folds
                             .iter()
@@ -699,6 +698,10 @@ fn posture_findings(
                 detail.push_str(&gap.products.join("; "));
                 detail.push('\n');
             }
+            // Said once, not on every line: a fleet has millions of them.
+            detail.push_str(
+                "Each is the newest missing update of its chain; what it supersedes is absent too:\n",
+            );
             detail.push_str(&lines.join("\n"));
             Finding {
                 code: gap.code.into(),
