@@ -79,7 +79,7 @@ use lockstep_model::protection::{
     ExclusionList, FilterInstance, FsRedirectReason, Section, SectionStatus,
 };
 use lockstep_model::{Cluster, Inventory, Node, SourceRef, WinVersion};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// The stable finding codes.
 pub mod codes {
@@ -115,6 +115,7 @@ pub fn audit_cluster(cluster: &Cluster, rules: &Rules, known: &KnownIssues) -> V
     for n in &cluster.nodes {
         out.extend(audit_node(n, Some(cluster), rules, known));
     }
+    let mut out = merge_unknowns(out);
     let unchecked: Vec<&Node> = cluster
         .nodes
         .iter()
@@ -970,6 +971,60 @@ fn unknown_finding(
         fix: Some(fix),
         known_issues: Vec::new(),
     }
+}
+
+/// Nodes of a cluster that cannot be judged for the same reason (typically:
+/// no Defender capture at all) share one `av-exclusions-unknown` finding
+/// instead of one each; its evidence says which node each fact is about.
+fn merge_unknowns(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    // (detail, fix commands, title without the node) → index in `out`
+    let mut groups: HashMap<(String, Vec<String>, String), usize> = HashMap::new();
+    for mut f in findings {
+        let [node] = f.nodes.as_slice() else {
+            out.push(f);
+            continue;
+        };
+        let node = node.clone();
+        let rest = f
+            .title
+            .strip_prefix(&format!("{node}: "))
+            .map(str::to_string);
+        let (true, Some(rest), Some(fix)) = (f.code == codes::EXCLUSIONS_UNKNOWN, rest, &f.fix)
+        else {
+            out.push(f);
+            continue;
+        };
+        for e in &mut f.evidence {
+            e.note = format!("{node}: {}", e.note);
+        }
+        let key = (f.detail.clone(), fix.commands.clone(), rest);
+        match groups.get(&key) {
+            None => {
+                groups.insert(key, out.len());
+                out.push(f);
+            }
+            Some(&i) => {
+                let m = &mut out[i];
+                m.nodes.push(node);
+                m.evidence.extend(f.evidence);
+            }
+        }
+    }
+    for f in &mut out {
+        if f.code != codes::EXCLUSIONS_UNKNOWN || f.nodes.len() < 2 {
+            continue;
+        }
+        let first = f.nodes[0].clone();
+        let all = f.nodes.join(", ");
+        if let Some(rest) = f.title.strip_prefix(&format!("{first}: ")) {
+            f.title = format!("{all}: {rest}");
+        }
+        if let Some(fix) = &mut f.fix {
+            fix.text = fix.text.replacen(&first, &all, 1);
+        }
+    }
+    out
 }
 
 fn vm_folders_finding(nodes: &[&Node], cluster: Option<&Cluster>) -> Option<Finding> {
