@@ -7,7 +7,6 @@
 //! field order below must follow `CheckReport`'s declaration.
 
 use lockstep_check::run::{CheckReport, ClusterReport, ReportHead};
-use rayon::prelude::*;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -31,52 +30,38 @@ fn field(w: &mut dyn Write, first: bool, name: &str, value: &impl Serialize) -> 
     Ok(())
 }
 
-fn array<T: Serialize + Sync>(w: &mut dyn Write, name: &str, items: &[T]) -> io::Result<()> {
+fn array<T: Serialize + Sync>(
+    w: &mut (dyn Write + Send),
+    name: &str,
+    items: &[T],
+) -> io::Result<()> {
     w.write_all(b",")?;
     serde_json::to_writer(&mut *w, name)?;
     w.write_all(b":[")?;
-    // Bounded memory: render a few parts per core at a time.
-    for (ci, chunk) in items
-        .chunks(ITEMS_PER_PART * rayon::current_num_threads().max(1) * 2)
-        .enumerate()
-    {
-        let parts: Vec<Result<Vec<u8>, serde_json::Error>> = chunk
-            .par_chunks(ITEMS_PER_PART)
-            .map(|part| {
-                let mut buf = Vec::new();
-                for (i, item) in part.iter().enumerate() {
-                    if i > 0 {
-                        buf.push(b',');
-                    }
-                    serde_json::to_writer(&mut buf, item)?;
-                }
-                Ok(buf)
-            })
-            .collect();
-        for (pi, part) in parts.into_iter().enumerate() {
-            if ci > 0 || pi > 0 {
-                w.write_all(b",")?;
+    crate::parts::write_parts(w, items, ITEMS_PER_PART, |part, first| {
+        let mut buf = Vec::new();
+        for (i, item) in part.iter().enumerate() {
+            if !(first && i == 0) {
+                buf.push(b',');
             }
-            w.write_all(&part?)?;
+            serde_json::to_writer(&mut buf, item)?;
         }
-    }
+        Ok(buf)
+    })?;
     w.write_all(b"]")
 }
 
 /// Streams the whole JSON report (one line, then a newline) to `w`.
-pub fn write_json(report: &CheckReport, w: &mut dyn Write) -> io::Result<()> {
+pub fn write_json(report: &CheckReport, w: &mut (dyn Write + Send)) -> io::Result<()> {
     write_head(w, &report.head())?;
-    let mut first = true;
-    for chunk in report
-        .clusters
-        .chunks(ITEMS_PER_PART * rayon::current_num_threads().max(1) * 2)
-    {
-        let parts: Vec<io::Result<Vec<u8>>> = chunk.par_iter().map(cluster_json).collect();
-        for part in parts {
-            write_cluster(w, &part?, first)?;
-            first = false;
+    crate::parts::write_parts(w, &report.clusters, 1, |cs, first| {
+        let mut buf = Vec::new();
+        for (i, c) in cs.iter().enumerate() {
+            let part = cluster_json(c)?;
+            write_cluster(&mut buf, &part, first && i == 0)?;
         }
-    }
+        Ok(buf)
+    })?;
     write_tail(w, report)
 }
 
@@ -112,7 +97,7 @@ pub fn write_cluster(w: &mut dyn Write, part: &[u8], first: bool) -> io::Result<
 /// `],"loose_nodes": …, "findings": […]}` and the final newline.
 /// `report.clusters` is not read (it is empty when the clusters were
 /// streamed).
-pub fn write_tail(w: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
+pub fn write_tail(w: &mut (dyn Write + Send), report: &CheckReport) -> io::Result<()> {
     w.write_all(b"]")?;
     field(w, false, "loose_nodes", &report.loose_nodes)?;
     field(w, false, "companion_chains", &report.companion_chains)?;

@@ -10,6 +10,7 @@
 
 pub mod html;
 pub mod json;
+pub mod parts;
 pub mod text;
 
 pub use html::render_html;

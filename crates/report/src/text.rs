@@ -5,7 +5,6 @@ use lockstep_check::Finding;
 use lockstep_check::Severity;
 use lockstep_check::drift::{Cell as DriftCell, DriftClass};
 use lockstep_check::run::{CheckReport, ClusterReport, ReportHead};
-use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -48,27 +47,24 @@ pub fn render_text(report: &CheckReport, o: TextOptions) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Clusters and findings rendered per chunk, in parallel, then written in
-/// order: a fleet's report never has to be in memory whole.
-const CLUSTERS_PER_CHUNK: usize = 64;
-const FINDINGS_PER_CHUNK: usize = 2048;
+/// Findings rendered per part, parts in parallel and written in order
+/// ([`crate::parts::write_parts`]): a fleet's report is never whole in memory.
+const FINDINGS_PER_PART: usize = 256;
 
 /// Streams the whole text report to `w`.
-pub fn write_text(report: &CheckReport, o: TextOptions, w: &mut dyn Write) -> io::Result<()> {
+pub fn write_text(
+    report: &CheckReport,
+    o: TextOptions,
+    w: &mut (dyn Write + Send),
+) -> io::Result<()> {
     write_head(w, &report.head(), o)?;
-    for chunk in report.clusters.chunks(CLUSTERS_PER_CHUNK) {
-        let parts: Vec<String> = chunk
-            .par_iter()
-            .map(|c| {
-                let mut s = String::new();
-                cluster_text(&mut s, c, o);
-                terminal_safe(s, o)
-            })
-            .collect();
-        for p in parts {
-            w.write_all(p.as_bytes())?;
+    crate::parts::write_parts(w, &report.clusters, 1, |cs, _| {
+        let mut s = String::new();
+        for c in cs {
+            cluster_text(&mut s, c, o);
         }
-    }
+        Ok(terminal_safe(s, o).into_bytes())
+    })?;
     write_tail(w, report, o)
 }
 
@@ -102,7 +98,11 @@ pub fn write_head(w: &mut dyn Write, head: &ReportHead, o: TextOptions) -> io::R
 /// Everything after the clusters: loose nodes, the findings, the totals.
 /// `report.clusters` is not read (it is empty when the clusters were
 /// streamed).
-pub fn write_tail(w: &mut dyn Write, report: &CheckReport, o: TextOptions) -> io::Result<()> {
+pub fn write_tail(
+    w: &mut (dyn Write + Send),
+    report: &CheckReport,
+    o: TextOptions,
+) -> io::Result<()> {
     let mut out = String::new();
     if !report.loose_nodes.is_empty() {
         let _ = writeln!(out, "\n{}", paint("Nodes outside a cluster", "1", o));
@@ -117,21 +117,13 @@ pub fn write_tail(w: &mut dyn Write, report: &CheckReport, o: TextOptions) -> io
         report.findings.len()
     );
     w.write_all(terminal_safe(out, o).as_bytes())?;
-    for chunk in report.findings.chunks(FINDINGS_PER_CHUNK) {
-        let parts: Vec<String> = chunk
-            .par_chunks(FINDINGS_PER_CHUNK / 8)
-            .map(|fs| {
-                let mut s = String::new();
-                for f in fs {
-                    finding_text(&mut s, f, o);
-                }
-                terminal_safe(s, o)
-            })
-            .collect();
-        for p in parts {
-            w.write_all(p.as_bytes())?;
+    crate::parts::write_parts(w, &report.findings, FINDINGS_PER_PART, |fs, _| {
+        let mut s = String::new();
+        for f in fs {
+            finding_text(&mut s, f, o);
         }
-    }
+        Ok(terminal_safe(s, o).into_bytes())
+    })?;
     let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
     writeln!(
         w,
