@@ -203,6 +203,9 @@ fn wrong_schema(text: &Text, body: &str, loc: &Locator<'_>, found: &str) -> Inge
 struct Locator<'a> {
     text: &'a str,
     line_starts: Vec<usize>,
+    /// Every offset before the end of the text is on line 1 (compressed
+    /// JSON, with or without a final newline).
+    one_line: bool,
 }
 
 /// A key's quoted form (`"hotFixId"`) with its searcher, built once and used
@@ -237,7 +240,16 @@ impl<'a> Locator<'a> {
     fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        Self { text, line_starts }
+        let one_line = match line_starts.as_slice() {
+            [_] => true,
+            [_, second] => *second == text.len(),
+            _ => false,
+        };
+        Self {
+            text,
+            line_starts,
+            one_line,
+        }
     }
 
     /// 1-based line of a byte offset.
@@ -324,6 +336,12 @@ impl<'l, 'a> Cursor<'l, 'a> {
     }
 
     fn line_of(&mut self, value: &str) -> u32 {
+        // A hit lies before the end of the text, so on line 1, and so does
+        // the section unless it is the end itself, where nothing is found:
+        // the answer is the section's line either way, without searching.
+        if self.loc.one_line {
+            return self.loc.line(self.section);
+        }
         let hit = self
             .loc
             .find_pair(self.at, self.end, &self.key, value)
@@ -1269,6 +1287,37 @@ mod tests {
                 .iter()
                 .all(|n| n.updates.iter().all(|u| u.source.line == 1))
         );
+    }
+
+    /// On one-line text the cursor answers without searching, and gives
+    /// what the search gives (found or not, with or without a final newline).
+    #[test]
+    fn one_line_cursor_matches_the_search() {
+        let value: serde_json::Value = serde_json::from_str(HVCLU22).unwrap();
+        let compact = serde_json::to_string(&value).unwrap();
+        for text in [compact.clone(), format!("{compact}\n")] {
+            let fast = Locator::new(&text);
+            assert!(fast.one_line);
+            let mut slow = Locator::new(&text);
+            slow.one_line = false;
+            for (key, values) in [
+                (
+                    "hotFixId",
+                    vec!["KB5032198", "KB5033118", "nope", "KB5032198"],
+                ),
+                ("name", vec!["HV22-02", "HV22-01", "missing"]),
+            ] {
+                for section in [0, 10, text.len()] {
+                    let mut a = Cursor::new(&fast, key, section, section, text.len());
+                    let mut b = Cursor::new(&slow, key, section, section, text.len());
+                    for v in &values {
+                        assert_eq!(a.line_of(v), b.line_of(v), "{key} {v} {section}");
+                    }
+                }
+            }
+        }
+        assert!(!Locator::new(HVCLU22).one_line);
+        assert!(!Locator::new("{\n}").one_line);
     }
 
     #[test]
