@@ -263,7 +263,16 @@ fn collect_files(
 
 /// Reads, decodes, detects and parses one file, recording the outcome.
 pub(crate) fn read_one(path: &Path, out: &mut LoadOutcome) -> Option<FileContent> {
-    match read_file(path) {
+    record(path, read_file(path), out)
+}
+
+/// Records what reading `path` gave: its format, or its error.
+pub(crate) fn record(
+    path: &Path,
+    result: Result<(FileContent, &'static str), IngestError>,
+    out: &mut LoadOutcome,
+) -> Option<FileContent> {
+    match result {
         Ok((content, format)) => {
             out.files.push((path.display().to_string(), format));
             Some(content)
@@ -285,7 +294,7 @@ thread_local! {
 /// Reads, decodes, detects and parses one file. The file's bytes become its
 /// text in place (UTF-8) and the buffer is kept for the next file once the
 /// text is parsed.
-fn read_file(path: &Path) -> Result<(FileContent, &'static str), IngestError> {
+pub(crate) fn read_file(path: &Path) -> Result<(FileContent, &'static str), IngestError> {
     use std::io::Read;
     let shown = path.display().to_string();
     let mut bytes = READ_BUFFER.take();

@@ -18,8 +18,9 @@
 //! that makes drift reports lie). Unknown keys are rejected.
 
 use crate::IngestError;
-use crate::load::{LoadOutcome, absorb, attach_csv, merge_cluster, merge_into, read_one};
+use crate::load::{LoadOutcome, absorb, attach_csv, merge_cluster, merge_into, read_file, record};
 use lockstep_model::{Cluster, SourceRef};
+use rayon::prelude::*;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -79,6 +80,24 @@ pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
         }
     };
     let base = path.parent().unwrap_or(Path::new("."));
+    // Every file is read and parsed in parallel first, then taken in the
+    // order the loop below visits them (cluster files, then each node's), so
+    // files, errors and merges come out as if read one after the other.
+    let all: Vec<PathBuf> = manifest
+        .cluster
+        .iter()
+        .flat_map(|e| {
+            e.files
+                .iter()
+                .chain(e.node.iter().flat_map(|n| n.files.iter()))
+        })
+        .map(|f| base.join(f))
+        .collect();
+    let mut parsed = all
+        .par_iter()
+        .map(|p| read_file(p))
+        .collect::<Vec<_>>()
+        .into_iter();
     for entry in manifest.cluster {
         let mut cluster = Cluster {
             name: entry.name.clone(),
@@ -89,7 +108,7 @@ pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
         let mut loose = Vec::new();
         for f in &entry.files {
             let p = base.join(f);
-            if let Some(content) = read_one(&p, out) {
+            if let Some(content) = parsed.next().and_then(|r| record(&p, r, out)) {
                 absorb(
                     content,
                     &p.display().to_string(),
@@ -107,7 +126,7 @@ pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
             for f in &node.files {
                 let p = base.join(f);
                 let file = p.display().to_string();
-                let Some(content) = read_one(&p, out) else {
+                let Some(content) = parsed.next().and_then(|r| record(&p, r, out)) else {
                     continue;
                 };
                 let mut nodes = Vec::new();

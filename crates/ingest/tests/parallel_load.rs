@@ -214,3 +214,81 @@ fn files_given_one_by_one_do_not_depend_on_the_thread_count() {
         assert!(as_json(&load_args_with_threads(&args, 4)) == reference);
     }
 }
+
+/// A fleet manifest's files are parsed in parallel too and taken in the
+/// manifest's order: read errors and "filed under the wrong node" errors
+/// keep their order.
+#[test]
+fn manifest_does_not_depend_on_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    fleet_dir(tmp.path());
+    let manifest = tmp.path().join("fleet.toml");
+    std::fs::write(
+        &manifest,
+        r#"[[cluster]]
+name = "A"
+
+[[cluster.node]]
+name = "HV01"
+files = ["FLEET/b-HV01.get-hotfix.csv", "FLEET/e-binary.bin"]
+
+[[cluster.node]]
+name = "HV02"
+files = ["FLEET/h-HV-FR01.systeminfo.utf8.txt"]
+
+[[cluster.node]]
+name = "HV06"
+files = ["FLEET/missing.txt", "FLEET/d-HV06.wmic-qfe-list-full.txt"]
+
+[[cluster]]
+name = "B"
+files = ["FLEET/c-broken.json"]
+
+[[cluster.node]]
+name = "HV-FR01"
+files = ["FLEET/h-HV-FR01.systeminfo.utf8.txt"]
+"#,
+    )
+    .unwrap();
+    let args = [manifest];
+    let one = load_args_with_threads(&args, 1);
+    let shown = |name: &str| tmp.path().join(name).display().to_string();
+    let errors: Vec<(String, u32)> = one
+        .errors
+        .iter()
+        .map(|e| (e.path.clone(), e.line))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (shown("FLEET/e-binary.bin"), 1),
+            (shown("FLEET/h-HV-FR01.systeminfo.utf8.txt"), 2),
+            (shown("FLEET/missing.txt"), 0),
+            (shown("FLEET/c-broken.json"), 156),
+        ]
+    );
+    assert!(
+        one.errors[1].expected.starts_with("a capture of HV02"),
+        "{}",
+        one.errors[1]
+    );
+    let clusters: Vec<(&str, Vec<&str>)> = one
+        .inventory
+        .clusters
+        .iter()
+        .map(|c| {
+            (
+                c.name.as_str(),
+                c.nodes.iter().map(|n| n.name.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        clusters,
+        vec![("A", vec!["HV01", "HV06"]), ("B", vec!["HV-FR01"])]
+    );
+    let reference = as_json(&one);
+    for _ in 0..3 {
+        assert!(as_json(&load_args_with_threads(&args, 4)) == reference);
+    }
+}
