@@ -1,7 +1,10 @@
 //! Files and directories to an inventory.
 //!
 //! * A directory is one cluster named after the directory. Its files are read
-//!   in sorted order (so output is deterministic); files in a subdirectory
+//!   and parsed in parallel and merged in sorted order, so the output does not
+//!   depend on the thread count (nor do the errors, or their order; the same
+//!   holds for files named one by one and for a manifest's files, merged in
+//!   argument and manifest order); files in a subdirectory
 //!   belong to the node named after that subdirectory unless their content
 //!   names a node (`HV01/fltmc-instances.txt` → HV01).
 //! * A file given directly contributes loose nodes (or, for a snapshot, whole
