@@ -216,9 +216,28 @@ impl ProductGraph {
         hotpatch: bool,
     ) -> Vec<ChainHead> {
         let n = self.kbs.len();
+        SCRATCH.with_borrow_mut(|scratch| self.gaps_in(scratch, n, installed, version, hotpatch))
+    }
+
+    fn gaps_in(
+        &self,
+        scratch: &mut Scratch,
+        n: usize,
+        installed: &[u32],
+        version: Option<WinVersion>,
+        hotpatch: bool,
+    ) -> Vec<ChainHead> {
+        let Scratch {
+            covered,
+            missing,
+            folded_by,
+            stack,
+        } = scratch;
         // Covered: reachable from an installed update through "supersedes".
-        let mut covered = vec![false; n];
-        let mut stack: Vec<u32> = installed.to_vec();
+        covered.clear();
+        covered.resize(n, false);
+        stack.clear();
+        stack.extend_from_slice(installed);
         while let Some(i) = stack.pop() {
             let i = i as usize;
             if covered[i] {
@@ -232,28 +251,29 @@ impl ProductGraph {
                     .filter(|&o| !covered[o as usize]),
             );
         }
-        let missing: Vec<bool> = (0..n)
-            .map(|i| {
-                self.in_scope(i, hotpatch)
-                    && !covered[i]
-                    && match (version, self.fixed_build[i]) {
-                        (Some(v), Some(fixed)) => v < fixed,
-                        _ => true,
-                    }
-            })
-            .collect();
+        missing.clear();
+        missing.extend((0..n).map(|i| {
+            self.in_scope(i, hotpatch)
+                && !covered[i]
+                && match (version, self.fixed_build[i]) {
+                    (Some(v), Some(fixed)) => v < fixed,
+                    _ => true,
+                }
+        }));
         // A head is a missing update that no in-scope candidate supersedes.
         let superseded = &self.superseded[hotpatch as usize];
         let mut heads = Vec::new();
         // `folded_by[o] == i`: already folded under head `i` (one pass per head).
-        let mut folded_by = vec![u32::MAX; n];
+        folded_by.clear();
+        folded_by.resize(n, u32::MAX);
         for i in 0..n {
             if !missing[i] || superseded[i] {
                 continue;
             }
             let mut folds = Vec::new();
             folded_by[i] = i as u32;
-            let mut stack = vec![i as u32];
+            stack.clear();
+            stack.push(i as u32);
             while let Some(cur) = stack.pop() {
                 for &o in &self.older[cur as usize] {
                     if missing[o as usize] && folded_by[o as usize] != i as u32 {
@@ -277,6 +297,21 @@ impl ProductGraph {
         heads.sort_by(|a, b| b.release_date.cmp(&a.release_date).then(b.kb.cmp(&a.kb)));
         heads
     }
+}
+
+/// Per-thread buffers for [`ProductGraph::gaps`], which runs for every
+/// node and product of a fleet: reused instead of allocated and zeroed each
+/// time.
+#[derive(Default)]
+struct Scratch {
+    covered: Vec<bool>,
+    missing: Vec<bool>,
+    folded_by: Vec<u32>,
+    stack: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// Graphs keyed by (product, as-of date).
