@@ -48,6 +48,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let loaded = load_inputs(&args.paths);
     timings.mark("load");
     let sources = open_knowledge(global)?;
+    timings.mark("catalog");
     let knowledge = sources.knowledge();
     let options = CheckOptions { as_of: args.as_of };
     let color = args.output.is_none()

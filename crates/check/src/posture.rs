@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 pub struct ChainHead {
     pub kb: KbId,
     pub kind: Option<UpdateKind>,
+    #[serde(serialize_with = "lockstep_model::date_serde::option")]
     pub release_date: Option<Date>,
     /// Shared with the product's graph: a head is listed on thousands of
     /// nodes of a fleet.

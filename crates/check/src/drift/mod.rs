@@ -78,6 +78,7 @@ pub struct BuildCover {
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum Cell {
     Present {
+        #[serde(serialize_with = "lockstep_model::date_serde::option")]
         installed_on: Option<jiff::civil::Date>,
         source: SourceRef,
     },
