@@ -39,13 +39,14 @@ fn array<T: Serialize + Sync>(
     serde_json::to_writer(&mut *w, name)?;
     w.write_all(b":[")?;
     crate::parts::write_parts(w, items, ITEMS_PER_PART, |part, first| {
-        let mut buf = Vec::new();
+        let mut buf = sized_buffer();
         for (i, item) in part.iter().enumerate() {
             if !(first && i == 0) {
                 buf.push(b',');
             }
             serde_json::to_writer(&mut buf, item)?;
         }
+        note_size(buf.len());
         Ok(buf)
     })?;
     w.write_all(b"]")
@@ -80,9 +81,25 @@ pub fn write_head(w: &mut dyn Write, head: &ReportHead) -> io::Result<()> {
 /// separator (rendered in parallel; [`write_cluster`] drops the separator
 /// of the first).
 pub fn cluster_json(c: &ClusterReport) -> io::Result<Vec<u8>> {
-    let mut buf = vec![b','];
+    let mut buf = sized_buffer();
+    buf.push(b',');
     serde_json::to_writer(&mut buf, c)?;
+    note_size(buf.len());
     Ok(buf)
+}
+
+thread_local! {
+    /// The size of the last part this thread rendered: the next buffer
+    /// starts that big instead of growing (and copying) from nothing.
+    static LAST_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn sized_buffer() -> Vec<u8> {
+    Vec::with_capacity(LAST_SIZE.get() + LAST_SIZE.get() / 4)
+}
+
+fn note_size(n: usize) {
+    LAST_SIZE.set(n);
 }
 
 /// Writes one element from [`cluster_json`]: the first drops its separator.
