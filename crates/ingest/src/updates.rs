@@ -13,35 +13,9 @@
 //!   [`Interner`] hands out one [`SharedStr`] per distinct value of a file.
 
 use lockstep_model::inventory::SharedStr;
-use lockstep_model::{InstalledUpdate, KbId, Node};
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use lockstep_model::{InstalledUpdate, KbId, KbMap, Node};
+use std::collections::HashSet;
 
-/// Hashes a KB number with one multiplication. KB numbers are small distinct
-/// integers read from the user's own files, not keys an attacker controls in
-/// a long-lived server, and SipHash would cost more than the lookup.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct KbHasher(u64);
-
-impl Hasher for KbHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Not reached for `KbId` (a `u32`); FNV-1a keeps it correct anyway.
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        // Fibonacci hashing: the high bits the table uses are well mixed.
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type KbMap<V> = HashMap<KbId, V, BuildHasherDefault<KbHasher>>;
 
 /// Position of every KB in one node's `updates`, for adding many updates to
 /// that node in linear time. Only valid while nothing else changes the list.
