@@ -55,6 +55,21 @@ fn findings(report: &Value) -> Vec<(String, String, Vec<String>)> {
         .collect()
 }
 
+/// A cluster directory `name` under `dir` with HV01 and HV03 of the
+/// kb2616676 example.
+fn two_node_cluster(dir: &Path, name: &str) -> PathBuf {
+    let cluster = dir.join(name);
+    std::fs::create_dir(&cluster).unwrap();
+    for n in ["HV01", "HV03"] {
+        std::fs::copy(
+            repo(&format!("examples/kb2616676/{n}.systeminfo.txt")),
+            cluster.join(format!("{n}.systeminfo.txt")),
+        )
+        .unwrap();
+    }
+    cluster
+}
+
 fn validate_report(report: &Value) {
     let schema: Value = serde_json::from_str(
         &std::fs::read_to_string(repo("schema/report-v1.schema.json")).unwrap(),
@@ -200,15 +215,7 @@ fn an_explicit_catalog_that_does_not_exist_is_a_usage_error() {
 #[test]
 fn a_bad_input_is_reported_and_the_rest_is_still_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let cluster = dir.path().join("clu");
-    std::fs::create_dir(&cluster).unwrap();
-    for n in ["HV01", "HV03"] {
-        std::fs::copy(
-            repo(&format!("examples/kb2616676/{n}.systeminfo.txt")),
-            cluster.join(format!("{n}.systeminfo.txt")),
-        )
-        .unwrap();
-    }
+    let cluster = two_node_cluster(dir.path(), "clu");
     std::fs::write(cluster.join("HV09.hotfix.json"), "[{\"HotFixID\": \"KB1\",").unwrap();
     let out = run(&[
         "--no-catalog",
@@ -385,15 +392,7 @@ fn terminal_escapes_in_input_names_do_not_reach_the_terminal() {
     // A cluster (directory) name that would retitle and clear the admin's
     // terminal; the name is printed in the report's headings and findings.
     let dir = tempfile::tempdir().unwrap();
-    let cluster = dir.path().join("clu\u{1b}]0;owned\u{7}\u{1b}[2J");
-    std::fs::create_dir(&cluster).unwrap();
-    for n in ["HV01", "HV03"] {
-        std::fs::copy(
-            repo(&format!("examples/kb2616676/{n}.systeminfo.txt")),
-            cluster.join(format!("{n}.systeminfo.txt")),
-        )
-        .unwrap();
-    }
+    let cluster = two_node_cluster(dir.path(), "clu\u{1b}]0;owned\u{7}\u{1b}[2J");
     let out = run(&[
         "--no-catalog",
         "check",
