@@ -129,17 +129,7 @@ fn result_and_errors_do_not_depend_on_the_thread_count() {
         (&*shown("e-binary.bin"), 1)
     );
 
-    let clusters: Vec<(&str, Vec<&str>)> = one
-        .inventory
-        .clusters
-        .iter()
-        .map(|c| {
-            (
-                c.name.as_str(),
-                c.nodes.iter().map(|n| n.name.as_str()).collect(),
-            )
-        })
-        .collect();
+    let clusters = cluster_nodes(&one.inventory);
     assert_eq!(
         clusters,
         vec![
@@ -272,17 +262,7 @@ files = ["FLEET/h-HV-FR01.systeminfo.utf8.txt"]
         "{}",
         one.errors[1]
     );
-    let clusters: Vec<(&str, Vec<&str>)> = one
-        .inventory
-        .clusters
-        .iter()
-        .map(|c| {
-            (
-                c.name.as_str(),
-                c.nodes.iter().map(|n| n.name.as_str()).collect(),
-            )
-        })
-        .collect();
+    let clusters = cluster_nodes(&one.inventory);
     assert_eq!(
         clusters,
         vec![("A", vec!["HV01", "HV06"]), ("B", vec!["HV-FR01"])]
@@ -291,4 +271,18 @@ files = ["FLEET/h-HV-FR01.systeminfo.utf8.txt"]
     for _ in 0..3 {
         assert!(as_json(&load_args_with_threads(&args, 4)) == reference);
     }
+}
+
+/// (cluster, its nodes) in inventory order.
+fn cluster_nodes(inventory: &lockstep_model::Inventory) -> Vec<(&str, Vec<&str>)> {
+    inventory
+        .clusters
+        .iter()
+        .map(|c| {
+            (
+                c.name.as_str(),
+                c.nodes.iter().map(|n| n.name.as_str()).collect(),
+            )
+        })
+        .collect()
 }
