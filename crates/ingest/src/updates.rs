@@ -16,7 +16,6 @@ use lockstep_model::inventory::SharedStr;
 use lockstep_model::{InstalledUpdate, KbId, KbMap, Node};
 use std::collections::HashSet;
 
-
 /// Position of every KB in one node's `updates`, for adding many updates to
 /// that node in linear time. Only valid while nothing else changes the list.
 #[derive(Default)]
