@@ -410,3 +410,45 @@ fn terminal_escapes_in_input_names_do_not_reach_the_terminal() {
         "{text}"
     );
 }
+
+#[test]
+fn nodes_without_defender_data_share_one_finding_whatever_their_names() {
+    // Node names that are words of the finding's own sentence: the grouped
+    // wording must name the nodes, not patch the sentence.
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = dir.path().join("clu");
+    std::fs::create_dir(&cluster).unwrap();
+    for (from, to) in [("HV01", "Defender"), ("HV03", "on")] {
+        let text =
+            std::fs::read_to_string(repo(&format!("examples/kb2616676/{from}.systeminfo.txt")))
+                .unwrap()
+                .replace(from, to);
+        std::fs::write(cluster.join(format!("{to}.systeminfo.txt")), text).unwrap();
+    }
+    let out = run(&[
+        "--no-catalog",
+        "check",
+        cluster.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let unknown: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "av-exclusions-unknown")
+        .collect();
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert_eq!(unknown[0]["nodes"], serde_json::json!(["Defender", "on"]));
+    assert_eq!(
+        unknown[0]["title"],
+        "Defender, on: cannot tell whether Defender excludes what this host needs; collect elevated"
+    );
+    assert_eq!(
+        unknown[0]["fix"]["text"],
+        "Collect Defender's settings on Defender, on again from an elevated PowerShell session, as JSON so that no list is shortened, then re-run the check:"
+    );
+}

@@ -931,35 +931,7 @@ fn unknown_finding(
         .defender_preferences
         .as_ref()
         .is_some_and(|s| s.status == SectionStatus::NotAvailable);
-    let (title, fix) = if defender_absent {
-        (
-            format!(
-                "{}: Defender is not available; cannot tell whether the anti-virus in use excludes what this host needs",
-                node.name
-            ),
-            Fix {
-                text: format!(
-                    "Defender's settings are not available on {} (not installed, or removed in favour of another product). Configure the exclusions listed above in the anti-virus product that runs there, following its vendor's guidance for Hyper-V hosts and clusters; lockstep cannot read them.",
-                    node.name
-                ),
-                commands: Vec::new(),
-            },
-        )
-    } else {
-        (
-            format!(
-                "{}: cannot tell whether Defender excludes what this host needs; collect elevated",
-                node.name
-            ),
-            Fix {
-                text: format!(
-                    "Collect Defender's settings on {} again from an elevated PowerShell session, as JSON so that no list is shortened, then re-run the check:",
-                    node.name
-                ),
-                commands: vec!["Get-MpPreference | ConvertTo-Json -Depth 3 | Out-File -Encoding utf8 \"$env:COMPUTERNAME.mppreference.json\"".into()],
-            },
-        )
-    };
+    let (title, fix) = unknown_wording(&node.name, defender_absent);
     Finding {
         code: codes::EXCLUSIONS_UNKNOWN.into(),
         severity: Severity::Warning,
@@ -970,6 +942,34 @@ fn unknown_finding(
         evidence,
         fix: Some(fix),
         known_issues: Vec::new(),
+    }
+}
+
+/// Title and fix of an `av-exclusions-unknown` finding about `on` (one
+/// node, or several joined by [`merge_unknowns`]).
+fn unknown_wording(on: &str, defender_absent: bool) -> (String, Fix) {
+    if defender_absent {
+        (
+            format!(
+                "{on}: Defender is not available; cannot tell whether the anti-virus in use excludes what this host needs"
+            ),
+            Fix {
+                text: format!(
+                    "Defender's settings are not available on {on} (not installed, or removed in favour of another product). Configure the exclusions listed above in the anti-virus product that runs there, following its vendor's guidance for Hyper-V hosts and clusters; lockstep cannot read them."
+                ),
+                commands: Vec::new(),
+            },
+        )
+    } else {
+        (
+            format!("{on}: cannot tell whether Defender excludes what this host needs; collect elevated"),
+            Fix {
+                text: format!(
+                    "Collect Defender's settings on {on} again from an elevated PowerShell session, as JSON so that no list is shortened, then re-run the check:"
+                ),
+                commands: vec!["Get-MpPreference | ConvertTo-Json -Depth 3 | Out-File -Encoding utf8 \"$env:COMPUTERNAME.mppreference.json\"".into()],
+            },
+        )
     }
 }
 
@@ -1015,14 +1015,12 @@ fn merge_unknowns(findings: Vec<Finding>) -> Vec<Finding> {
         if f.code != codes::EXCLUSIONS_UNKNOWN || f.nodes.len() < 2 {
             continue;
         }
-        let first = f.nodes[0].clone();
-        let all = f.nodes.join(", ");
-        if let Some(rest) = f.title.strip_prefix(&format!("{first}: ")) {
-            f.title = format!("{all}: {rest}");
-        }
-        if let Some(fix) = &mut f.fix {
-            fix.text = fix.text.replacen(&first, &all, 1);
-        }
+        // The wording is written again for the group, not patched: a node
+        // name can be any text, including words of the sentence.
+        let defender_absent = f.fix.as_ref().is_some_and(|x| x.commands.is_empty());
+        let (title, fix) = unknown_wording(&f.nodes.join(", "), defender_absent);
+        f.title = title;
+        f.fix = Some(fix);
     }
     out
 }
