@@ -14,7 +14,8 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` in mimalloc.h (v2 and v3 alike).
+/// `mi_option_purge_delay` in the mimalloc.h of libmimalloc-sys 0.1.49
+/// (v2 and v3 alike; the crate is pinned in Cargo.toml).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 #[derive(Parser, Debug)]
