@@ -52,6 +52,16 @@ async function matrix(page) {
     rows.map((r) => [...r.children].map((c) => c.textContent.trim())));
 }
 
+// Saves a full-page screenshot (its path is printed) and checks the page
+// logged no console error and made no network request.
+async function finish(page, name, errors, requests) {
+  const shot = join(work, `${name}.png`);
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(`screenshot: ${shot}`);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(requests, []);
+}
+
 async function visibleRows(page) {
   return page.$$eval("table.matrix tbody tr", (rows) =>
     rows.filter((r) => r.offsetParent !== null).map((r) => r.dataset.kb));
@@ -72,12 +82,8 @@ test("kb2616676: KB2607712 covered on HV03 and HV04, filter hides rows", async (
     assert.deepEqual(await visibleRows(page), ["KB2607712"]);
     const plans = await page.$$eval("section.cluster h3", (h) => h.map((x) => x.textContent.trim()));
     assert.ok(plans.includes("Plan (converge)"), plans.join(" | "));
-    const shot = join(work, "kb2616676.png");
     await page.fill("#filter", "");
-    await page.screenshot({ path: shot, fullPage: true });
-    console.log(`screenshot: ${shot}`);
-    assert.deepEqual(errors, []);
-    assert.deepEqual(requests, []);
+    await finish(page, "kb2616676", errors, requests);
   } finally {
     await browser.close();
   }
@@ -100,11 +106,7 @@ test("ws2022-behind: KB5033118 missing on HVS03, filter by node and class", asyn
     assert.equal(errorFindings, 0, "findings that do not match the filter are hidden too");
     await page.fill("#filter", "");
     assert.deepEqual(await visibleRows(page), ["KB5032198", "KB5033118"]);
-    const shot = join(work, "ws2022-behind.png");
-    await page.screenshot({ path: shot, fullPage: true });
-    console.log(`screenshot: ${shot}`);
-    assert.deepEqual(errors, []);
-    assert.deepEqual(requests, []);
+    await finish(page, "ws2022-behind", errors, requests);
   } finally {
     await browser.close();
   }
