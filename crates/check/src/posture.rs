@@ -187,19 +187,6 @@ impl ProductGraph {
             }
     }
 
-    /// Whether the product publishes this KB (by the as-of date).
-    pub fn publishes(&self, kb: KbId) -> bool {
-        self.index
-            .get(&kb)
-            .is_some_and(|&i| self.candidate[i as usize])
-    }
-
-    pub fn is_hotpatch(&self, kb: KbId) -> bool {
-        self.index
-            .get(&kb)
-            .is_some_and(|&i| self.kind[i as usize] == Some(UpdateKind::Hotpatch))
-    }
-
     /// The graph's indices of these installed updates.
     fn installed_ids(&self, installed: &[KbId]) -> Vec<u32> {
         installed

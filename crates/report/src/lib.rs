@@ -1,12 +1,15 @@
 //! Report: the check (and, when given, the plan) as text for the terminal,
 //! JSON for machines, and one self-contained HTML page for the change ticket.
 //!
-//! Text and JSON stream to any `io::Write` (`write_text`, `write_json`),
-//! rendering clusters and findings in parallel chunks, so a fleet's report
-//! is never whole in memory; `render_*` return a `String` for tests and
-//! small reports. HTML is one page and is built whole. Opening the file
-//! and renaming it into place atomically is the caller's job. Nothing here decides anything: every
-//! word of judgement comes from the check stage.
+//! Text and JSON are streamed: the head, then each cluster as the check
+//! hands it over (`text::cluster_text`, `json::cluster_json`), then the
+//! findings rendered in parallel parts and written in order
+//! (`parts::write_parts`), so a fleet's report is never whole in memory.
+//! `json::write_json` / `render_json` render a whole report the same way
+//! (a test holds them equal to serde's output). HTML is one page and is
+//! built whole. Opening the file and renaming it into place atomically is
+//! the caller's job. Nothing here decides anything: every word of judgement
+//! comes from the check stage.
 
 pub mod html;
 pub mod json;
@@ -15,4 +18,4 @@ pub mod text;
 
 pub use html::render_html;
 pub use json::render_json;
-pub use text::{TextOptions, render_text};
+pub use text::TextOptions;

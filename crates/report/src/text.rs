@@ -39,34 +39,9 @@ pub fn class_mark(class: DriftClass) -> &'static str {
     }
 }
 
-/// The whole text report as one string (tests, small reports).
-pub fn render_text(report: &CheckReport, o: TextOptions) -> String {
-    let mut out = Vec::new();
-    // Writing to a Vec cannot fail.
-    let _ = write_text(report, o, &mut out);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Findings rendered per part, parts in parallel and written in order
 /// ([`crate::parts::write_parts`]): a fleet's report is never whole in memory.
 const FINDINGS_PER_PART: usize = 256;
-
-/// Streams the whole text report to `w`.
-pub fn write_text(
-    report: &CheckReport,
-    o: TextOptions,
-    w: &mut (dyn Write + Send),
-) -> io::Result<()> {
-    write_head(w, &report.head(), o)?;
-    crate::parts::write_parts(w, &report.clusters, 1, |cs, _| {
-        let mut s = String::new();
-        for c in cs {
-            cluster_text(&mut s, c, o);
-        }
-        Ok(terminal_safe(s, o).into_bytes())
-    })?;
-    write_tail(w, report, o)
-}
 
 /// The first lines: what was checked against what, and the inputs that
 /// could not be read.
