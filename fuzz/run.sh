@@ -12,7 +12,7 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t"
-    cp -n ../../shared/fixtures/inventory/* "corpus/$t/" 2>/dev/null || true
+    cp -n ../tests/fixtures/real/inventory/* "corpus/$t/" 2>/dev/null || true
     cp -n ../tests/fixtures/inventory/*.txt ../tests/fixtures/inventory/*.csv ../tests/fixtures/inventory/*.json "corpus/$t/" 2>/dev/null || true
     echo "== $t for ${secs}s"
     cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 2>&1 | tail -n 25

@@ -14,7 +14,7 @@ RUNS="${RUNS:-3}"
 mkdir -p "$WORK"
 CAT="$WORK/wesng.sqlite3"
 if ! [ -f "$CAT" ]; then
-    "$BIN" --catalog "$CAT" catalog import ../shared/fixtures/catalog/wesng/definitions.zip >/dev/null
+    "$BIN" --catalog "$CAT" catalog import tests/fixtures/real/catalog/wesng/definitions.zip >/dev/null
 fi
 for c in ${@:-100 1000}; do
     if ! [ -f "$WORK/fleet-$c/.complete" ]; then

@@ -15,6 +15,8 @@ for setup in scripts/setup.d/*.sh; do
     bash "$setup"
 done
 
+echo "== self-contained"
+bash scripts/check-self-contained.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 const REAL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/catalog/cvrf"
+    "/tests/fixtures/real/catalog/cvrf"
 );
 const OURS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/catalog");
 

@@ -7,7 +7,7 @@ use std::process::Command;
 
 const REAL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/catalog/cvrf"
+    "/tests/fixtures/real/catalog/cvrf"
 );
 const OURS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/catalog");
 

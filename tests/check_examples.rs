@@ -17,7 +17,7 @@ fn repo(p: &str) -> PathBuf {
 
 fn shared(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures")
+        .join("tests/fixtures/real")
         .join(p)
 }
 

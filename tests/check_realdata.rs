@@ -14,7 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_lockstep");
 
 fn shared(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures")
+        .join("tests/fixtures/real")
         .join(p)
 }
 

@@ -15,14 +15,6 @@ fn fixture(name: &str) -> PathBuf {
     .join(name)
 }
 
-fn shared(name: &str) -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/inventory/"
-    ))
-    .join(name)
-}
-
 fn systeminfo(host: &str, kbs: &[&str]) -> String {
     let mut s = format!(
         "\r\nHost Name:                 {host}\r\nOS Name:                   Microsoft Windows Server 2022 Datacenter\r\nOS Version:                10.0.20348 N/A Build 20348\r\nOS Manufacturer:           Microsoft Corporation\r\nOS Configuration:          Member Server\r\nOS Build Type:             Multiprocessor Free\r\nRegistered Owner:          Windows User\r\nRegistered Organization:   \r\nProduct ID:                00454-60000-00001-AA763\r\nOriginal Install Date:     1/10/2024, 9:12:44 AM\r\nSystem Boot Time:          3/2/2024, 6:01:12 AM\r\nSystem Manufacturer:       Dell Inc.\r\nSystem Model:              PowerEdge R750\r\nSystem Type:               x64-based PC\r\nProcessor(s):              1 Processor(s) Installed.\r\n                           [01]: Intel64 Family 6 Model 106 Stepping 6 GenuineIntel ~2000 Mhz\r\nDomain:                    corp.example.com\r\nLogon Server:              \\\\DC01\r\nHotfix(s):                 {} Hotfix(s) Installed.\r\n",
@@ -76,7 +68,7 @@ fn directory_is_one_cluster_with_node_subdirectories() {
     .unwrap();
     // An update history capture names no node: the subdirectory does.
     std::fs::copy(
-        shared("vuls__wua_update_history_ja.txt"),
+        fixture("WS01.wua-history-ja.txt"),
         dir.join("HV02").join("wu-history.txt"),
     )
     .unwrap();
@@ -89,7 +81,7 @@ fn directory_is_one_cluster_with_node_subdirectories() {
     let names: Vec<&str> = nodes.iter().map(|n| n["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["HV01", "HV02"]);
     assert_eq!(kbs(&nodes[0]), ["KB5034129", "KB5034439"]);
-    assert_eq!(kbs(&nodes[1]), ["KB5021088", "KB5021233"]);
+    assert_eq!(kbs(&nodes[1]), ["KB5023794", "KB5023696"]);
     assert_eq!(nodes[0]["os"]["version"]["value"], "10.0.20348");
     assert_eq!(nodes[0]["cluster"], "HVCLU01");
     assert_eq!(v["inventory"]["loose_nodes"].as_array().unwrap().len(), 0);

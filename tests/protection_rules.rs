@@ -14,7 +14,7 @@ use lockstep_model::{Cluster, Node, OsInfo, SourceRef, Sourced, VirtualMachine, 
 
 const REAL_MPPREFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/host-protection/azure-sf__get-mppreference_sf_node.txt"
+    "/tests/fixtures/real/host-protection/azure-sf__get-mppreference_sf_node.txt"
 );
 const WS2012R2: u32 = 9600;
 const WS2016: u32 = 14393;

@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build --locked --quiet
-export LOCKSTEP_BIN="$PWD/target/debug/lockstep"
+export LOCKSTEP_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/lockstep"
 cd tests/browser
 node --test report.test.mjs

@@ -92,7 +92,7 @@ test("kb2616676: KB2607712 covered on HV03 and HV04, filter hides rows", async (
 test("ws2022-behind: KB5033118 missing on HVS03, filter by node and class", async () => {
   const catalog = join(work, "catalog.sqlite3");
   execFileSync(bin, ["--catalog", catalog, "catalog", "import",
-    join(repo, "../shared/fixtures/catalog/cvrf/cvrfDocument-2023-Dec.xml")], { stdio: "pipe" });
+    join(repo, "tests/fixtures/real/catalog/cvrf/cvrfDocument-2023-Dec.xml")], { stdio: "pipe" });
   const file = report(["--catalog", catalog, "check", "examples/ws2022-behind", "--as-of", "2023-12-31"], "ws2022-behind");
   const { browser, page, errors, requests } = await open(file);
   try {

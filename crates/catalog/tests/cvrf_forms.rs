@@ -175,7 +175,7 @@ fn json_slice_reads_the_same() {
 fn the_real_default_namespace_document_agrees_with_the_slice() {
     let real = parse_file(Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/catalog/cvrf/cvrfDocument-2023-Dec.xml"
+        "/../../tests/fixtures/real/catalog/cvrf/cvrfDocument-2023-Dec.xml"
     )))
     .unwrap()
     .remove(0);

@@ -1,4 +1,4 @@
-//! Acceptance tests on the real MSRC CVRF documents in /work/shared/fixtures.
+//! Acceptance tests on the real MSRC CVRF documents in tests/fixtures/real/.
 
 use lockstep_catalog::import::parse_file;
 use lockstep_catalog::query;
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 fn fixture(name: &str) -> PathBuf {
     Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/catalog/cvrf"
+        "/../../tests/fixtures/real/catalog/cvrf"
     ))
     .join(name)
 }

@@ -103,7 +103,7 @@ fn real(name: &str) -> Vec<u8> {
     std::fs::read(
         Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/catalog/cvrf"
+            "/../../tests/fixtures/real/catalog/cvrf"
         ))
         .join(name),
     )

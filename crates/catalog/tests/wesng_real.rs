@@ -1,4 +1,4 @@
-//! Acceptance tests on the real WES-NG definitions in /work/shared/fixtures.
+//! Acceptance tests on the real WES-NG definitions in tests/fixtures/real/.
 //!
 //! The 135 MB CSV is imported once per test binary (together with the real
 //! December 2023 CVRF document) into a temporary catalog; every test reads it.
@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/catalog"
+    "/../../tests/fixtures/real/catalog"
 );
 
 struct Imported {

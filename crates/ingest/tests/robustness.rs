@@ -6,11 +6,11 @@ use lockstep_ingest::load::{parse_bytes, parse_text};
 use lockstep_ingest::{FileContent, Text, formats};
 use proptest::prelude::*;
 
-fn shared(name: &str) -> Vec<u8> {
+fn real(name: &str) -> Vec<u8> {
     std::fs::read(format!(
         concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/inventory/{}"
+            "/../../tests/fixtures/real/inventory/{}"
         ),
         name
     ))
@@ -37,7 +37,7 @@ fn kb_count(c: &FileContent) -> usize {
 
 #[test]
 fn truncated_systeminfo_keeps_what_was_printed() {
-    let bytes = shared("wesng__srv_2016_1607_datacenter_en-us_systeminfo.txt");
+    let bytes = real("wesng__srv_2016_1607_datacenter_en-us_systeminfo.txt");
     // Cut in the middle of the hotfix list (after `[03]: KB41`).
     let text = String::from_utf8(bytes).unwrap();
     let cut = text.find("KB4132216").unwrap() + 4;
@@ -118,7 +118,7 @@ fn ten_megabyte_lines() {
 
 #[test]
 fn utf16_without_bom_systeminfo_list() {
-    let text = String::from_utf8(shared("wesng__srv_2022_systeminfo.txt")).unwrap();
+    let text = String::from_utf8(real("wesng__srv_2022_systeminfo.txt")).unwrap();
     let utf16: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
     let (c, f) = parse_bytes(&utf16, "nobom.txt").unwrap();
     assert_eq!((kb_count(&c), f), (3, "systeminfo"));
@@ -131,9 +131,9 @@ fn utf16_without_bom_systeminfo_list() {
 /// reaches the parsers and not only detection.
 fn seeds() -> Vec<String> {
     vec![
-        String::from_utf8(shared("wesng__srv_2022_systeminfo.txt")).unwrap(),
-        String::from_utf8(shared("vuls__wua_update_history_ja.txt")).unwrap(),
-        String::from_utf8(shared("wesng__srv_2012r2_x64_standard_ru_qfe.txt")).unwrap(),
+        String::from_utf8(real("wesng__srv_2022_systeminfo.txt")).unwrap(),
+        String::from_utf8(written("WS01.wua-history-ja.txt")).unwrap(),
+        String::from_utf8(real("wesng__srv_2012r2_x64_standard_ru_qfe.txt")).unwrap(),
         String::from_utf8(written("HV01.get-hotfix.csv")).unwrap(),
         String::from_utf8(written("HV10.osquery-patches.json")).unwrap(),
         String::from_utf8(written("HV08.get-wuhistory.csv")).unwrap(),

@@ -1,5 +1,5 @@
 //! The fixtures under `tests/fixtures/inventory/` (formats with no real
-//! capture in the shared fixtures; see the README there) parse to the exact
+//! capture in `tests/fixtures/real/`; see the README there) parse to the exact
 //! nodes, builds and KBs they contain.
 
 use lockstep_ingest::{decode, load_paths};
@@ -252,4 +252,42 @@ fn get_hotfix_format_list_utf16le() {
         ]
     );
     assert_eq!(n.updates[0].source.line, 5);
+}
+
+#[test]
+fn srv_2019_domain_controller_with_tab_indented_entries() {
+    let (n, _) = one("DC01.systeminfo-tab-indented.txt");
+    assert_eq!(n.name, "DC01");
+    assert_eq!(n.os.build(), Some(17763));
+    assert_eq!(kbs(&n), ["KB5022511", "KB5023702", "KB5020374", "KB5025229"]);
+    assert_eq!(
+        n.domain.as_ref().map(|d| d.value.as_str()),
+        Some("corp.example.com")
+    );
+    assert_eq!(
+        n.boot_time.as_ref().map(|d| d.value.as_str()),
+        Some("4/13/2023, 7:15:02 AM")
+    );
+    assert_eq!(
+        n.os.architecture.as_ref().map(|d| d.value.as_str()),
+        Some("x64")
+    );
+}
+
+#[test]
+fn wua_history_japanese_uninstalled_update_is_not_installed() {
+    let (n, fmt) = one("WS01.wua-history-ja.txt");
+    assert_eq!(fmt, "wu-history");
+    assert_eq!(n.name, "WS01");
+    assert_eq!(n.os.build(), None);
+    // KB5022834 was installed and then uninstalled.
+    assert_eq!(kbs(&n), ["KB5023794", "KB5023696"]);
+    assert!(
+        n.updates[0]
+            .description
+            .as_deref()
+            .unwrap()
+            .contains(".NET Framework 3.5")
+    );
+    assert_eq!(n.updates[0].source.line, 9);
 }

@@ -424,7 +424,7 @@ mod tests {
 
     const LEGACY: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/host-protection/msdocs__fltmc_filters_legacy_example.txt"
+        "/../../tests/fixtures/real/host-protection/msdocs__fltmc_filters_legacy_example.txt"
     ));
 
     const INSTANCES: &str = "\

@@ -1,7 +1,7 @@
 //! `Get-MpPreference` (Microsoft Defender preferences): the list text that
 //! PowerShell prints, and `ConvertTo-Json`.
 //!
-//! List text (real capture in `shared/fixtures/host-protection/`):
+//! List text (real capture in `tests/fixtures/real/host-protection/`):
 //!
 //! ```text
 //! DisableAutoExclusions                         : False
@@ -396,7 +396,7 @@ mod tests {
 
     const REAL: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/host-protection/azure-sf__get-mppreference_sf_node.txt"
+        "/../../tests/fixtures/real/host-protection/azure-sf__get-mppreference_sf_node.txt"
     ));
 
     fn prefs(content: FileContent) -> Vec<(Option<String>, DefenderPreferences)> {
