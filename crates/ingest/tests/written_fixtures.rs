@@ -259,7 +259,10 @@ fn srv_2019_domain_controller_with_tab_indented_entries() {
     let (n, _) = one("DC01.systeminfo-tab-indented.txt");
     assert_eq!(n.name, "DC01");
     assert_eq!(n.os.build(), Some(17763));
-    assert_eq!(kbs(&n), ["KB5022511", "KB5023702", "KB5020374", "KB5025229"]);
+    assert_eq!(
+        kbs(&n),
+        ["KB5022511", "KB5023702", "KB5020374", "KB5025229"]
+    );
     assert_eq!(
         n.domain.as_ref().map(|d| d.value.as_str()),
         Some("corp.example.com")
