@@ -1,4 +1,5 @@
-//! Build script of lockstep-catalog: embeds the known-issues database.
+//! Build script of lockstep-catalog: embeds the known-issues database and the
+//! servicing models (`servicing-models/*.toml`, see `models.rs`).
 //!
 //! Every `known-issues/*.md` file at the repository root (except README.md)
 //! is compiled into the
@@ -68,6 +69,36 @@ fn main() {
 
     let _ = std::fs::write(out_dir.join("known_issues_embedded.rs"), embedded);
     let _ = std::fs::write(out_dir.join("known_issues_file_tests.rs"), tests);
+    embed_models(&manifest.join("../../servicing-models"), &out_dir);
+}
+
+/// `EMBEDDED_MODELS`: `(file name, contents)` of every `servicing-models/*.toml`.
+fn embed_models(dir: &Path, out_dir: &Path) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && file_name(p).ends_with(".toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut embedded = String::from(
+        "/// `(file name, contents)` of every `servicing-models/*.toml`, sorted by name.\n\
+         static EMBEDDED_MODELS: &[(&str, &str)] = &[\n",
+    );
+    for path in &files {
+        let abs = path.canonicalize().unwrap_or_else(|_| path.clone());
+        let _ = writeln!(
+            embedded,
+            "    ({:?}, include_str!({:?})),",
+            file_name(path),
+            abs.to_string_lossy()
+        );
+    }
+    embedded.push_str("];\n");
+    let _ = std::fs::write(out_dir.join("servicing_models_embedded.rs"), embedded);
 }
 
 /// Same rule as `known_issues::is_issue_file_name`: `*.md` except README.md

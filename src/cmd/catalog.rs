@@ -283,12 +283,11 @@ fn show(
             print!("  kind: {k}");
         }
         if let Some(d) = r.release_date {
-            let src = match r.release_date_source {
-                Some(lockstep_catalog::ReleaseDateSource::Cvrf) => "MSRC CVRF",
-                Some(lockstep_catalog::ReleaseDateSource::WesngEstimate) => "WES-NG estimate",
-                None => "?",
-            };
-            print!("  released: {d} ({src})");
+            let src = r.release_date_source.map(|s| s.describe()).unwrap_or("?");
+            match &r.release_document {
+                Some(doc) => print!("  released: {d} ({src}; document {doc})"),
+                None => print!("  released: {d} ({src})"),
+            }
         }
         if r.cve_count > 0 {
             print!("  CVEs: {} (max {})", r.cve_count, r.max_severity);
@@ -296,6 +295,9 @@ fn show(
         println!();
         if let Some(t) = &r.title {
             println!("  {t}");
+        }
+        if let Some(n) = &r.kind_note {
+            println!("  kind: {n}");
         }
         if !r.known {
             println!("  (no update data: only named by supersedence edges)");
@@ -328,6 +330,18 @@ fn show(
             if !p.superseded_by.is_empty() {
                 println!("    superseded by:");
                 for e in &p.superseded_by {
+                    println!("      {}", edge_line(e));
+                }
+            }
+            if !p.covers_when_installed.is_empty() {
+                println!("    covers where it is installed:");
+                for e in &p.covers_when_installed {
+                    println!("      {}", edge_line(e));
+                }
+            }
+            if !p.covered_when_installed_by.is_empty() {
+                println!("    covered where one of these is installed:");
+                for e in &p.covered_when_installed_by {
                     println!("      {}", edge_line(e));
                 }
             }

@@ -49,7 +49,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     timings.mark("load");
     let sources = open_knowledge(global)?;
     timings.mark("catalog");
-    let knowledge = sources.knowledge();
+    let knowledge = sources.knowledge().judged_on(
+        args.as_of
+            .unwrap_or_else(|| jiff::ZonedDateTime::now().date()),
+    );
     let options = CheckOptions { as_of: args.as_of };
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()

@@ -78,6 +78,9 @@ pub enum SourceKind {
     Cvrf,
     /// A WES-NG definitions CSV.
     Wesng,
+    /// A servicing model (`servicing-models/`): the edge is derived, not
+    /// given by a source document.
+    Model,
 }
 
 impl SourceKind {
@@ -85,6 +88,7 @@ impl SourceKind {
         match self {
             SourceKind::Cvrf => "cvrf",
             SourceKind::Wesng => "wesng",
+            SourceKind::Model => "model",
         }
     }
 
@@ -92,6 +96,7 @@ impl SourceKind {
         match s {
             "cvrf" => Some(SourceKind::Cvrf),
             "wesng" => Some(SourceKind::Wesng),
+            "model" => Some(SourceKind::Model),
             _ => None,
         }
     }
@@ -232,6 +237,52 @@ pub struct KbFacts {
     pub title: Option<String>,
     /// WES-NG only: how many rows carry each DatePosted (the mode estimates the release date).
     pub date_counts: HashMap<jiff::civil::Date, u32>,
+    /// CVRF only: the revision dates (first, last) of each vulnerability
+    /// that lists the KB as a vendor fix, once per vulnerability. MSRC
+    /// revises old documents to list later fixes; these dates tell a KB's
+    /// own month from a later addition (see [`Listing`]).
+    pub vulnerabilities: Vec<(jiff::civil::Date, jiff::civil::Date)>,
+}
+
+/// How a CVRF document lists one KB, summarised for dating the KB.
+///
+/// A vulnerability is *native* to the document when it was first published
+/// in the document's month, and *clean* when it is native and was never
+/// revised after that month: a KB listed under a clean vulnerability was
+/// there when the month's updates came out. A KB listed only under revised
+/// vulnerabilities may have been added by a later revision (KB4493464, an
+/// April 2019 update, is listed under ADV180002 in the January 2018
+/// document).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub native: u32,
+    pub clean: u32,
+    /// Latest first-publication date among the native vulnerabilities (an
+    /// out-of-band vulnerability dates an out-of-band update).
+    pub native_date: Option<jiff::civil::Date>,
+    /// The same among the clean ones.
+    pub clean_date: Option<jiff::civil::Date>,
+}
+
+impl KbFacts {
+    /// Summarises the vulnerabilities listing the KB for a document first
+    /// released on `document` (its InitialReleaseDate).
+    pub fn listing(&self, document: jiff::civil::Date) -> Listing {
+        let month = (document.year(), document.month());
+        let mut l = Listing::default();
+        for &(first, last) in &self.vulnerabilities {
+            if (first.year(), first.month()) != month {
+                continue;
+            }
+            l.native += 1;
+            l.native_date = l.native_date.max(Some(first));
+            if (last.year(), last.month()) <= month {
+                l.clean += 1;
+                l.clean_date = l.clean_date.max(Some(first));
+            }
+        }
+        l
+    }
 }
 
 impl KbFacts {

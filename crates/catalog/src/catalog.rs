@@ -5,6 +5,7 @@ use crate::batch::HashMap;
 use crate::batch::{Severity, SourceKind};
 use crate::error::CatalogError;
 use crate::kind::UpdateKind;
+use crate::models::{ProductUpdate, ServicingModel, ServicingModels, derive_edges};
 use crate::product::{Architecture, servicing_product_for};
 use crate::store::Store;
 use lockstep_model::{KbId, OsInfo, WinVersion};
@@ -63,14 +64,8 @@ pub struct CveRef {
     pub severity: Severity,
 }
 
-/// Where a release date came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ReleaseDateSource {
-    /// InitialReleaseDate of the earliest MSRC CVRF document listing the KB (authoritative).
-    Cvrf,
-    /// The most common WES-NG DatePosted among the KB's rows (an estimate).
-    WesngEstimate,
-}
+/// Where a release date came from: the rule of [`crate::derive::dates`].
+pub use crate::derive::dates::DateRule as ReleaseDateSource;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Update {
@@ -78,6 +73,10 @@ pub struct Update {
     pub kind: UpdateKind,
     pub release_date: Option<jiff::civil::Date>,
     pub release_date_source: Option<ReleaseDateSource>,
+    /// The CVRF document the release date comes from.
+    pub release_document: Option<String>,
+    /// Why the kind was inferred, when a servicing model inferred it.
+    pub kind_note: Option<String>,
     pub title: Option<String>,
     pub products: Vec<UpdateProduct>,
     pub cves: Vec<CveRef>,
@@ -95,6 +94,10 @@ struct ProductIndex {
     updates: Vec<KbId>,
     supersedes: HashMap<KbId, Vec<Edge>>,
     superseded_by: HashMap<KbId, Vec<Edge>>,
+    /// Edges that count only when the newer update is installed (a servicing
+    /// model's `installed_only` rule), by newer and by older KB.
+    covers_installed: HashMap<KbId, Vec<Edge>>,
+    covered_installed_by: HashMap<KbId, Vec<Edge>>,
 }
 
 /// The whole catalog in memory.
@@ -137,7 +140,15 @@ impl Catalog {
         Catalog::from_store(&store)
     }
 
+    /// Loads the store and derives the built-in servicing models' edges.
     pub fn from_store(store: &Store) -> Result<Catalog, CatalogError> {
+        Catalog::from_store_with(store, &ServicingModels::builtin())
+    }
+
+    pub fn from_store_with(
+        store: &Store,
+        models: &ServicingModels,
+    ) -> Result<Catalog, CatalogError> {
         let loaded = store.load()?;
         let mut products = Vec::with_capacity(loaded.products.len());
         let mut db_product: HashMap<i64, ProductId> = HashMap::default();
@@ -193,11 +204,12 @@ impl Catalog {
                     kb: KbId(lu.kb),
                     kind: UpdateKind::parse(&lu.kind).unwrap_or(UpdateKind::Other),
                     release_date: lu.release_date.as_deref().and_then(|d| d.parse().ok()),
-                    release_date_source: match lu.release_date_source.as_deref() {
-                        Some("cvrf") => Some(ReleaseDateSource::Cvrf),
-                        Some("wesng") => Some(ReleaseDateSource::WesngEstimate),
-                        _ => None,
-                    },
+                    release_date_source: lu
+                        .release_date_source
+                        .as_deref()
+                        .and_then(ReleaseDateSource::parse),
+                    release_document: lu.release_document,
+                    kind_note: lu.kind_note,
                     title: lu.title,
                     products: Vec::new(),
                     cves,
@@ -266,49 +278,59 @@ impl Catalog {
                 p.sources.sort();
             }
         }
-        // Edges: one per (product, newer, older), sources merged. Rows are per
-        // raw product; sorting groups the raw variants of one product.
-        let mut rows: Vec<(ProductId, KbId, KbId, i64)> = loaded
-            .edges
-            .iter()
-            .filter_map(|(newer, older, raw_id, doc)| {
-                let (product, _) = raw.get(raw_id).copied()?;
-                Some((product, KbId(*newer), KbId(*older), *doc))
-            })
-            .collect();
-        rows.sort_unstable();
-        let mut i = 0;
-        while let Some(&(product, newer, older, _)) = rows.get(i) {
-            let mut sources: Vec<Provenance> = Vec::new();
-            while let Some(&(p, n, o, doc)) = rows.get(i) {
-                if (p, n, o) != (product, newer, older) {
-                    break;
-                }
-                if let Some(pv) = prov(doc)
-                    && !sources.contains(&pv)
-                {
-                    sources.push(pv);
-                }
-                i += 1;
-            }
-            sources.sort();
-            let edge = Edge {
-                newer,
-                older,
-                product,
-                sources,
-            };
-            if let Some(pi) = per_product.get_mut(product.0 as usize) {
-                pi.superseded_by
-                    .entry(older)
-                    .or_default()
-                    .push(edge.clone());
-                pi.supersedes.entry(newer).or_default().push(edge);
-            }
-        }
         for pi in &mut per_product {
             pi.updates.sort();
             pi.updates.dedup();
+        }
+        // Edges: one per (product, newer, older), sources merged. Rows are per
+        // raw product; sorting groups the raw variants of one product.
+        let mut sourced: std::collections::BTreeMap<(ProductId, KbId, KbId), Vec<Provenance>> =
+            Default::default();
+        for (newer, older, raw_id, doc) in &loaded.edges {
+            let Some((product, _)) = raw.get(raw_id).copied() else {
+                continue;
+            };
+            let sources = sourced
+                .entry((product, KbId(*newer), KbId(*older)))
+                .or_default();
+            if let Some(pv) = prov(*doc)
+                && !sources.contains(&pv)
+            {
+                sources.push(pv);
+            }
+        }
+        let mut installed_only: std::collections::BTreeMap<
+            (ProductId, KbId, KbId),
+            Vec<Provenance>,
+        > = Default::default();
+        derive_model_edges(
+            models,
+            &products,
+            &per_product,
+            &updates,
+            &mut sourced,
+            &mut installed_only,
+        );
+        for (maps, installed) in [(sourced, false), (installed_only, true)] {
+            for ((product, newer, older), mut sources) in maps {
+                sources.sort();
+                let edge = Edge {
+                    newer,
+                    older,
+                    product,
+                    sources,
+                };
+                let Some(pi) = per_product.get_mut(product.0 as usize) else {
+                    continue;
+                };
+                let (by_older, by_newer) = if installed {
+                    (&mut pi.covered_installed_by, &mut pi.covers_installed)
+                } else {
+                    (&mut pi.superseded_by, &mut pi.supersedes)
+                };
+                by_older.entry(older).or_default().push(edge.clone());
+                by_newer.entry(newer).or_default().push(edge);
+            }
         }
         Ok(Catalog {
             products,
@@ -397,6 +419,24 @@ impl Catalog {
             .copied()
     }
 
+    /// Edges `kb → older` on `product` that count only when `kb` is installed.
+    pub fn covers_when_installed(&self, product: ProductId, kb: KbId) -> &[Edge] {
+        self.per_product
+            .get(product.0 as usize)
+            .and_then(|p| p.covers_installed.get(&kb))
+            .map(Vec::as_slice)
+            .unwrap_or(NO_EDGES)
+    }
+
+    /// Edges `newer → kb` on `product` that count only when `newer` is installed.
+    pub fn covered_when_installed_by(&self, product: ProductId, kb: KbId) -> &[Edge] {
+        self.per_product
+            .get(product.0 as usize)
+            .and_then(|p| p.covered_installed_by.get(&kb))
+            .map(Vec::as_slice)
+            .unwrap_or(NO_EDGES)
+    }
+
     /// Every KB that has edges on `product` (published for it or only named in an edge).
     pub fn kbs_with_edges(&self, product: ProductId) -> Vec<KbId> {
         let Some(p) = self.per_product.get(product.0 as usize) else {
@@ -483,6 +523,69 @@ impl Catalog {
             }
         }
         None
+    }
+}
+
+/// Adds every servicing model's edges to the source edges of the products it
+/// applies to: to `normal`, or to `installed_only` for such rules. An edge a
+/// source already gives keeps its sources and gains the model's.
+fn derive_model_edges(
+    models: &ServicingModels,
+    products: &[String],
+    per_product: &[ProductIndex],
+    updates: &HashMap<KbId, Update>,
+    normal: &mut std::collections::BTreeMap<(ProductId, KbId, KbId), Vec<Provenance>>,
+    installed_only: &mut std::collections::BTreeMap<(ProductId, KbId, KbId), Vec<Provenance>>,
+) {
+    // KBs of each product that a source links to another KB of the product.
+    let mut linked: HashSet<(ProductId, KbId)> = HashSet::new();
+    for &(p, n, o) in normal.keys() {
+        linked.insert((p, n));
+        linked.insert((p, o));
+    }
+    for (i, name) in products.iter().enumerate() {
+        let product = ProductId(i as u32);
+        let applicable: Vec<&ServicingModel> = models
+            .models
+            .iter()
+            .filter(|m| m.applies_to(name))
+            .collect();
+        if applicable.is_empty() {
+            continue;
+        }
+        let Some(pi) = per_product.get(i) else {
+            continue;
+        };
+        let view: Vec<ProductUpdate> = pi
+            .updates
+            .iter()
+            .filter_map(|kb| updates.get(kb))
+            .map(|u| ProductUpdate {
+                kb: u.kb,
+                kind: u.kind,
+                date: u.release_date,
+                linked: linked.contains(&(product, u.kb)),
+                has_fixed_build: u.product(product).is_some_and(|p| p.fixed_build.is_some()),
+                cve_count: u.cves.len(),
+            })
+            .collect();
+        for model in applicable {
+            let pv = Provenance {
+                kind: SourceKind::Model,
+                document: model.id.clone(),
+            };
+            for e in derive_edges(model, &view) {
+                let map = if e.installed_only {
+                    &mut *installed_only
+                } else {
+                    &mut *normal
+                };
+                let sources = map.entry((product, e.newer, e.older)).or_default();
+                if !sources.contains(&pv) {
+                    sources.push(pv.clone());
+                }
+            }
+        }
     }
 }
 

@@ -29,6 +29,8 @@ use std::io::BufRead;
 #[derive(Debug, Default)]
 pub(crate) struct CvrfVulnerability {
     pub cve: Option<String>,
+    /// Dates of the vulnerability's RevisionHistory entries.
+    pub revisions: Vec<jiff::civil::Date>,
     pub threats: Vec<CvrfThreat>,
     pub remediations: Vec<CvrfRemediation>,
 }
@@ -75,6 +77,17 @@ pub(crate) fn apply_vulnerability(
     vuln: CvrfVulnerability,
 ) {
     batch.counts.records += 1;
+    // A vulnerability without a revision history counts as first published
+    // (and never revised) on the document's date.
+    let revised = (
+        vuln.revisions.iter().min().copied(),
+        vuln.revisions.iter().max().copied(),
+    );
+    let dates = match revised {
+        (Some(first), Some(last)) => Some((first, last)),
+        _ => batch.initial_release.map(|d| (d, d)),
+    };
+    let mut listed: Vec<lockstep_model::KbId> = Vec::new();
     let mut severity: HashMap<&str, Severity> = HashMap::new();
     let mut impact: HashMap<&str, &str> = HashMap::new();
     for t in &vuln.threats {
@@ -105,7 +118,13 @@ pub(crate) fn apply_vulnerability(
             .fixed_build
             .as_deref()
             .and_then(|b| b.trim().parse::<lockstep_model::WinVersion>().ok());
-        batch.kbs.entry(kb).or_default();
+        let facts = batch.kbs.entry(kb).or_default();
+        if let Some(d) = dates
+            && !listed.contains(&kb)
+        {
+            listed.push(kb);
+            facts.vulnerabilities.push(d);
+        }
         for pid in &r.product_ids {
             let Some(name) = tree.ids.get(pid.trim()) else {
                 batch.counts.unknown_product_ids += 1;
@@ -159,6 +178,7 @@ enum Field {
     RemRestart,
     RemSubType,
     RemFixedBuild,
+    RevisionDate,
 }
 
 /// Parses a CVRF XML document (either namespace spelling) into `batch`.
@@ -227,6 +247,7 @@ pub(crate) fn parse_xml<R: BufRead>(input: R, batch: &mut ImportBatch) -> Result
                     "RestartRequired" if remediation.is_some() => Some(Field::RemRestart),
                     "SubType" if remediation.is_some() => Some(Field::RemSubType),
                     "FixedBuild" if remediation.is_some() => Some(Field::RemFixedBuild),
+                    "Date" if in_vuln && parent == Some("Revision") => Some(Field::RevisionDate),
                     _ => None,
                 };
                 match local.as_str() {
@@ -345,6 +366,13 @@ pub(crate) fn parse_xml<R: BufRead>(input: R, batch: &mut ImportBatch) -> Result
                         Field::RemFixedBuild => {
                             if let Some(r) = remediation.as_mut() {
                                 r.fixed_build = Some(value);
+                            }
+                        }
+                        Field::RevisionDate => {
+                            if let (Some(v), Some(d)) =
+                                (vuln.as_mut(), parse_iso_date_prefix(&value))
+                            {
+                                v.revisions.push(d);
                             }
                         }
                     }

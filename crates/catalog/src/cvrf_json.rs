@@ -155,10 +155,19 @@ struct FullProductName {
 struct JsonVulnerability {
     #[serde(rename = "CVE")]
     cve: Text,
+    #[serde(rename = "RevisionHistory", deserialize_with = "nullable_vec")]
+    revisions: Vec<JsonRevision>,
     #[serde(rename = "Threats", deserialize_with = "nullable_vec")]
     threats: Vec<JsonThreat>,
     #[serde(rename = "Remediations", deserialize_with = "nullable_vec")]
     remediations: Vec<JsonRemediation>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct JsonRevision {
+    #[serde(rename = "Date")]
+    date: Text,
 }
 
 #[derive(Deserialize, Default)]
@@ -257,6 +266,11 @@ pub(crate) fn parse_json<R: Read>(input: R, batch: &mut ImportBatch) -> Result<(
     for v in doc.vulnerabilities {
         let vuln = CvrfVulnerability {
             cve: v.cve.0,
+            revisions: v
+                .revisions
+                .iter()
+                .filter_map(|r| parse_iso_date_prefix(r.date.get()))
+                .collect(),
             threats: v
                 .threats
                 .into_iter()

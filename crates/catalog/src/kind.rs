@@ -20,6 +20,14 @@ pub enum UpdateKind {
     /// Security Hotpatch Update (Server 2022 Azure Edition and later).
     Hotpatch,
     ServicingStack,
+    /// Not a security release: a preview rollup or an optional update (MSRC
+    /// SubType `Preview Rollup` / `Update`, e.g. KB4487029, the February 2019
+    /// preview for Windows 10 1803). Covered by the next cumulative update;
+    /// never reported as a missing security update.
+    Preview,
+    /// A setup dynamic update (SubType `Setup DU`): it refreshes installation
+    /// media and is never offered to an installed system.
+    SetupDynamic,
     DotNet,
     /// Internet Explorer cumulative updates, Edge, Flash.
     Browser,
@@ -34,6 +42,8 @@ impl UpdateKind {
             UpdateKind::SecurityOnly => "security-only",
             UpdateKind::Hotpatch => "hotpatch",
             UpdateKind::ServicingStack => "servicing-stack",
+            UpdateKind::Preview => "preview",
+            UpdateKind::SetupDynamic => "setup-dynamic",
             UpdateKind::DotNet => "dotnet",
             UpdateKind::Browser => "browser",
             UpdateKind::Other => "other",
@@ -47,6 +57,8 @@ impl UpdateKind {
             "security-only" => UpdateKind::SecurityOnly,
             "hotpatch" => UpdateKind::Hotpatch,
             "servicing-stack" => UpdateKind::ServicingStack,
+            "preview" => UpdateKind::Preview,
+            "setup-dynamic" => UpdateKind::SetupDynamic,
             "dotnet" => UpdateKind::DotNet,
             "browser" => UpdateKind::Browser,
             "other" => UpdateKind::Other,
@@ -72,16 +84,35 @@ pub fn infer_kind<'a>(
     titles: impl IntoIterator<Item = &'a str>,
     products: impl IntoIterator<Item = &'a str>,
 ) -> UpdateKind {
+    // MSRC spells one SubType several ways over the years ("Servicing Stack
+    // Update" / "ServicingStackUpdate", "Security Hotpatch Update" /
+    // "SecurityHotpatchUpdate" / "AzureHotpatch"): compare without spaces.
     let subtypes: Vec<String> = subtypes
         .into_iter()
-        .map(|s| s.to_ascii_lowercase())
+        .map(|s| s.to_ascii_lowercase().replace(' ', ""))
+        .filter(|s| !s.is_empty())
         .collect();
-    let has_sub = |needle: &str| subtypes.iter().any(|s| s.contains(needle));
+    let has_sub = |needle: &str| {
+        let needle = needle.replace(' ', "");
+        subtypes.iter().any(|s| s.contains(&needle))
+    };
     if has_sub("hotpatch") {
         return UpdateKind::Hotpatch;
     }
     if has_sub("servicing stack") {
         return UpdateKind::ServicingStack;
+    }
+    if has_sub("setup du") {
+        return UpdateKind::SetupDynamic;
+    }
+    // Only when every SubType says so: the same KB can be a "Security
+    // Update" for one product and an "Update" for another.
+    if !subtypes.is_empty()
+        && subtypes
+            .iter()
+            .all(|s| s == "update" || s == "previewrollup")
+    {
+        return UpdateKind::Preview;
     }
     if has_sub("monthly rollup") {
         return UpdateKind::MonthlyRollup;
@@ -200,6 +231,34 @@ mod tests {
                 ["Adobe Flash Player on Windows 10"]
             ),
             UpdateKind::Browser
+        );
+        assert_eq!(
+            infer_kind(["ServicingStackUpdate"], none, ["Windows RT 8.1"]),
+            UpdateKind::ServicingStack
+        );
+        assert_eq!(
+            infer_kind(["AzureHotpatch"], none, ["Windows Server 2022"]),
+            UpdateKind::Hotpatch
+        );
+        assert_eq!(
+            infer_kind(["Update"], none, ["Windows 10 Version 1803"]),
+            UpdateKind::Preview
+        );
+        assert_eq!(
+            infer_kind(["Preview Rollup"], none, ["Windows 8.1"]),
+            UpdateKind::Preview
+        );
+        assert_eq!(
+            infer_kind(
+                ["Update", "Security Update"],
+                none,
+                ["Windows 10 Version 1803"]
+            ),
+            UpdateKind::SecurityUpdate
+        );
+        assert_eq!(
+            infer_kind(["Setup DU"], none, ["Windows 10 Version 1703"]),
+            UpdateKind::SetupDynamic
         );
         assert_eq!(
             infer_kind(none, ["Something"], ["Microsoft Exchange Server 2019"]),

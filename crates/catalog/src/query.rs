@@ -44,6 +44,10 @@ pub struct ShowProduct {
     pub supersedes: Vec<NamedEdge>,
     /// Every edge above the KB (what supersedes it, transitively).
     pub superseded_by: Vec<NamedEdge>,
+    /// Updates this one covers only where it is installed (a servicing
+    /// model's installed-only rule), and those that cover it so.
+    pub covers_when_installed: Vec<NamedEdge>,
+    pub covered_when_installed_by: Vec<NamedEdge>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,6 +58,9 @@ pub struct ShowReport {
     pub title: Option<String>,
     pub release_date: Option<jiff::civil::Date>,
     pub release_date_source: Option<ReleaseDateSource>,
+    /// The CVRF document the release date comes from.
+    pub release_document: Option<String>,
+    pub kind_note: Option<String>,
     pub max_severity: Severity,
     pub cve_count: usize,
     pub products: Vec<ShowProduct>,
@@ -90,6 +97,16 @@ pub fn show(c: &Catalog, kb: KbId) -> ShowReport {
             sources: published.map(|p| p.sources.clone()).unwrap_or_default(),
             supersedes,
             superseded_by,
+            covers_when_installed: c
+                .covers_when_installed(pid, kb)
+                .iter()
+                .map(|e| NamedEdge::new(c, e))
+                .collect(),
+            covered_when_installed_by: c
+                .covered_when_installed_by(pid, kb)
+                .iter()
+                .map(|e| NamedEdge::new(c, e))
+                .collect(),
         });
     };
     if let Some(u) = update {
@@ -111,6 +128,8 @@ pub fn show(c: &Catalog, kb: KbId) -> ShowReport {
         title: update.and_then(|u| u.title.clone()),
         release_date: update.and_then(|u| u.release_date),
         release_date_source: update.and_then(|u| u.release_date_source),
+        release_document: update.and_then(|u| u.release_document.clone()),
+        kind_note: update.and_then(|u| u.kind_note.clone()),
         max_severity: update.map(|u| u.max_severity).unwrap_or_default(),
         cve_count: update.map(|u| u.cves.len()).unwrap_or(0),
         products,
@@ -271,7 +290,13 @@ pub fn anomalies(c: &Catalog, only: Option<ProductId>) -> Vec<Anomaly> {
                     (None, Some(_)) => {}
                 }
                 // Source conflicts: both kinds publish both KBs here, one is silent.
-                let stated: HashSet<SourceKind> = e.sources.iter().map(|s| s.kind).collect();
+                // A model-derived edge states nothing about the sources.
+                let stated: HashSet<SourceKind> = e
+                    .sources
+                    .iter()
+                    .map(|s| s.kind)
+                    .filter(|k| *k != SourceKind::Model)
+                    .collect();
                 if stated.len() == 1 {
                     let sources_of = |k: KbId| -> HashSet<SourceKind> {
                         c.update(k)

@@ -17,10 +17,13 @@
 //!   one product (x64/x86, Server Core) always share a CVE's rating, and this
 //!   halves the largest table.
 //! * `update_documents` — KB × document: title, WES-NG release estimate (the
-//!   most common DatePosted of the KB's rows).
-//! * Derived after every import: `updates` (KB, kind, title, release date and
-//!   where it came from, worst severity, and its CVEs as `CVE-…:rank` words —
-//!   one row per KB so that the catalog loads in milliseconds).
+//!   most common DatePosted of the KB's rows), and for CVRF how the document
+//!   lists the KB (`native`, `clean` counts and dates, see
+//!   [`crate::batch::Listing`]; schema 2).
+//! * Derived after every import ([`crate::derive`]): `updates` (KB, kind and
+//!   why it was inferred, title, release date, the rule and document it came
+//!   from, worst severity, and its CVEs as `CVE-…:rank` words — one row per KB
+//!   so that the catalog loads in milliseconds).
 //!
 //! Every fact carries its document, which is its provenance. Re-importing a
 //! document with the same content hash changes nothing; a changed document
@@ -36,14 +39,13 @@
 
 use crate::batch::{ImportBatch, SourceKind};
 use crate::error::CatalogError;
-use crate::kind::infer_kind;
 use crate::product::normalize_product;
 use lockstep_model::KbId;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // 0 → 1
@@ -113,6 +115,20 @@ const MIGRATIONS: &[&str] = &[
         max_severity INTEGER NOT NULL DEFAULT 0,
         cves TEXT
     );
+    "#,
+    // 1 → 2: how each CVRF document lists a KB (release dates, see
+    // `derive::dates`), the document a date comes from, why a kind was
+    // inferred. CVRF documents imported before lack the listing facts: their
+    // content hashes are cleared so that the next import or update reads
+    // them again.
+    r#"
+    ALTER TABLE update_documents ADD COLUMN native INTEGER;
+    ALTER TABLE update_documents ADD COLUMN clean INTEGER;
+    ALTER TABLE update_documents ADD COLUMN native_date TEXT;
+    ALTER TABLE update_documents ADD COLUMN clean_date TEXT;
+    ALTER TABLE updates ADD COLUMN release_document TEXT;
+    ALTER TABLE updates ADD COLUMN kind_note TEXT;
+    UPDATE documents SET content_hash = '' WHERE source_kind = 'cvrf';
     "#,
 ];
 
@@ -456,148 +472,31 @@ impl Store {
         {
             let mut stmt = c
                 .prepare_cached(
-                    "INSERT INTO update_documents (kb, document_id, title, date_estimate) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO update_documents (kb, document_id, title, date_estimate, native, clean, native_date, clean_date)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(CatalogError::sqlite(&path))?;
             let mut rows: Vec<_> = batch.kbs.iter().collect();
             rows.sort_unstable_by_key(|(kb, _)| **kb);
             for (kb, f) in rows {
+                let listing = match (kind, batch.initial_release) {
+                    (SourceKind::Cvrf, Some(released)) => Some(f.listing(released)),
+                    _ => None,
+                };
                 stmt.execute(params![
                     kb.0,
                     doc_id,
                     f.title,
-                    f.date_mode().map(|d| d.to_string())
+                    f.date_mode().map(|d| d.to_string()),
+                    listing.map(|l| l.native),
+                    listing.map(|l| l.clean),
+                    listing.and_then(|l| l.native_date).map(|d| d.to_string()),
+                    listing.and_then(|l| l.clean_date).map(|d| d.to_string()),
                 ])
                 .map_err(CatalogError::sqlite(&path))?;
             }
         }
         Ok(status)
-    }
-
-    /// Recomputes the derived `updates` table from the facts.
-    fn derive(&mut self) -> Result<(), CatalogError> {
-        let path = self.path.clone();
-        let c = &self.conn;
-        let e = || CatalogError::sqlite(&path);
-        // Per KB: subtypes, product names, titles, CVRF document dates, WES-NG estimates.
-        #[derive(Default)]
-        struct Acc {
-            subtypes: Vec<String>,
-            products: Vec<String>,
-            titles: Vec<String>,
-            cvrf_date: Option<String>,
-            wesng_date: Option<String>,
-        }
-        let mut acc: HashMap<u32, Acc> = HashMap::new();
-        {
-            let mut stmt = c
-                .prepare(
-                    "SELECT DISTINCT up.kb, up.subtype, p.name FROM update_products up
-                     JOIN raw_products r ON r.id = up.raw_product_id JOIN products p ON p.id = r.product_id",
-                )
-                .map_err(e())?;
-            let mut rows = stmt.query([]).map_err(e())?;
-            while let Some(r) = rows.next().map_err(e())? {
-                let kb: u32 = r.get(0).map_err(e())?;
-                let a = acc.entry(kb).or_default();
-                if let Some(s) = r.get::<_, Option<String>>(1).map_err(e())?
-                    && !a.subtypes.contains(&s)
-                {
-                    a.subtypes.push(s);
-                }
-                let p: String = r.get(2).map_err(e())?;
-                if !a.products.contains(&p) {
-                    a.products.push(p);
-                }
-            }
-        }
-        {
-            let mut stmt = c
-                .prepare(
-                    "SELECT ud.kb, ud.title, ud.date_estimate, d.source_kind, d.initial_release
-                     FROM update_documents ud JOIN documents d ON d.id = ud.document_id",
-                )
-                .map_err(e())?;
-            let mut rows = stmt.query([]).map_err(e())?;
-            while let Some(r) = rows.next().map_err(e())? {
-                let kb: u32 = r.get(0).map_err(e())?;
-                let a = acc.entry(kb).or_default();
-                if let Some(t) = r.get::<_, Option<String>>(1).map_err(e())? {
-                    a.titles.push(t);
-                }
-                let estimate: Option<String> = r.get(2).map_err(e())?;
-                let kind: String = r.get(3).map_err(e())?;
-                let initial: Option<String> = r.get(4).map_err(e())?;
-                // Earliest wins in both cases (ISO dates compare as text).
-                if kind == "cvrf" {
-                    if let Some(d) = initial
-                        && a.cvrf_date.as_ref().is_none_or(|old| d < *old)
-                    {
-                        a.cvrf_date = Some(d);
-                    }
-                } else if let Some(d) = estimate
-                    && a.wesng_date.as_ref().is_none_or(|old| d < *old)
-                {
-                    a.wesng_date = Some(d);
-                }
-            }
-        }
-        // KB → ("CVE-…:rank CVE-…:rank", worst rank).
-        let mut cves: crate::batch::HashMap<u32, (String, i64)> = crate::batch::HashMap::default();
-        {
-            let mut stmt = c
-                .prepare("SELECT kb, cve, max(severity) FROM cves GROUP BY kb, cve")
-                .map_err(e())?;
-            let mut rows = stmt.query([]).map_err(e())?;
-            while let Some(r) = rows.next().map_err(e())? {
-                let kb: u32 = r.get(0).map_err(e())?;
-                let cve: String = r.get(1).map_err(e())?;
-                let rank: i64 = r.get(2).map_err(e())?;
-                let entry = cves.entry(kb).or_default();
-                if !entry.0.is_empty() {
-                    entry.0.push(' ');
-                }
-                entry.0.push_str(&cve);
-                entry.0.push(':');
-                entry.0.push_str(&rank.to_string());
-                entry.1 = entry.1.max(rank);
-            }
-        }
-        c.execute("DELETE FROM updates", []).map_err(e())?;
-        {
-            let mut stmt = c
-                .prepare(
-                    "INSERT INTO updates (kb, kind, title, release_date, release_date_source, max_severity, cves)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(e())?;
-            let mut kbs: Vec<_> = acc.into_iter().collect();
-            kbs.sort_unstable_by_key(|(kb, _)| *kb);
-            for (kb, a) in kbs {
-                let kind = infer_kind(
-                    a.subtypes.iter().map(String::as_str),
-                    a.titles.iter().map(String::as_str),
-                    a.products.iter().map(String::as_str),
-                );
-                let (date, source) = match (a.cvrf_date, a.wesng_date) {
-                    (Some(d), _) => (Some(d), Some("cvrf")),
-                    (None, Some(d)) => (Some(d), Some("wesng")),
-                    (None, None) => (None, None),
-                };
-                let (cve_text, worst) = cves.remove(&kb).unwrap_or_default();
-                stmt.execute(params![
-                    kb,
-                    kind.as_str(),
-                    a.titles.first(),
-                    date,
-                    source,
-                    worst,
-                    (!cve_text.is_empty()).then_some(cve_text)
-                ])
-                .map_err(e())?;
-            }
-        }
-        Ok(())
     }
 
     /// Imports already-parsed batches into the catalog at `target` atomically.
@@ -731,14 +630,14 @@ impl ImportSession {
     /// Derives, commits and atomically replaces the catalog. When nothing
     /// changed the catalog file is left untouched.
     pub fn commit(mut self) -> Result<(), CatalogError> {
-        let mut store = self.store.take().expect("store is present until commit");
+        let store = self.store.take().expect("store is present until commit");
         let temp = self.temp.clone();
         if !self.changed && self.target.exists() {
             drop(store);
             let _ = std::fs::remove_file(&temp);
             return Ok(());
         }
-        store.derive()?;
+        crate::derive::derive(&store.conn, &store.path)?;
         store
             .conn
             .execute_batch("COMMIT;")
@@ -795,9 +694,11 @@ pub(crate) struct LoadedFix {
 pub(crate) struct LoadedUpdate {
     pub kb: u32,
     pub kind: String,
+    pub kind_note: Option<String>,
     pub title: Option<String>,
     pub release_date: Option<String>,
     pub release_date_source: Option<String>,
+    pub release_document: Option<String>,
     pub max_severity: i64,
     pub cves: Option<String>,
 }
@@ -857,7 +758,7 @@ impl Store {
                 r.get(2)?
             ))),
             updates: rows!(
-                "SELECT kb, kind, title, release_date, release_date_source, max_severity, cves FROM updates",
+                "SELECT kb, kind, title, release_date, release_date_source, max_severity, cves, release_document, kind_note FROM updates",
                 |r| Ok(LoadedUpdate {
                     kb: r.get(0)?,
                     kind: r.get(1)?,
@@ -866,6 +767,8 @@ impl Store {
                     release_date_source: r.get(4)?,
                     max_severity: r.get(5)?,
                     cves: r.get(6)?,
+                    release_document: r.get(7)?,
+                    kind_note: r.get(8)?,
                 })
             ),
             update_products,

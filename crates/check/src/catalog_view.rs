@@ -38,11 +38,19 @@ impl CatalogView {
     }
 
     fn edge_info(&self, e: &Edge) -> EdgeInfo {
-        let asserted: BTreeSet<SourceKind> = e.sources.iter().map(|s| s.kind).collect();
+        // A servicing model's edge is derived, not asserted by a source: it
+        // is not disputed by a source's silence (MSRC's chains break where
+        // the model bridges them).
+        let asserted: BTreeSet<SourceKind> = e
+            .sources
+            .iter()
+            .map(|s| s.kind)
+            .filter(|k| *k != SourceKind::Model)
+            .collect();
         let both =
             &self.kinds_listing(e.newer, e.product) & &self.kinds_listing(e.older, e.product);
         let silent: Vec<&SourceKind> = both.difference(&asserted).collect();
-        let disputed = (!silent.is_empty()).then(|| {
+        let disputed = (!asserted.is_empty() && !silent.is_empty()).then(|| {
             format!(
                 "{} → {} is given by {} but not by {}, which lists both updates for {}",
                 e.newer,
@@ -77,6 +85,8 @@ fn kind_of(k: CatKind) -> UpdateKind {
         CatKind::SecurityOnly => UpdateKind::SecurityOnly,
         CatKind::Hotpatch => UpdateKind::Hotpatch,
         CatKind::ServicingStack => UpdateKind::ServicingStack,
+        CatKind::Preview => UpdateKind::Preview,
+        CatKind::SetupDynamic => UpdateKind::SetupDynamic,
         CatKind::DotNet => UpdateKind::DotNet,
         CatKind::Browser => UpdateKind::Browser,
         CatKind::Other => UpdateKind::Other,
@@ -115,6 +125,16 @@ impl Knowledge for CatalogView {
         };
         self.catalog
             .supersedes(p, kb)
+            .iter()
+            .map(|e| self.edge_info(e))
+            .collect()
+    }
+    fn covered_when_installed_by(&self, kb: KbId, product: &str) -> Vec<EdgeInfo> {
+        let Some(p) = self.product(product) else {
+            return Vec::new();
+        };
+        self.catalog
+            .covered_when_installed_by(p, kb)
             .iter()
             .map(|e| self.edge_info(e))
             .collect()

@@ -55,6 +55,11 @@ pub enum UpdateKind {
     SecurityOnly,
     Hotpatch,
     ServicingStack,
+    /// A preview or optional non-security update: covered by the next
+    /// cumulative update, never reported as a missing security update.
+    Preview,
+    /// A setup dynamic update: never offered to an installed system.
+    SetupDynamic,
     DotNet,
     Browser,
     Other,
@@ -72,6 +77,11 @@ pub trait Knowledge: Sync {
     fn superseded_by(&self, kb: KbId, product: &str) -> Vec<EdgeInfo>;
     /// Edges `kb → older` on this product.
     fn supersedes(&self, kb: KbId, product: &str) -> Vec<EdgeInfo>;
+    /// Edges `newer → kb` that count only where `newer` is installed (a
+    /// servicing model's installed-only rule: an installed cumulative update
+    /// covers the servicing stack updates released before it). Never a
+    /// reason to install `newer` instead of `kb`.
+    fn covered_when_installed_by(&self, kb: KbId, product: &str) -> Vec<EdgeInfo>;
     fn fixed_build(&self, kb: KbId, product: &str) -> Option<WinVersion>;
     fn release_date(&self, kb: KbId) -> Option<Date>;
     fn kind(&self, kb: KbId, product: &str) -> Option<UpdateKind>;
@@ -103,6 +113,9 @@ impl<K: Knowledge + ?Sized> Knowledge for &K {
     }
     fn supersedes(&self, kb: KbId, product: &str) -> Vec<EdgeInfo> {
         (**self).supersedes(kb, product)
+    }
+    fn covered_when_installed_by(&self, kb: KbId, product: &str) -> Vec<EdgeInfo> {
+        (**self).covered_when_installed_by(kb, product)
     }
     fn fixed_build(&self, kb: KbId, product: &str) -> Option<WinVersion> {
         (**self).fixed_build(kb, product)

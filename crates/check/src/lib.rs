@@ -14,6 +14,7 @@
 pub mod catalog_view;
 pub mod drift;
 pub mod finding;
+pub mod inbox;
 pub mod knowledge;
 pub mod posture;
 pub mod protection;

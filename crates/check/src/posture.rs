@@ -48,6 +48,11 @@ pub struct ProductPosture {
     /// False for a separately installed product the inventory does not show.
     pub applicable: bool,
     pub missing: Vec<ChainHead>,
+    /// For a separately serviced product: why the node is taken to have it
+    /// (an installed update only that product receives, or an in-box
+    /// component of the OS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +72,9 @@ pub struct NodePosture {
     pub companions_not_shown: Vec<String>,
     /// Why nothing could be judged, when that is the case.
     pub note: Option<String>,
+    /// Updates the node installed after the as-of date: not counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub installed_after: Vec<KbId>,
 }
 
 fn published_by(k: &dyn Knowledge, kb: KbId, as_of: Option<Date>) -> bool {
@@ -91,17 +99,34 @@ pub struct ProductGraph {
     fixed_build: Vec<Option<WinVersion>>,
     /// `older[i]`: the updates `kbs[i]` supersedes.
     older: Vec<Vec<u32>>,
+    /// `covers_installed[i]`: the updates `kbs[i]` covers only where it is
+    /// installed (a servicing model's installed-only rule).
+    covers_installed: Vec<Vec<u32>>,
+    /// Published for the product (not only named by an edge).
+    published: Vec<bool>,
     /// Normal cumulative updates in a month that has a hotpatch.
     in_hotpatch_month: Vec<bool>,
     title: Vec<Option<Arc<str>>>,
     severity: Vec<Option<Arc<str>>>,
     /// `superseded[hotpatch as usize][i]`: an in-scope candidate supersedes
-    /// `kbs[i]`; the same for every node, so computed once.
+    /// `kbs[i]`, directly or through updates that are not candidates (a
+    /// preview, an update of another kind); the same for every node, so
+    /// computed once.
     superseded: [Vec<bool>; 2],
 }
 
 impl ProductGraph {
-    pub fn build(product: &str, as_of: Option<Date>, k: &dyn Knowledge) -> ProductGraph {
+    /// `os`: for a separately serviced product, the node's OS product: its
+    /// updates that the OS product also receives (a Windows 10 cumulative
+    /// update is listed under "Internet Explorer 11 on Windows 10" and
+    /// ".NET Framework 3.5 on Windows 10" too) are the OS posture's to
+    /// judge, never this product's.
+    pub fn build(
+        product: &str,
+        os: Option<&str>,
+        as_of: Option<Date>,
+        k: &dyn Knowledge,
+    ) -> ProductGraph {
         let mut g = ProductGraph {
             product: Arc::from(product),
             kbs: Vec::new(),
@@ -111,6 +136,8 @@ impl ProductGraph {
             date: Vec::new(),
             fixed_build: Vec::new(),
             older: Vec::new(),
+            covers_installed: Vec::new(),
+            published: Vec::new(),
             in_hotpatch_month: Vec::new(),
             title: Vec::new(),
             severity: Vec::new(),
@@ -130,9 +157,26 @@ impl ProductGraph {
             let id = g.kbs.len() as u32;
             g.index.insert(kb, id);
             g.kbs.push(kb);
-            g.candidate
-                .push(published.contains(&kb) && published_by(k, kb, as_of));
-            g.kind.push(k.kind(kb, product));
+            let kind = k.kind(kb, product);
+            // Previews and setup dynamic updates are never a security gap.
+            let security = !matches!(
+                kind,
+                Some(UpdateKind::Preview) | Some(UpdateKind::SetupDynamic)
+            );
+            // An OS update, or an update an OS update contains (the IE
+            // cumulative update of a Patch Tuesday inside that day's rollup):
+            // judged with the OS, never as this product's own gap.
+            let os_update = os.is_some_and(|os| {
+                k.published_for(kb, os)
+                    || k.superseded_by(kb, product)
+                        .iter()
+                        .any(|e| !is_wrong(e) && k.published_for(e.newer, os))
+            });
+            g.published.push(published.contains(&kb));
+            g.candidate.push(
+                published.contains(&kb) && security && !os_update && published_by(k, kb, as_of),
+            );
+            g.kind.push(kind);
             g.date.push(k.release_date(kb));
             g.fixed_build.push(k.fixed_build(kb, product));
             g.older.push(Vec::new());
@@ -141,12 +185,25 @@ impl ProductGraph {
             }
         }
         for (i, &kb) in g.kbs.iter().enumerate() {
+            // An edge a known issue calls wrong covers nothing.
             let olders: Vec<u32> = k
                 .supersedes(kb, product)
                 .iter()
+                .filter(|e| !is_wrong(e))
                 .filter_map(|e| g.index.get(&e.older).copied())
                 .collect();
             g.older[i] = olders;
+        }
+        g.covers_installed = vec![Vec::new(); g.kbs.len()];
+        for (i, &kb) in g.kbs.iter().enumerate() {
+            for e in k.covered_when_installed_by(kb, product) {
+                if is_wrong(&e) {
+                    continue;
+                }
+                if let Some(&n) = g.index.get(&e.newer) {
+                    g.covers_installed[n as usize].push(i as u32);
+                }
+            }
         }
         let hotpatch_months: HashSet<(i16, i8)> = (0..g.kbs.len())
             .filter(|&i| g.candidate[i] && g.kind[i] == Some(UpdateKind::Hotpatch))
@@ -166,11 +223,13 @@ impl ProductGraph {
             .collect();
         for hotpatch in [false, true] {
             let mut superseded = vec![false; g.kbs.len()];
-            for i in 0..g.kbs.len() {
-                if g.in_scope(i, hotpatch) {
-                    for &o in &g.older[i] {
-                        superseded[o as usize] = true;
-                    }
+            let mut stack: Vec<u32> = (0..g.kbs.len())
+                .filter(|&i| g.in_scope(i, hotpatch))
+                .flat_map(|i| g.older[i].iter().copied())
+                .collect();
+            while let Some(o) = stack.pop() {
+                if !std::mem::replace(&mut superseded[o as usize], true) {
+                    stack.extend(g.older[o as usize].iter().copied());
                 }
             }
             g.superseded[hotpatch as usize] = superseded;
@@ -222,19 +281,30 @@ impl ProductGraph {
             stack,
         } = scratch;
         // Covered: reachable from an installed update through "supersedes".
+        // A cumulative update whose fixed build the node's build has reached
+        // is installed in effect, whatever the hotfix list says; an installed
+        // update also covers what it covers only where it is installed.
         covered.clear();
         covered.resize(n, false);
         stack.clear();
         stack.extend_from_slice(installed);
+        if let Some(v) = version {
+            stack.extend((0..n as u32).filter(|&i| {
+                self.fixed_build[i as usize].is_some_and(|f| same_build(f, v) && f <= v)
+            }));
+        }
         while let Some(i) = stack.pop() {
             let i = i as usize;
             if covered[i] {
                 continue;
             }
             covered[i] = true;
+            // What an update covers where it is installed holds for every
+            // update the installed one contains.
             stack.extend(
                 self.older[i]
                     .iter()
+                    .chain(&self.covers_installed[i])
                     .copied()
                     .filter(|&o| !covered[o as usize]),
             );
@@ -262,11 +332,16 @@ impl ProductGraph {
             folded_by[i] = i as u32;
             stack.clear();
             stack.push(i as u32);
+            // Through updates that are not missing but not covered either
+            // (a preview, an update outside the as-of date) down to the
+            // missing ones; covered ones cover everything below them.
             while let Some(cur) = stack.pop() {
                 for &o in &self.older[cur as usize] {
-                    if missing[o as usize] && folded_by[o as usize] != i as u32 {
+                    if !covered[o as usize] && folded_by[o as usize] != i as u32 {
                         folded_by[o as usize] = i as u32;
-                        folds.push(self.kbs[o as usize]);
+                        if missing[o as usize] {
+                            folds.push(self.kbs[o as usize]);
+                        }
                         stack.push(o);
                     }
                 }
@@ -287,6 +362,18 @@ impl ProductGraph {
     }
 }
 
+fn is_wrong(e: &crate::knowledge::EdgeInfo) -> bool {
+    e.verdict
+        .as_ref()
+        .is_some_and(|v| v.kind == crate::knowledge::VerdictKind::Wrong)
+}
+
+/// Whether two versions are the same Windows build (a fixed build is only
+/// comparable with the node's version within one build: 10.0.17763.x).
+fn same_build(a: WinVersion, b: WinVersion) -> bool {
+    a.major() == b.major() && a.minor() == b.minor() && a.build() == b.build()
+}
+
 /// Per-thread buffers for [`ProductGraph::gaps`], which runs for every
 /// node and product of a fleet: reused instead of allocated and zeroed each
 /// time.
@@ -302,8 +389,9 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-/// Graphs keyed by (product, as-of date).
-type GraphCache = Mutex<HashMap<(String, Option<Date>), Arc<ProductGraph>>>;
+/// Graphs keyed by (product, the OS it is judged on for a separately
+/// serviced product, as-of date).
+type GraphCache = Mutex<HashMap<(String, Option<String>, Option<Date>), Arc<ProductGraph>>>;
 
 /// Builds each product's graph once and hands it to every node (and
 /// thread) that needs it.
@@ -317,16 +405,17 @@ impl PostureEngine {
     pub fn graph(
         &self,
         product: &str,
+        os: Option<&str>,
         as_of: Option<Date>,
         k: &dyn Knowledge,
     ) -> Arc<ProductGraph> {
-        let key = (product.to_string(), as_of);
+        let key = (product.to_string(), os.map(str::to_string), as_of);
         if let Some(g) = self.graphs.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return g;
         }
         // Built outside the lock: two threads may build the same graph once
         // each; the result is identical and the second insert is dropped.
-        let g = Arc::new(ProductGraph::build(product, as_of, k));
+        let g = Arc::new(ProductGraph::build(product, os, as_of, k));
         if let Ok(mut m) = self.graphs.lock() {
             m.entry(key).or_insert_with(|| g.clone());
         }
@@ -359,6 +448,7 @@ impl PostureEngine {
             products: Vec::new(),
             companions_not_shown: Vec::new(),
             note: None,
+            installed_after: Vec::new(),
         };
         if !k.has_catalog() {
             posture.note = Some(
@@ -382,7 +472,16 @@ impl PostureEngine {
             ));
             return posture;
         }
-        let mut installed: Vec<KbId> = node.updates.iter().map(|u| u.kb).collect();
+        // Judged as of a date, an update the node installed after it was
+        // not there yet (a capture taken a day after the scan it is
+        // compared with lists what that scan offered).
+        let mut installed: Vec<KbId> = Vec::with_capacity(node.updates.len());
+        for u in &node.updates {
+            match (as_of, u.installed_on) {
+                (Some(d), Some(on)) if on > d => posture.installed_after.push(u.kb),
+                _ => installed.push(u.kb),
+            }
+        }
         installed.sort_unstable();
         installed.dedup();
         let version = node
@@ -391,7 +490,7 @@ impl PostureEngine {
             .as_ref()
             .map(|v| v.value)
             .filter(|v| v.len() == 4);
-        let graph = self.graph(&product, as_of, k);
+        let graph = self.graph(&product, None, as_of, k);
         let ids = graph.installed_ids(&installed);
         posture.hotpatch = ids
             .iter()
@@ -400,18 +499,49 @@ impl PostureEngine {
             missing: graph.gaps(&ids, version, posture.hotpatch),
             product: graph.product.clone(),
             applicable: true,
+            shown_by: None,
         });
         for companion in self.companions(&product, k).iter() {
-            let g = self.graph(companion, as_of, k);
+            let g = self.graph(companion, Some(&product), as_of, k);
             let ids = g.installed_ids(&installed);
-            if !ids.iter().any(|&i| g.candidate[i as usize]) {
+            let shown_by = match ids
+                .iter()
+                .map(|&i| i as usize)
+                .find(|&i| g.published[i] && !k.published_for(g.kbs[i], &product))
+            {
+                Some(i) => Some(format!(
+                    "{} is installed, an update of {companion} that {product} itself does not receive",
+                    g.kbs[i]
+                )),
+                None => crate::inbox::inbox_component(companion, &product, &installed).map(|c| {
+                    if c.installed_by.is_empty() {
+                        format!(
+                            "{} ships inside {product} (data/inbox-components.toml){}",
+                            c.product,
+                            if c.removed_by.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" and {} is not installed", c.removed_by.join(", "))
+                            }
+                        )
+                    } else {
+                        format!(
+                            "the {} package ({}) is installed (data/inbox-components.toml)",
+                            c.product,
+                            c.installed_by.join(" or ")
+                        )
+                    }
+                }),
+            };
+            let Some(shown_by) = shown_by else {
                 posture.companions_not_shown.push(companion.clone());
                 continue;
-            }
+            };
             posture.products.push(ProductPosture {
                 missing: g.gaps(&ids, None, false),
                 product: g.product.clone(),
                 applicable: true,
+                shown_by: Some(shown_by),
             });
         }
         posture
@@ -427,11 +557,12 @@ impl PostureEngine {
         as_of: Option<Date>,
         k: &dyn Knowledge,
     ) -> ProductPosture {
-        let g = self.graph(product, as_of, k);
+        let g = self.graph(product, None, as_of, k);
         ProductPosture {
             missing: g.gaps(&[], None, false),
             product: g.product.clone(),
             applicable: false,
+            shown_by: None,
         }
     }
 }
@@ -439,4 +570,25 @@ impl PostureEngine {
 /// One node's posture, without sharing graphs (tests, single nodes).
 pub fn node_posture(node: &Node, as_of: Option<Date>, k: &dyn Knowledge) -> NodePosture {
     PostureEngine::default().node_posture(node, as_of, k)
+}
+
+#[doc(hidden)]
+impl ProductGraph {
+    /// Debugging aid: (kb, candidate, kind, superseded[false]) of each update.
+    pub fn debug_rows(&self) -> Vec<(KbId, bool, Option<UpdateKind>, bool, Vec<KbId>)> {
+        (0..self.kbs.len())
+            .map(|i| {
+                (
+                    self.kbs[i],
+                    self.candidate[i],
+                    self.kind[i],
+                    self.superseded[0][i] && self.superseded[1][i],
+                    self.older[i]
+                        .iter()
+                        .map(|&o| self.kbs[o as usize])
+                        .collect(),
+                )
+            })
+            .collect()
+    }
 }

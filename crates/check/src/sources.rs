@@ -47,6 +47,9 @@ impl Knowledge for NoCatalog {
     fn supersedes(&self, _kb: KbId, _product: &str) -> Vec<EdgeInfo> {
         Vec::new()
     }
+    fn covered_when_installed_by(&self, _kb: KbId, _product: &str) -> Vec<EdgeInfo> {
+        Vec::new()
+    }
     fn fixed_build(&self, _kb: KbId, _product: &str) -> Option<WinVersion> {
         None
     }
@@ -82,6 +85,9 @@ struct AssertedEdge {
 pub struct WithKnownIssues<'a, B: Knowledge> {
     base: B,
     known: &'a KnownIssues,
+    /// The date verdicts are judged on: a verdict with `until` holds only
+    /// before it (see [`WithKnownIssues::judged_on`]).
+    judged_on: Option<Date>,
     by_older: HashMap<KbId, Vec<AssertedEdge>>,
     by_newer: HashMap<KbId, Vec<AssertedEdge>>,
 }
@@ -112,9 +118,19 @@ impl<'a, B: Knowledge> WithKnownIssues<'a, B> {
         Self {
             base,
             known,
+            judged_on: None,
             by_older,
             by_newer,
         }
+    }
+
+    /// Judges edges as of `date` (the check's `--as-of`, else today): a
+    /// verdict that held only `until` an earlier date no longer applies
+    /// (the November 2016 rollup's supersedence of the security-only
+    /// updates was wrong only until Microsoft corrected it in December 2016).
+    pub fn judged_on(mut self, date: Date) -> Self {
+        self.judged_on = Some(date);
+        self
     }
 
     pub fn base(&self) -> &B {
@@ -126,6 +142,7 @@ impl<'a, B: Knowledge> WithKnownIssues<'a, B> {
             && let Some((issue, v)) = self
                 .known
                 .supersedence_verdict(edge.newer, edge.older, product)
+            && self.judged_on.is_none_or(|d| v.holds_on(d))
         {
             edge.verdict = Some(EdgeVerdict {
                 known_issue: issue.id.clone(),
@@ -191,6 +208,13 @@ impl<B: Knowledge> Knowledge for WithKnownIssues<'_, B> {
     fn supersedes(&self, kb: KbId, product: &str) -> Vec<EdgeInfo> {
         let asserted: Vec<&AssertedEdge> = self.by_newer.get(&kb).into_iter().flatten().collect();
         self.merge(self.base.supersedes(kb, product), &asserted, product)
+    }
+    fn covered_when_installed_by(&self, kb: KbId, product: &str) -> Vec<EdgeInfo> {
+        self.base
+            .covered_when_installed_by(kb, product)
+            .into_iter()
+            .map(|e| self.judge(e, product))
+            .collect()
     }
     fn fixed_build(&self, kb: KbId, product: &str) -> Option<WinVersion> {
         self.base.fixed_build(kb, product)

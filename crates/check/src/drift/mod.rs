@@ -342,7 +342,13 @@ impl EdgeCache {
         };
         by_kb
             .entry(kb)
-            .or_insert_with(|| k.superseded_by(kb, product).into())
+            .or_insert_with(|| {
+                // Installed-only edges lead up too: a search only ends at an
+                // installed update, where they hold.
+                let mut up = k.superseded_by(kb, product);
+                up.extend(k.covered_when_installed_by(kb, product));
+                up.into()
+            })
             .clone()
     }
 }

@@ -117,6 +117,9 @@ impl Knowledge for TestKnowledge {
             .map(|e| self.edge(e.0, e.1))
             .collect()
     }
+    fn covered_when_installed_by(&self, _kb: KbId, _product: &str) -> Vec<EdgeInfo> {
+        Vec::new()
+    }
     fn fixed_build(&self, _kb: KbId, _product: &str) -> Option<WinVersion> {
         None
     }
