@@ -82,12 +82,12 @@ fn import_show_stats_anomalies() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "KB5033118  kind: security-update  released: 2023-12-12 (MSRC CVRF)  CVEs: 18 (max Critical)\n\
+        "KB5033118  kind: security-update  released: 2023-12-12 (MSRC CVRF 2023-Dec)  CVEs: 18 (max Critical)\n\
          \x20 Windows Server 2022  fixed build 10.0.20348.2159  Security Update\n\
          \x20   sources: cvrf:2023-Dec\n\
          \x20   supersedes:\n\
          \x20     KB5033118 -> KB5032198  [cvrf:2023-Dec]\n\
-         KB5033464  kind: hotpatch  released: 2023-12-12 (MSRC CVRF)  CVEs: 18 (max Critical)\n\
+         KB5033464  kind: hotpatch  released: 2023-12-12 (MSRC CVRF 2023-Dec)  CVEs: 18 (max Critical)\n\
          \x20 Windows Server 2022  fixed build 10.0.20348.2144  Security Hotpatch Update\n\
          \x20   sources: cvrf:2023-Dec\n"
     );
@@ -162,7 +162,7 @@ fn prefixed_and_json_slices_import() {
     let o = lockstep(&db, &["catalog", "show", "KB5033383"]);
     assert_eq!(
         stdout(&o),
-        "KB5033383  kind: security-update  released: 2023-12-12 (MSRC CVRF)  CVEs: 1 (max Important)\n\
+        "KB5033383  kind: security-update  released: 2023-12-12 (MSRC CVRF 2023-Dec)  CVEs: 1 (max Important)\n\
          \x20 Windows Server 2022, 23H2 Edition  fixed build 10.0.25398.584  Security Update\n\
          \x20   sources: cvrf:2023-Dec\n\
          \x20   supersedes:\n\

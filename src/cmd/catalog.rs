@@ -283,11 +283,11 @@ fn show(
             print!("  kind: {k}");
         }
         if let Some(d) = r.release_date {
-            let src = r.release_date_source.map(|s| s.describe()).unwrap_or("?");
-            match &r.release_document {
-                Some(doc) => print!("  released: {d} ({src}; document {doc})"),
-                None => print!("  released: {d} ({src})"),
-            }
+            let src = r
+                .release_date_source
+                .map(|s| s.short(r.release_document.as_deref()))
+                .unwrap_or_else(|| "?".into());
+            print!("  released: {d} ({src})");
         }
         if r.cve_count > 0 {
             print!("  CVEs: {} (max {})", r.cve_count, r.max_severity);

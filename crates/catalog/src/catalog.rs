@@ -537,11 +537,11 @@ fn derive_model_edges(
     normal: &mut std::collections::BTreeMap<(ProductId, KbId, KbId), Vec<Provenance>>,
     installed_only: &mut std::collections::BTreeMap<(ProductId, KbId, KbId), Vec<Provenance>>,
 ) {
-    // KBs of each product that a source links to another KB of the product.
-    let mut linked: HashSet<(ProductId, KbId)> = HashSet::new();
+    // Per product and KB: the KBs a source links it to.
+    let mut partners: HashMap<(ProductId, KbId), Vec<KbId>> = HashMap::default();
     for &(p, n, o) in normal.keys() {
-        linked.insert((p, n));
-        linked.insert((p, o));
+        partners.entry((p, n)).or_default().push(o);
+        partners.entry((p, o)).or_default().push(n);
     }
     for (i, name) in products.iter().enumerate() {
         let product = ProductId(i as u32);
@@ -564,9 +564,14 @@ fn derive_model_edges(
                 kb: u.kb,
                 kind: u.kind,
                 date: u.release_date,
-                linked: linked.contains(&(product, u.kb)),
+                partners: partners.get(&(product, u.kb)).cloned().unwrap_or_default(),
                 has_fixed_build: u.product(product).is_some_and(|p| p.fixed_build.is_some()),
                 cve_count: u.cves.len(),
+                products: u
+                    .products
+                    .iter()
+                    .filter_map(|p| products.get(p.product.0 as usize).cloned())
+                    .collect(),
             })
             .collect();
         for model in applicable {

@@ -46,6 +46,10 @@ pub struct Rule {
     /// Patch Tuesday rollup contains that day's IE cumulative update, not an
     /// out-of-band one).
     pub same_date: bool,
+    /// Product patterns: an update also published for one of these takes
+    /// no part (a Windows 10 cumulative update is never published for
+    /// Windows 8.1; a Secure Boot update published for both is not one).
+    pub not_also_for: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -90,6 +94,8 @@ struct RuleFile {
     #[serde(default)]
     exclude: Vec<String>,
     same_date: Option<bool>,
+    #[serde(default)]
+    not_also_for: Vec<String>,
 }
 
 /// A problem in a model file, with the file and (where TOML says) the line.
@@ -214,6 +220,7 @@ pub fn parse_model(file: &str, text: &str) -> Result<ServicingModel, ModelError>
             older_before: date("rule.older_before", r.older_before.as_deref())?,
             exclude,
             same_date: r.same_date.unwrap_or(false),
+            not_also_for: r.not_also_for.clone(),
         });
     }
     Ok(ServicingModel {
@@ -275,11 +282,13 @@ pub struct ProductUpdate {
     pub kb: KbId,
     pub kind: UpdateKind,
     pub date: Option<Date>,
-    /// A source (not a model) lists a supersedence edge between this update
-    /// and another update of the product.
-    pub linked: bool,
+    /// The updates of the product a source (not a model) lists a
+    /// supersedence edge with, either way.
+    pub partners: Vec<KbId>,
     pub has_fixed_build: bool,
     pub cve_count: usize,
+    /// Every servicing product the update is published for.
+    pub products: Vec<String>,
 }
 
 /// A derived edge: `newer` covers `older` on the product, by `rule`.
@@ -290,16 +299,24 @@ pub struct DerivedEdge {
     pub installed_only: bool,
 }
 
+/// Whether an update looks like a cumulative update by itself: MSRC gives it
+/// a fixed build, or it fixes three or more CVEs.
+fn is_big(u: &ProductUpdate) -> bool {
+    u.has_fixed_build || u.cve_count >= 3
+}
+
 /// The cumulative-line test applies to security updates only: previews,
-/// rollups and the other kinds are what their kind says.
-fn is_member(u: &ProductUpdate, members: Members) -> bool {
+/// rollups and the other kinds are what their kind says. A small update
+/// belongs to the line when a source links it to a big one (an out-of-band
+/// cumulative update with one CVE), not when it is only linked to other
+/// small ones (a Secure Boot DBX update superseding the previous one).
+fn is_member(u: &ProductUpdate, members: Members, big: &std::collections::HashSet<KbId>) -> bool {
     match members {
         Members::All => true,
         Members::Cumulative => {
             u.kind != UpdateKind::SecurityUpdate
-                || u.linked
-                || u.has_fixed_build
-                || u.cve_count >= 3
+                || is_big(u)
+                || u.partners.iter().any(|p| big.contains(p))
         }
     }
 }
@@ -307,6 +324,11 @@ fn is_member(u: &ProductUpdate, members: Members) -> bool {
 /// The edges one model derives on one product's updates.
 pub fn derive_edges(model: &ServicingModel, updates: &[ProductUpdate]) -> Vec<DerivedEdge> {
     let mut out = Vec::new();
+    let big: std::collections::HashSet<KbId> = updates
+        .iter()
+        .filter(|u| u.kind == UpdateKind::SecurityUpdate && is_big(u))
+        .map(|u| u.kb)
+        .collect();
     for rule in &model.rules {
         let in_rule = |u: &&ProductUpdate| {
             u.date.is_some_and(|d| model.since.is_none_or(|s| d >= s))
@@ -315,8 +337,15 @@ pub fn derive_edges(model: &ServicingModel, updates: &[ProductUpdate]) -> Vec<De
         let mut pool: Vec<&ProductUpdate> = updates
             .iter()
             .filter(in_rule)
-            .filter(|u| !rule.newer.contains(&u.kind) || is_member(u, rule.members))
+            .filter(|u| !rule.newer.contains(&u.kind) || is_member(u, rule.members, &big))
             .filter(|u| !rule.exclude.contains(&u.kb))
+            .filter(|u| {
+                !u.products.iter().any(|p| {
+                    rule.not_also_for
+                        .iter()
+                        .any(|pattern| product_matches(pattern, p))
+                })
+            })
             .collect();
         if rule.members == Members::Cumulative {
             drop_parallel_packages(&mut pool);
@@ -360,12 +389,12 @@ pub fn derive_edges(model: &ServicingModel, updates: &[ProductUpdate]) -> Vec<De
 fn drop_parallel_packages(pool: &mut Vec<&ProductUpdate>) {
     let linked_months: std::collections::HashSet<(i16, i8)> = pool
         .iter()
-        .filter(|u| u.linked && u.kind == UpdateKind::SecurityUpdate)
+        .filter(|u| !u.partners.is_empty() && u.kind == UpdateKind::SecurityUpdate)
         .filter_map(|u| u.date.map(|d| (d.year(), d.month())))
         .collect();
     pool.retain(|u| {
         u.kind != UpdateKind::SecurityUpdate
-            || u.linked
+            || !u.partners.is_empty()
             || u.has_fixed_build
             || !u
                 .date
@@ -377,14 +406,20 @@ fn drop_parallel_packages(pool: &mut Vec<&ProductUpdate>) {
 mod tests {
     use super::*;
 
+    /// `linked`: a source edge to an update of the line (KB 1, a big one).
     fn u(kb: u32, kind: UpdateKind, date: &str, linked: bool, cves: usize) -> ProductUpdate {
         ProductUpdate {
             kb: KbId(kb),
             kind,
             date: Some(date.parse().unwrap()),
-            linked,
+            partners: if linked {
+                vec![KbId(4471324)]
+            } else {
+                Vec::new()
+            },
             has_fixed_build: false,
             cve_count: cves,
+            products: vec!["Windows 10 Version 1803".into()],
         }
     }
 
@@ -439,6 +474,17 @@ mod tests {
             u(4487029, Preview, "2019-02-20", false, 1),
             u(4524244, SecurityUpdate, "2020-02-11", false, 1),
             u(4480999, SecurityUpdate, "2019-01-08", false, 5),
+            // A Secure Boot update linked only to the previous one: apart.
+            ProductUpdate {
+                partners: vec![KbId(4535680)],
+                ..u(5012171, SecurityUpdate, "2019-01-20", false, 1)
+            },
+            // A Secure Boot update with five CVEs, also for Windows 8.1: apart.
+            ProductUpdate {
+                products: vec!["Windows 10 Version 1803".into(), "Windows 8.1".into()],
+                ..u(5012170, SecurityUpdate, "2019-01-21", true, 5)
+            },
+            u(4535680, SecurityUpdate, "2018-02-11", false, 1),
         ];
         assert_eq!(
             edges(model, &updates),

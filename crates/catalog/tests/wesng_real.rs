@@ -71,12 +71,35 @@ fn wesng_edge_kb5033118_supersedes_kb5032198_on_server_2022() {
     let edges = c.supersedes(s2022, KbId(5033118));
     assert_eq!(edges.len(), 1);
     assert_eq!(edges[0].older, KbId(5032198));
-    assert_eq!(edges[0].sources.len(), 1);
-    assert_eq!(edges[0].sources[0].kind, SourceKind::Wesng);
-    assert_eq!(edges[0].sources[0].document, "CVEs_20260628.csv");
-    // WES-NG lists the hotpatch without supersedence.
-    assert!(c.supersedes(s2022, KbId(5033464)).is_empty());
-    assert!(c.superseded_by(s2022, KbId(5033464)).is_empty());
+    // WES-NG says so, and the cumulative-update model derives the same edge.
+    let sources: Vec<String> = edges[0].sources.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        sources,
+        ["wesng:CVEs_20260628.csv", "model:windows-cumulative"]
+    );
+    // WES-NG lists the hotpatch without supersedence and without a SubType:
+    // the hotpatch model recognises it beside KB5033118 and chains it to
+    // November's hotpatch only, never to the normal cumulative updates.
+    let hp = c.update(KbId(5033464)).unwrap();
+    assert_eq!(hp.kind, UpdateKind::Hotpatch);
+    assert_eq!(
+        hp.kind_note.as_deref(),
+        Some(
+            "hotpatch by servicing model `hotpatch`: released for Windows Server 2022 in 2023-12 beside KB5033118 with no supersedence edge and a subset of its CVEs (the source gives no SubType)"
+        )
+    );
+    let down: Vec<(KbId, Vec<String>)> = c
+        .supersedes(s2022, KbId(5033464))
+        .iter()
+        .map(|e| (e.older, e.sources.iter().map(|s| s.to_string()).collect()))
+        .collect();
+    assert_eq!(down, [(KbId(5032304), vec!["model:hotpatch".to_string()])]);
+    let up: Vec<KbId> = c
+        .superseded_by(s2022, KbId(5033464))
+        .iter()
+        .map(|e| e.newer)
+        .collect();
+    assert_eq!(up, [KbId(5042880)]);
 }
 
 #[test]
@@ -86,7 +109,10 @@ fn combined_sources_agree_on_the_edge() {
     let edges = c.supersedes(s2022, KbId(5033118));
     assert_eq!(edges.len(), 1);
     let kinds: Vec<SourceKind> = edges[0].sources.iter().map(|s| s.kind).collect();
-    assert_eq!(kinds, vec![SourceKind::Cvrf, SourceKind::Wesng]);
+    assert_eq!(
+        kinds,
+        vec![SourceKind::Cvrf, SourceKind::Wesng, SourceKind::Model]
+    );
     let u = c.update(KbId(5033118)).unwrap();
     // The CVRF document date is authoritative.
     assert_eq!(u.release_date, Some(jiff::civil::date(2023, 12, 12)));

@@ -571,24 +571,3 @@ impl PostureEngine {
 pub fn node_posture(node: &Node, as_of: Option<Date>, k: &dyn Knowledge) -> NodePosture {
     PostureEngine::default().node_posture(node, as_of, k)
 }
-
-#[doc(hidden)]
-impl ProductGraph {
-    /// Debugging aid: (kb, candidate, kind, superseded[false]) of each update.
-    pub fn debug_rows(&self) -> Vec<(KbId, bool, Option<UpdateKind>, bool, Vec<KbId>)> {
-        (0..self.kbs.len())
-            .map(|i| {
-                (
-                    self.kbs[i],
-                    self.candidate[i],
-                    self.kind[i],
-                    self.superseded[0][i] && self.superseded[1][i],
-                    self.older[i]
-                        .iter()
-                        .map(|&o| self.kbs[o as usize])
-                        .collect(),
-                )
-            })
-            .collect()
-    }
-}

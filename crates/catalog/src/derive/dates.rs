@@ -18,9 +18,13 @@
 //! 3. **WES-NG estimate** for KBs no CVRF document lists (the most common
 //!    DatePosted of the KB's rows: a CVE date, so only an estimate).
 //! 4. **Supersedence bound.** A KB cannot be older than a KB it supersedes.
-//!    When the rules above say it is (its own month's document is missing
-//!    from the catalog, for example), the WES-NG estimate is used when it
-//!    respects the bound, else the bound itself.
+//!    When rule 2 or 3 says it is (its own month's document is missing from
+//!    the catalog, for example), the WES-NG estimate is used when it respects
+//!    the bound, else the bound itself. Only a KB dated by MSRC bounds
+//!    another (a WES-NG estimate is a CVE date, too loose to move anything),
+//!    and a clean listing is never moved: an edge against it is the data's
+//!    error (KB4096040, an out-of-band March 2018 IE update, is listed as
+//!    superseding April's KB4092946).
 
 use crate::batch::Listing;
 use jiff::civil::Date;
@@ -60,7 +64,18 @@ impl DateRule {
         })
     }
 
-    /// Words for `catalog show`.
+    /// A few words for `catalog show`, with the document the date comes from.
+    pub fn short(self, document: Option<&str>) -> String {
+        let doc = document.map(|d| format!(" {d}")).unwrap_or_default();
+        match self {
+            DateRule::Cvrf => format!("MSRC CVRF{doc}"),
+            DateRule::CvrfRevised => format!("MSRC CVRF{doc}, only under revised vulnerabilities"),
+            DateRule::WesngEstimate => "WES-NG estimate".to_string(),
+            DateRule::SupersedenceBound => "no earlier than an update it supersedes".to_string(),
+        }
+    }
+
+    /// Words for reports: how the date was found.
     pub fn describe(self) -> &'static str {
         match self {
             DateRule::Cvrf => "MSRC CVRF: month whose own vulnerabilities it first fixes",
@@ -69,7 +84,7 @@ impl DateRule {
             }
             DateRule::WesngEstimate => "WES-NG estimate (most common CVE date)",
             DateRule::SupersedenceBound => {
-                "raised to the date of an update it supersedes (its own month is not in the catalog)"
+                "no earlier than an update it supersedes (its own month is not in the catalog): WES-NG's estimate when that agrees, else that update's date"
             }
         }
     }
@@ -140,26 +155,27 @@ pub fn apply_supersedence_bound(
     for _ in 0..PASSES {
         let mut changed = false;
         for &(newer, older) in pairs {
-            let Some(bound) = dates.get(&older).map(|d| d.date) else {
+            let Some(bound) = dates
+                .get(&older)
+                .filter(|d| d.rule != DateRule::WesngEstimate)
+                .map(|d| d.date)
+            else {
                 continue;
             };
             let Some(d) = dates.get_mut(&newer) else {
                 continue;
             };
-            if d.date >= bound {
+            if d.date >= bound || d.rule == DateRule::Cvrf {
                 continue;
             }
-            *d = match wesng.get(&newer) {
-                Some(&w) if w >= bound => Dated {
-                    date: w,
-                    rule: DateRule::WesngEstimate,
-                    document: None,
-                },
-                _ => Dated {
-                    date: bound,
-                    rule: DateRule::SupersedenceBound,
-                    document: d.document.clone(),
-                },
+            *d = Dated {
+                date: wesng
+                    .get(&newer)
+                    .copied()
+                    .filter(|w| *w >= bound)
+                    .unwrap_or(bound),
+                rule: DateRule::SupersedenceBound,
+                document: d.document.clone(),
             };
             changed = true;
         }
@@ -230,6 +246,9 @@ mod tests {
             document: None,
         };
         dates.insert(KbId(1), at("2020-02-11", DateRule::Cvrf));
+        // Neither a WES-NG-dated older KB nor a clean listing moves anything.
+        dates.insert(KbId(4), at("2021-01-01", DateRule::WesngEstimate));
+        dates.insert(KbId(5), at("2019-01-08", DateRule::Cvrf));
         dates.insert(KbId(2), at("2019-08-13", DateRule::CvrfRevised));
         dates.insert(KbId(3), at("2019-08-13", DateRule::CvrfRevised));
         let mut wesng = KbMap::default();
@@ -241,7 +260,7 @@ mod tests {
             &wesng,
         );
         assert_eq!(dates[&KbId(2)].date, d("2020-03-10"));
-        assert_eq!(dates[&KbId(2)].rule, DateRule::WesngEstimate);
+        assert_eq!(dates[&KbId(2)].rule, DateRule::SupersedenceBound);
         assert_eq!(dates[&KbId(3)].date, d("2020-03-10"));
         assert_eq!(dates[&KbId(3)].rule, DateRule::SupersedenceBound);
     }
@@ -254,7 +273,7 @@ mod tests {
                 KbId(kb),
                 Dated {
                     date: d(s),
-                    rule: DateRule::Cvrf,
+                    rule: DateRule::CvrfRevised,
                     document: None,
                 },
             );
