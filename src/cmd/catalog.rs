@@ -4,7 +4,7 @@ use crate::Global;
 use anyhow::Context;
 use clap::Subcommand;
 use lockstep_catalog::download::{DEFAULT_BASE_URL, UpdateOptions, parse_since, update_catalog};
-use lockstep_catalog::import::parse_file;
+use lockstep_catalog::import::parse_file_each;
 use lockstep_catalog::query::{self, Anomaly, NamedEdge};
 use lockstep_catalog::{Catalog, ImportSession, ImportStatus};
 use lockstep_model::KbId;
@@ -188,41 +188,28 @@ fn import(path: &std::path::Path, files: &[PathBuf]) -> anyhow::Result<ExitCode>
     let mut session =
         ImportSession::begin(path).with_context(|| format!("opening {}", path.display()))?;
     for file in files {
-        let batches = match parse_file(file) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("lockstep: error: {e}");
-                failed = true;
-                continue;
+        let mut outcome: anyhow::Result<()> = Ok(());
+        let parsed = parse_file_each(file, &mut |batch| {
+            let b = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("lockstep: error: {e}");
+                    failed = true;
+                    return;
+                }
+            };
+            if outcome.is_err() {
+                return;
             }
-        };
-        for b in batches {
-            let status = session.import(&b)?;
-            let what = match status {
-                ImportStatus::Imported => "imported",
-                ImportStatus::Replaced => "replaced",
-                ImportStatus::Unchanged => "unchanged",
-            };
-            let c = &b.counts;
-            let detail = if b.format.kind() == lockstep_catalog::SourceKind::Cvrf {
-                format!(
-                    "{} vulnerabilities, {} products, {} vendor fixes",
-                    c.records, c.tree_products, c.vendor_fixes
-                )
-            } else {
-                format!(
-                    "{} rows, {} skipped (not a KB)",
-                    c.records, c.skipped_not_kb
-                )
-            };
-            println!(
-                "{what} {}:{} from {} ({detail}; {} KBs, {} supersedence edges)",
-                b.format.kind(),
-                b.name,
-                file.display(),
-                b.kbs.len(),
-                b.edges.len()
-            );
+            match session.import(&b) {
+                Ok(status) => println!("{}", import_line(status, &b, file)),
+                Err(e) => outcome = Err(e.into()),
+            }
+        });
+        outcome?;
+        if let Err(e) = parsed {
+            eprintln!("lockstep: error: {e}");
+            failed = true;
         }
     }
     session.commit()?;
@@ -231,6 +218,35 @@ fn import(path: &std::path::Path, files: &[PathBuf]) -> anyhow::Result<ExitCode>
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `imported cvrf:2023-Dec from FILE (51 vulnerabilities, ...)`.
+fn import_line(status: ImportStatus, b: &lockstep_catalog::batch::ImportBatch, file: &std::path::Path) -> String {
+    let what = match status {
+        ImportStatus::Imported => "imported",
+        ImportStatus::Replaced => "replaced",
+        ImportStatus::Unchanged => "unchanged",
+    };
+    let c = &b.counts;
+    let detail = if b.format.kind() == lockstep_catalog::SourceKind::Cvrf {
+        format!(
+            "{} vulnerabilities, {} products, {} vendor fixes",
+            c.records, c.tree_products, c.vendor_fixes
+        )
+    } else {
+        format!(
+            "{} rows, {} skipped (not a KB)",
+            c.records, c.skipped_not_kb
+        )
+    };
+    format!(
+        "{what} {}:{} from {} ({detail}; {} KBs, {} supersedence edges)",
+        b.format.kind(),
+        b.name,
+        file.display(),
+        b.kbs.len(),
+        b.edges.len()
+    )
 }
 
 fn sources(s: &[lockstep_catalog::Provenance]) -> String {

@@ -51,12 +51,17 @@ pub enum DetectedFormat {
     CvrfJson,
     WesngCsv,
     Zip,
+    /// A zstd-compressed tar of CVRF documents (`msrc-cvrf-2016-2026.tar.zst`).
+    TarZst,
 }
 
 /// Detects the format from the first bytes (a UTF-8 BOM and white space are skipped).
 pub fn detect_format(head: &[u8]) -> Option<DetectedFormat> {
     if head.starts_with(b"PK\x03\x04") {
         return Some(DetectedFormat::Zip);
+    }
+    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Some(DetectedFormat::TarZst);
     }
     let t = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let start = t.iter().position(|b| !b.is_ascii_whitespace())?;
@@ -155,7 +160,7 @@ pub fn parse_bytes(
         Some(DetectedFormat::CvrfXml) => SourceFormat::CvrfXml,
         Some(DetectedFormat::CvrfJson) => SourceFormat::CvrfJson,
         Some(DetectedFormat::WesngCsv) => SourceFormat::WesngCsv,
-        Some(DetectedFormat::Zip) | None => {
+        Some(DetectedFormat::Zip) | Some(DetectedFormat::TarZst) | None => {
             return Err(CatalogError::Parse {
                 file: source_name.to_string(),
                 line: 1,
@@ -167,9 +172,99 @@ pub fn parse_bytes(
     parse_stream(bytes, format, default_name, source_name, &reopen)
 }
 
-/// Parses a file: CVRF XML or JSON, a WES-NG CSV, or a WES-NG
-/// `definitions.zip` (every CSV inside with the WES-NG header becomes one batch).
+/// Parses a file: CVRF XML or JSON, a WES-NG CSV, a WES-NG
+/// `definitions.zip` (every CSV inside with the WES-NG header becomes one
+/// batch) or a `.tar.zst` of CVRF documents (one batch per document).
 pub fn parse_file(path: &Path) -> Result<Vec<ImportBatch>, CatalogError> {
+    let mut out = Vec::new();
+    let mut first_error = None;
+    parse_file_each(path, &mut |r| match r {
+        Ok(b) => out.push(b),
+        Err(e) => {
+            first_error.get_or_insert(e);
+        }
+    })?;
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// As [`parse_file`], handing each batch (or each member's error: a bad
+/// document in an archive does not stop the others) to `each` as soon as it
+/// is parsed, so that an archive of a hundred documents is never whole in
+/// memory. An error for the file as a whole is returned.
+pub fn parse_file_each(
+    path: &Path,
+    each: &mut dyn FnMut(Result<ImportBatch, CatalogError>),
+) -> Result<(), CatalogError> {
+    let display = path.display().to_string();
+    let mut head = Vec::with_capacity(4);
+    File::open(path)
+        .and_then(|f| f.take(4).read_to_end(&mut head))
+        .map_err(|source| CatalogError::Io {
+            file: display.clone(),
+            source,
+        })?;
+    if detect_format(&head) == Some(DetectedFormat::TarZst) {
+        return parse_tar_zst(path, &display, each);
+    }
+    for b in parse_single_file(path)? {
+        each(Ok(b));
+    }
+    Ok(())
+}
+
+fn parse_tar_zst(
+    path: &Path,
+    display: &str,
+    each: &mut dyn FnMut(Result<ImportBatch, CatalogError>),
+) -> Result<(), CatalogError> {
+    let io_err = |file: &str, source| CatalogError::Io {
+        file: file.to_string(),
+        source,
+    };
+    let file = File::open(path).map_err(|e| io_err(display, e))?;
+    let decoder = zstd::stream::read::Decoder::new(file).map_err(|e| io_err(display, e))?;
+    let mut archive = tar::Archive::new(decoder);
+    let entries = archive.entries().map_err(|e| io_err(display, e))?;
+    let mut documents = 0usize;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| io_err(display, e))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = entry
+            .path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let member = format!("{display}!{name}");
+        let mut bytes = Vec::new();
+        if let Err(e) = entry.read_to_end(&mut bytes) {
+            each(Err(io_err(&member, e)));
+            continue;
+        }
+        let base = name.rsplit('/').next().unwrap_or(&name).to_string();
+        let format = match detect_format(bytes.get(..512).unwrap_or(&bytes)) {
+            Some(DetectedFormat::CvrfXml) => SourceFormat::CvrfXml,
+            Some(DetectedFormat::CvrfJson) => SourceFormat::CvrfJson,
+            // Anything else in the archive (a README, a checksum list) is not a document.
+            _ => continue,
+        };
+        documents += 1;
+        let reopen = || Some(Box::new(io::Cursor::new(bytes.clone())) as Box<dyn Read>);
+        each(parse_stream(&bytes[..], format, &base, &member, &reopen));
+    }
+    if documents == 0 {
+        return Err(CatalogError::Unsupported {
+            file: display.to_string(),
+            message: "expected a .tar.zst of MSRC CVRF documents; found none inside".into(),
+        });
+    }
+    Ok(())
+}
+
+fn parse_single_file(path: &Path) -> Result<Vec<ImportBatch>, CatalogError> {
     let display = path.display().to_string();
     let io_err = |source| CatalogError::Io {
         file: display.clone(),
@@ -209,9 +304,9 @@ pub fn parse_file(path: &Path) -> Result<Vec<ImportBatch>, CatalogError> {
         Some(DetectedFormat::CvrfJson) => single(SourceFormat::CvrfJson),
         Some(DetectedFormat::WesngCsv) => single(SourceFormat::WesngCsv),
         Some(DetectedFormat::Zip) => parse_zip(file, &display),
-        None => Err(CatalogError::Unsupported {
+        Some(DetectedFormat::TarZst) | None => Err(CatalogError::Unsupported {
             file: display,
-            message: "expected a CVRF document (XML or JSON), a WES-NG CSV (header \"DatePosted\",\"CVE\",...) or a WES-NG definitions.zip".into(),
+            message: "expected a CVRF document (XML or JSON), a WES-NG CSV (header \"DatePosted\",\"CVE\",...), a WES-NG definitions.zip or a .tar.zst of CVRF documents".into(),
         }),
     }
 }
@@ -282,6 +377,10 @@ mod tests {
             Some(DetectedFormat::WesngCsv)
         );
         assert_eq!(detect_format(b"PK\x03\x04xx"), Some(DetectedFormat::Zip));
+        assert_eq!(
+            detect_format(b"\x28\xb5\x2f\xfd\x04"),
+            Some(DetectedFormat::TarZst)
+        );
         assert_eq!(detect_format(b"hello"), None);
         assert_eq!(detect_format(b""), None);
     }
