@@ -4,7 +4,8 @@
 
 use crate::updates::{Interner, UpdateIndex};
 use jiff::civil::Date;
-use lockstep_model::KbId;
+use crate::IngestError;
+use lockstep_model::{HotfixId, KbId};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
@@ -60,23 +61,28 @@ pub fn normalize_arch(s: &str) -> Option<String> {
     if t.is_empty() {
         return None;
     }
-    let l = t.to_ascii_lowercase();
-    let arch = if l.contains("arm64") || l.contains("aarch64") {
-        "arm64"
+    Some(known_arch(t).map_or_else(|| t.to_string(), str::to_string))
+}
+
+/// The architecture a system type names (`x64-based PC`, `PC à base de
+/// x64`, `AMD64`, `ARM64-based PC`), or `None` when it names none.
+pub fn known_arch(s: &str) -> Option<&'static str> {
+    let l = s.trim().to_ascii_lowercase();
+    if l.contains("arm64") || l.contains("aarch64") {
+        Some("arm64")
     } else if l.contains("x64")
         || l.contains("amd64")
         || l.contains("x86_64")
         || l.contains("x86-64")
     {
-        "x64"
+        Some("x64")
     } else if l.contains("ia64") || l.contains("itanium") {
-        "ia64"
+        Some("ia64")
     } else if l.contains("x86") || l.contains("i386") || l.contains("i686") {
-        "x86"
+        Some("x86")
     } else {
-        return Some(t.to_string());
-    };
-    Some(arch.to_string())
+        None
+    }
 }
 
 /// A host name read from content: trimmed, non-empty, one line, bounded.
@@ -88,11 +94,12 @@ pub fn host_name(s: &str) -> Option<String> {
     Some(t.to_string())
 }
 
-/// A hotfix id that is not a KB but still an entry Windows lists:
-/// `File 1`, `Q147222`, `M123456`.
+/// A hotfix id that Windows lists, KB or not: `KB5005039`, `KB2536276-v2`,
+/// `KB2862` (cut off, still an id: reported, not skipped), `File 1`,
+/// `Q147222`, `M123456`. Table parsers use it to tell rows from stray lines.
 pub fn is_hotfix_like(s: &str) -> bool {
     let t = s.trim();
-    if t.parse::<KbId>().is_ok() {
+    if KbId::parse_hotfix_id(t) != HotfixId::Other {
         return true;
     }
     let mut words = t.split_whitespace();
@@ -108,6 +115,67 @@ pub fn is_hotfix_like(s: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// What a hotfix id of a capture is, read by [`KbId::parse_hotfix_id`]
+/// with the capture's context (its file, its line, whether the file ends
+/// inside it).
+#[derive(Debug)]
+pub enum CaptureId<'a> {
+    /// A KB, and the id as written when it says more than the number
+    /// (`KB2536276-v2`).
+    Kb(KbId, Option<&'a str>),
+    /// Not a KB id (`File 1`, `Q147222`): kept as an other entry.
+    Other,
+    /// Too short to be a KB (`KB2862`), or cut by the end of the file: an
+    /// error for that line; the rest of the file is still read.
+    Cut(IngestError),
+}
+
+/// Reads the hotfix id `id` found on line `line` of `t`. A file that stops
+/// without a line end may stop inside its last id: there an id with fewer
+/// than seven digits (the length of every KB since 2009) cannot be told
+/// from a cut one and is reported, not taken.
+pub fn read_hotfix_id<'a>(t: &crate::Text, line: u32, id: &'a str) -> CaptureId<'a> {
+    let id = id.trim();
+    match KbId::parse_hotfix_id(id) {
+        HotfixId::Kb { kb, suffix } => {
+            if ends_file_inside(t, line, id) && kb.0 < 1_000_000 && suffix.is_empty() {
+                return CaptureId::Cut(
+                    IngestError::new(
+                        t.path.as_ref(),
+                        line,
+                        "a whole hotfix id (the file ends inside this one, without a line end)",
+                    )
+                    .found(id),
+                );
+            }
+            CaptureId::Kb(kb, (!suffix.is_empty()).then_some(id))
+        }
+        HotfixId::TooShort => CaptureId::Cut(too_short_kb(t, line, id)),
+        HotfixId::Other => CaptureId::Other,
+    }
+}
+
+/// The error for an id too short to be a KB (`KB2862`).
+pub fn too_short_kb(t: &crate::Text, line: u32, id: &str) -> IngestError {
+    IngestError::new(
+        t.path.as_ref(),
+        line,
+        "a KB number of 6 or 7 digits such as KB5033118 (a shorter one is cut off)",
+    )
+    .found(id)
+}
+
+/// Whether `id` on line `line` is the very end of a file that has no final
+/// line end.
+fn ends_file_inside(t: &crate::Text, line: u32, id: &str) -> bool {
+    let text = t.text.as_str();
+    !text.ends_with('\n')
+        && !id.is_empty()
+        && text.trim_end().ends_with(id)
+        && usize::try_from(line).ok()
+            == Some(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1)
 }
 
 // ---------------------------------------------------------------- dates
@@ -684,18 +752,20 @@ pub fn qfe_rows_to_nodes(t: &crate::Text, rows: &[QfeRow<'_>]) -> Vec<crate::Nod
         let Some(id) = non_empty(&r.hotfix_id) else {
             continue;
         };
-        match id.parse::<KbId>() {
-            Ok(kb) => index.add(
+        match read_hotfix_id(t, r.line, &id) {
+            CaptureId::Kb(kb, id_text) => index.add(
                 &mut facts.node,
                 lockstep_model::InstalledUpdate {
                     kb,
+                    id_text: id_text.map(|s| strings.get(s)),
                     description: strings.trimmed(r.description.as_deref()),
                     installed_on: r.installed_on.as_deref().and_then(|d| parse_date(d, order)),
                     installed_by: strings.trimmed(r.installed_by.as_deref()),
                     source: t.at(r.line),
                 },
             ),
-            Err(_) => {
+            CaptureId::Cut(e) => facts.errors.push(e),
+            CaptureId::Other => {
                 if !facts.node.other_entries.iter().any(|o| o.text == id) {
                     facts.node.other_entries.push(lockstep_model::OtherEntry {
                         text: id,
@@ -782,12 +852,18 @@ mod tests {
             ("x64-based PC", "x64"),
             ("x64-basierter PC", "x64"),
             ("Ordinateur à base de x64", "x64"),
+            ("PC à base de x64", "x64"),
             ("X86-based PC", "x86"),
             ("ARM64-based PC", "arm64"),
             ("AMD64", "x64"),
         ] {
             assert_eq!(normalize_arch(s).as_deref(), Some(a), "{s}");
         }
+        assert_eq!(known_arch("3 Corrections installées."), None);
+        assert_eq!(
+            normalize_arch("3 Corrections installées.").as_deref(),
+            Some("3 Corrections installées.")
+        );
     }
 
     #[test]
