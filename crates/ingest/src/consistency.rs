@@ -126,8 +126,8 @@ impl MergeLog {
                 here,
                 b.source.line,
                 format!(
-                    "{node}: OS version {} here, {} in {}: {} ({}) is used, the higher one, since a host's version only rises (updates raise the revision, upgrades the build); if these are two hosts with one name, give each capture its own",
-                    b.value, a.value, a.source, used.value, used.source
+                    "{node}: OS version {} here, {} in {}: {} is used, the higher one, since a host's version only rises (updates raise the revision, upgrades the build); if these are two hosts with one name, give each capture its own",
+                    b.value, a.value, a.source, used.value
                 ),
             ));
         }

@@ -34,9 +34,9 @@
 
 use super::{FileContent, Format, NodeFacts, Text};
 use crate::{IngestError, IngestWarning};
-use crate::updates::UpdateIndex;
+use crate::updates::{Interner, UpdateIndex};
 use crate::util::{self, lines};
-use lockstep_model::{InstalledUpdate, OtherEntry, Sourced, WinVersion};
+use lockstep_model::{HotfixId, InstalledUpdate, KbId, OtherEntry, Sourced, WinVersion};
 
 pub static FORMAT: Format = Format {
     name: "systeminfo",
@@ -111,6 +111,23 @@ fn entry_text(t: &str) -> Option<&str> {
     }
     let after = rest.get(close + 1..)?.trim_start_matches([' ', '\t']);
     Some(after.strip_prefix(':')?.trim())
+}
+
+/// A hotfix entry's id and description: Windows XP and Server 2003 print
+/// `KB2536276-v2 - Update` and `KB2742604 - QFE`, later systeminfo only
+/// the id.
+fn split_entry(text: &str) -> (&str, Option<&str>) {
+    match text.split_once(" - ") {
+        Some((id, desc)) if KbId::parse_hotfix_id(id) != HotfixId::Other => {
+            (id.trim(), Some(desc.trim()).filter(|d| !d.is_empty()))
+        }
+        _ => (text, None),
+    }
+}
+
+/// Whether a `[NN]:` entry is a hotfix (`KB5005039`, `File 1`, `KB893803v2 - Update`).
+fn is_hotfix_entry(text: &str) -> bool {
+    util::is_hotfix_like(split_entry(text).0)
 }
 
 /// The number a hotfix field's value states (`273 Hotfix(s) Installed.`,
@@ -347,7 +364,7 @@ fn record_to_node(t: &Text, f: &[Field], o: usize) -> NodeFacts {
         .enumerate()
         .skip(o + 1)
         .find(|(_, x)| {
-            !x.entries.is_empty() && !x.entries.iter().any(|e| util::is_hotfix_like(e.text))
+            !x.entries.is_empty() && !x.entries.iter().any(|e| is_hotfix_entry(e.text))
         })
         .map(|(i, _)| i);
     // The system type is the field before the processors (+11 when they
@@ -364,7 +381,7 @@ fn record_to_node(t: &Text, f: &[Field], o: usize) -> NodeFacts {
         .iter()
         .enumerate()
         .skip(after + 1)
-        .find(|(_, x)| !x.nested && x.entries.iter().any(|e| util::is_hotfix_like(e.text)));
+        .find(|(_, x)| !x.nested && x.entries.iter().any(|e| is_hotfix_entry(e.text)));
     let logon = f
         .iter()
         .enumerate()
@@ -398,17 +415,19 @@ fn add_entries<'a>(
 ) {
     let node = &mut facts.node;
     let mut index = UpdateIndex::of(node);
+    let mut strings = Interner::default();
     for (line, text) in entries {
         if text.is_empty() {
             continue;
         }
-        match util::read_hotfix_id(t, line, text) {
+        let (id, description) = split_entry(text);
+        match util::read_hotfix_id(t, line, id) {
             util::CaptureId::Kb(kb, id_text) => index.add(
                 node,
                 InstalledUpdate {
                     kb,
-                    id_text: id_text.map(Into::into),
-                    description: None,
+                    id_text: id_text.map(|s| strings.get(s)),
+                    description: strings.trimmed(description),
                     installed_on: None,
                     installed_by: None,
                     source: t.at(line),
@@ -536,7 +555,7 @@ fn csv_record_to_node(t: &Text, rec: &csv::StringRecord, o: usize, line: u32) ->
             .split(',')
             .skip(1)
             .any(|p| !p.trim().is_empty() && entry_text(p.trim()).is_none());
-        !nested && entries_of(v).iter().any(|e| util::is_hotfix_like(e))
+        !nested && entries_of(v).iter().any(|e| is_hotfix_entry(e))
     });
     let logon = (o + 13..rec.len()).find(|&i| get(i).is_some_and(|v| v.starts_with("\\\\")));
     if let Some(l) = logon
