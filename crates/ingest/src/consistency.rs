@@ -137,7 +137,10 @@ impl MergeLog {
             let (used, why) = match (from_wins, versions_differ) {
                 (true, _) => (&b.value, "it comes with the OS version used"),
                 (false, true) => (&a.value, "it comes with the OS version used"),
-                (false, false) => (&a.value, "the first capture's is kept (two hosts with one name?)"),
+                (false, false) => (
+                    &a.value,
+                    "the first capture's is kept (two hosts with one name?)",
+                ),
             };
             self.warnings.push(IngestWarning::new(
                 here,
@@ -217,7 +220,12 @@ impl StemHosts {
     /// node names the host of its stem; two different names make the stem
     /// ambiguous (no host).
     pub(crate) fn learn<'a>(
-        files: impl Iterator<Item = (&'a Path, &'a Result<(FileContent, &'static str), IngestError>)>,
+        files: impl Iterator<
+            Item = (
+                &'a Path,
+                &'a Result<(FileContent, &'static str), IngestError>,
+            ),
+        >,
     ) -> Self {
         let mut by_stem: HashMap<(String, String), Option<String>> = HashMap::new();
         for (path, parsed) in files {
@@ -226,7 +234,9 @@ impl StemHosts {
             };
             let [one] = list.as_slice() else { continue };
             let Some(name) = &one.name else { continue };
-            let entry = by_stem.entry(key(path)).or_insert_with(|| Some(name.value.clone()));
+            let entry = by_stem
+                .entry(key(path))
+                .or_insert_with(|| Some(name.value.clone()));
             if entry
                 .as_deref()
                 .is_some_and(|n| !n.eq_ignore_ascii_case(&name.value))

@@ -476,7 +476,8 @@ mod tests {
 
     #[test]
     fn ascii_line_then_utf16le() {
-        let table = "Description  HotFixID   InstalledOn  \r\nUpdate       KB5005039  8/10/2021    \r\n";
+        let table =
+            "Description  HotFixID   InstalledOn  \r\nUpdate       KB5005039  8/10/2021    \r\n";
         // wmic's first run: its banner instead of the BOM, no line end.
         let mut first_run = b"Please wait while WMIC is being installed.".to_vec();
         first_run.extend(utf16le(table, false));
@@ -486,10 +487,18 @@ mod tests {
         assert_eq!(decode_owned(first_run, "f").unwrap(), want);
         // `echo %COMPUTERNAME% > f` then `wmic qfe list brief >> f`, with and
         // without wmic's BOM, and an odd-length echoed line.
-        for (line, bom) in [("HV13 \r\n", false), ("HV13 \r\n", true), ("HV1 \r\n", true)] {
+        for (line, bom) in [
+            ("HV13 \r\n", false),
+            ("HV13 \r\n", true),
+            ("HV1 \r\n", true),
+        ] {
             let mut bytes = line.as_bytes().to_vec();
             bytes.extend(utf16le(table, bom));
-            let want = format!("{}{}", line.replace("\r\n", "\n"), table.replace("\r\n", "\n"));
+            let want = format!(
+                "{}{}",
+                line.replace("\r\n", "\n"),
+                table.replace("\r\n", "\n")
+            );
             assert_eq!(decode(&bytes, "f").unwrap(), want, "{line:?} {bom}");
             assert_eq!(decode_owned(bytes, "f").unwrap(), want);
         }

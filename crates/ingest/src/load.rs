@@ -672,7 +672,12 @@ pub(crate) fn merge_cluster(clusters: &mut Vec<Cluster>, c: Cluster, log: &mut M
 }
 
 /// Merges `c` into the cluster at `at` (the one with its name), or adds it.
-fn merge_cluster_at(clusters: &mut Vec<Cluster>, at: Option<usize>, c: Cluster, log: &mut MergeLog) {
+fn merge_cluster_at(
+    clusters: &mut Vec<Cluster>,
+    at: Option<usize>,
+    c: Cluster,
+    log: &mut MergeLog,
+) {
     let Some(existing) = at.and_then(|i| clusters.get_mut(i)) else {
         clusters.push(c);
         return;

@@ -120,8 +120,7 @@ pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
             for f in &node.files {
                 let p = base.join(f);
                 let file = p.display().to_string();
-                let Some((content, format)) = parsed.next().and_then(|r| record(&p, r, out))
-                else {
+                let Some((content, format)) = parsed.next().and_then(|r| record(&p, r, out)) else {
                     continue;
                 };
                 let mut nodes = Vec::new();

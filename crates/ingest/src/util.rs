@@ -2,9 +2,9 @@
 //! architecture names, lenient JSON scalars. Nothing here allocates per line
 //! unless the caller keeps the result.
 
+use crate::IngestError;
 use crate::updates::{Interner, UpdateIndex};
 use jiff::civil::Date;
-use crate::IngestError;
 use lockstep_model::{HotfixId, KbId};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;

@@ -11,7 +11,11 @@ use lockstep_model::Node;
 use std::path::{Path, PathBuf};
 
 fn dir(sub: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/")).join(sub)
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/"
+    ))
+    .join(sub)
 }
 
 fn real(name: &str) -> PathBuf {
@@ -104,13 +108,18 @@ fn server_2003_systeminfo_suffixes_descriptions_and_a_cut_id() {
     // `KB2742604 - QFE` (line 206) and later `KB2742604 - Update`: one KB,
     // the first listing's description.
     let u = n.updates.iter().find(|u| u.kb.number() == 2742604).unwrap();
-    assert_eq!((u.description.as_deref(), u.source.line), (Some("QFE"), 206));
+    assert_eq!(
+        (u.description.as_deref(), u.source.line),
+        (Some("QFE"), 206)
+    );
     let u = n.updates.iter().find(|u| u.kb.number() == 975558).unwrap();
     assert_eq!(u.description.as_deref(), None);
     let others: Vec<&str> = n.other_entries.iter().map(|o| o.text.as_str()).collect();
     assert_eq!(others, ["File 1", "Q147222"]);
     assert_eq!(
-        n.os.architecture.as_ref().map(|a| (a.value.as_str(), a.source.line)),
+        n.os.architecture
+            .as_ref()
+            .map(|a| (a.value.as_str(), a.source.line)),
         Some(("x86", 15))
     );
     // systeminfo stopped inside its 240th entry: an error, not KB2862.
@@ -145,8 +154,7 @@ fn windows_xp_systeminfo_suffixes_and_a_cut_list() {
             2719985, 2723135, 2727528, 2749655, 2757638, 2770660, 2780091, 2802968, 2807986,
             2813345, 2820917, 2834886, 2847311, 2850869, 2859537, 2862152, 2862330, 2862335,
             2864063, 2868626, 2876217, 2876331, 2879017, 2892075, 2893294, 2898715, 2900986,
-            2904266, 2909212, 2914368, 2916036, 2922229, 2929961, 2930275, 2934207, 923561,
-            946648
+            2904266, 2909212, 2914368, 2916036, 2922229, 2929961, 2930275, 2934207, 923561, 946648
         ]
     );
     assert_eq!(
@@ -186,7 +194,9 @@ fn french_windows_7_cmd_capture_takes_the_architecture_from_the_system_type() {
     let n = only_node(&out);
     assert_eq!(n.name, "WIN-IDKKFN87EL8");
     assert_eq!(
-        n.os.architecture.as_ref().map(|a| (a.value.as_str(), a.source.line)),
+        n.os.architecture
+            .as_ref()
+            .map(|a| (a.value.as_str(), a.source.line)),
         Some(("x64", 15))
     );
     assert_eq!(n.updates.len(), 73);
@@ -209,7 +219,11 @@ fn line_of(path: &Path, line: u32) -> String {
 #[test]
 fn every_localized_systeminfo_reads_its_architecture_from_the_system_type_line() {
     let cases = [
-        (written("HV-FR01.systeminfo.utf8.txt"), 15, "Type du système:"),
+        (
+            written("HV-FR01.systeminfo.utf8.txt"),
+            15,
+            "Type du système:",
+        ),
         (
             real("wesng__7_sp1_x64_enterprise_fr_systeminfo_cmd.txt"),
             15,
@@ -244,7 +258,11 @@ fn every_localized_systeminfo_reads_its_architecture_from_the_system_type_line()
         let out = load_paths(std::slice::from_ref(&path));
         let n = only_node(&out);
         let arch = n.os.architecture.as_ref().unwrap();
-        assert_eq!((arch.value.as_str(), arch.source.line), ("x64", line), "{path:?}");
+        assert_eq!(
+            (arch.value.as_str(), arch.source.line),
+            ("x64", line),
+            "{path:?}"
+        );
         let text = line_of(&path, line);
         assert!(
             text.starts_with(label) && text.ends_with("x64-based PC"),
@@ -316,7 +334,10 @@ fn truth_windows_7_host_systeminfo_qfe_and_both() {
     assert_eq!(n.name, "WIN7SP1X64");
     assert_eq!(n.updates.len(), 276);
     assert_eq!(n.sources.len(), 2);
-    let (si, qfe) = (shown(&d.join("HOST.systeminfo.txt")), shown(&d.join("HOST.qfe.txt")));
+    let (si, qfe) = (
+        shown(&d.join("HOST.systeminfo.txt")),
+        shown(&d.join("HOST.qfe.txt")),
+    );
     assert_eq!(
         warnings(&out),
         [
@@ -357,7 +378,10 @@ fn wmic_first_run_banner_then_utf16le_without_bom() {
     // Line 1 is the banner, line 2 the header.
     let lines: Vec<u32> = n.updates.iter().map(|u| u.source.line).collect();
     assert_eq!(lines, [3, 4, 5]);
-    assert_eq!(line_of(&path, 1), "Please wait while WMIC is being installed.");
+    assert_eq!(
+        line_of(&path, 1),
+        "Please wait while WMIC is being installed."
+    );
     assert_eq!(
         n.updates[2].installed_on.map(|d| d.to_string()).as_deref(),
         Some("2021-08-11")
@@ -388,11 +412,15 @@ fn every_hotfix_list_form_reads_suffixes_and_rejects_short_ids() {
         "\r\nSource        Description      HotFixID      InstalledBy          InstalledOn\r\n------        -----------      --------      -----------          -----------\r\nFS01          Update           {a:<14}NT AUTHORITY\\SYSTEM  4/25/2014 12:00:00 AM\r\nFS01          Update           {b:<14}NT AUTHORITY\\SYSTEM  4/25/2014 12:00:00 AM\r\nFS01          Update           {c:<14}NT AUTHORITY\\SYSTEM  4/25/2014 12:00:00 AM\r\nFS01          Update           {d:<14}NT AUTHORITY\\SYSTEM  4/25/2014 12:00:00 AM\r\n\r\n"
     );
     let block = |id: &str| {
-        format!("Source      : FS01\r\nDescription : Update\r\nHotFixID    : {id}\r\nInstalledBy : \r\nInstalledOn : \r\n\r\n")
+        format!(
+            "Source      : FS01\r\nDescription : Update\r\nHotFixID    : {id}\r\nInstalledBy : \r\nInstalledOn : \r\n\r\n"
+        )
     };
     let hotfix_list = format!("\r\n{}{}{}{}", block(a), block(b), block(c), block(d));
     let wmic_block = |id: &str| {
-        format!("CSName=FS01\r\r\nDescription=Update\r\r\nHotFixID={id}\r\r\nInstalledOn=\r\r\n\r\r\n\r\r\n")
+        format!(
+            "CSName=FS01\r\r\nDescription=Update\r\r\nHotFixID={id}\r\r\nInstalledOn=\r\r\n\r\r\n\r\r\n"
+        )
     };
     let wmic_list = format!(
         "\r\r\n\r\r\n{}{}{}{}",
@@ -432,7 +460,11 @@ fn every_hotfix_list_form_reads_suffixes_and_rejects_short_ids() {
         };
         assert_eq!(facts.len(), 1, "{form}");
         let f = &facts[0];
-        assert_eq!(f.name.as_ref().map(|n| n.value.as_str()), Some("FS01"), "{form}");
+        assert_eq!(
+            f.name.as_ref().map(|n| n.value.as_str()),
+            Some("FS01"),
+            "{form}"
+        );
         assert_eq!(
             id_texts(&f.node),
             [
@@ -443,7 +475,11 @@ fn every_hotfix_list_form_reads_suffixes_and_rejects_short_ids() {
             "{form}"
         );
         assert_eq!(kbs(&f.node), [2536276, 2510531, 2378111], "{form}");
-        assert!(f.node.other_entries.is_empty(), "{form}: {:?}", f.node.other_entries);
+        assert!(
+            f.node.other_entries.is_empty(),
+            "{form}: {:?}",
+            f.node.other_entries
+        );
         let errs: Vec<String> = f.errors.iter().map(ToString::to_string).collect();
         assert_eq!(
             errs,
@@ -469,7 +505,9 @@ fn update_history_reads_suffixed_and_rejects_short_kb_columns() {
     let errs: Vec<String> = facts[0].errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         errs,
-        ["wu.csv:3: expected a KB number of 6 or 7 digits such as KB5033118 (a shorter one is cut off), found \"KB2862\""]
+        [
+            "wu.csv:3: expected a KB number of 6 or 7 digits such as KB5033118 (a shorter one is cut off), found \"KB2862\""
+        ]
     );
 }
 
@@ -477,9 +515,14 @@ fn update_history_reads_suffixed_and_rejects_short_kb_columns() {
 /// seven-digit KB there is whole (none has more), a shorter one may not be.
 #[test]
 fn an_id_cut_by_the_end_of_the_file_is_an_error() {
-    let bytes = std::fs::read(real("wesng__srv_2016_1607_datacenter_en-us_systeminfo.txt")).unwrap();
+    let bytes =
+        std::fs::read(real("wesng__srv_2016_1607_datacenter_en-us_systeminfo.txt")).unwrap();
     let text = String::from_utf8(bytes).unwrap();
-    for (cut_after, line, found) in [("KB4132216", None, ""), ("KB413221", Some(36), "KB413221"), ("KB41", Some(36), "KB41")] {
+    for (cut_after, line, found) in [
+        ("KB4132216", None, ""),
+        ("KB413221", Some(36), "KB413221"),
+        ("KB41", Some(36), "KB41"),
+    ] {
         let end = text.find("KB4132216").unwrap() + cut_after.len();
         let (content, _) =
             lockstep_ingest::load::parse_bytes(&text.as_bytes()[..end], "cut.txt").unwrap();
@@ -511,7 +554,10 @@ fn an_id_cut_by_the_end_of_the_file_is_an_error() {
 fn captures_with_different_os_versions_use_the_higher_one_and_warn() {
     let older = std::fs::read_to_string(real("wesng__srv_2012r2_u1_systeminfo.txt")).unwrap();
     let newer = older
-        .replace("Microsoft Windows Server 2012 R2 Standard", "Microsoft Windows Server 2016 Standard")
+        .replace(
+            "Microsoft Windows Server 2012 R2 Standard",
+            "Microsoft Windows Server 2016 Standard",
+        )
         .replace("6.3.9600 N/A Build 9600", "10.0.14393 N/A Build 14393");
     let tmp = tempfile::tempdir().unwrap();
     let cl = tmp.path().join("LAB");
@@ -545,7 +591,11 @@ fn update_history_beside_a_hotfix_list_is_not_compared() {
     let tmp = tempfile::tempdir().unwrap();
     let cl = tmp.path().join("LAB");
     std::fs::create_dir_all(cl.join("WS01")).unwrap();
-    std::fs::copy(written("WS01.wua-history-ja.txt"), cl.join("WS01").join("history.txt")).unwrap();
+    std::fs::copy(
+        written("WS01.wua-history-ja.txt"),
+        cl.join("WS01").join("history.txt"),
+    )
+    .unwrap();
     std::fs::write(
         cl.join("WS01").join("qfe.txt"),
         "HotFixID   InstalledOn  \r\nKB5005039  8/10/2021    \r\n\r\n",

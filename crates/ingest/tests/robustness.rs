@@ -52,7 +52,9 @@ fn truncated_systeminfo_keeps_what_was_printed() {
     let errors: Vec<String> = facts[0].errors.iter().map(|e| e.to_string()).collect();
     assert_eq!(
         errors,
-        ["cut.txt:36: expected a KB number of 6 or 7 digits such as KB5033118 (a shorter one is cut off), found \"KB41\""]
+        [
+            "cut.txt:36: expected a KB number of 6 or 7 digits such as KB5033118 (a shorter one is cut off), found \"KB41\""
+        ]
     );
     // Cut before the OS version line: no longer recognisable.
     let cut = text.find("OS Version").unwrap();

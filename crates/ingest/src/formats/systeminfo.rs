@@ -33,9 +33,9 @@
 //! all.txt`); each OS version field starts a new node.
 
 use super::{FileContent, Format, NodeFacts, Text};
-use crate::{IngestError, IngestWarning};
 use crate::updates::{Interner, UpdateIndex};
 use crate::util::{self, lines};
+use crate::{IngestError, IngestWarning};
 use lockstep_model::{HotfixId, InstalledUpdate, KbId, OtherEntry, Sourced, WinVersion};
 
 pub static FORMAT: Format = Format {
@@ -321,7 +321,9 @@ fn detect(text: &str) -> bool {
 
 fn parse(t: &Text) -> Result<FileContent, IngestError> {
     let mut nodes = Vec::new();
-    let missing = for_each_record(&t.text, |fields, o| nodes.push(record_to_node(t, fields, o)));
+    let missing = for_each_record(&t.text, |fields, o| {
+        nodes.push(record_to_node(t, fields, o))
+    });
     if let Some(line) = missing {
         return Err(IngestError::new(
             t.path.as_ref(),
@@ -363,9 +365,7 @@ fn record_to_node(t: &Text, f: &[Field], o: usize) -> NodeFacts {
         .iter()
         .enumerate()
         .skip(o + 1)
-        .find(|(_, x)| {
-            !x.entries.is_empty() && !x.entries.iter().any(|e| is_hotfix_entry(e.text))
-        })
+        .find(|(_, x)| !x.entries.is_empty() && !x.entries.iter().any(|e| is_hotfix_entry(e.text)))
         .map(|(i, _)| i);
     // The system type is the field before the processors (+11 when they
     // were not found), and only a value naming an architecture is taken.
@@ -408,11 +408,7 @@ fn record_to_node(t: &Text, f: &[Field], o: usize) -> NodeFacts {
 /// Adds hotfix entries to the node: KBs (with their suffix), other entries,
 /// and an error for an id too short to be a KB or cut by the end of the
 /// file.
-fn add_entries<'a>(
-    facts: &mut NodeFacts,
-    t: &Text,
-    entries: impl Iterator<Item = (u32, &'a str)>,
-) {
+fn add_entries<'a>(facts: &mut NodeFacts, t: &Text, entries: impl Iterator<Item = (u32, &'a str)>) {
     let node = &mut facts.node;
     let mut index = UpdateIndex::of(node);
     let mut strings = Interner::default();
