@@ -21,6 +21,7 @@ mod consistency;
 pub mod decode;
 pub mod error;
 pub mod formats;
+pub mod hotfix_id;
 pub mod load;
 pub mod manifest;
 mod updates;

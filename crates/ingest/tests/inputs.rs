@@ -549,7 +549,7 @@ fn an_id_cut_by_the_end_of_the_file_is_an_error() {
 
 /// Two systeminfo captures of one host with different OS versions (the host
 /// was upgraded in place between them): the higher version is used, with
-/// its caption, and a warning says so.
+/// its caption, whichever file comes first, and a warning says so.
 #[test]
 fn captures_with_different_os_versions_use_the_higher_one_and_warn() {
     let older = std::fs::read_to_string(real("wesng__srv_2012r2_u1_systeminfo.txt")).unwrap();
@@ -559,26 +559,67 @@ fn captures_with_different_os_versions_use_the_higher_one_and_warn() {
             "Microsoft Windows Server 2016 Standard",
         )
         .replace("6.3.9600 N/A Build 9600", "10.0.14393 N/A Build 14393");
+    let why = "is used, the higher one, since a host's version only rises (updates raise the revision, upgrades the build); if these are two hosts with one name, give each capture its own";
+    for newer_first in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let cl = tmp.path().join("LAB");
+        std::fs::create_dir(&cl).unwrap();
+        let (first, second) = if newer_first {
+            (&newer, &older)
+        } else {
+            (&older, &newer)
+        };
+        std::fs::write(cl.join("a.txt"), first).unwrap();
+        std::fs::write(cl.join("b.txt"), second).unwrap();
+        let out = load_paths(std::slice::from_ref(&cl));
+        let n = only_node(&out);
+        let (a, b) = (shown(&cl.join("a.txt")), shown(&cl.join("b.txt")));
+        let version = n.os.version.as_ref().unwrap();
+        assert_eq!(version.value.to_string(), "10.0.14393");
+        let from_newer = if newer_first { &a } else { &b };
+        assert_eq!(version.source.file.as_ref(), from_newer.as_str());
+        assert_eq!(
+            n.os.caption
+                .as_ref()
+                .map(|c| (c.value.as_str(), c.source.file.as_ref())),
+            Some((
+                "Microsoft Windows Server 2016 Standard",
+                from_newer.as_str()
+            ))
+        );
+        let (here, there) = if newer_first {
+            ("6.3.9600", "10.0.14393")
+        } else {
+            ("10.0.14393", "6.3.9600")
+        };
+        assert_eq!(
+            warnings(&out),
+            [format!(
+                "{b}:4: SRV12R2U1X64: OS version {here} here, {there} in {a}:4: 10.0.14393 {why}"
+            )]
+        );
+    }
+}
+
+/// Captures of one host that name different architectures with the same
+/// version: the first capture's is kept, and a warning says so.
+#[test]
+fn captures_with_different_architectures_warn() {
+    let x64 = std::fs::read_to_string(real("wesng__srv_2012r2_u1_systeminfo.txt")).unwrap();
+    let x86 = x64.replace("x64-based PC", "X86-based PC");
     let tmp = tempfile::tempdir().unwrap();
     let cl = tmp.path().join("LAB");
     std::fs::create_dir(&cl).unwrap();
-    // The newer capture sorts first: the order of the files does not decide.
-    std::fs::write(cl.join("a.txt"), &newer).unwrap();
-    std::fs::write(cl.join("b.txt"), &older).unwrap();
+    std::fs::write(cl.join("a.txt"), &x64).unwrap();
+    std::fs::write(cl.join("b.txt"), &x86).unwrap();
     let out = load_paths(std::slice::from_ref(&cl));
     let n = only_node(&out);
-    let version = n.os.version.as_ref().unwrap();
-    assert_eq!(version.value.to_string(), "10.0.14393");
-    assert_eq!(version.source.file.as_ref(), shown(&cl.join("a.txt")));
-    assert_eq!(
-        n.os.caption.as_ref().map(|c| c.value.as_str()),
-        Some("Microsoft Windows Server 2016 Standard")
-    );
+    assert_eq!(n.os.architecture.as_ref().unwrap().value, "x64");
     let (a, b) = (shown(&cl.join("a.txt")), shown(&cl.join("b.txt")));
     assert_eq!(
         warnings(&out),
         [format!(
-            "{b}:4: SRV12R2U1X64: OS version 6.3.9600 here, 10.0.14393 in {a}:4: 10.0.14393 is used, the higher one, since a host's version only rises (updates raise the revision, upgrades the build); if these are two hosts with one name, give each capture its own"
+            "{b}:15: SRV12R2U1X64: architecture x86 here, x64 in {a}:15: x64 is used, the first capture's is kept (two hosts with one name?)"
         )]
     );
 }

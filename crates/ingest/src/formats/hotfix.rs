@@ -24,6 +24,7 @@
 
 use super::{FileContent, Format, Text};
 use crate::IngestError;
+use crate::hotfix_id;
 use crate::util::{self, JsonDate, Loose, QfeRow, Table, lines};
 use std::borrow::Cow;
 
@@ -353,7 +354,11 @@ fn parse_list(t: &Text) -> Vec<QfeRow<'_>> {
     if open {
         rows.push(cur);
     }
-    rows.retain(|r| r.hotfix_id.as_deref().is_some_and(util::is_hotfix_like));
+    rows.retain(|r| {
+        r.hotfix_id
+            .as_deref()
+            .is_some_and(hotfix_id::is_hotfix_like)
+    });
     rows
 }
 

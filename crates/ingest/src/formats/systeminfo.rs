@@ -33,6 +33,7 @@
 //! all.txt`); each OS version field starts a new node.
 
 use super::{FileContent, Format, NodeFacts, Text};
+use crate::hotfix_id;
 use crate::updates::{Interner, UpdateIndex};
 use crate::util::{self, lines};
 use crate::{IngestError, IngestWarning};
@@ -127,7 +128,7 @@ fn split_entry(text: &str) -> (&str, Option<&str>) {
 
 /// Whether a `[NN]:` entry is a hotfix (`KB5005039`, `File 1`, `KB893803v2 - Update`).
 fn is_hotfix_entry(text: &str) -> bool {
-    util::is_hotfix_like(split_entry(text).0)
+    hotfix_id::is_hotfix_like(split_entry(text).0)
 }
 
 /// The number a hotfix field's value states (`273 Hotfix(s) Installed.`,
@@ -417,8 +418,8 @@ fn add_entries<'a>(facts: &mut NodeFacts, t: &Text, entries: impl Iterator<Item 
             continue;
         }
         let (id, description) = split_entry(text);
-        match util::read_hotfix_id(t, line, id) {
-            util::CaptureId::Kb(kb, id_text) => index.add(
+        match hotfix_id::read_hotfix_id(t, line, id) {
+            hotfix_id::CaptureId::Kb(kb, id_text) => index.add(
                 node,
                 InstalledUpdate {
                     kb,
@@ -429,8 +430,8 @@ fn add_entries<'a>(facts: &mut NodeFacts, t: &Text, entries: impl Iterator<Item 
                     source: t.at(line),
                 },
             ),
-            util::CaptureId::Cut(e) => facts.errors.push(e),
-            util::CaptureId::Other => {
+            hotfix_id::CaptureId::Cut(e) => facts.errors.push(e),
+            hotfix_id::CaptureId::Other => {
                 if !node.other_entries.iter().any(|o| o.text == text) {
                     node.other_entries.push(OtherEntry {
                         text: text.to_string(),

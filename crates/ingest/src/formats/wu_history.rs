@@ -27,6 +27,7 @@
 
 use super::{FileContent, Format, NodeFacts, Text};
 use crate::IngestError;
+use crate::hotfix_id;
 use crate::util::{self, JsonDate, Loose, lines};
 use jiff::civil::Date;
 use lockstep_model::inventory::SharedStr;
@@ -443,7 +444,7 @@ fn replay(t: &Text, entries: Vec<Entry>) -> Vec<NodeFacts> {
         let mut facts = NodeFacts::default();
         for e in &list {
             if let Some(cut) = &e.cut_kb {
-                facts.errors.push(util::too_short_kb(t, e.line, cut));
+                facts.errors.push(hotfix_id::too_short_kb(t, e.line, cut));
             }
         }
         if let Some(c) = computer {
