@@ -452,3 +452,44 @@ fn nodes_without_defender_data_share_one_finding_whatever_their_names() {
         "Collect Defender's settings on Defender, on again from an elevated PowerShell session, as JSON so that no list is shortened, then re-run the check:"
     );
 }
+
+#[test]
+fn input_warnings_reach_the_report_and_stderr_without_changing_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = two_node_cluster(dir.path(), "clu");
+    // A wmic qfe capture of HV01 (no host name in it: its file name prefix
+    // is that of HV01's systeminfo) listing one update systeminfo does not.
+    std::fs::write(
+        cluster.join("HV01.qfe.txt"),
+        "HotFixID   InstalledOn  \r\nKB976902   11/21/2010   \r\nKB5005039  8/10/2021    \r\n\r\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "--no-catalog",
+        "check",
+        cluster.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    validate_report(&report);
+    let warnings = report["input_warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = warnings[0].as_str().unwrap();
+    assert!(
+        w.contains("HV01.systeminfo.txt: HV01: installed updates differ from")
+            && w.contains("HV01.qfe.txt: 51 only here")
+            && w.contains("1 only there (KB5005039); the union (53 updates) is used"),
+        "{w}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("lockstep: warning: {w}")), "{err}");
+    let out = run(&["--no-catalog", "check", cluster.to_str().unwrap()]);
+    assert!(stdout(&out).contains("input warning: "), "{}", stdout(&out));
+}

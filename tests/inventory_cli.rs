@@ -198,3 +198,89 @@ fn table_output_columns() {
         assert!(stdout.contains(word), "{word} missing in\n{stdout}");
     }
 }
+
+fn real(sub: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real/")).join(sub)
+}
+
+/// A Windows 7 host whose systeminfo (cut short at 245 of 273 hotfixes) and
+/// wmic qfe (276) disagree: both are read into one node, the union is
+/// used, and both warnings reach stderr and the JSON; the exit code stays 0.
+#[test]
+fn warnings_about_captures_go_to_stderr_and_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("TRUTH");
+    std::fs::create_dir(&dir).unwrap();
+    for (from, to) in [
+        (
+            "wesng__7_sp1_x64_enterprise_en-us_20190305_systeminfo.txt",
+            "HOST.systeminfo.txt",
+        ),
+        (
+            "wesng__7_sp1_x64_enterprise_en-us_20190305_qfe.txt",
+            "HOST.qfe.txt",
+        ),
+    ] {
+        std::fs::copy(real("truth").join(from), dir.join(to)).unwrap();
+    }
+    let si = dir.join("HOST.systeminfo.txt").display().to_string();
+    let qfe = dir.join("HOST.qfe.txt").display().to_string();
+    let (code, v, _, stderr) = run(&[&dir], true);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "lockstep: warning: {si}:33: systeminfo says 273 hotfixes are installed but lists 245: the other 28 are unknown from this file (systeminfo on Windows 7 and Server 2008 R2 stops listing long lists; a wmic qfe or Get-HotFix capture of the host lists them all)"
+        )
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "lockstep: warning: {si}: WIN7SP1X64: installed updates differ from {qfe}: 0 only here, 31 only there (KB3109560, "
+        )),
+        "{stderr}"
+    );
+    let node = &v["inventory"]["clusters"][0]["nodes"][0];
+    assert_eq!(node["name"], "WIN7SP1X64");
+    assert_eq!(node["updates"].as_array().unwrap().len(), 276);
+    let w = v["warnings"].as_array().unwrap();
+    assert_eq!(w.len(), 2);
+    assert_eq!(
+        (w[0]["path"].as_str(), w[0]["line"].as_u64()),
+        (Some(si.as_str()), Some(33))
+    );
+    assert_eq!(
+        w[1]["message"]
+            .as_str()
+            .map(|m| format!("lockstep: warning: {m}")),
+        Some(lines[1].to_string())
+    );
+    assert_eq!(v["errors"].as_array().unwrap().len(), 0);
+    // The table view prints the same warnings on stderr.
+    let (code, _, stdout, table_err) = run(&[&dir], false);
+    assert_eq!((code, table_err.as_str()), (0, stderr.as_str()));
+    assert!(
+        stdout.contains("WIN7SP1X64") && stdout.contains("276"),
+        "{stdout}"
+    );
+}
+
+/// The id of a KB with a suffix is kept as written beside the KB.
+#[test]
+fn suffixed_ids_show_as_written() {
+    let (code, v, _, stderr) = run(
+        &[&real("inventory").join("wesng__xp_sp3_x86_professional_en-us_systeminfo.txt")],
+        true,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let u = &v["inventory"]["loose_nodes"][0]["updates"][0];
+    assert_eq!(
+        (u["kb"].as_str(), u["id_text"].as_str()),
+        (Some("KB2378111"), Some("KB2378111_WM9"))
+    );
+    // A plain id has no id_text at all.
+    let plain = &v["inventory"]["loose_nodes"][0]["updates"][10];
+    assert_eq!(plain["kb"], "KB898461");
+    assert!(plain.get("id_text").is_none(), "{plain}");
+}

@@ -57,12 +57,13 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let head = ReportHead::new(
+    let mut head = ReportHead::new(
         &loaded.inventory,
         sources.catalog_info(),
         &options,
         loaded.errors.clone(),
     );
+    head.input_warnings = loaded.warnings.clone();
     // Text and JSON stream: each cluster is judged, rendered and written,
     // then dropped; the findings follow the last cluster.
     // `separated`: each rendered cluster starts with a one-byte separator
@@ -106,6 +107,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 (Ok(report), Ok(())) => report,
             };
             report.input_errors = loaded.errors.clone();
+            report.input_warnings = loaded.warnings.clone();
             Ok(report)
         })
     };
@@ -140,6 +142,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 &options,
             );
             report.input_errors = loaded.errors.clone();
+            report.input_warnings = loaded.warnings.clone();
             timings.mark("check");
             let title = args
                 .paths

@@ -1,11 +1,14 @@
 //! `lockstep inventory PATH...`: read inventories and print the normalized
 //! nodes, as a table or as JSON. Inputs that cannot be read are reported on
 //! stderr (`lockstep: <path>:<line>: expected ...`) and the others are still
-//! printed; the exit code is 2 when any input failed.
+//! printed; the exit code is 2 when any input failed. Warnings about inputs
+//! that were read (a hotfix list cut short, two captures of one host that
+//! disagree) go to stderr too (`lockstep: warning: <path>:<line>: ...`) and
+//! into the JSON; they do not change the exit code.
 
 use crate::Global;
 use comfy_table::{Table, presets};
-use lockstep_ingest::{IngestError, LoadOutcome, load_paths};
+use lockstep_ingest::{IngestError, IngestWarning, LoadOutcome, load_paths};
 use lockstep_model::Node;
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,13 +28,16 @@ pub struct Args {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Output: a table for people, or JSON (the inventory, which format each
-    /// file was read as, and the errors).
+    /// file was read as, the errors and the warnings).
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }
 
 pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let outcome = load_paths(&args.paths);
+    for w in &outcome.warnings {
+        eprintln!("lockstep: warning: {w}");
+    }
     for e in &outcome.errors {
         eprintln!("lockstep: {e}");
     }
@@ -70,11 +76,20 @@ fn error_json(e: &IngestError) -> serde_json::Value {
     })
 }
 
+fn warning_json(w: &IngestWarning) -> serde_json::Value {
+    serde_json::json!({
+        "path": w.path,
+        "line": w.line,
+        "message": w.to_string(),
+    })
+}
+
 fn to_json(o: &LoadOutcome) -> serde_json::Value {
     serde_json::json!({
         "inventory": o.inventory,
         "files": o.files.iter().map(|(p, f)| serde_json::json!({"path": p, "format": f})).collect::<Vec<_>>(),
         "errors": o.errors.iter().map(error_json).collect::<Vec<_>>(),
+        "warnings": o.warnings.iter().map(warning_json).collect::<Vec<_>>(),
     })
 }
 

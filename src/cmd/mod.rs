@@ -30,15 +30,24 @@ pub struct Loaded {
     pub inventory: Inventory,
     /// `path:line: expected ...`, one per failed input.
     pub errors: Vec<String>,
+    /// `path:line: ...`: what was read but shapes the verdicts (a hotfix
+    /// list cut short, two captures of one host that disagree).
+    pub warnings: Vec<String>,
 }
 
 /// Reads snapshots, directories and fleet manifests; one bad input is an
-/// error in the list, the others are still read.
+/// error in the list, the others are still read. The warnings go to
+/// standard error at once (`lockstep: warning: ...`).
 pub fn load_inputs(paths: &[PathBuf]) -> Loaded {
     let outcome = lockstep_ingest::load_paths(paths);
+    let warnings: Vec<String> = outcome.warnings.iter().map(|w| w.to_string()).collect();
+    for w in &warnings {
+        eprintln!("lockstep: warning: {w}");
+    }
     Loaded {
         inventory: outcome.inventory,
         errors: outcome.errors.iter().map(|e| e.to_string()).collect(),
+        warnings,
     }
 }
 

@@ -44,6 +44,10 @@ pub struct CheckReport {
     pub catalog: CatalogInfo,
     /// Inputs that could not be read (`path:line: expected ...`).
     pub input_errors: Vec<String>,
+    /// What was read but shapes the verdicts (`path:line: ...`): a hotfix
+    /// list cut short, captures of one host that disagree.
+    #[serde(default)]
+    pub input_warnings: Vec<String>,
     pub clusters: Vec<ClusterReport>,
     /// Nodes given on their own, not as part of a cluster.
     pub loose_nodes: Vec<NodePosture>,
@@ -76,6 +80,7 @@ pub struct ReportHead {
     pub as_of: Option<Date>,
     pub catalog: CatalogInfo,
     pub input_errors: Vec<String>,
+    pub input_warnings: Vec<String>,
     /// How many clusters and nodes (clustered and loose) will follow.
     pub clusters: usize,
     pub nodes: usize,
@@ -94,6 +99,7 @@ impl ReportHead {
             as_of: options.as_of,
             catalog,
             input_errors,
+            input_warnings: Vec::new(),
             clusters: inventory.clusters.len(),
             nodes: inventory.all_nodes().count(),
         }
@@ -109,6 +115,7 @@ impl CheckReport {
             as_of: self.as_of,
             catalog: self.catalog.clone(),
             input_errors: self.input_errors.clone(),
+            input_warnings: self.input_warnings.clone(),
             clusters: self.clusters.len(),
             nodes: self
                 .clusters
@@ -267,6 +274,7 @@ pub fn check_each<T: Send, E>(
         as_of: options.as_of,
         catalog,
         input_errors: Vec::new(),
+        input_warnings: Vec::new(),
         clusters: Vec::new(),
         loose_nodes: loose,
         companion_chains,

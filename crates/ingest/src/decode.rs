@@ -13,12 +13,18 @@
 //! The order of decisions:
 //!
 //! 1. A byte-order mark wins (UTF-8, UTF-16LE, UTF-16BE).
-//! 2. UTF-16 without a BOM is recognised by its byte pattern: text written by
+//! 2. ASCII text followed by UTF-16LE: `wmic` run for the first time on a
+//!    host prints `Please wait while WMIC is being installed.` in ASCII where
+//!    its BOM would be, and a line `cmd.exe` echoed into the file before
+//!    `wmic ... >>` appended to it is ANSI. The ASCII part is kept as its own
+//!    line(s), a BOM between the two parts is dropped, and the rest is
+//!    decoded as UTF-16LE.
+//! 3. UTF-16 without a BOM is recognised by its byte pattern: text written by
 //!    these tools is mostly ASCII (labels, digits, padding spaces), so one byte
 //!    of most code units is zero, always at the odd (LE) or the even (BE)
 //!    offsets.
-//! 3. Valid UTF-8 is UTF-8.
-//! 4. Anything else is a legacy code page, guessed with `chardetng` and
+//! 4. Valid UTF-8 is UTF-8.
+//! 5. Anything else is a legacy code page, guessed with `chardetng` and
 //!    decoded with `encoding_rs`. `encoding_rs` has no CP850 (the Western
 //!    European console code page), so when the guess is a Western single-byte
 //!    encoding and the high bytes sit mostly in 0x80–0x9F (where CP850 keeps
@@ -55,7 +61,7 @@ pub fn decode_owned(mut bytes: Vec<u8>, path: &str) -> Result<String, IngestErro
     let maybe_utf8 = bytes.len() > bom
         && !bytes.starts_with(b"\xFF\xFE")
         && !bytes.starts_with(b"\xFE\xFF")
-        && (bom == 3 || sniff_utf16(&bytes).is_none());
+        && (bom == 3 || (sniff_utf16(&bytes).is_none() && ascii_then_utf16le(&bytes).is_none()));
     match std::str::from_utf8(bytes.get(bom..).unwrap_or(&[])) {
         Ok(text) if maybe_utf8 => check_text(text, path)?,
         _ => return decode(&bytes, path),
@@ -143,6 +149,17 @@ fn decode_raw<'a>(bytes: &'a [u8], path: &str) -> Result<Cow<'a, str>, IngestErr
     if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
         return Ok(Cow::Owned(decode_utf16(rest, UTF_16BE)));
     }
+    if let Some((ascii, body)) = ascii_then_utf16le(bytes) {
+        let rest = decode_utf16(body, UTF_16LE);
+        // The ASCII part ends its own line even when nothing separated it
+        // from the UTF-16 part (wmic's banner has no line end).
+        let sep = if ascii.ends_with(['\r', '\n']) || rest.starts_with(['\r', '\n']) {
+            ""
+        } else {
+            "\r\n"
+        };
+        return Ok(Cow::Owned(format!("{ascii}{sep}{rest}")));
+    }
     if let Some(enc) = sniff_utf16(bytes) {
         return Ok(Cow::Owned(decode_utf16(bytes, enc)));
     }
@@ -183,6 +200,22 @@ fn decode_utf16(bytes: &[u8], enc: &'static Encoding) -> String {
     let even = bytes.len() & !1;
     let body = bytes.get(..even).unwrap_or(bytes);
     enc.decode_without_bom_handling(body).0.into_owned()
+}
+
+/// ASCII text (printable, tabs, line ends) followed by UTF-16LE text, with or
+/// without a BOM between them: the two parts. Only the first 4 KiB are
+/// searched for the first zero byte, the high byte of the first UTF-16 code
+/// unit; the ASCII part is a banner or an echoed line, never long.
+fn ascii_then_utf16le(bytes: &[u8]) -> Option<(&str, &[u8])> {
+    let zero = memchr::memchr(0, bytes.get(..4096).unwrap_or(bytes))?;
+    let start = zero.checked_sub(1)?;
+    let (head, body) = bytes.split_at(start);
+    let ascii = head.strip_suffix(b"\xFF\xFE").unwrap_or(head);
+    let is_text = |b: &u8| matches!(b, b' '..=b'~' | b'\t' | b'\r' | b'\n');
+    if ascii.is_empty() || !ascii.iter().all(is_text) || sniff_utf16(body) != Some(UTF_16LE) {
+        return None;
+    }
+    Some((std::str::from_utf8(ascii).ok()?, body))
 }
 
 /// UTF-16 without a BOM: zero bytes on one side of most code units and almost
@@ -439,6 +472,38 @@ mod tests {
             decode(&be, "f").unwrap(),
             "Host Name:                 HV01\n"
         );
+    }
+
+    #[test]
+    fn ascii_line_then_utf16le() {
+        let table =
+            "Description  HotFixID   InstalledOn  \r\nUpdate       KB5005039  8/10/2021    \r\n";
+        // wmic's first run: its banner instead of the BOM, no line end.
+        let mut first_run = b"Please wait while WMIC is being installed.".to_vec();
+        first_run.extend(utf16le(table, false));
+        assert_eq!(sniff(&first_run), "UTF-16LE");
+        let want = "Please wait while WMIC is being installed.\nDescription  HotFixID   InstalledOn  \nUpdate       KB5005039  8/10/2021    \n";
+        assert_eq!(decode(&first_run, "f").unwrap(), want);
+        assert_eq!(decode_owned(first_run, "f").unwrap(), want);
+        // `echo %COMPUTERNAME% > f` then `wmic qfe list brief >> f`, with and
+        // without wmic's BOM, and an odd-length echoed line.
+        for (line, bom) in [
+            ("HV13 \r\n", false),
+            ("HV13 \r\n", true),
+            ("HV1 \r\n", true),
+        ] {
+            let mut bytes = line.as_bytes().to_vec();
+            bytes.extend(utf16le(table, bom));
+            let want = format!(
+                "{}{}",
+                line.replace("\r\n", "\n"),
+                table.replace("\r\n", "\n")
+            );
+            assert_eq!(decode(&bytes, "f").unwrap(), want, "{line:?} {bom}");
+            assert_eq!(decode_owned(bytes, "f").unwrap(), want);
+        }
+        // Text that merely contains a NUL is still binary.
+        assert!(decode(b"Host Name: A\n\0\0\x01\x02", "f").is_err());
     }
 
     #[test]

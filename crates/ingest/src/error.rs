@@ -44,3 +44,35 @@ impl fmt::Display for IngestError {
 }
 
 impl std::error::Error for IngestError {}
+
+/// Something lockstep read but the user should know about, because it
+/// shapes the verdicts: a hotfix list cut short, two captures of one host
+/// that disagree (and which one was used for what). Loading goes on and
+/// the exit code does not change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestWarning {
+    pub path: String,
+    /// 1-based; 0 when the warning is about the file as a whole.
+    pub line: u32,
+    pub message: String,
+}
+
+impl IngestWarning {
+    pub fn new(path: impl Into<String>, line: u32, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for IngestWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}: {}", self.path, self.line, self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}

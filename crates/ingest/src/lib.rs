@@ -17,14 +17,16 @@
 //! naming the file, the line and what was expected; loading goes on with the
 //! other inputs and the caller decides the exit code.
 
+mod consistency;
 pub mod decode;
 pub mod error;
 pub mod formats;
+pub mod hotfix_id;
 pub mod load;
 pub mod manifest;
 mod updates;
 pub mod util;
 
-pub use error::IngestError;
+pub use error::{IngestError, IngestWarning};
 pub use formats::{FileContent, Format, NodeFacts, Text};
 pub use load::{LoadOutcome, load_paths};

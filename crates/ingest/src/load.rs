@@ -11,11 +11,16 @@
 //!   clusters).
 //! * A file's node is the one its content names (`Host Name`, `CSName`,
 //!   `PSComputerName`, `Node`); otherwise the subdirectory's name; otherwise
-//!   the file name up to its first dot (`HV01.fltmc-instances.txt` → HV01).
+//!   the host that a file beside it with the same name up to its first dot
+//!   names (`HOST.qfe.txt` goes with `HOST.systeminfo.txt`'s host);
+//!   otherwise the file name up to its first dot (`HV01.fltmc-instances.txt`
+//!   → HV01).
 //! * Node names compare case-insensitively; facts about one node from several
 //!   files are merged (updates deduplicated by KB, the first source that
 //!   names a KB wins and later ones only fill what it lacked; every file is
-//!   listed in `node.sources`).
+//!   listed in `node.sources`). Where the files disagree (installed updates,
+//!   OS version, architecture) a warning says which files, what differs and
+//!   what was used ([`crate::consistency`]).
 //! * `Get-ClusterSharedVolumeState` captures (which name the node on every
 //!   record) attach to the directory's cluster; given as a single file they
 //!   form a cluster named after the file.
@@ -27,23 +32,30 @@
 //! A file that cannot be read yields an [`IngestError`] and loading goes on.
 //! Hidden files (`.name`) in directories are skipped.
 
+use crate::consistency::{MergeLog, StemHosts};
 use crate::formats::{self, FileContent, NodeFacts, Text};
 use crate::updates::UpdateIndex;
-use crate::{IngestError, decode};
+use crate::{IngestError, IngestWarning, decode};
 use lockstep_model::protection::{CsvNodeState, Section};
-use lockstep_model::{Cluster, Inventory, Node, SourceRef, Sourced};
+use lockstep_model::{Cluster, Inventory, Node, OsInfo, SourceRef, Sourced};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// What loading produced: the inventory, the inputs that failed, and which
-/// format each readable file was read as.
+/// What loading produced: the inventory, the inputs that failed, what the
+/// user should know about the inputs that were read, and which format each
+/// readable file was read as.
 #[derive(Debug, Default)]
 pub struct LoadOutcome {
     pub inventory: Inventory,
     pub errors: Vec<IngestError>,
+    /// Hotfix lists cut short, captures of one host that disagree (and what
+    /// was used): the inventory is complete, but these shape its verdicts.
+    pub warnings: Vec<IngestWarning>,
     /// (path, format name) of every file that parsed.
     pub files: Vec<(String, &'static str)>,
+    /// Warnings while loading, and what merging needs to write them.
+    pub(crate) log: MergeLog,
 }
 
 fn is_toml(p: &Path) -> bool {
@@ -63,6 +75,12 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
             _ => None,
         })
         .collect();
+    let hosts = StemHosts::learn(
+        paths
+            .iter()
+            .zip(&parsed)
+            .filter_map(|(p, r)| Some((p.as_path(), r.as_ref()?))),
+    );
     // Loose nodes are only added below; clusters also by directories and
     // manifests, which the cluster index catches up with.
     let mut loose_index = NameIndex::default();
@@ -102,7 +120,7 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
                 let content = match parsed {
                     Some(Ok((content, format))) => {
                         out.files.push((shown.clone(), format));
-                        Some(content)
+                        Some((content, format))
                     }
                     Some(Err(e)) => {
                         out.errors.push(e);
@@ -111,18 +129,22 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
                     // It was not a plain file a moment ago.
                     None => read_one(p, &mut out),
                 };
-                let clusters = &mut out.inventory.clusters;
                 match content {
-                    Some(FileContent::Clusters(cs)) => {
+                    Some((FileContent::Clusters(cs), _)) => {
                         for c in cs {
-                            merge_cluster_indexed(clusters, &mut cluster_index, c);
+                            let clusters = &mut out.inventory.clusters;
+                            merge_cluster_indexed(clusters, &mut cluster_index, c, &mut out.log);
                         }
                     }
-                    Some(other) => absorb(other, &shown, None, &mut loose, &mut csv, clusters),
+                    Some((other, format)) => {
+                        let owner = hosts.host_of(p);
+                        absorb(other, &shown, format, owner, &mut loose, &mut csv, &mut out);
+                    }
                     None => {}
                 }
                 for n in loose {
-                    merge_into_indexed(&mut out.inventory.loose_nodes, &mut loose_index, n);
+                    let list = &mut out.inventory.loose_nodes;
+                    merge_into_indexed(list, &mut loose_index, n, &mut out.log);
                 }
                 if !csv.is_empty() {
                     let mut c = Cluster {
@@ -131,11 +153,13 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
                         ..Cluster::default()
                     };
                     attach_csv(&mut c, csv, &shown);
-                    merge_cluster_indexed(clusters, &mut cluster_index, c);
+                    let clusters = &mut out.inventory.clusters;
+                    merge_cluster_indexed(clusters, &mut cluster_index, c, &mut out.log);
                 }
             }
         }
     }
+    out.warnings = std::mem::take(&mut out.log.warnings);
     // Parsers and merges grow update lists by pushing; a fleet holds
     // millions of updates, so give back the unused capacity (in place).
     for c in &mut out.inventory.clusters {
@@ -170,16 +194,16 @@ fn load_dir(dir: &Path, out: &mut LoadOutcome) {
     collect_files(dir, None, 0, &mut files, out);
     let parsed: Vec<Result<(FileContent, &'static str), IngestError>> =
         files.par_iter().map(|(path, _)| read_file(path)).collect();
+    let hosts = StemHosts::learn(files.iter().map(|(p, _)| p.as_path()).zip(&parsed));
     let mut nodes = Vec::new();
     let mut csv = Vec::new();
-    let clusters = &mut out.inventory.clusters;
     let mut cluster_index = NameIndex::default();
     for ((path, node_dir), result) in files.iter().zip(parsed) {
         let shown = path.display().to_string();
-        let content = match result {
+        let (content, format) = match result {
             Ok((content, format)) => {
                 out.files.push((shown.clone(), format));
-                content
+                (content, format)
             }
             Err(e) => {
                 out.errors.push(e);
@@ -191,22 +215,19 @@ fn load_dir(dir: &Path, out: &mut LoadOutcome) {
             // found by name through the index rather than a search.
             FileContent::Clusters(cs) => {
                 for c in cs {
-                    merge_cluster_indexed(clusters, &mut cluster_index, c);
+                    let clusters = &mut out.inventory.clusters;
+                    merge_cluster_indexed(clusters, &mut cluster_index, c, &mut out.log);
                 }
             }
-            other => absorb(
-                other,
-                &shown,
-                node_dir.as_deref(),
-                &mut nodes,
-                &mut csv,
-                clusters,
-            ),
+            other => {
+                let owner = node_dir.as_deref().or_else(|| hosts.host_of(path));
+                absorb(other, &shown, format, owner, &mut nodes, &mut csv, out);
+            }
         }
     }
     let mut node_index = NameIndex::default();
     for n in nodes {
-        merge_into_indexed(&mut cluster.nodes, &mut node_index, n);
+        merge_into_indexed(&mut cluster.nodes, &mut node_index, n, &mut out.log);
     }
     if !csv.is_empty() {
         attach_csv(&mut cluster, csv, &shown);
@@ -217,7 +238,7 @@ fn load_dir(dir: &Path, out: &mut LoadOutcome) {
         }
     }
     if !cluster.nodes.is_empty() || cluster.protection.csv_states.is_some() {
-        merge_cluster(&mut out.inventory.clusters, cluster);
+        merge_cluster(&mut out.inventory.clusters, cluster, &mut out.log);
     }
 }
 
@@ -265,7 +286,7 @@ fn collect_files(
 }
 
 /// Reads, decodes, detects and parses one file, recording the outcome.
-pub(crate) fn read_one(path: &Path, out: &mut LoadOutcome) -> Option<FileContent> {
+pub(crate) fn read_one(path: &Path, out: &mut LoadOutcome) -> Option<(FileContent, &'static str)> {
     record(path, read_file(path), out)
 }
 
@@ -274,11 +295,11 @@ pub(crate) fn record(
     path: &Path,
     result: Result<(FileContent, &'static str), IngestError>,
     out: &mut LoadOutcome,
-) -> Option<FileContent> {
+) -> Option<(FileContent, &'static str)> {
     match result {
         Ok((content, format)) => {
             out.files.push((path.display().to_string(), format));
-            Some(content)
+            Some((content, format))
         }
         Err(e) => {
             out.errors.push(e);
@@ -393,34 +414,42 @@ fn stem_name(path: &Path) -> String {
     }
 }
 
+/// Takes what one file (read as `format`) yields: its nodes into `nodes`
+/// (named by their content, else `owner`, else the file name), its
+/// clusters into the inventory, its CSV states into `csv`; the errors and
+/// warnings of its lines into `out`.
 pub(crate) fn absorb(
     content: FileContent,
     path: &str,
-    node_dir: Option<&str>,
+    format: &str,
+    owner: Option<&str>,
     nodes: &mut Vec<Node>,
     csv: &mut Vec<CsvNodeState>,
-    clusters: &mut Vec<Cluster>,
+    out: &mut LoadOutcome,
 ) {
+    out.log.file_read(path, format);
     match content {
         FileContent::Nodes(list) => {
-            for facts in list {
-                nodes.push(named_node(facts, path, node_dir));
+            for mut facts in list {
+                out.errors.append(&mut facts.errors);
+                out.log.warnings.append(&mut facts.warnings);
+                nodes.push(named_node(facts, path, owner));
             }
         }
         FileContent::Clusters(cs) => {
             for c in cs {
-                merge_cluster(clusters, c);
+                merge_cluster(&mut out.inventory.clusters, c, &mut out.log);
             }
         }
         FileContent::CsvStates(states) => csv.extend(states),
     }
 }
 
-fn named_node(facts: NodeFacts, path: &str, node_dir: Option<&str>) -> Node {
-    let NodeFacts { name, mut node } = facts;
+fn named_node(facts: NodeFacts, path: &str, owner: Option<&str>) -> Node {
+    let NodeFacts { name, mut node, .. } = facts;
     let (name, source) = match name {
         Some(Sourced { value, source }) => (value, source),
-        None => match node_dir {
+        None => match owner {
             Some(d) => (d.to_string(), SourceRef::new(path, 0)),
             None => (stem_name(Path::new(path)), SourceRef::new(path, 0)),
         },
@@ -477,30 +506,38 @@ fn node_name(n: &Node) -> &str {
 }
 
 /// [`merge_cluster`] through an index of `clusters`.
-fn merge_cluster_indexed(clusters: &mut Vec<Cluster>, index: &mut NameIndex, c: Cluster) {
+fn merge_cluster_indexed(
+    clusters: &mut Vec<Cluster>,
+    index: &mut NameIndex,
+    c: Cluster,
+    log: &mut MergeLog,
+) {
     let at = index.find(clusters, cluster_name, &c.name);
-    merge_cluster_at(clusters, at, c);
+    merge_cluster_at(clusters, at, c, log);
 }
 
 /// [`merge_into`] through an index of `list`.
-fn merge_into_indexed(list: &mut Vec<Node>, index: &mut NameIndex, node: Node) {
+fn merge_into_indexed(list: &mut Vec<Node>, index: &mut NameIndex, node: Node, log: &mut MergeLog) {
     let at = index.find(list, node_name, &node.name);
     match at.and_then(|i| list.get_mut(i)) {
-        Some(existing) => merge_node(existing, node),
+        Some(existing) => merge_node(existing, node, log),
         None => list.push(node),
     }
 }
 
 /// Adds `node` to `list`, merging with a node of the same name.
-pub fn merge_into(list: &mut Vec<Node>, node: Node) {
+pub(crate) fn merge_into(list: &mut Vec<Node>, node: Node, log: &mut MergeLog) {
     match list.iter_mut().find(|n| same_name(&n.name, &node.name)) {
-        Some(existing) => merge_node(existing, node),
+        Some(existing) => merge_node(existing, node, log),
         None => list.push(node),
     }
 }
 
-/// Fills what `into` lacks from `from`; updates deduplicated by KB.
-pub fn merge_node(into: &mut Node, from: Node) {
+/// Fills what `into` lacks from `from`; updates deduplicated by KB. Where
+/// the two disagree, `log` gets a warning, and `from`'s OS facts replace
+/// `into`'s when its version is the higher one.
+fn merge_node(into: &mut Node, from: Node, log: &mut MergeLog) {
+    let from_os_wins = log.compare(into, &from);
     let Node {
         name: _,
         name_source,
@@ -523,30 +560,11 @@ pub fn merge_node(into: &mut Node, from: Node) {
     if into.name_source.is_none() {
         into.name_source = name_source;
     }
-    let o = &mut into.os;
-    if o.caption.is_none() {
-        o.caption = os.caption;
-    }
-    // A four-part version (with the UBR) is better than a three-part one.
-    match (&o.version, os.version) {
-        (None, v) => o.version = v,
-        (Some(cur), Some(new))
-            if cur.value.len() < 4
-                && new.value.len() == 4
-                && cur.value.build() == new.value.build() =>
-        {
-            o.version = Some(new)
-        }
-        _ => {}
-    }
-    if o.service_pack.is_none() {
-        o.service_pack = os.service_pack;
-    }
-    if o.architecture.is_none() {
-        o.architecture = os.architecture;
-    }
-    if o.installation_type.is_none() {
-        o.installation_type = os.installation_type;
+    if from_os_wins {
+        let older = std::mem::replace(&mut into.os, os);
+        fill_os(&mut into.os, older);
+    } else {
+        fill_os(&mut into.os, os);
     }
     if into.domain.is_none() {
         into.domain = domain;
@@ -606,6 +624,34 @@ pub fn merge_node(into: &mut Node, from: Node) {
     }
 }
 
+/// Fills what `o` lacks from `other`.
+fn fill_os(o: &mut OsInfo, other: OsInfo) {
+    if o.caption.is_none() {
+        o.caption = other.caption;
+    }
+    // A four-part version (with the UBR) is better than a three-part one.
+    match (&o.version, other.version) {
+        (None, v) => o.version = v,
+        (Some(cur), Some(new))
+            if cur.value.len() < 4
+                && new.value.len() == 4
+                && cur.value.build() == new.value.build() =>
+        {
+            o.version = Some(new)
+        }
+        _ => {}
+    }
+    if o.service_pack.is_none() {
+        o.service_pack = other.service_pack;
+    }
+    if o.architecture.is_none() {
+        o.architecture = other.architecture;
+    }
+    if o.installation_type.is_none() {
+        o.installation_type = other.installation_type;
+    }
+}
+
 pub(crate) fn attach_csv(cluster: &mut Cluster, states: Vec<CsvNodeState>, path: &str) {
     let src = states
         .first()
@@ -620,13 +666,18 @@ pub(crate) fn attach_csv(cluster: &mut Cluster, states: Vec<CsvNodeState>, path:
     }
 }
 
-pub(crate) fn merge_cluster(clusters: &mut Vec<Cluster>, c: Cluster) {
+pub(crate) fn merge_cluster(clusters: &mut Vec<Cluster>, c: Cluster, log: &mut MergeLog) {
     let at = clusters.iter().position(|x| same_name(&x.name, &c.name));
-    merge_cluster_at(clusters, at, c);
+    merge_cluster_at(clusters, at, c, log);
 }
 
 /// Merges `c` into the cluster at `at` (the one with its name), or adds it.
-fn merge_cluster_at(clusters: &mut Vec<Cluster>, at: Option<usize>, c: Cluster) {
+fn merge_cluster_at(
+    clusters: &mut Vec<Cluster>,
+    at: Option<usize>,
+    c: Cluster,
+    log: &mut MergeLog,
+) {
     let Some(existing) = at.and_then(|i| clusters.get_mut(i)) else {
         clusters.push(c);
         return;
@@ -642,7 +693,7 @@ fn merge_cluster_at(clusters: &mut Vec<Cluster>, at: Option<usize>, c: Cluster) 
         existing.source = source;
     }
     for n in nodes {
-        merge_into(&mut existing.nodes, n);
+        merge_into(&mut existing.nodes, n, log);
     }
     if existing.state.is_none() {
         existing.state = state;
@@ -698,17 +749,18 @@ mod tests {
         let mut searched = Vec::new();
         let mut indexed = Vec::new();
         let mut index = NameIndex::default();
+        let log = &mut MergeLog::default();
         for (i, name) in names.iter().enumerate() {
-            merge_into(&mut searched, node(i, name));
-            merge_into_indexed(&mut indexed, &mut index, node(i, name));
+            merge_into(&mut searched, node(i, name), log);
+            merge_into_indexed(&mut indexed, &mut index, node(i, name), log);
             // Appended behind the index's back: it catches up.
             if i == 4 {
                 searched.push(node(99, "late"));
                 indexed.push(node(99, "late"));
             }
         }
-        merge_into(&mut searched, node(100, "LATE"));
-        merge_into_indexed(&mut indexed, &mut index, node(100, "LATE"));
+        merge_into(&mut searched, node(100, "LATE"), log);
+        merge_into_indexed(&mut indexed, &mut index, node(100, "LATE"), log);
         let view = |l: &[Node]| -> Vec<(String, Vec<String>)> {
             l.iter()
                 .map(|n| (n.name.clone(), n.sources.clone()))

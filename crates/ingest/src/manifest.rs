@@ -108,36 +108,24 @@ pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
         let mut loose = Vec::new();
         for f in &entry.files {
             let p = base.join(f);
-            if let Some(content) = parsed.next().and_then(|r| record(&p, r, out)) {
-                absorb(
-                    content,
-                    &p.display().to_string(),
-                    None,
-                    &mut loose,
-                    &mut csv,
-                    &mut out.inventory.clusters,
-                );
+            if let Some((content, format)) = parsed.next().and_then(|r| record(&p, r, out)) {
+                let file = p.display().to_string();
+                absorb(content, &file, format, None, &mut loose, &mut csv, out);
             }
         }
         for n in loose {
-            merge_into(&mut cluster.nodes, n);
+            merge_into(&mut cluster.nodes, n, &mut out.log);
         }
         for node in &entry.node {
             for f in &node.files {
                 let p = base.join(f);
                 let file = p.display().to_string();
-                let Some(content) = parsed.next().and_then(|r| record(&p, r, out)) else {
+                let Some((content, format)) = parsed.next().and_then(|r| record(&p, r, out)) else {
                     continue;
                 };
                 let mut nodes = Vec::new();
-                absorb(
-                    content,
-                    &file,
-                    Some(&node.name),
-                    &mut nodes,
-                    &mut csv,
-                    &mut out.inventory.clusters,
-                );
+                let owner = Some(node.name.as_str());
+                absorb(content, &file, format, owner, &mut nodes, &mut csv, out);
                 for n in nodes {
                     if !n.name.eq_ignore_ascii_case(&node.name) {
                         out.errors.push(IngestError::new(
@@ -150,7 +138,7 @@ pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
                         ));
                         continue;
                     }
-                    merge_into(&mut cluster.nodes, n);
+                    merge_into(&mut cluster.nodes, n, &mut out.log);
                 }
             }
         }
@@ -160,6 +148,6 @@ pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
         for n in &mut cluster.nodes {
             n.cluster = Some(cluster.name.clone());
         }
-        merge_cluster(&mut out.inventory.clusters, cluster);
+        merge_cluster(&mut out.inventory.clusters, cluster, &mut out.log);
     }
 }

@@ -109,6 +109,7 @@ mod tests {
     fn upd(kb: u32, desc: Option<&str>, by: Option<&str>, line: u32) -> InstalledUpdate {
         InstalledUpdate {
             kb: KbId(kb),
+            id_text: None,
             description: desc.map(SharedStr::from),
             installed_on: None,
             installed_by: by.map(SharedStr::from),

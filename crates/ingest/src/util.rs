@@ -2,9 +2,9 @@
 //! architecture names, lenient JSON scalars. Nothing here allocates per line
 //! unless the caller keeps the result.
 
+use crate::hotfix_id::{CaptureId, read_hotfix_id};
 use crate::updates::{Interner, UpdateIndex};
 use jiff::civil::Date;
-use lockstep_model::KbId;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
@@ -60,23 +60,28 @@ pub fn normalize_arch(s: &str) -> Option<String> {
     if t.is_empty() {
         return None;
     }
-    let l = t.to_ascii_lowercase();
-    let arch = if l.contains("arm64") || l.contains("aarch64") {
-        "arm64"
+    Some(known_arch(t).map_or_else(|| t.to_string(), str::to_string))
+}
+
+/// The architecture a system type names (`x64-based PC`, `PC à base de
+/// x64`, `AMD64`, `ARM64-based PC`), or `None` when it names none.
+pub fn known_arch(s: &str) -> Option<&'static str> {
+    let l = s.trim().to_ascii_lowercase();
+    if l.contains("arm64") || l.contains("aarch64") {
+        Some("arm64")
     } else if l.contains("x64")
         || l.contains("amd64")
         || l.contains("x86_64")
         || l.contains("x86-64")
     {
-        "x64"
+        Some("x64")
     } else if l.contains("ia64") || l.contains("itanium") {
-        "ia64"
+        Some("ia64")
     } else if l.contains("x86") || l.contains("i386") || l.contains("i686") {
-        "x86"
+        Some("x86")
     } else {
-        return Some(t.to_string());
-    };
-    Some(arch.to_string())
+        None
+    }
 }
 
 /// A host name read from content: trimmed, non-empty, one line, bounded.
@@ -86,28 +91,6 @@ pub fn host_name(s: &str) -> Option<String> {
         return None;
     }
     Some(t.to_string())
-}
-
-/// A hotfix id that is not a KB but still an entry Windows lists:
-/// `File 1`, `Q147222`, `M123456`.
-pub fn is_hotfix_like(s: &str) -> bool {
-    let t = s.trim();
-    if t.parse::<KbId>().is_ok() {
-        return true;
-    }
-    let mut words = t.split_whitespace();
-    match (words.next(), words.next(), words.next()) {
-        (Some(w), Some(n), None) => {
-            w.chars().all(|c| c.is_alphabetic()) && n.bytes().all(|b| b.is_ascii_digit())
-        }
-        (Some(w), None, None) => {
-            let mut cs = w.chars();
-            cs.next().is_some_and(|c| c.is_ascii_alphabetic())
-                && w.len() > 1
-                && cs.all(|c| c.is_ascii_digit())
-        }
-        _ => false,
-    }
 }
 
 // ---------------------------------------------------------------- dates
@@ -628,7 +611,10 @@ impl<'a> QfeRow<'a> {
                 .map(Cow::Borrowed)
         };
         let hotfix_id = get(c.hotfix_id);
-        if !hotfix_id.as_deref().is_some_and(is_hotfix_like) {
+        if !hotfix_id
+            .as_deref()
+            .is_some_and(crate::hotfix_id::is_hotfix_like)
+        {
             return None;
         }
         Some(QfeRow {
@@ -684,18 +670,20 @@ pub fn qfe_rows_to_nodes(t: &crate::Text, rows: &[QfeRow<'_>]) -> Vec<crate::Nod
         let Some(id) = non_empty(&r.hotfix_id) else {
             continue;
         };
-        match id.parse::<KbId>() {
-            Ok(kb) => index.add(
+        match read_hotfix_id(t, r.line, &id) {
+            CaptureId::Kb(kb, id_text) => index.add(
                 &mut facts.node,
                 lockstep_model::InstalledUpdate {
                     kb,
+                    id_text: id_text.map(|s| strings.get(s)),
                     description: strings.trimmed(r.description.as_deref()),
                     installed_on: r.installed_on.as_deref().and_then(|d| parse_date(d, order)),
                     installed_by: strings.trimmed(r.installed_by.as_deref()),
                     source: t.at(r.line),
                 },
             ),
-            Err(_) => {
+            CaptureId::Cut(e) => facts.errors.push(e),
+            CaptureId::Other => {
                 if !facts.node.other_entries.iter().any(|o| o.text == id) {
                     facts.node.other_entries.push(lockstep_model::OtherEntry {
                         text: id,
@@ -782,24 +770,18 @@ mod tests {
             ("x64-based PC", "x64"),
             ("x64-basierter PC", "x64"),
             ("Ordinateur à base de x64", "x64"),
+            ("PC à base de x64", "x64"),
             ("X86-based PC", "x86"),
             ("ARM64-based PC", "arm64"),
             ("AMD64", "x64"),
         ] {
             assert_eq!(normalize_arch(s).as_deref(), Some(a), "{s}");
         }
-    }
-
-    #[test]
-    fn hotfix_like() {
-        assert!(is_hotfix_like("KB5005039"));
-        assert!(is_hotfix_like("File 1"));
-        assert!(is_hotfix_like("Q147222"));
-        assert!(!is_hotfix_like(
-            "Intel64 Family 6 Model 85 Stepping 4 GenuineIntel ~2095 Mhz"
-        ));
-        assert!(!is_hotfix_like("192.168.254.172"));
-        assert!(!is_hotfix_like("Realtek PCIe GBE Family Controller"));
+        assert_eq!(known_arch("3 Corrections installées."), None);
+        assert_eq!(
+            normalize_arch("3 Corrections installées.").as_deref(),
+            Some("3 Corrections installées.")
+        );
     }
 
     #[test]

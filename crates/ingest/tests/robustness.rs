@@ -43,8 +43,19 @@ fn truncated_systeminfo_keeps_what_was_printed() {
     let cut = text.find("KB4132216").unwrap() + 4;
     let (c, f) = parse_bytes(&text.as_bytes()[..cut], "cut.txt").unwrap();
     assert_eq!(f, "systeminfo");
-    // KB4049065, KB4091664; `[03]: KB41` is not a KB (too short) and not kept as one.
+    // KB4049065, KB4091664; `[03]: KB41` is not a KB (too short): not kept
+    // as one, and reported with its line.
     assert_eq!(kb_count(&c), 2);
+    let FileContent::Nodes(facts) = &c else {
+        panic!("not nodes")
+    };
+    let errors: Vec<String> = facts[0].errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        errors,
+        [
+            "cut.txt:36: expected a KB number of 6 or 7 digits such as KB5033118 (a shorter one is cut off), found \"KB41\""
+        ]
+    );
     // Cut before the OS version line: no longer recognisable.
     let cut = text.find("OS Version").unwrap();
     let e = parse_bytes(&text.as_bytes()[..cut], "cut2.txt").unwrap_err();

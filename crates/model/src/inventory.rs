@@ -184,6 +184,11 @@ impl OsInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstalledUpdate {
     pub kb: KbId,
+    /// The hotfix id as the capture wrote it, when it says more than the KB
+    /// number (`KB2536276-v2`, `KB893803v2`, `KB2510531-IE8`); `None` for a
+    /// plain `KB5033118`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_text: Option<SharedStr>,
     /// `Security Update`, `Update`, `Hotfix`, or a title from update history.
     pub description: Option<SharedStr>,
     pub installed_on: Option<jiff::civil::Date>,
@@ -266,6 +271,9 @@ impl InstalledUpdate {
     /// What a later source adds about the same KB: only the fields this one
     /// lacks are taken (the first source that named the KB wins).
     pub fn fill_missing_from(&mut self, later: InstalledUpdate) {
+        if self.id_text.is_none() {
+            self.id_text = later.id_text;
+        }
         if self.description.is_none() {
             self.description = later.description;
         }

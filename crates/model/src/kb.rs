@@ -50,26 +50,109 @@ impl KbId {
     }
 }
 
+/// What a hotfix id names, as Windows lists it in `Win32_QuickFixEngineering`
+/// (`Get-HotFix`, `wmic qfe`, osquery `patches`) and in `systeminfo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HotfixId<'a> {
+    /// A KB number, with what Windows printed after its digits: `-v2` in
+    /// `KB2536276-v2`, `v2` in `KB893803v2`, `-IE8` in `KB2510531-IE8`,
+    /// `_WM9` in `KB2378111_WM9`; empty for a plain `KB5033118`.
+    Kb { kb: KbId, suffix: &'a str },
+    /// `KB` and fewer digits than any KB number has (`KB2862`): an id cut
+    /// off, which must not be taken for a KB.
+    TooShort,
+    /// Not a KB id: `File 1`, `Q147222`, `M123456`, `KB` with more than 7
+    /// digits or with text that is not a suffix.
+    Other,
+}
+
+/// Digits of a KB number in a hotfix id. Microsoft's hotfix ids carry the
+/// `KB` prefix since 2003, when article numbers had six digits (`KB329115`,
+/// `KB968211`); after `KB999999` the numbering went on at 2000000, so
+/// every KB since 2009 has seven (`KB2000011` … `KB5033118`). No hotfix id
+/// ever had fewer than six digits: a shorter one was cut off.
+pub const HOTFIX_KB_DIGITS: std::ops::RangeInclusive<usize> = 6..=7;
+
+/// Longest suffix after the digits (`-v2`, `-IE8`, `_WM9`, `-x64-ENU`).
+const MAX_SUFFIX: usize = 16;
+
+/// `KB`/`kb` prefix, the digits after it and the rest: the one place that
+/// takes a KB token apart. `None` when there are no digits.
+fn split_kb_token(t: &str) -> Option<(bool, &str, &str)> {
+    let (prefixed, rest) = match t.get(..2) {
+        Some(p) if p.eq_ignore_ascii_case("KB") => (true, t.get(2..).unwrap_or("")),
+        _ => (false, t),
+    };
+    let end = rest
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(rest.len());
+    if end == 0 {
+        return None;
+    }
+    Some((prefixed, rest.get(..end)?, rest.get(end..)?))
+}
+
+/// A suffix Windows puts after a KB number: an optional `-` or `_`, then
+/// letters, digits and inner `-`, `_`, `.` (`-v2`, `v2`, `-IE8`, `_WM9`).
+fn is_suffix(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '_']).unwrap_or(s);
+    s.len() <= MAX_SUFFIX
+        && body.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+impl KbId {
+    /// Reads a hotfix id as Windows lists it (see [`HotfixId`]), with
+    /// surrounding white space. The KB number must have 6 or 7 digits
+    /// ([`HOTFIX_KB_DIGITS`]); `KB` with fewer and nothing after them is
+    /// [`HotfixId::TooShort`]. A bare number (`5033118`) is read like
+    /// `KB5033118`, but is never called too short.
+    pub fn parse_hotfix_id(s: &str) -> HotfixId<'_> {
+        let t = s.trim();
+        let Some((prefixed, digits, suffix)) = split_kb_token(t) else {
+            return HotfixId::Other;
+        };
+        if !suffix.is_empty() && (!prefixed || !is_suffix(suffix)) {
+            return HotfixId::Other;
+        }
+        if digits.len() < *HOTFIX_KB_DIGITS.start() {
+            return if prefixed && suffix.is_empty() {
+                HotfixId::TooShort
+            } else {
+                HotfixId::Other
+            };
+        }
+        match digits.parse::<u32>() {
+            Ok(n) if HOTFIX_KB_DIGITS.contains(&digits.len()) && !digits.starts_with('0') => {
+                HotfixId::Kb {
+                    kb: KbId(n),
+                    suffix,
+                }
+            }
+            _ => HotfixId::Other,
+        }
+    }
+}
+
 impl FromStr for KbId {
     type Err = KbParseError;
 
+    /// The canonical forms only (`KB5033118`, `kb5033118`, `5033118`, 1 to
+    /// 8 digits): catalog data, known issues and command-line arguments.
+    /// Hotfix lists go through [`KbId::parse_hotfix_id`].
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim();
-        let digits = t
-            .strip_prefix("KB")
-            .or_else(|| t.strip_prefix("kb"))
-            .or_else(|| t.strip_prefix("Kb"))
-            .or_else(|| t.strip_prefix("kB"))
-            .unwrap_or(t);
-        if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(KbParseError(s.to_string()));
+        match split_kb_token(s.trim()) {
+            Some((_, digits, "")) if digits.len() <= 8 => digits
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(KbId)
+                .ok_or_else(|| KbParseError(s.to_string())),
+            _ => Err(KbParseError(s.to_string())),
         }
-        digits
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(KbId)
-            .ok_or_else(|| KbParseError(s.to_string()))
     }
 }
 
@@ -152,6 +235,41 @@ mod tests {
         assert_eq!(KbId::find_in("Update for KB12 only"), None);
         assert_eq!(KbId::find_in("no kb here"), None);
         assert_eq!(KbId::find_in("x(KB4023057)"), Some(KbId(4023057)));
+    }
+
+    #[test]
+    fn hotfix_ids_with_suffixes() {
+        let kb = |s| match KbId::parse_hotfix_id(s) {
+            HotfixId::Kb { kb, suffix } => Some((kb.0, suffix)),
+            _ => None,
+        };
+        assert_eq!(kb("KB5033118"), Some((5033118, "")));
+        assert_eq!(kb(" kb968211 "), Some((968211, "")));
+        assert_eq!(kb("5033118"), Some((5033118, "")));
+        assert_eq!(kb("KB2536276-v2"), Some((2536276, "-v2")));
+        assert_eq!(kb("KB2510531-IE8"), Some((2510531, "-IE8")));
+        assert_eq!(kb("KB2378111_WM9"), Some((2378111, "_WM9")));
+        assert_eq!(kb("KB893803v2"), Some((893803, "v2")));
+        for other in [
+            "File 1",
+            "Q147222",
+            "M123456",
+            "KB",
+            "KB12345678",
+            "KB0123456",
+            "KB2536276 v2",
+            "KB2536276-",
+            "KB2536276-v2;rm",
+            "KB2536276-averyveryverylongsuffix",
+            "KB12-v2",
+            "2862",
+            "5033118-v2",
+        ] {
+            assert_eq!(KbId::parse_hotfix_id(other), HotfixId::Other, "{other}");
+        }
+        for short in ["KB2862", "kb1", "KB41", "KB50331"] {
+            assert_eq!(KbId::parse_hotfix_id(short), HotfixId::TooShort, "{short}");
+        }
     }
 }
 

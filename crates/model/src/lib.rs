@@ -31,7 +31,7 @@ pub use inventory::{
     Cluster, ClusterState, HostMemory, InstalledUpdate, Inventory, Node, NodeState, OsInfo,
     OtherEntry, PendingReboot, Sourced, VirtualMachine,
 };
-pub use kb::{KbId, KbMap, KbSet};
+pub use kb::{HOTFIX_KB_DIGITS, HotfixId, KbId, KbMap, KbSet};
 pub use source::SourceRef;
 pub use version::{VersionRange, WinVersion};
 

@@ -131,6 +131,7 @@ pub fn simulate(plan: &Plan, cluster: &Cluster, k: &dyn Knowledge) -> SimReport 
                         if !node.has_kb(*kb) {
                             node.updates.push(InstalledUpdate {
                                 kb: *kb,
+                                id_text: None,
                                 description: None,
                                 installed_on: None,
                                 installed_by: None,

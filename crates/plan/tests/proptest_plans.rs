@@ -105,6 +105,7 @@ fn build(c: &Case) -> (Cluster, TestKnowledge) {
                 .filter(|(_, on)| **on)
                 .map(|(j, _)| InstalledUpdate {
                     kb: kb(j),
+                    id_text: None,
                     description: None,
                     installed_on: None,
                     installed_by: None,

@@ -192,6 +192,7 @@ fn node(name: &str, version: &str, kbs: &[u32]) -> Node {
     for &kb in kbs {
         n.updates.push(lockstep_model::InstalledUpdate {
             kb: KbId(kb),
+            id_text: None,
             description: None,
             installed_on: None,
             installed_by: None,

@@ -24,6 +24,7 @@ fn node(name: &str, kbs: &[u32]) -> Node {
             .iter()
             .map(|&k| InstalledUpdate {
                 kb: KbId(k),
+                id_text: None,
                 description: None,
                 installed_on: None,
                 installed_by: None,

@@ -21,6 +21,7 @@ struct View {
     counts: Counts,
     node_count: usize,
     input_errors: Vec<String>,
+    input_warnings: Vec<String>,
     clusters: Vec<ClusterView>,
     loose: Vec<PostureView>,
     findings: Vec<FindingView>,
@@ -282,6 +283,7 @@ pub fn render_html(
             .sum::<usize>()
             + report.loose_nodes.len(),
         input_errors: report.input_errors.clone(),
+        input_warnings: report.input_warnings.clone(),
         clusters,
         loose: report.loose_nodes.iter().map(posture_view).collect(),
         findings,

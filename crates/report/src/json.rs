@@ -74,6 +74,7 @@ pub fn write_head(w: &mut dyn Write, head: &ReportHead) -> io::Result<()> {
     field(w, false, "as_of", &head.as_of)?;
     field(w, false, "catalog", &head.catalog)?;
     field(w, false, "input_errors", &head.input_errors)?;
+    field(w, false, "input_warnings", &head.input_warnings)?;
     w.write_all(b",\"clusters\":[")
 }
 

@@ -67,6 +67,9 @@ pub fn write_head(w: &mut dyn Write, head: &ReportHead, o: TextOptions) -> io::R
     for e in &head.input_errors {
         let _ = writeln!(out, "{}: {e}", paint("input error", "1;31", o));
     }
+    for w in &head.input_warnings {
+        let _ = writeln!(out, "{}: {w}", paint("input warning", "1;33", o));
+    }
     w.write_all(terminal_safe(out, o).as_bytes())
 }
 

@@ -397,6 +397,7 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
             protection,
             ..Default::default()
         },
+        ..Default::default()
     }]))
 }
 

@@ -24,6 +24,7 @@
 
 use super::{FileContent, Format, Text};
 use crate::IngestError;
+use crate::hotfix_id;
 use crate::util::{self, JsonDate, Loose, QfeRow, Table, lines};
 use std::borrow::Cow;
 
@@ -353,7 +354,11 @@ fn parse_list(t: &Text) -> Vec<QfeRow<'_>> {
     if open {
         rows.push(cur);
     }
-    rows.retain(|r| r.hotfix_id.as_deref().is_some_and(util::is_hotfix_like));
+    rows.retain(|r| {
+        r.hotfix_id
+            .as_deref()
+            .is_some_and(hotfix_id::is_hotfix_like)
+    });
     rows
 }
 
@@ -391,13 +396,13 @@ mod tests {
             n[0].node.updates[0].installed_by.as_deref(),
             Some("NT AUTHORITY\\SYSTEM")
         );
-        let arr = r#"[{"CSName":"hv02","HotFixID":"KB1","InstalledOn":"14.03.2023 00:00:00"},{"CSName":"HV02","HotFixID":"KB5005039","InstalledOn":"3/14/2023 12:00:00 AM"},{"CSName":"HV02","HotFixID":"KB5004330","InstalledOn":null,"__GENUS":2}]"#;
+        let arr = r#"[{"CSName":"hv02","HotFixID":"KB5023705","InstalledOn":"14.03.2023 00:00:00"},{"CSName":"HV02","HotFixID":"KB5005039","InstalledOn":"3/14/2023 12:00:00 AM"},{"CSName":"HV02","HotFixID":"KB5004330","InstalledOn":null,"__GENUS":2}]"#;
         let n = nodes(arr);
         assert_eq!(n.len(), 1);
         assert_eq!(
             kbs_dates(&n[0]),
             [
-                ("KB1".into(), Some("2023-03-14".into())),
+                ("KB5023705".into(), Some("2023-03-14".into())),
                 ("KB5005039".into(), Some("2023-03-14".into())),
                 ("KB5004330".into(), None)
             ]

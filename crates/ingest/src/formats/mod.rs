@@ -51,6 +51,13 @@ pub struct NodeFacts {
     pub name: Option<Sourced<String>>,
     /// Only the fields this file knows are filled.
     pub node: Node,
+    /// Lines of the file that could not be read while the rest could (an id
+    /// too short to be a KB): the loader reports them and the exit code
+    /// says so, and the node keeps what was read.
+    pub errors: Vec<crate::IngestError>,
+    /// What the file says about itself that weakens it (systeminfo's hotfix
+    /// list cut short); the loader passes these on.
+    pub warnings: Vec<crate::IngestWarning>,
 }
 
 /// What one file yields.

@@ -256,6 +256,7 @@ fn node_facts(name: Option<Sourced<String>>, prefs: DefenderPreferences) -> Node
             },
             ..Default::default()
         },
+        ..Default::default()
     }
 }
 

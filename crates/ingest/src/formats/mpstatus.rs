@@ -110,6 +110,7 @@ fn facts(name: Option<lockstep_model::Sourced<String>>, status: DefenderStatus) 
             },
             ..Default::default()
         },
+        ..Default::default()
     }
 }
 

@@ -182,6 +182,7 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
                 },
                 ..Default::default()
             },
+            ..Default::default()
         })
         .collect();
     Ok(FileContent::Nodes(nodes))

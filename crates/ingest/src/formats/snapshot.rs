@@ -42,8 +42,8 @@ use lockstep_model::snapshot::{
     self as snap, HistoryEntry, ListOrText, SCHEMA_ID, Snapshot, Status,
 };
 use lockstep_model::{
-    Cluster, ClusterState, HostMemory, InstalledUpdate, KbId, Node, NodeState, OtherEntry,
-    PendingReboot, SourceRef, Sourced, VirtualMachine, WinVersion,
+    Cluster, ClusterState, HostMemory, HotfixId, InstalledUpdate, KbId, Node, NodeState,
+    OtherEntry, PendingReboot, SourceRef, Sourced, VirtualMachine, WinVersion,
 };
 use std::collections::BTreeMap;
 
@@ -698,22 +698,26 @@ fn convert_node(
             for h in hotfixes {
                 let src = text.at(cur.line_of(&h.hot_fix_id));
                 let id = trim(&h.hot_fix_id);
-                match id.parse::<KbId>() {
-                    Ok(kb) => updates.add(
+                // The collector's JSON cannot end inside an id, so an id
+                // too short to be a KB is what Windows listed: kept as an
+                // other entry, like `File 1`.
+                match KbId::parse_hotfix_id(id) {
+                    HotfixId::Kb { kb, suffix } => updates.add(
                         &mut node,
                         InstalledUpdate {
                             kb,
+                            id_text: (!suffix.is_empty()).then(|| strings.get(id)),
                             description: non_blank(h.description),
                             installed_on: h.installed_on.as_deref().and_then(civil_date),
                             installed_by: non_blank(h.installed_by),
                             source: src,
                         },
                     ),
-                    Err(_) if !id.is_empty() => node.other_entries.push(OtherEntry {
+                    _ if !id.is_empty() => node.other_entries.push(OtherEntry {
                         text: id.to_string(),
                         source: src,
                     }),
-                    Err(_) => {}
+                    _ => {}
                 }
             }
         }
@@ -733,6 +737,7 @@ fn convert_node(
                             &mut node,
                             InstalledUpdate {
                                 kb,
+                                id_text: None,
                                 description: Some(strings.get(&entry.title)),
                                 installed_on: entry.date.as_deref().and_then(civil_date),
                                 installed_by: None,

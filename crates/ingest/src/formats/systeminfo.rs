@@ -33,10 +33,11 @@
 //! all.txt`); each OS version field starts a new node.
 
 use super::{FileContent, Format, NodeFacts, Text};
-use crate::IngestError;
-use crate::updates::UpdateIndex;
+use crate::hotfix_id;
+use crate::updates::{Interner, UpdateIndex};
 use crate::util::{self, lines};
-use lockstep_model::{InstalledUpdate, KbId, Node, OtherEntry, SourceRef, Sourced, WinVersion};
+use crate::{IngestError, IngestWarning};
+use lockstep_model::{HotfixId, InstalledUpdate, KbId, OtherEntry, Sourced, WinVersion};
 
 pub static FORMAT: Format = Format {
     name: "systeminfo",
@@ -98,18 +99,64 @@ struct Field<'a> {
     entry_indent: Option<usize>,
 }
 
-/// `[01]: KB5005039` → `KB5005039`.
+/// `[01]: KB5005039` → `KB5005039`. French systeminfo writes a (no-break)
+/// space before the colon of its processor entries (`[01] : Intel64 …`,
+/// while the hotfixes are `[01]: KB…`), so blanks before the colon are
+/// allowed.
 fn entry_text(t: &str) -> Option<&str> {
     let rest = t.strip_prefix('[')?;
     let close = memchr::memchr(b']', rest.as_bytes())?;
-    if rest.as_bytes().get(close + 1) != Some(&b':') {
-        return None;
-    }
     let idx = rest.get(..close)?;
     if idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(rest.get(close + 2..)?.trim())
+    let after = rest.get(close + 1..)?.trim_start_matches([' ', '\t']);
+    Some(after.strip_prefix(':')?.trim())
+}
+
+/// A hotfix entry's id and description: Windows XP and Server 2003 print
+/// `KB2536276-v2 - Update` and `KB2742604 - QFE`, later systeminfo only
+/// the id.
+fn split_entry(text: &str) -> (&str, Option<&str>) {
+    match text.split_once(" - ") {
+        Some((id, desc)) if KbId::parse_hotfix_id(id) != HotfixId::Other => {
+            (id.trim(), Some(desc.trim()).filter(|d| !d.is_empty()))
+        }
+        _ => (text, None),
+    }
+}
+
+/// Whether a `[NN]:` entry is a hotfix (`KB5005039`, `File 1`, `KB893803v2 - Update`).
+fn is_hotfix_entry(text: &str) -> bool {
+    hotfix_id::is_hotfix_like(split_entry(text).0)
+}
+
+/// The number a hotfix field's value states (`273 Hotfix(s) Installed.`,
+/// `Число установленных исправлений - 7.`, `安装了 4 个修补程序。`): its
+/// first run of digits.
+fn declared_count(value: &str) -> Option<usize> {
+    let start = value.find(|c: char| c.is_ascii_digit())?;
+    let digits = value.get(start..)?;
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits.get(..end)?.parse().ok()
+}
+
+/// A warning when the hotfix field says more hotfixes are installed than it
+/// lists (Windows 7 and Server 2008 R2 stop listing at a fixed size).
+fn cut_list_warning(t: &Text, line: u32, value: &str, listed: usize) -> Option<IngestWarning> {
+    let declared = declared_count(value)?;
+    (declared > listed).then(|| {
+        IngestWarning::new(
+            t.path.as_ref(),
+            line,
+            format!(
+                "systeminfo says {declared} hotfixes are installed but lists {listed}: the other {} are unknown from this file (systeminfo on Windows 7 and Server 2008 R2 stops listing long lists; a wmic qfe or Get-HotFix capture of the host lists them all)",
+                declared - listed
+            ),
+        )
+    })
 }
 
 /// Where the value starts in a `label:   value` line: after the first colon
@@ -274,13 +321,9 @@ fn detect(text: &str) -> bool {
 }
 
 fn parse(t: &Text) -> Result<FileContent, IngestError> {
-    // The number of the last line when the file does not end with a newline.
-    let cut_line = (!t.text.ends_with('\n')).then(|| {
-        u32::try_from(memchr::memchr_iter(b'\n', t.text.as_bytes()).count() + 1).unwrap_or(u32::MAX)
-    });
     let mut nodes = Vec::new();
     let missing = for_each_record(&t.text, |fields, o| {
-        nodes.push(record_to_node(t, fields, o, cut_line))
+        nodes.push(record_to_node(t, fields, o))
     });
     if let Some(line) = missing {
         return Err(IngestError::new(
@@ -292,7 +335,7 @@ fn parse(t: &Text) -> Result<FileContent, IngestError> {
     Ok(FileContent::Nodes(nodes))
 }
 
-fn record_to_node(t: &Text, f: &[Field], o: usize, cut_line: Option<u32>) -> NodeFacts {
+fn record_to_node(t: &Text, f: &[Field], o: usize) -> NodeFacts {
     let mut facts = NodeFacts::default();
     let node = &mut facts.node;
     let at = |line: u32| t.at(line);
@@ -323,23 +366,23 @@ fn record_to_node(t: &Text, f: &[Field], o: usize, cut_line: Option<u32>) -> Nod
         .iter()
         .enumerate()
         .skip(o + 1)
-        .find(|(_, x)| {
-            !x.entries.is_empty() && !x.entries.iter().any(|e| util::is_hotfix_like(e.text))
-        })
+        .find(|(_, x)| !x.entries.is_empty() && !x.entries.iter().any(|e| is_hotfix_entry(e.text)))
         .map(|(i, _)| i);
+    // The system type is the field before the processors (+11 when they
+    // were not found), and only a value naming an architecture is taken.
     let type_idx = processors.map_or(o + 11, |p| p - 1);
     if let Some(st) = f.get(type_idx)
         && type_idx > o
-        && let Some(arch) = util::normalize_arch(st.value)
+        && let Some(arch) = util::known_arch(st.value)
     {
-        node.os.architecture = Some(Sourced::new(arch, at(st.line)));
+        node.os.architecture = Some(Sourced::new(arch.to_string(), at(st.line)));
     }
     let after = o;
     let hotfix = f
         .iter()
         .enumerate()
         .skip(after + 1)
-        .find(|(_, x)| !x.nested && x.entries.iter().any(|e| util::is_hotfix_like(e.text)));
+        .find(|(_, x)| !x.nested && x.entries.iter().any(|e| is_hotfix_entry(e.text)));
     let logon = f
         .iter()
         .enumerate()
@@ -355,39 +398,44 @@ fn record_to_node(t: &Text, f: &[Field], o: usize, cut_line: Option<u32>) -> Nod
         node.domain = Some(Sourced::new(d.value.to_string(), at(d.line)));
     }
     if let Some((_, h)) = hotfix {
-        // A file cut short (no final newline) may end inside an entry
-        // (`[03]: KB41`): keep its last line only when it is a whole KB number.
-        let entries = h.entries.iter().filter(|e| {
-            Some(e.line) != cut_line
-                || KbId::find_in(e.text).is_some_and(|kb| e.text.parse() == Ok(kb))
-        });
-        add_entries(node, t, entries.map(|e| (e.line, e.text)));
+        add_entries(&mut facts, t, h.entries.iter().map(|e| (e.line, e.text)));
+        facts
+            .warnings
+            .extend(cut_list_warning(t, h.line, h.value, h.entries.len()));
     }
     facts
 }
 
-fn add_entries<'a>(node: &mut Node, t: &Text, entries: impl Iterator<Item = (u32, &'a str)>) {
+/// Adds hotfix entries to the node: KBs (with their suffix), other entries,
+/// and an error for an id too short to be a KB or cut by the end of the
+/// file.
+fn add_entries<'a>(facts: &mut NodeFacts, t: &Text, entries: impl Iterator<Item = (u32, &'a str)>) {
+    let node = &mut facts.node;
     let mut index = UpdateIndex::of(node);
+    let mut strings = Interner::default();
     for (line, text) in entries {
         if text.is_empty() {
             continue;
         }
-        match text.parse::<KbId>() {
-            Ok(kb) => index.add(
+        let (id, description) = split_entry(text);
+        match hotfix_id::read_hotfix_id(t, line, id) {
+            hotfix_id::CaptureId::Kb(kb, id_text) => index.add(
                 node,
                 InstalledUpdate {
                     kb,
-                    description: None,
+                    id_text: id_text.map(|s| strings.get(s)),
+                    description: strings.trimmed(description),
                     installed_on: None,
                     installed_by: None,
                     source: t.at(line),
                 },
             ),
-            Err(_) => {
+            hotfix_id::CaptureId::Cut(e) => facts.errors.push(e),
+            hotfix_id::CaptureId::Other => {
                 if !node.other_entries.iter().any(|o| o.text == text) {
                     node.other_entries.push(OtherEntry {
                         text: text.to_string(),
-                        source: SourceRef::new(t.path.clone(), line),
+                        source: t.at(line),
                     });
                 }
             }
@@ -489,8 +537,8 @@ fn csv_record_to_node(t: &Text, rec: &csv::StringRecord, o: usize, line: u32) ->
     if let Some(b) = get(o + 8).filter(|b| b.bytes().any(|c| c.is_ascii_digit())) {
         node.boot_time = Some(Sourced::new(b.to_string(), src.clone()));
     }
-    if let Some(arch) = get(o + 11).and_then(util::normalize_arch) {
-        node.os.architecture = Some(Sourced::new(arch, src.clone()));
+    if let Some(arch) = get(o + 11).and_then(util::known_arch) {
+        node.os.architecture = Some(Sourced::new(arch.to_string(), src.clone()));
     }
     // Multi-valued fields are joined with commas: `3 Hotfix(s) Installed.,[01]: KB5004330,...`.
     let entries_of = |v: &str| -> Vec<String> {
@@ -504,7 +552,7 @@ fn csv_record_to_node(t: &Text, rec: &csv::StringRecord, o: usize, line: u32) ->
             .split(',')
             .skip(1)
             .any(|p| !p.trim().is_empty() && entry_text(p.trim()).is_none());
-        !nested && entries_of(v).iter().any(|e| util::is_hotfix_like(e))
+        !nested && entries_of(v).iter().any(|e| is_hotfix_entry(e))
     });
     let logon = (o + 13..rec.len()).find(|&i| get(i).is_some_and(|v| v.starts_with("\\\\")));
     if let Some(l) = logon
@@ -514,8 +562,13 @@ fn csv_record_to_node(t: &Text, rec: &csv::StringRecord, o: usize, line: u32) ->
         node.domain = Some(Sourced::new(d.to_string(), src.clone()));
     }
     if let Some(h) = hotfix {
-        let entries = entries_of(get(h).unwrap_or(""));
-        add_entries(node, t, entries.iter().map(|e| (line, e.as_str())));
+        let value = get(h).unwrap_or("");
+        let entries = entries_of(value);
+        add_entries(&mut facts, t, entries.iter().map(|e| (line, e.as_str())));
+        let head = value.split(',').next().unwrap_or("");
+        facts
+            .warnings
+            .extend(cut_list_warning(t, line, head, entries.len()));
     }
     facts
 }

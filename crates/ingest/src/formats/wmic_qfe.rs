@@ -19,6 +19,7 @@
 
 use super::{FileContent, Format, Text};
 use crate::IngestError;
+use crate::hotfix_id;
 use crate::util::{self, QfeRow, Table, lines};
 use std::borrow::Cow;
 
@@ -206,7 +207,7 @@ fn parse_csv(t: &Text, header_idx: usize) -> Result<Vec<QfeRow<'_>>, IngestError
                 .map(|s| Cow::Owned(s.to_string()))
         };
         let hotfix_id = get(id);
-        if !hotfix_id.as_deref().is_some_and(util::is_hotfix_like) {
+        if !hotfix_id.as_deref().is_some_and(hotfix_id::is_hotfix_like) {
             continue;
         }
         rows.push(QfeRow {

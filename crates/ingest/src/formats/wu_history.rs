@@ -27,10 +27,11 @@
 
 use super::{FileContent, Format, NodeFacts, Text};
 use crate::IngestError;
+use crate::hotfix_id;
 use crate::util::{self, JsonDate, Loose, lines};
 use jiff::civil::Date;
 use lockstep_model::inventory::SharedStr;
-use lockstep_model::{InstalledUpdate, KbId, Sourced};
+use lockstep_model::{HotfixId, InstalledUpdate, KbId, Sourced};
 use std::borrow::Cow;
 
 pub static FORMAT: Format = Format {
@@ -54,6 +55,8 @@ struct Entry {
     succeeded: bool,
     date: Option<String>,
     kb: Option<KbId>,
+    /// The `KB` column when it holds an id too short to be a KB (`KB2862`).
+    cut_kb: Option<String>,
     title: Option<String>,
 }
 
@@ -191,11 +194,17 @@ impl Raw {
 
     fn entry(self) -> Entry {
         let title = self.title.filter(|s| !s.trim().is_empty());
-        let kb = self
-            .kb
-            .as_deref()
-            .and_then(|k| k.parse::<KbId>().ok())
-            .or_else(|| title.as_deref().and_then(KbId::find_in));
+        let column = self.kb.as_deref().map(KbId::parse_hotfix_id);
+        let kb = match column {
+            Some(HotfixId::Kb { kb, .. }) => Some(kb),
+            _ => None,
+        }
+        .or_else(|| title.as_deref().and_then(KbId::find_in));
+        // A cut-off `KB` column is an error unless the title names the KB.
+        let cut_kb = match (column, kb) {
+            (Some(HotfixId::TooShort), None) => self.kb,
+            _ => None,
+        };
         Entry {
             line: self.line,
             computer: self.computer.and_then(|c| util::host_name(&c)),
@@ -203,6 +212,7 @@ impl Raw {
             succeeded: self.result.as_deref().is_some_and(succeeded),
             date: self.date.filter(|d| !d.trim().is_empty()),
             kb,
+            cut_kb,
             title,
         }
     }
@@ -432,6 +442,11 @@ fn replay(t: &Text, entries: Vec<Entry>) -> Vec<NodeFacts> {
             }
         }
         let mut facts = NodeFacts::default();
+        for e in &list {
+            if let Some(cut) = &e.cut_kb {
+                facts.errors.push(hotfix_id::too_short_kb(t, e.line, cut));
+            }
+        }
         if let Some(c) = computer {
             let line = list.first().map_or(0, |e| e.line);
             facts.name = Some(Sourced::new(c, t.at(line)));
@@ -442,6 +457,7 @@ fn replay(t: &Text, entries: Vec<Entry>) -> Vec<NodeFacts> {
             let Some(e) = list.get(i) else { continue };
             facts.node.updates.push(InstalledUpdate {
                 kb,
+                id_text: None,
                 description: e.title.as_deref().map(SharedStr::from),
                 installed_on: dated.get(i).copied().flatten().map(|(d, _)| d),
                 installed_by: None,
