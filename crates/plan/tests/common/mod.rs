@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use lockstep_catalog::known_issues::KnownIssues;
-use lockstep_check::drift::cluster_drift;
+use lockstep_check::missing::judge_cluster;
+use lockstep_check::posture::PostureEngine;
 use lockstep_check::sources::{NoCatalog, WithKnownIssues};
 use lockstep_model::{Cluster, Inventory};
 use lockstep_plan::{Plan, PlanOptions, plan_cluster};
@@ -35,8 +36,8 @@ pub fn known() -> KnownIssues {
 pub fn plan_with(cluster: &Cluster, opts: &PlanOptions) -> Plan {
     let known = known();
     let k = WithKnownIssues::new(NoCatalog, &known);
-    let drift = cluster_drift(cluster, &k);
-    plan_cluster(cluster, &drift, &k, opts).expect("plan")
+    let report = judge_cluster(cluster, &PostureEngine::default(), None, &k);
+    plan_cluster(cluster, &report, &k, opts).expect("plan")
 }
 
 use lockstep_check::knowledge::{EdgeInfo, Knowledge, UpdateKind};
@@ -173,6 +174,6 @@ pub fn server2022() -> TestKnowledge {
 }
 
 pub fn plan_k(cluster: &Cluster, k: &dyn Knowledge, opts: &PlanOptions) -> Plan {
-    let drift = cluster_drift(cluster, k);
-    plan_cluster(cluster, &drift, k, opts).expect("plan")
+    let report = judge_cluster(cluster, &PostureEngine::default(), None, k);
+    plan_cluster(cluster, &report, k, opts).expect("plan")
 }
