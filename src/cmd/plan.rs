@@ -50,7 +50,7 @@ pub struct Args {
     /// CAU hotfix root folder (HotfixRootFolderPath), e.g. \\fileserver\CAUHotfix.
     #[arg(long, value_name = "FOLDER")]
     pub cau_root: Option<String>,
-    /// WSUS computer target group that holds the cluster nodes.
+    /// WSUS computer group under which the per-node approval groups (lockstep-NODE) are made.
     #[arg(long, value_name = "NAME")]
     pub wsus_group: Option<String>,
     /// The cluster's witness when the inventory does not show it (plain

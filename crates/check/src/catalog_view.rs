@@ -160,7 +160,12 @@ impl Knowledge for CatalogView {
     }
     fn restart_required(&self, kb: KbId, product: &str) -> Option<bool> {
         let p = self.product(product)?;
-        let word = self.catalog.update(kb)?.product(p)?.restart_required.clone()?;
+        let word = self
+            .catalog
+            .update(kb)?
+            .product(p)?
+            .restart_required
+            .clone()?;
         match word.trim().to_ascii_lowercase().as_str() {
             "yes" | "maybe" => Some(true),
             "no" => Some(false),

@@ -149,7 +149,9 @@ fn pending_reboots(nodes: &[Node], cluster: Option<&str>) -> Option<Finding> {
         if supports(version, Feature::ClusterDrain) == Some(false) {
             commands.push(format!("Resume-ClusterNode -Name {name}"));
         } else {
-            commands.push(format!("Resume-ClusterNode -Name {name} -Failback Immediate"));
+            commands.push(format!(
+                "Resume-ClusterNode -Name {name} -Failback Immediate"
+            ));
         }
     }
     let mut text = format!(
@@ -317,9 +319,10 @@ mod tests {
                 "Resume-ClusterNode -Name 'HV02' -Failback Immediate",
             ]
         );
-        assert!(fix.text.contains(
-            "HV01 (Windows Server 2008 R2) has no Suspend-ClusterNode -Drain"
-        ));
+        assert!(
+            fix.text
+                .contains("HV01 (Windows Server 2008 R2) has no Suspend-ClusterNode -Drain")
+        );
         assert_eq!(
             f.detail,
             "HV01: Component Based Servicing RebootPending\nHV02: PendingFileRenameOperations"

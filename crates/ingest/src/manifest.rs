@@ -29,9 +29,9 @@ use crate::load::{LoadOutcome, absorb, attach_csv, merge_cluster, merge_into, re
 use lockstep_model::inventory::AdminFacts;
 use lockstep_model::units::{parse_bytes, parse_witness};
 use lockstep_model::{Cluster, SourceRef};
-use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Deserialize)]

@@ -33,6 +33,8 @@ pub enum Feature {
     DynamicQuorum,
     /// Microsoft Defender and its module (`Get-MpPreference`, `Add-MpPreference`).
     DefenderCmdlets,
+    /// Cluster-Aware Updating (`Invoke-CauRun`, the hotfix plug-in).
+    ClusterAwareUpdating,
     /// `wusa.exe /uninstall /kb:N /quiet`; deprecated from Windows 10 /
     /// Server 2016 on (it fails with event 8), where DISM removes updates.
     WusaQuietUninstall,
@@ -122,6 +124,13 @@ pub const TABLE: &[Support] = &[
         source: "learn.microsoft.com Microsoft Defender Antivirus on Windows Server (2016 and later); 2012 R2 and earlier have no Defender on Server",
     },
     Support {
+        feature: Feature::ClusterAwareUpdating,
+        what: "Cluster-Aware Updating (Invoke-CauRun)",
+        since: WS2012,
+        until: None,
+        source: "learn.microsoft.com Cluster-Aware Updating overview (Windows Server 2012 and later)",
+    },
+    Support {
         feature: Feature::WusaQuietUninstall,
         what: "wusa.exe /uninstall /kb:N /quiet",
         since: (6, 0, 6001),
@@ -185,7 +194,9 @@ pub fn witness_advice(version: Option<&WinVersion>) -> String {
         None => "Set-ClusterQuorum -NodeAndFileShareMajority \\\\server\\share",
     };
     match cloud {
-        Some(true) => format!("{fsw}, or Set-ClusterQuorum -CloudWitness -AccountName <storage account> -AccessKey <key>"),
+        Some(true) => format!(
+            "{fsw}, or Set-ClusterQuorum -CloudWitness -AccountName <storage account> -AccessKey <key>"
+        ),
         _ => fsw.to_string(),
     }
 }
@@ -211,6 +222,7 @@ mod tests {
             CloudWitness,
             DynamicQuorum,
             DefenderCmdlets,
+            ClusterAwareUpdating,
             WusaQuietUninstall,
         ] {
             assert_eq!(TABLE.iter().filter(|s| s.feature == f).count(), 1, "{f:?}");
@@ -252,7 +264,10 @@ mod tests {
             supports(Some(&r2016), Feature::WusaQuietUninstall),
             Some(false)
         );
-        assert_eq!(supports(Some(&v("6.1")), Feature::ClusterDrain), Some(false));
+        assert_eq!(
+            supports(Some(&v("6.1")), Feature::ClusterDrain),
+            Some(false)
+        );
         assert_eq!(supports(None, Feature::ClusterDrain), None);
         assert_eq!(release_name(&r2008), "Windows Server 2008 R2");
         assert_eq!(release_name(&v("10.0.20348")), "Windows Server 2022");

@@ -32,8 +32,8 @@ pub mod units;
 pub mod version;
 
 pub use inventory::{
-    Cluster, ClusterState, FailedInstall, HostMemory, InstalledUpdate, Inventory, Node, NodeState, OsInfo,
-    OtherEntry, PendingReboot, Sourced, VirtualMachine,
+    Cluster, ClusterState, FailedInstall, HostMemory, InstalledUpdate, Inventory, Node, NodeState,
+    OsInfo, OtherEntry, PendingReboot, Sourced, VirtualMachine,
 };
 pub use kb::{KbId, KbMap, KbSet};
 pub use source::SourceRef;

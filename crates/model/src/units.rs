@@ -38,7 +38,12 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 /// resource types: `disk` → `DiskWitness`, `file-share` → `FileShareWitness`,
 /// `cloud` → `CloudWitness`; `none` → no witness (`None`).
 pub fn parse_witness(s: &str) -> Result<Option<String>, String> {
-    match s.trim().to_ascii_lowercase().replace(['_', ' '], "-").as_str() {
+    match s
+        .trim()
+        .to_ascii_lowercase()
+        .replace(['_', ' '], "-")
+        .as_str()
+    {
         "disk" | "diskwitness" | "disk-witness" => Ok(Some("DiskWitness".into())),
         "file-share" | "fileshare" | "fsw" | "filesharewitness" | "file-share-witness" => {
             Ok(Some("FileShareWitness".into()))

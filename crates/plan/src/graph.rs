@@ -112,11 +112,7 @@ impl<'k> Graph<'k> {
     /// ready updates taken by `tier` and then KB number. Returns the order
     /// and whether a cycle in the data had to be broken (its updates then
     /// follow in that same preference).
-    pub fn install_order(
-        &mut self,
-        kbs: &KbSet,
-        tier: impl Fn(KbId) -> u8,
-    ) -> (Vec<KbId>, bool) {
+    pub fn install_order(&mut self, kbs: &KbSet, tier: impl Fn(KbId) -> u8) -> (Vec<KbId>, bool) {
         // The subgraph reachable upwards from `kbs`, with in-degrees.
         let mut nodes: Vec<KbId> = kbs.iter().copied().collect();
         nodes.sort_unstable();

@@ -163,9 +163,10 @@ impl Votes {
                 ));
             }
         }
+        let total = self.total();
         format!(
-            "{s}: {} votes, majority {}",
-            self.total(),
+            "{s}: {total} vote{}, majority {}",
+            if total == 1 { "" } else { "s" },
             self.majority()
         )
     }

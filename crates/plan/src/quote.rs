@@ -221,7 +221,15 @@ mod tests {
 
     #[test]
     fn reserved_node_names() {
-        for bad in ["all", "ALL", "ungrouped", "localhost", "LocalHost.corp", "127.0.0.1", "1234"] {
+        for bad in [
+            "all",
+            "ALL",
+            "ungrouped",
+            "localhost",
+            "LocalHost.corp",
+            "127.0.0.1",
+            "1234",
+        ] {
             assert!(validate_node_name(bad).is_err(), "{bad:?}");
         }
         for ok in ["HV01", "allnodes", "hv-all", "node1.corp.contoso.com"] {

@@ -299,10 +299,10 @@ mod tests {
 
     #[test]
     fn argv0_has_no_escapes() {
+        assert_eq!(parse_command_line("\"C:\\a b\\\" x"), ["C:\\a b\\", "x"]);
         assert_eq!(
-            parse_command_line("\"C:\\a b\\\" x"),
-            ["C:\\a b\\", "x"]
+            parse_command_line("C:\\x.exe \"a\"\"b\""),
+            ["C:\\x.exe", "a\"b"]
         );
-        assert_eq!(parse_command_line("C:\\x.exe \"a\"\"b\""), ["C:\\x.exe", "a\"b"]);
     }
 }

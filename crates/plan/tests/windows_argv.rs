@@ -193,8 +193,8 @@ fn the_old_powershell_native_call_split_the_tr_value() {
     let line = ps51_native(
         "schtasks.exe",
         &[
-            "/Create", "/F", "/RU", "SYSTEM", "/SC", "ONCE", "/ST", "00:00", "/TN", &t.task,
-            "/TR", tr,
+            "/Create", "/F", "/RU", "SYSTEM", "/SC", "ONCE", "/ST", "00:00", "/TN", &t.task, "/TR",
+            tr,
         ],
     );
     let argv = parse_command_line(&line);
@@ -204,7 +204,8 @@ fn the_old_powershell_native_call_split_the_tr_value() {
 
 #[test]
 fn wusa_gets_a_package_from_a_source_folder_with_spaces() {
-    let msu = "\\\\fileserver\\Updates for HVCLU01\\December 2023\\windows6.1-kb5033433-x64 (1).msu";
+    let msu =
+        "\\\\fileserver\\Updates for HVCLU01\\December 2023\\windows6.1-kb5033433-x64 (1).msu";
     let args = wusa_arguments("install", KbId(5033433), msu);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let line = command_line("C:\\Windows\\System32\\wusa.exe", &refs).unwrap();

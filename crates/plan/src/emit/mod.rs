@@ -4,6 +4,7 @@
 //! express: a refused plan, or for CAU a plan that needs an uninstall.
 
 pub mod ansible;
+mod ansible_scripts;
 pub mod cau;
 pub mod powershell;
 pub mod wsus;
@@ -49,7 +50,7 @@ pub struct EmitOptions {
     pub source: Option<String>,
     /// CAU hotfix root folder (`HotfixRootFolderPath`).
     pub cau_root: Option<String>,
-    /// WSUS computer target group to approve for.
+    /// WSUS computer group under which the per-node approval groups are made.
     pub wsus_group: Option<String>,
 }
 

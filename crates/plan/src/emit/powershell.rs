@@ -104,7 +104,13 @@ fn step_line(n: &NodePlan, s: &Step) -> Result<String, EmitError> {
                 *reboot == RebootRule::IfRequested,
             )
         }
-        Step::Install { kb, .. } => ("install", kb.number().to_string(), empty(), Vec::new(), false),
+        Step::Install { kb, .. } => (
+            "install",
+            kb.number().to_string(),
+            empty(),
+            Vec::new(),
+            false,
+        ),
         Step::Reboot { .. } => ("reboot", empty(), empty(), Vec::new(), false),
         Step::Verify { present } => (
             "verify",

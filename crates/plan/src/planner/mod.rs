@@ -157,7 +157,10 @@ fn settings(cluster: &Cluster, opts: &PlanOptions) -> Result<PlanSettings, PlanE
         .map(|w| w.unwrap_or_else(|| "none".to_string()));
     let mut allow_offline_groups = cluster.admin.allow_offline_groups.clone();
     for g in &opts.allow_offline_groups {
-        if !allow_offline_groups.iter().any(|a| a.eq_ignore_ascii_case(g)) {
+        if !allow_offline_groups
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(g))
+        {
             allow_offline_groups.push(g.clone());
         }
     }
@@ -383,7 +386,8 @@ fn finish(plan: &mut Plan, report: &ClusterReport, max_wave: usize) {
         }
         PlanStatus::Ready => {
             let n = plan.nodes.len();
-            let removed: BTreeSet<String> = plan.removals.iter().map(|r| r.kb.to_string()).collect();
+            let removed: BTreeSet<String> =
+                plan.removals.iter().map(|r| r.kb.to_string()).collect();
             format!(
                 "--target {}: {} node{} change{}, {} ({}){}{}.",
                 target.label(),

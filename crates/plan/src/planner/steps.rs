@@ -167,7 +167,11 @@ pub fn node_plan(
             format!(
                 "{} {} cumulative: its removal completes only at restart, and the older update's applicability is judged against it until then",
                 kb_list(&cumulative_removed),
-                if cumulative_removed.len() == 1 { "is" } else { "are" }
+                if cumulative_removed.len() == 1 {
+                    "is"
+                } else {
+                    "are"
+                }
             )
         } else if !restart_said.is_empty() {
             format!(
@@ -184,7 +188,10 @@ pub fn node_plan(
         let reason = if reinstall {
             "reinstall: removed above to make room for the update it supersedes".to_string()
         } else {
-            needed.get(&kb).map(|n| n.reason.clone()).unwrap_or_default()
+            needed
+                .get(&kb)
+                .map(|n| n.reason.clone())
+                .unwrap_or_default()
         };
         steps.push(Step::Install {
             kb,
@@ -257,8 +264,8 @@ fn windows(node: &Node, steps: &[Step], k: &dyn Knowledge) -> Vec<Removal> {
             .count();
         let security = is_security(node, *kb, k);
         let what = match security {
-            Some(true) => "security update",
-            _ => "update (no catalog says whether it is a security update: treat it as one)",
+            Some(true) => "a security update",
+            _ => "no catalog says whether it is a security update: treat it as one",
         };
         out.push(Removal {
             node: node.name.clone(),

@@ -202,7 +202,9 @@ pub fn waves(
                     }
                     capacity_checks.push(c);
                 }
-                Some(Err(why)) => unverified.push(format!("capacity of {}: {why}", wave.join(", "))),
+                Some(Err(why)) => {
+                    unverified.push(format!("capacity of {}: {why}", wave.join(", ")))
+                }
                 None => {}
             }
             max_wave = max_wave.max(wave.len());
@@ -230,10 +232,12 @@ pub fn waves(
                 .min()
                 .unwrap_or(votes.total());
             explanation.push_str(&format!(
-                "; with {} node{} down at a time at least {} votes stay up — quorum kept",
+                "; with {} node{} down at a time at least {} vote{} stay{} up — quorum kept",
                 max_wave,
                 if max_wave == 1 { "" } else { "s" },
-                worst
+                worst,
+                if worst == 1 { "" } else { "s" },
+                if worst == 1 { "s" } else { "" }
             ));
         }
     } else {

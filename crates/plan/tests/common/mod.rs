@@ -177,3 +177,8 @@ pub fn plan_k(cluster: &Cluster, k: &dyn Knowledge, opts: &PlanOptions) -> Plan 
     let report = judge_cluster(cluster, &PostureEngine::default(), None, k);
     plan_cluster(cluster, &report, k, opts).expect("plan")
 }
+
+/// Check's own judgement of a cluster, as `lockstep plan` makes it.
+pub fn report_k(cluster: &Cluster, k: &dyn Knowledge) -> lockstep_check::run::ClusterReport {
+    judge_cluster(cluster, &PostureEngine::default(), None, k)
+}
