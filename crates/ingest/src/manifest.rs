@@ -203,34 +203,48 @@ fn admin_facts(entry: &ClusterEntry, text: &str, shown: &str, out: &mut LoadOutc
     if let Some(w) = &entry.witness {
         match parse_witness(w.get_ref()) {
             Ok(kind) => facts.witness = Some(kind),
-            Err(e) => out.errors.push(IngestError::new(
-                shown,
-                line_at(text, w.span().start),
-                format!("witness of cluster {}: {e}", entry.name),
-            )),
+            Err(_) => out.errors.push(
+                IngestError::new(
+                    shown,
+                    line_at(text, w.span().start),
+                    format!(
+                        "a witness of cluster {}: disk, file-share, cloud or none",
+                        entry.name
+                    ),
+                )
+                .found(w.get_ref()),
+            ),
         }
     }
     if let Some(m) = &entry.memory_reserve {
         match parse_bytes(m.get_ref()) {
             Ok(b) => facts.memory_reserve_bytes = Some(b),
-            Err(e) => out.errors.push(IngestError::new(
-                shown,
-                line_at(text, m.span().start),
-                format!("memory_reserve of cluster {}: {e}", entry.name),
-            )),
+            Err(_) => out.errors.push(
+                IngestError::new(
+                    shown,
+                    line_at(text, m.span().start),
+                    format!(
+                        "a memory_reserve of cluster {} such as 8GiB, 512MiB or 1.5TiB",
+                        entry.name
+                    ),
+                )
+                .found(m.get_ref()),
+            ),
         }
     }
     for (node, votes) in &entry.node_votes {
         if *votes.get_ref() > 1 {
-            out.errors.push(IngestError::new(
-                shown,
-                line_at(text, votes.span().start),
-                format!(
-                    "node_votes of cluster {}: a vote of 0 or 1 for {node} (NodeWeight), found {}",
-                    entry.name,
-                    votes.get_ref()
-                ),
-            ));
+            out.errors.push(
+                IngestError::new(
+                    shown,
+                    line_at(text, votes.span().start),
+                    format!(
+                        "node_votes of cluster {}: 0 or 1 for {node} (NodeWeight)",
+                        entry.name
+                    ),
+                )
+                .found(votes.get_ref().to_string()),
+            );
             continue;
         }
         facts.node_votes.insert(node.clone(), *votes.get_ref());

@@ -422,3 +422,36 @@ fn max_parallel_only_where_quorum_allows() {
     let script = emit(&p, Emit::Powershell, &EmitOptions::default()).unwrap();
     assert!(script.contains("    [string[]] $ExcludeGroup = @('test01'),\n"));
 }
+
+#[test]
+fn the_manifest_states_the_witness_and_the_option_overrides_it() {
+    // HV01 and HV03 of the 2008 R2 example: plain captures, no cluster state.
+    let mut c = example_cluster();
+    c.nodes.retain(|n| n.name == "HV01" || n.name == "HV03");
+    let converge = PlanOptions {
+        target: Target::Converge,
+        ..Default::default()
+    };
+    let p = plan_with(&c, &converge);
+    assert_eq!(p.status, PlanStatus::Refused, "{}", render_text(&p));
+    c.admin.witness = Some(Some("DiskWitness".into()));
+    c.admin.memory_reserve_bytes = Some(4 << 30);
+    let p = plan_with(&c, &converge);
+    assert_eq!(p.status, PlanStatus::Ready, "{}", render_text(&p));
+    assert_eq!(p.settings.witness.as_deref(), Some("DiskWitness"));
+    assert_eq!(p.settings.memory_reserve_bytes, 4 << 30);
+    assert_eq!(
+        p.quorum.explanation,
+        "2 node votes and a witness (DiskWitness, as the admin states): 3 votes, majority 2; with 1 node down at a time at least 2 votes stay up — quorum kept"
+    );
+    // --witness none on the command line wins over the manifest.
+    let p = plan_with(
+        &c,
+        &PlanOptions {
+            witness: Some(None),
+            ..converge.clone()
+        },
+    );
+    assert_eq!(p.status, PlanStatus::Refused);
+    assert_eq!(p.settings.witness.as_deref(), Some("none"));
+}
