@@ -8,12 +8,25 @@ const BIN: &str = env!("CARGO_BIN_EXE_lockstep");
 
 fn findings(path: &str) -> Vec<Value> {
     let o = Command::new(BIN)
-        .args(["--no-catalog", "check", path, "--format", "json", "--fail-on", "never"])
+        .args([
+            "--no-catalog",
+            "check",
+            path,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("LOCKSTEP_CATALOG")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     report["findings"]
         .as_array()
@@ -51,8 +64,18 @@ fn hvclu22_failed_install_pending_reboot_and_offline_group() {
     assert_eq!(
         got,
         [
-            ("cluster-group-offline", "warning", vec![], "1 cluster group not online: TEST01"),
-            ("reboot-pending", "warning", vec!["HV22-03"], "Reboot pending on HV22-03"),
+            (
+                "cluster-group-offline",
+                "warning",
+                vec![],
+                "1 cluster group not online: TEST01"
+            ),
+            (
+                "reboot-pending",
+                "warning",
+                vec!["HV22-03"],
+                "Reboot pending on HV22-03"
+            ),
             (
                 "update-install-failed",
                 "warning",
@@ -63,7 +86,10 @@ fn hvclu22_failed_install_pending_reboot_and_offline_group() {
     );
     // Evidence points into the snapshot: the failed history entry's line.
     let failed = &f[2];
-    assert_eq!(failed["evidence"][0]["source"]["file"], "tests/fixtures/snapshot/hvclu22.json");
+    assert_eq!(
+        failed["evidence"][0]["source"]["file"],
+        "tests/fixtures/snapshot/hvclu22.json"
+    );
     assert_eq!(failed["evidence"][0]["source"]["line"], 706);
     assert_eq!(
         f[1]["fix"]["commands"],
@@ -73,7 +99,10 @@ fn hvclu22_failed_install_pending_reboot_and_offline_group() {
             "Resume-ClusterNode -Name 'HV22-03' -Failback Immediate"
         ])
     );
-    assert_eq!(f[0]["fix"]["commands"], serde_json::json!(["Start-ClusterGroup -Name 'TEST01'"]));
+    assert_eq!(
+        f[0]["fix"]["commands"],
+        serde_json::json!(["Start-ClusterGroup -Name 'TEST01'"])
+    );
 }
 
 #[test]

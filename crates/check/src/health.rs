@@ -157,7 +157,11 @@ fn pending_reboots(nodes: &[Node], cluster: Option<&str>) -> Option<Finding> {
     let mut text = format!(
         "Restart {}{}, drained, before patching: an install made before the restart is not active yet, and a rolling plan stops at its health gate until it is done.",
         names.join(", "),
-        if names.len() > 1 { " one at a time" } else { "" }
+        if names.len() > 1 {
+            " one at a time"
+        } else {
+            ""
+        }
     );
     if !old_release.is_empty() {
         text.push_str(&format!(

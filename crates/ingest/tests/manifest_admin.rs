@@ -51,9 +51,15 @@ fn bad_admin_values_name_the_line() {
     assert_eq!(
         errors,
         [
-            format!("{m}:3: expected a witness of cluster HVCLU01: disk, file-share, cloud or none, found \"quorum disk\""),
-            format!("{m}:5: expected a memory_reserve of cluster HVCLU01 such as 8GiB, 512MiB or 1.5TiB, found \"lots\""),
-            format!("{m}:4: expected node_votes of cluster HVCLU01: 0 or 1 for HV03 (NodeWeight), found \"2\""),
+            format!(
+                "{m}:3: expected a witness of cluster HVCLU01: disk, file-share, cloud or none, found \"quorum disk\""
+            ),
+            format!(
+                "{m}:5: expected a memory_reserve of cluster HVCLU01 such as 8GiB, 512MiB or 1.5TiB, found \"lots\""
+            ),
+            format!(
+                "{m}:4: expected node_votes of cluster HVCLU01: 0 or 1 for HV03 (NodeWeight), found \"2\""
+            ),
         ]
     );
     // The rest of the manifest is read.

@@ -53,6 +53,8 @@ pub struct TestKnowledge {
     pub known: HashSet<KbId>,
     /// Edges a (pretend) known issue marks incomplete: drift through them is suspect.
     pub incomplete: Vec<(KbId, KbId)>,
+    /// Updates whose install or removal needs a restart (MSRC RestartRequired).
+    pub restart: HashSet<KbId>,
 }
 
 impl TestKnowledge {
@@ -72,6 +74,7 @@ impl TestKnowledge {
             kinds: HashMap::new(),
             known,
             incomplete: Vec::new(),
+            restart: HashSet::new(),
         }
     }
     fn edge(&self, newer: KbId, older: KbId) -> EdgeInfo {
@@ -140,6 +143,9 @@ impl Knowledge for TestKnowledge {
     }
     fn companion_products(&self, _product: &str) -> Vec<String> {
         Vec::new()
+    }
+    fn restart_required(&self, kb: KbId, _product: &str) -> Option<bool> {
+        Some(self.restart.contains(&kb))
     }
 }
 
