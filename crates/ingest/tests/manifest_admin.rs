@@ -45,7 +45,7 @@ fn bad_admin_values_name_the_line() {
         "[[cluster]]\nname = \"HVCLU01\"\nwitness = \"quorum disk\"\nnode_votes = { HV03 = 2 }\nmemory_reserve = \"lots\"\n\n[[cluster.node]]\nname = \"HV01\"\nfiles = [\"HV01.systeminfo.txt\"]\n",
     )
     .unwrap();
-    let out = load_paths(&[manifest.clone()]);
+    let out = load_paths(std::slice::from_ref(&manifest));
     let errors: Vec<String> = out.errors.iter().map(|e| e.to_string()).collect();
     let m = manifest.display().to_string();
     assert_eq!(

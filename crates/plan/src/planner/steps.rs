@@ -72,22 +72,7 @@ pub fn node_plan(
             node.name, v.value
         )));
     }
-    let installed: KbSet = node.updates.iter().map(|u| u.kb).collect();
-    // Installed updates above a needed one block its install (Windows:
-    // not applicable, 0x80240017): removed first, put back after.
-    let reach = graph.reach_up(needed.keys().copied());
-    let blocker_set: KbSet = reach
-        .into_iter()
-        .filter(|kb| installed.contains(kb) && !needed.contains_key(kb))
-        .collect();
-    let mut blocks: BTreeMap<KbId, Vec<KbId>> = BTreeMap::new();
-    if !blocker_set.is_empty() {
-        for &kb in needed.keys() {
-            for b in graph.superseders_in(kb, &blocker_set) {
-                blocks.entry(b).or_default().push(kb);
-            }
-        }
-    }
+    let blocks = blockers(node, needed, graph);
     if let Some(ssu) = blocks
         .keys()
         .find(|b| graph.kind(**b) == Some(UpdateKind::ServicingStack))
@@ -113,27 +98,8 @@ pub fn node_plan(
     let (removal_order, _) = graph.install_order(&removal_set, kind_tier);
     let removals: Vec<KbId> = removal_order.into_iter().rev().collect();
 
-    // A restart between the removals and the installs: when a removed
-    // update is cumulative (its removal completes only at restart), when
-    // the catalog says it needs one, or when the admin asks for it.
-    let cumulative_removed: Vec<KbId> = removals
-        .iter()
-        .copied()
-        .filter(|b| is_cumulative(graph.kind(*b)))
-        .collect();
-    let restart_said: Vec<KbId> = removals
-        .iter()
-        .copied()
-        .filter(|b| {
-            graph
-                .product()
-                .and_then(|p| k.restart_required(*b, p))
-                .unwrap_or(false)
-        })
-        .collect();
-    let planned_reboot = !removals.is_empty()
-        && (!cumulative_removed.is_empty() || !restart_said.is_empty() || settings.reboot_between);
-    let rule = if planned_reboot {
+    let restart = restart_after_removals(&removals, graph, k, settings.reboot_between);
+    let rule = if restart.is_some() {
         RebootRule::Planned
     } else {
         RebootRule::IfRequested
@@ -161,26 +127,8 @@ pub fn node_plan(
         });
     }
     let mut reboots = 0;
-    if planned_reboot {
+    if let Some(reason) = restart {
         reboots += 1;
-        let reason = if !cumulative_removed.is_empty() {
-            format!(
-                "{} {} cumulative: its removal completes only at restart, and the older update's applicability is judged against it until then",
-                kb_list(&cumulative_removed),
-                if cumulative_removed.len() == 1 {
-                    "is"
-                } else {
-                    "are"
-                }
-            )
-        } else if !restart_said.is_empty() {
-            format!(
-                "the catalog says removing {} needs a restart; until then the older update's applicability is judged against it",
-                kb_list(&restart_said)
-            )
-        } else {
-            "--reboot-between: a restart after the removals, before the installs".to_string()
-        };
         steps.push(Step::Reboot { reason });
     }
     for &kb in &order {
@@ -227,6 +175,76 @@ pub fn node_plan(
         removals: removal_windows,
         warnings,
     })
+}
+
+/// Installed updates above a needed one block its install (Windows: not
+/// applicable, 0x80240017): removed first, put back after. Each with the
+/// needed updates it blocks.
+fn blockers(
+    node: &Node,
+    needed: &BTreeMap<KbId, Need>,
+    graph: &mut Graph<'_>,
+) -> BTreeMap<KbId, Vec<KbId>> {
+    let installed: KbSet = node.updates.iter().map(|u| u.kb).collect();
+    let reach = graph.reach_up(needed.keys().copied());
+    let blocker_set: KbSet = reach
+        .into_iter()
+        .filter(|kb| installed.contains(kb) && !needed.contains_key(kb))
+        .collect();
+    let mut blocks: BTreeMap<KbId, Vec<KbId>> = BTreeMap::new();
+    if !blocker_set.is_empty() {
+        for &kb in needed.keys() {
+            for b in graph.superseders_in(kb, &blocker_set) {
+                blocks.entry(b).or_default().push(kb);
+            }
+        }
+    }
+    blocks
+}
+
+/// Why the node restarts between the removals and the installs, if it
+/// must: a removed update is cumulative (its removal completes only at
+/// restart), the catalog says its removal needs one, or the admin asks.
+fn restart_after_removals(
+    removals: &[KbId],
+    graph: &Graph<'_>,
+    k: &dyn Knowledge,
+    reboot_between: bool,
+) -> Option<String> {
+    if removals.is_empty() {
+        return None;
+    }
+    let cumulative: Vec<KbId> = removals
+        .iter()
+        .copied()
+        .filter(|b| is_cumulative(graph.kind(*b)))
+        .collect();
+    let said: Vec<KbId> = removals
+        .iter()
+        .copied()
+        .filter(|b| {
+            graph
+                .product()
+                .and_then(|p| k.restart_required(*b, p))
+                .unwrap_or(false)
+        })
+        .collect();
+    if !cumulative.is_empty() {
+        Some(format!(
+            "{} {} cumulative: its removal completes only at restart, and the older update's applicability is judged against it until then",
+            kb_list(&cumulative),
+            if cumulative.len() == 1 { "is" } else { "are" }
+        ))
+    } else if !said.is_empty() {
+        Some(format!(
+            "the catalog says removing {} needs a restart; until then the older update's applicability is judged against it",
+            kb_list(&said)
+        ))
+    } else if reboot_between {
+        Some("--reboot-between: a restart after the removals, before the installs".to_string())
+    } else {
+        None
+    }
 }
 
 fn graph_kind(k: &dyn Knowledge, product: Option<&str>, kb: KbId) -> Option<UpdateKind> {
