@@ -150,7 +150,12 @@ fn wusa_tasks(out: &mut String, plan: &Plan, op: &str, kb: KbId, when_dism: Opti
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     // Only digits and fixed text: cannot fail.
     let cmd = winargs::command_line("wusa.exe", &refs).unwrap_or_default();
-    let register = format!("lockstep_{op}_{n}");
+    // Release unknown: win_hotfix registers the plain name, this the _wusa one.
+    let register = if when_dism.is_some() {
+        format!("lockstep_{op}_{n}_wusa")
+    } else {
+        format!("lockstep_{op}_{n}")
+    };
     out.push_str(&format!(
         "    - name: {}\n      ansible.windows.win_command: {}\n      become: true\n      become_method: ansible.builtin.runas\n      become_user: SYSTEM\n      register: {register}\n      when: {when}\n      changed_when: {register}.rc in [0, 3010]\n      failed_when: {register}.rc not in [0, 3010, 2359302]\n{}\n",
         yaml(&format!(
@@ -210,11 +215,17 @@ fn update_tasks(out: &mut String, plan: &Plan, node: &NodePlan, op: &str, kb: Kb
 /// After the removals: a restart when one asked for it (win_hotfix
 /// `reboot_required`, wusa 3010) and the plan has none there.
 fn restart_if_requested(out: &mut String, node: &NodePlan, removed: &[KbId]) {
+    let unknown = supports(version(node).as_ref(), Feature::DismCmdlets).is_none();
     let conditions: Vec<String> = removed
         .iter()
         .map(|kb| {
             let r = format!("lockstep_uninstall_{}", kb.number());
-            format!("({r}.reboot_required | default(false)) or ({r}.rc | default(0)) == 3010")
+            let mut c =
+                format!("({r}.reboot_required | default(false)) or ({r}.rc | default(0)) == 3010");
+            if unknown {
+                c.push_str(&format!(" or ({r}_wusa.rc | default(0)) == 3010"));
+            }
+            c
         })
         .collect();
     out.push_str(&format!(
