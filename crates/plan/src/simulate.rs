@@ -4,7 +4,7 @@
 //! right after removing an update that needs a restart first, a step outside
 //! drain … resume, more nodes down than the plan allows, quorum lost,
 //! drained VMs that do not fit, and a final state that does not meet the
-//! target (under `secure`: nothing check reported missing is still missing; under
+//! target (under `secure`: nothing the plan took from check as missing is still missing; under
 //! `converge`: no drift the target closes is left but what the plan says it
 //! leaves alone). `plan_cluster` runs it on every plan before returning it;
 //! the property tests run it over random clusters.
@@ -73,7 +73,7 @@ pub fn simulate(plan: &Plan, cluster: &Cluster, k: &dyn Knowledge) -> SimReport 
         }
     }
     if plan.status != PlanStatus::Refused {
-        target_met(plan, cluster, &c, k, &mut v);
+        target_met(plan, &c, k, &mut v);
     }
     SimReport {
         violations: v,
@@ -179,29 +179,20 @@ fn replay_node(plan: &Plan, c: &mut Cluster, name: &str, k: &dyn Knowledge, v: &
 }
 
 /// The target is met on the cluster after the plan.
-fn target_met(
-    plan: &Plan,
-    before: &Cluster,
-    after: &Cluster,
-    k: &dyn Knowledge,
-    v: &mut Vec<String>,
-) {
+fn target_met(plan: &Plan, after: &Cluster, k: &dyn Knowledge, v: &mut Vec<String>) {
     match plan.target {
         Target::Secure => {
-            // What check reported missing is missing no more. (An install
-            // can make check judge more: a rollup that also ships for a
-            // separately installed product makes that product show, and its
-            // own chain is judged on the next run.)
-            let engine = PostureEngine::default();
-            let was: HashSet<(String, KbId)> =
-                missing_updates(&judge_cluster(before, &engine, None, k))
-                    .into_iter()
-                    .flat_map(|n| {
-                        let node = n.node;
-                        n.updates.into_iter().map(move |u| (node.clone(), u.kb))
-                    })
-                    .collect();
-            for n in missing_updates(&judge_cluster(after, &engine, None, k)) {
+            // What check reported missing (the plan's installs, taken from
+            // check's result) is missing no more. An install can make check
+            // judge more on the next run (a rollup that also ships for a
+            // separately installed product makes that product show): not a
+            // failure of this plan.
+            let was: HashSet<(String, KbId)> = plan
+                .nodes
+                .iter()
+                .flat_map(|n| n.installs.iter().map(move |kb| (n.name.clone(), *kb)))
+                .collect();
+            for n in missing_updates(&judge_cluster(after, &PostureEngine::default(), None, k)) {
                 let still: Vec<String> = n
                     .updates
                     .iter()
