@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates the Ansible playbook of the bundled example (the four-node
-# Server 2008 R2 cluster, --target converge) and of the Server 2022
-# snapshot fixture, then runs `ansible-playbook --syntax-check` and
+# Server 2008 R2 cluster, --target converge), of the Server 2022 snapshot
+# fixture and of a cluster whose nodes' releases are unknown, then runs `ansible-playbook --syntax-check` and
 # `ansible-lint` (default profile) on them, with an inventory whose hosts
 # are the node names. scripts/setup.d/40-ansible.sh installs both tools into
 # the repository's .venv. Fails when either tool is missing: the check is
@@ -25,11 +25,19 @@ cargo run -q --locked -- plan examples/kb2616676 --target converge --soak 30m \
     --emit ansible --source "$work/updates" -o "$work/kb2616676.yml"
 printf '[kb2616676]\nHV01\nHV02\nHV03\nHV04\n' > "$work/kb2616676.ini"
 
-cargo run -q --locked -- plan tests/fixtures/snapshot/hvclu22.json --target secure --retries 2 \
+cargo run -q --locked -- --no-catalog plan tests/fixtures/snapshot/hvclu22.json --target converge --retries 2 \
     --emit ansible --source "$work/updates" -o "$work/hvclu22.yml"
 printf '[hvclu22]\nHV22-01\nHV22-02\nHV22-03\n' > "$work/hvclu22.ini"
 
-for name in kb2616676 hvclu22; do
+# Get-HotFix captures only: the nodes' releases are unknown, so the playbook
+# decides on the node (win_hotfix where the DISM cmdlets exist, wusa else).
+mkdir -p "$work/unknown-os/HVCLU3"
+cp examples/ws2022-behind/HVS0{1,2,3}.get-hotfix.csv "$work/unknown-os/HVCLU3/"
+cargo run -q --locked -- --no-catalog plan "$work/unknown-os/HVCLU3" --target converge \
+    --emit ansible --source "$work/updates" -o "$work/unknownos.yml"
+printf '[hvclu3]\nHVS01\nHVS02\nHVS03\n' > "$work/unknownos.ini"
+
+for name in kb2616676 hvclu22 unknownos; do
     echo "40-ansible: $name: ansible-playbook --syntax-check"
     "$venv_bin/ansible-playbook" -i "$work/$name.ini" --syntax-check "$work/$name.yml"
     echo "40-ansible: $name: ansible-lint"

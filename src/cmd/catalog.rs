@@ -221,7 +221,11 @@ fn import(path: &std::path::Path, files: &[PathBuf]) -> anyhow::Result<ExitCode>
 }
 
 /// `imported cvrf:2023-Dec from FILE (51 vulnerabilities, ...)`.
-fn import_line(status: ImportStatus, b: &lockstep_catalog::batch::ImportBatch, file: &std::path::Path) -> String {
+fn import_line(
+    status: ImportStatus,
+    b: &lockstep_catalog::batch::ImportBatch,
+    file: &std::path::Path,
+) -> String {
     let what = match status {
         ImportStatus::Imported => "imported",
         ImportStatus::Replaced => "replaced",

@@ -157,7 +157,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 lockstep_plan::Target::Converge,
             ]
             .into_iter()
-            .flat_map(|t| lockstep_plan::report_sections(&loaded.inventory, &knowledge, t))
+            .flat_map(|t| {
+                lockstep_plan::report_sections(&loaded.inventory, &report.clusters, &knowledge, t)
+            })
             .map(|(cluster, target, text)| lockstep_report::html::PlanView {
                 cluster,
                 target,

@@ -1,6 +1,7 @@
 use crate::Global;
 use crate::cmd::{load_inputs, open_knowledge, write_output};
-use lockstep_check::drift::cluster_drift;
+use lockstep_check::missing::judge_cluster;
+use lockstep_check::posture::PostureEngine;
 use lockstep_plan::{
     Emit, EmitOptions, Plan, PlanOptions, PlanStatus, Target, emit, parse_duration, plan_cluster,
 };
@@ -49,9 +50,47 @@ pub struct Args {
     /// CAU hotfix root folder (HotfixRootFolderPath), e.g. \\fileserver\CAUHotfix.
     #[arg(long, value_name = "FOLDER")]
     pub cau_root: Option<String>,
-    /// WSUS computer target group that holds the cluster nodes.
+    /// WSUS computer group under which the per-node approval groups (lockstep-NODE) are made.
     #[arg(long, value_name = "NAME")]
     pub wsus_group: Option<String>,
+    /// The cluster's witness when the inventory does not show it (plain
+    /// captures) or you know better: disk, file-share, cloud or none.
+    #[arg(long, value_name = "KIND", value_parser = parse_witness)]
+    pub witness: Option<WitnessArg>,
+    /// Node votes (NodeWeight) when the inventory lacks them, e.g. HV03=0,HV04=1.
+    #[arg(long, value_delimiter = ',', value_name = "NODE=VOTES", value_parser = parse_vote)]
+    pub node_votes: Vec<(String, u32)>,
+    /// Memory every host must keep free for itself when it takes the drained
+    /// node's VMs, e.g. 8GiB.
+    #[arg(long, value_name = "SIZE", value_parser = lockstep_model::units::parse_bytes)]
+    pub memory_reserve: Option<u64>,
+    /// A cluster group that may stay offline (the health gate skips it); repeat for several.
+    #[arg(long = "allow-offline-group", value_name = "GROUP")]
+    pub allow_offline_groups: Vec<String>,
+    /// Restart each node after its removals, before its installs, whatever the catalog says.
+    #[arg(long)]
+    pub reboot_between: bool,
+}
+
+/// `--witness`: `None` inside when the admin says there is none.
+#[derive(Debug, Clone)]
+pub struct WitnessArg(Option<String>);
+
+fn parse_witness(s: &str) -> Result<WitnessArg, String> {
+    lockstep_model::units::parse_witness(s).map(WitnessArg)
+}
+
+fn parse_vote(s: &str) -> Result<(String, u32), String> {
+    let (node, votes) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NODE=VOTES such as HV03=0, found {s:?}"))?;
+    let votes: u32 = votes
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v| *v <= 1)
+        .ok_or_else(|| format!("expected 0 or 1 votes (NodeWeight) for {node}, found {votes:?}"))?;
+    Ok((node.trim().to_string(), votes))
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
@@ -74,6 +113,11 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         max_failed_nodes: args.max_failed_nodes,
         retries: args.retries,
         reboot_timeout_minutes: args.reboot_timeout,
+        witness: args.witness.clone().map(|w| w.0),
+        node_votes: args.node_votes.iter().cloned().collect(),
+        memory_reserve_bytes: args.memory_reserve,
+        allow_offline_groups: args.allow_offline_groups.clone(),
+        reboot_between: args.reboot_between,
     };
     let mut failed = !loaded.errors.is_empty();
     let clusters: Vec<_> = loaded
@@ -114,9 +158,12 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let mut plans: Vec<Plan> = Vec::new();
+    let engine = PostureEngine::default();
     for c in &clusters {
-        let drift = cluster_drift(c, &knowledge);
-        match plan_cluster(c, &drift, &knowledge, &opts) {
+        // Check's own judgement of the cluster: the secure plan installs
+        // exactly what it reports missing.
+        let report = judge_cluster(c, &engine, None, &knowledge);
+        match plan_cluster(c, &report, &knowledge, &opts) {
             Ok(p) => plans.push(p),
             Err(e) => {
                 eprintln!("lockstep: cluster {}: {e}", c.name);

@@ -178,4 +178,18 @@ impl Knowledge for CatalogView {
         out.sort();
         out
     }
+    fn restart_required(&self, kb: KbId, product: &str) -> Option<bool> {
+        let p = self.product(product)?;
+        let word = self
+            .catalog
+            .update(kb)?
+            .product(p)?
+            .restart_required
+            .clone()?;
+        match word.trim().to_ascii_lowercase().as_str() {
+            "yes" | "maybe" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        }
+    }
 }

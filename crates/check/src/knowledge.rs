@@ -93,6 +93,13 @@ pub trait Knowledge: Sync {
     /// Products installed separately on top of this OS product (`.NET Framework
     /// 4.8 on Windows Server 2022`, browsers), whose chains are judged apart.
     fn companion_products(&self, product: &str) -> Vec<String>;
+    /// Whether installing or removing the KB on this product needs a
+    /// restart (MSRC's RestartRequired; `Maybe` counts as yes: a restart too
+    /// many costs minutes, one too few makes the next install fail). `None`
+    /// when no source says.
+    fn restart_required(&self, _kb: KbId, _product: &str) -> Option<bool> {
+        None
+    }
 }
 
 impl<K: Knowledge + ?Sized> Knowledge for &K {
@@ -137,5 +144,8 @@ impl<K: Knowledge + ?Sized> Knowledge for &K {
     }
     fn companion_products(&self, product: &str) -> Vec<String> {
         (**self).companion_products(product)
+    }
+    fn restart_required(&self, kb: KbId, product: &str) -> Option<bool> {
+        (**self).restart_required(kb, product)
     }
 }

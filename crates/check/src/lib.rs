@@ -5,6 +5,10 @@
 //!   whether cluster validation will warn.
 //! * [`posture`] — per node, the security updates missing against the
 //!   catalog for its exact product, as chain heads, optionally as of a date.
+//! * [`health`] — failed installs, pending reboots and offline groups the
+//!   inventory holds.
+//! * [`missing`] — what check reports missing per node, the list
+//!   `plan --target secure` installs.
 //! * [`knowledge`] — the one interface through which both see the catalog
 //!   and the known-issues database.
 //!
@@ -14,8 +18,10 @@
 pub mod catalog_view;
 pub mod drift;
 pub mod finding;
+pub mod health;
 pub mod inbox;
 pub mod knowledge;
+pub mod missing;
 pub mod posture;
 pub mod protection;
 pub mod run;

@@ -216,6 +216,7 @@ pub fn check_each<T: Send, E>(
                     &cluster.nodes,
                     &posture,
                 ));
+                findings.extend(crate::health::cluster_findings(cluster));
                 if let Some(pi) = &protection {
                     findings.extend(crate::protection::audit_cluster(
                         cluster, pi.rules, pi.known,
@@ -249,6 +250,7 @@ pub fn check_each<T: Send, E>(
             std::slice::from_ref(node),
             std::slice::from_ref(&p),
         ));
+        findings.extend(crate::health::node_findings(node));
         if let Some(pi) = &protection {
             findings.extend(crate::protection::audit_node(
                 node, None, pi.rules, pi.known,

@@ -237,6 +237,9 @@ impl<B: Knowledge> Knowledge for WithKnownIssues<'_, B> {
     fn companion_products(&self, product: &str) -> Vec<String> {
         self.base.companion_products(product)
     }
+    fn restart_required(&self, kb: KbId, product: &str) -> Option<bool> {
+        self.base.restart_required(kb, product)
+    }
 }
 
 /// What `check` and `plan` open once per run: the known-issues database

@@ -553,10 +553,16 @@ fn merge_node(into: &mut Node, from: Node, log: &mut MergeLog) {
         vms,
         pending_reboot,
         packages,
+        failed_installs,
         protection,
         unread,
     } = from;
     into.unread.extend(unread);
+    for f in failed_installs {
+        if !into.failed_installs.iter().any(|x| x.kb == f.kb) {
+            into.failed_installs.push(f);
+        }
+    }
     if into.name_source.is_none() {
         into.name_source = name_source;
     }
@@ -688,9 +694,27 @@ fn merge_cluster_at(
         nodes,
         state,
         protection,
+        admin,
     } = c;
     if existing.source.is_none() {
         existing.source = source;
+    }
+    // The manifest's statements fill what the cluster (from a snapshot
+    // or another entry) lacks.
+    let a = &mut existing.admin;
+    if a.witness.is_none() {
+        a.witness = admin.witness;
+    }
+    for (n, v) in admin.node_votes {
+        a.node_votes.entry(n).or_insert(v);
+    }
+    if a.memory_reserve_bytes.is_none() {
+        a.memory_reserve_bytes = admin.memory_reserve_bytes;
+    }
+    for g in admin.allow_offline_groups {
+        if !a.allow_offline_groups.contains(&g) {
+            a.allow_offline_groups.push(g);
+        }
     }
     for n in nodes {
         merge_into(&mut existing.nodes, n, log);

@@ -6,6 +6,13 @@
 //! [[cluster]]
 //! name = "HVCLU01"
 //! files = ["captures/csv-state.txt"]          # cluster-wide captures (optional)
+//! # What the admin knows and captures do not hold (all optional; the plan's
+//! # options --witness, --node-votes, --memory-reserve, --allow-offline-group
+//! # override them):
+//! witness = "file-share"                      # disk, file-share, cloud or none
+//! node_votes = { HV04 = 0 }                   # NodeWeight per node
+//! memory_reserve = "8GiB"                     # kept free on every host
+//! allow_offline_groups = ["TEST01"]           # groups that may stay offline
 //!
 //! [[cluster.node]]
 //! name = "HV01"
@@ -19,9 +26,12 @@
 
 use crate::IngestError;
 use crate::load::{LoadOutcome, absorb, attach_csv, merge_cluster, merge_into, read_file, record};
+use lockstep_model::inventory::AdminFacts;
+use lockstep_model::units::{parse_bytes, parse_witness};
 use lockstep_model::{Cluster, SourceRef};
 use rayon::prelude::*;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Deserialize)]
@@ -38,6 +48,15 @@ struct ClusterEntry {
     files: Vec<PathBuf>,
     #[serde(default)]
     node: Vec<NodeEntry>,
+    /// What the admin knows and no capture holds (see [`AdminFacts`]).
+    #[serde(default)]
+    witness: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    node_votes: BTreeMap<String, toml::Spanned<u32>>,
+    #[serde(default)]
+    memory_reserve: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    allow_offline_groups: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +121,7 @@ pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
         let mut cluster = Cluster {
             name: entry.name.clone(),
             source: Some(SourceRef::new(shown.as_str(), 0)),
+            admin: admin_facts(&entry, text, &shown, out),
             ..Cluster::default()
         };
         let mut csv = Vec::new();
@@ -150,4 +170,72 @@ pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
         }
         merge_cluster(&mut out.inventory.clusters, cluster, &mut out.log);
     }
+}
+
+/// Line (1-based) of a byte offset in the manifest.
+fn line_at(text: &str, offset: usize) -> u32 {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u32
+        + 1
+}
+
+/// The admin's statements of one `[[cluster]]`; a bad value is an error
+/// naming its line, and the rest is kept.
+fn admin_facts(entry: &ClusterEntry, text: &str, shown: &str, out: &mut LoadOutcome) -> AdminFacts {
+    let mut facts = AdminFacts {
+        allow_offline_groups: entry.allow_offline_groups.clone(),
+        ..AdminFacts::default()
+    };
+    if let Some(w) = &entry.witness {
+        match parse_witness(w.get_ref()) {
+            Ok(kind) => facts.witness = Some(kind),
+            Err(_) => out.errors.push(
+                IngestError::new(
+                    shown,
+                    line_at(text, w.span().start),
+                    format!(
+                        "a witness of cluster {}: disk, file-share, cloud or none",
+                        entry.name
+                    ),
+                )
+                .found(w.get_ref()),
+            ),
+        }
+    }
+    if let Some(m) = &entry.memory_reserve {
+        match parse_bytes(m.get_ref()) {
+            Ok(b) => facts.memory_reserve_bytes = Some(b),
+            Err(_) => out.errors.push(
+                IngestError::new(
+                    shown,
+                    line_at(text, m.span().start),
+                    format!(
+                        "a memory_reserve of cluster {} such as 8GiB, 512MiB or 1.5TiB",
+                        entry.name
+                    ),
+                )
+                .found(m.get_ref()),
+            ),
+        }
+    }
+    for (node, votes) in &entry.node_votes {
+        if *votes.get_ref() > 1 {
+            out.errors.push(
+                IngestError::new(
+                    shown,
+                    line_at(text, votes.span().start),
+                    format!(
+                        "node_votes of cluster {}: 0 or 1 for {node} (NodeWeight)",
+                        entry.name
+                    ),
+                )
+                .found(votes.get_ref().to_string()),
+            );
+            continue;
+        }
+        facts.node_votes.insert(node.clone(), *votes.get_ref());
+    }
+    facts
 }

@@ -46,6 +46,23 @@ pub struct Cluster {
     /// (plain `systeminfo` captures, for instance).
     pub state: Option<ClusterState>,
     pub protection: ClusterProtection,
+    /// What the admin states about the cluster in a fleet manifest; the
+    /// plan's command-line options override it.
+    #[serde(default)]
+    pub admin: AdminFacts,
+}
+
+/// Facts no capture holds but the admin knows: the witness, node votes,
+/// memory each host keeps for itself, groups that may stay offline.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminFacts {
+    /// `Some(None)`: the admin says there is no witness; `Some(Some(kind))`:
+    /// a witness of that kind (`DiskWitness`, `FileShareWitness`, `CloudWitness`).
+    pub witness: Option<Option<String>>,
+    /// Votes per node name (NodeWeight 0 or 1).
+    pub node_votes: std::collections::BTreeMap<String, u32>,
+    pub memory_reserve_bytes: Option<u64>,
+    pub allow_offline_groups: Vec<String>,
 }
 
 /// Cluster configuration that the plan stage needs to keep the cluster up.
@@ -101,6 +118,10 @@ pub struct Node {
     pub pending_reboot: Option<PendingReboot>,
     /// `Get-WindowsPackage -Online`, needed for DISM removal.
     pub packages: Option<Vec<WindowsPackage>>,
+    /// Installs the Windows Update history shows failing, with no later
+    /// successful install of the same KB.
+    #[serde(default)]
+    pub failed_installs: Vec<FailedInstall>,
     pub protection: NodeProtection,
     /// Inputs that named this node but could not be read (snapshot sections
     /// whose status is not `ok`): the facts they carry are unknown, not absent.
@@ -338,6 +359,18 @@ impl PendingReboot {
             || self.windows_update_reboot_required
             || self.pending_file_rename_operations
     }
+}
+
+/// One failed install from the Windows Update history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedInstall {
+    pub kb: KbId,
+    /// The history entry's title (`2023-12 Cumulative Update for ...`).
+    pub title: Option<String>,
+    pub date: Option<jiff::civil::Date>,
+    /// The result as the history gave it (`Failed`, `Aborted`, `4`, `5`).
+    pub result: String,
+    pub source: SourceRef,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,20 +16,24 @@
 //! * [`inventory`] — nodes, clusters, installed updates.
 //! * [`protection`] — Defender settings and status, file-system filters, CSV
 //!   redirection state, installed products.
+//! * [`capabilities`] — what each Windows Server release supports (cmdlets,
+//!   parameters, modules), one table for every emitter and check's advice.
 //! * [`snapshot`] — the lockstep snapshot JSON (schema v1) written by the
 //!   collector script.
 
+pub mod capabilities;
 pub mod inventory;
 pub mod kb;
 pub mod protection;
 pub mod quote;
 pub mod snapshot;
 pub mod source;
+pub mod units;
 pub mod version;
 
 pub use inventory::{
-    Cluster, ClusterState, HostMemory, InstalledUpdate, Inventory, Node, NodeState, OsInfo,
-    OtherEntry, PendingReboot, Sourced, VirtualMachine,
+    Cluster, ClusterState, FailedInstall, HostMemory, InstalledUpdate, Inventory, Node, NodeState,
+    OsInfo, OtherEntry, PendingReboot, Sourced, VirtualMachine,
 };
 pub use kb::{HOTFIX_KB_DIGITS, HotfixId, KbId, KbMap, KbSet};
 pub use source::SourceRef;

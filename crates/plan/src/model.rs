@@ -99,6 +99,8 @@ pub enum Step {
         /// script looks it up on the node.
         package: Option<String>,
         reason: String,
+        /// How the restart this removal may need is made before the next install.
+        reboot: RebootRule,
     },
     Install {
         kb: KbId,
@@ -130,6 +132,37 @@ impl Step {
     }
 }
 
+/// When a removal's restart happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RebootRule {
+    /// A reboot step follows the removals (the catalog says the update
+    /// needs a restart, it is cumulative, or `--reboot-between`).
+    Planned,
+    /// Nothing says a restart is needed: the node restarts before the next
+    /// install only if the removal asks for one (exit code 3010), so that
+    /// the install is not judged against a half-removed update.
+    IfRequested,
+}
+
+/// A security update (or one whose classification is unknown) absent from a
+/// node for a while: removed to make room, reinstalled later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    pub node: String,
+    pub kb: KbId,
+    /// True when the catalog or the inventory calls it a security update;
+    /// null when nothing says (no catalog).
+    pub security: Option<bool>,
+    /// 1-based positions in the node's steps: the uninstall and the reinstall.
+    pub from_step: usize,
+    pub until_step: usize,
+    /// Restarts between the two.
+    pub restarts: usize,
+    /// "KB2616676 is absent from HV03 from step 2 (uninstall) to step 4 (reinstall), …".
+    pub window: String,
+}
+
 /// What one node goes through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodePlan {
@@ -141,6 +174,9 @@ pub struct NodePlan {
     pub roles: Option<usize>,
     /// First node, run alone, followed by the soak time.
     pub canary: bool,
+    /// The node closes a real gap (a missing or suspect update): such
+    /// nodes go first.
+    pub gap: bool,
     pub steps: Vec<Step>,
     /// Updates installed for the target (not counting reinstalls).
     pub installs: Vec<KbId>,
@@ -175,9 +211,14 @@ pub struct QuorumCheck {
     pub witness: Option<String>,
     /// Votes needed to keep quorum: more than half of `total_votes`.
     pub majority: u32,
-    /// Whether node votes and the witness came from the inventory (false:
-    /// every node assumed to vote, no witness assumed; checked live).
+    /// Whether node votes and the witness came from the inventory or the
+    /// admin (false: every node assumed to vote, no witness assumed;
+    /// checked live).
     pub verified: bool,
+    /// Whether the counts are the dynamic votes (DynamicWeight) the
+    /// inventory shows: a node dynamic quorum has already taken the vote
+    /// from does not lower the count when it goes down.
+    pub dynamic: bool,
     pub explanation: String,
 }
 
@@ -202,9 +243,20 @@ pub struct PlanSettings {
     pub max_failed_nodes: u32,
     pub retries: u32,
     pub soak_seconds: Option<u64>,
-    /// `fewest-roles` or `given`.
+    /// `gaps-first` (nodes with a real gap, then fewest roles) or `given`.
     pub order: String,
     pub reboot_timeout_minutes: u32,
+    /// The witness the admin stated (`DiskWitness`, `FileShareWitness`,
+    /// `CloudWitness`, `none`), over what the inventory says.
+    pub witness: Option<String>,
+    /// Node votes the admin stated, over the inventory's NodeWeight.
+    pub node_votes: std::collections::BTreeMap<String, u32>,
+    /// Memory every host that stays up keeps free for itself.
+    pub memory_reserve_bytes: u64,
+    /// Cluster groups that may stay offline (the health gate skips them).
+    pub allow_offline_groups: Vec<String>,
+    /// A restart after the removals on every node, whatever the catalog says.
+    pub reboot_between: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +270,9 @@ pub struct Plan {
     /// Why the plan was refused (empty unless `status` is `refused`).
     pub refusals: Vec<String>,
     pub warnings: Vec<String>,
+    /// Updates removed for a while (the uninstall / reinstall dance), with
+    /// the window each is absent.
+    pub removals: Vec<Removal>,
     pub left_alone: Vec<LeftAlone>,
     /// Facts the inventory lacked; the emitted scripts check them live.
     pub unverified: Vec<String>,

@@ -61,6 +61,33 @@ pub fn validate_host(what: &'static str, name: &str) -> Result<(), InvalidValue>
     Ok(())
 }
 
+/// Names a cluster node may not have in a plan: Ansible's implicit groups
+/// (`all`, `ungrouped`) and implicit host (`localhost`) would make a play
+/// target other machines, and `localhost` in PowerShell would act on the
+/// machine that runs the script.
+pub const RESERVED_NODE_NAMES: &[&str] = &["all", "ungrouped", "localhost"];
+
+/// A cluster node name: a host name ([`validate_host`]) that is not a
+/// reserved name and whose first label is not all digits (an IP address
+/// such as 127.0.0.1, which Ansible also treats as the implicit localhost,
+/// and never a Windows computer name).
+pub fn validate_node_name(name: &str) -> Result<(), InvalidValue> {
+    validate_host("node name", name)?;
+    let first = name.split('.').next().unwrap_or(name);
+    if RESERVED_NODE_NAMES
+        .iter()
+        .any(|r| name.eq_ignore_ascii_case(r) || first.eq_ignore_ascii_case(r))
+        || first.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(InvalidValue {
+            what: "node name",
+            value: name.to_string(),
+            expected: "a computer name other than all, ungrouped or localhost and not all digits (Ansible would take it for its implicit group or host)",
+        });
+    }
+    Ok(())
+}
+
 /// A DISM package identity as `Get-WindowsPackage` prints it, e.g.
 /// `Package_for_RollupFix~31bf3856ad364e35~amd64~~20348.2159.1.7`.
 pub fn validate_package(name: &str) -> Result<(), InvalidValue> {
@@ -189,6 +216,24 @@ mod tests {
             "HV\u{2019}01",
         ] {
             assert!(validate_host("node", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn reserved_node_names() {
+        for bad in [
+            "all",
+            "ALL",
+            "ungrouped",
+            "localhost",
+            "LocalHost.corp",
+            "127.0.0.1",
+            "1234",
+        ] {
+            assert!(validate_node_name(bad).is_err(), "{bad:?}");
+        }
+        for ok in ["HV01", "allnodes", "hv-all", "node1.corp.contoso.com"] {
+            assert!(validate_node_name(ok).is_ok(), "{ok:?}");
         }
     }
 

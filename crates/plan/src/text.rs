@@ -3,6 +3,8 @@
 
 use crate::model::*;
 use crate::planner::format_duration;
+use lockstep_model::WinVersion;
+use lockstep_model::capabilities::{Feature, supports};
 
 fn mechanism_text(m: Mechanism) -> &'static str {
     match m {
@@ -12,13 +14,31 @@ fn mechanism_text(m: Mechanism) -> &'static str {
     }
 }
 
+/// Whether the node's release has `Suspend-ClusterNode -Drain` (2012 on);
+/// unknown releases get the modern wording with the script's fallback.
+fn has_drain(node: &NodePlan) -> Option<bool> {
+    let v: Option<WinVersion> = node.os_version.as_deref().and_then(|v| v.parse().ok());
+    supports(v.as_ref(), Feature::ClusterDrain)
+}
+
 fn step_text(node: &NodePlan, step: &Step) -> String {
     match step {
-        Step::Drain => format!("drain {} (Suspend-ClusterNode -Drain -Wait)", node.name),
+        Step::Drain => match has_drain(node) {
+            Some(false) => format!(
+                "drain {} (Suspend-ClusterNode, then each virtual machine role live-migrated with Move-ClusterVirtualMachineRole and other groups moved with Move-ClusterGroup: Windows Server 2008 R2 has no -Drain)",
+                node.name
+            ),
+            Some(true) => format!("drain {} (Suspend-ClusterNode -Drain -Wait)", node.name),
+            None => format!(
+                "drain {} (Suspend-ClusterNode -Drain -Wait; where the node's release has no -Drain, pause and move its roles)",
+                node.name
+            ),
+        },
         Step::Uninstall {
             kb,
             package,
             reason,
+            reboot,
         } => {
             let how = match (node.mechanism, package) {
                 (Mechanism::Wusa, _) => {
@@ -33,7 +53,13 @@ fn step_text(node: &NodePlan, step: &Step) -> String {
                 }
                 (Mechanism::Auto, _) => "wusa.exe or Remove-WindowsPackage".to_string(),
             };
-            format!("uninstall {kb} ({how}) — {reason}")
+            let restart = match reboot {
+                RebootRule::Planned => "",
+                RebootRule::IfRequested => {
+                    "; if the removal asks for a restart (exit code 3010), the node restarts before the next install"
+                }
+            };
+            format!("uninstall {kb} ({how}) — {reason}{restart}")
         }
         Step::Install { kb, reason, .. } => format!("install {kb} — {reason}"),
         Step::Reboot { reason } => format!("reboot {} — {reason}", node.name),
@@ -45,10 +71,16 @@ fn step_text(node: &NodePlan, step: &Step) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Step::Resume => format!(
-            "resume {} (Resume-ClusterNode -Failback Immediate)",
-            node.name
-        ),
+        Step::Resume => match has_drain(node) {
+            Some(false) => format!(
+                "resume {} (Resume-ClusterNode; Windows Server 2008 R2 has no -Failback, so its roles stay where they moved)",
+                node.name
+            ),
+            _ => format!(
+                "resume {} (Resume-ClusterNode -Failback Immediate)",
+                node.name
+            ),
+        },
     }
 }
 
@@ -67,6 +99,12 @@ pub fn render_text(plan: &Plan) -> String {
             s.push_str(&format!("  - {r}\n"));
         }
     }
+    if !plan.removals.is_empty() {
+        s.push_str("\nRemoved for a while (the node is drained; the update is put back before it resumes):\n");
+        for r in &plan.removals {
+            s.push_str(&format!("  - {}\n", r.window));
+        }
+    }
     if !plan.left_alone.is_empty() {
         s.push_str("\nLeft alone:\n");
         for l in &plan.left_alone {
@@ -79,9 +117,9 @@ pub fn render_text(plan: &Plan) -> String {
             if plan.settings.order == "given" {
                 "as given by --order"
             } else if plan.nodes.iter().all(|n| n.roles.is_none()) {
-                "name order: roles per node unknown"
+                "nodes with a real gap first, then name order: roles per node unknown"
             } else {
-                "fewest roles first"
+                "nodes with a real gap first, then fewest roles"
             },
             if plan.waves.iter().all(|w| w.nodes.len() == 1) {
                 "one node at a time".to_string()

@@ -137,23 +137,13 @@ fn soak_and_order_flags() {
         p.warnings,
         ["--order names HV01, which has nothing to do under --target converge"]
     );
+    let known = known();
+    let k =
+        lockstep_check::sources::WithKnownIssues::new(lockstep_check::sources::NoCatalog, &known);
     let err = plan_cluster(
         &example_cluster(),
-        &lockstep_check::drift::ClusterDrift {
-            cluster: String::new(),
-            nodes: vec![],
-            common_updates: 0,
-            rows: vec![],
-            groups: vec![],
-            validation: lockstep_check::drift::ValidationVerdict {
-                will_warn: false,
-                kbs: vec![],
-                gap_kbs: vec![],
-                explanation: String::new(),
-                remedy: String::new(),
-            },
-        },
-        &lockstep_check::sources::NoCatalog,
+        &report_k(&example_cluster(), &k),
+        &k,
         &PlanOptions {
             order: Some(vec!["HV09".into()]),
             ..Default::default()
@@ -183,10 +173,10 @@ fn every_emitter_snapshot() {
         "kb2616676_converge_ansible",
         emit(&p, Emit::Ansible, &opts()).unwrap()
     );
-    insta::assert_snapshot!(
-        "kb2616676_converge_wsus",
-        emit(&p, Emit::Wsus, &opts()).unwrap()
-    );
+    // WSUS cannot drain a node around an uninstall approval: refused, with why.
+    let wsus = emit(&p, Emit::Wsus, &opts()).unwrap_err();
+    assert!(matches!(wsus, EmitError::Unsupported(_)));
+    insta::assert_snapshot!("kb2616676_converge_wsus_refused", wsus.to_string());
     let cau = emit(&p, Emit::Cau, &opts()).unwrap_err();
     assert!(matches!(cau, EmitError::Unsupported(_)));
     insta::assert_snapshot!("kb2616676_converge_cau_refused", cau.to_string());
@@ -198,7 +188,8 @@ fn report_sections_for_the_html_report() {
     let known = known();
     let k =
         lockstep_check::sources::WithKnownIssues::new(lockstep_check::sources::NoCatalog, &known);
-    let sections = report_sections(&inv, &k, Target::Converge);
+    let reports: Vec<_> = inv.clusters.iter().map(|c| report_k(c, &k)).collect();
+    let sections = report_sections(&inv, &reports, &k, Target::Converge);
     assert_eq!(sections.len(), 1);
     assert_eq!(sections[0].0, "kb2616676");
     assert_eq!(sections[0].1, "converge");

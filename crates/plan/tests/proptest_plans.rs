@@ -3,8 +3,9 @@
 //! PROPTEST_RNG_SEED / PROPTEST_CASES (scripts/test.sh sets both).
 mod common;
 use common::TestKnowledge;
-use lockstep_check::drift::cluster_drift;
 use lockstep_check::knowledge::UpdateKind;
+use lockstep_check::missing::{judge_cluster, missing_updates};
+use lockstep_check::posture::PostureEngine;
 use lockstep_model::inventory::Witness;
 use lockstep_model::{
     Cluster, ClusterState, HostMemory, InstalledUpdate, KbId, Node, NodeState, OsInfo, SourceRef,
@@ -164,9 +165,26 @@ proptest! {
     #[test]
     fn plans_meet_the_target_and_keep_the_cluster_up(c in case()) {
         let (cluster, k) = build(&c);
-        let drift = cluster_drift(&cluster, &k);
+        let report = judge_cluster(&cluster, &PostureEngine::default(), None, &k);
+        let drift = &report.drift;
         let opts = PlanOptions { target: c.target, max_parallel: c.max_parallel, ..Default::default() };
-        let plan = plan_cluster(&cluster, &drift, &k, &opts).expect("valid names");
+        let plan = plan_cluster(&cluster, &report, &k, &opts).expect("valid names");
+        // The nodes with work: under secure what check reports missing,
+        // under converge the drift the plan does not leave alone.
+        let left: Vec<(KbId, &String)> = plan
+            .left_alone
+            .iter()
+            .flat_map(|l| l.nodes.iter().map(move |n| (l.kb, n)))
+            .collect();
+        let work: Vec<String> = match c.target {
+            Target::Secure => missing_updates(&report).into_iter().map(|n| n.node).collect(),
+            Target::Converge => drift
+                .groups
+                .iter()
+                .filter(|g| c.target.closes(g.class))
+                .flat_map(|g| g.absent_on.iter().filter(|n| !left.contains(&(g.kb, *n))).cloned())
+                .collect(),
+        };
         match plan.status {
             PlanStatus::Refused => {
                 prop_assert!(plan.nodes.is_empty() && plan.waves.is_empty());
@@ -174,17 +192,11 @@ proptest! {
                 // go down alone without losing the majority.
                 let total: u32 = c.nodes.iter().map(|n| n.1).sum::<u32>() + u32::from(c.witness);
                 let majority = total / 2 + 1;
-                let work: Vec<&String> = drift
-                    .groups
-                    .iter()
-                    .filter(|g| c.target.closes(g.class))
-                    .flat_map(|g| g.absent_on.iter())
-                    .collect();
                 prop_assert!(!work.is_empty());
                 for r in &plan.refusals {
                     if r.starts_with("quorum:") {
                         let lost = work.iter().any(|n| {
-                            let w = cluster.nodes.iter().find(|x| &&x.name == n).and_then(|x| x.state.as_ref()).and_then(|s| s.node_weight).unwrap_or(1);
+                            let w = cluster.nodes.iter().find(|x| &x.name == n).and_then(|x| x.state.as_ref()).and_then(|s| s.node_weight).unwrap_or(1);
                             total - w < majority
                         });
                         prop_assert!(lost, "unjustified quorum refusal: {}", r);
@@ -196,7 +208,7 @@ proptest! {
             }
             PlanStatus::Empty => {
                 prop_assert!(plan.nodes.is_empty());
-                prop_assert!(!drift.groups.iter().any(|g| c.target.closes(g.class)));
+                prop_assert!(work.is_empty(), "{:?}", work);
             }
             PlanStatus::Ready => {
                 let r = simulate(&plan, &cluster, &k);
@@ -237,10 +249,14 @@ proptest! {
                         prop_assert_eq!(removed_cumulative, reboot_between);
                     }
                 }
-                // Emitters accept every ready plan.
-                for e in [Emit::Powershell, Emit::Ansible, Emit::Wsus, Emit::Json, Emit::Text] {
+                // Emitters accept every ready plan; WSUS refuses removals.
+                for e in [Emit::Powershell, Emit::Ansible, Emit::Json, Emit::Text] {
                     prop_assert!(emit(&plan, e, &EmitOptions::default()).is_ok());
                 }
+                prop_assert_eq!(
+                    emit(&plan, Emit::Wsus, &EmitOptions::default()).is_ok(),
+                    !plan.needs_uninstall()
+                );
             }
         }
     }

@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use lockstep_model::{KbId, Node, OsInfo, SourceRef, Sourced, WinVersion};
-use lockstep_plan::quote::{is_ps_single_quote, ps, xml, yaml};
+use lockstep_plan::quote::{is_ps_single_quote, ps, xml, yaml, yaml_unsafe};
 use lockstep_plan::*;
 use tree_sitter::{Parser, Tree};
 
@@ -143,7 +143,12 @@ fn generated_powershell_parses_and_values_are_only_in_single_quotes() {
         "Start-Transcript -LiteralPath $LogPath",
         "Suspend-ClusterNode @ca -Name $Node -Drain -Wait",
         "Move-ClusterVirtualMachineRole @ca -Name $g.Name -Node $best",
-        "Restart-Computer -ComputerName $node -Force -Wait -For PowerShell -Timeout ($RebootTimeoutMinutes * 60)",
+        "Restart-Computer -ComputerName $Node -Force -Wait -For PowerShell -Timeout ($RebootTimeoutMinutes * 60)",
+        "Register-ScheduledTask -TaskName $Task -Action $action -Principal $principal -Force",
+        "$p = Start-Process -FilePath $schtasks -ArgumentList $line -NoNewWindow -Wait -PassThru",
+        "a node the plan drains and restarts. Run it from a management host",
+        "$ExcludeGroup -notcontains $g.Name",
+        "$bin = $bins | Where-Object { $_.Free -ge $vm } | Select-Object -First 1",
         "Resume-ClusterNode @ca -Name $Node -Failback Immediate",
         "Invoke-Command -ComputerName $Node -ScriptBlock $WusaOnNode",
         "[string] $ResumeFrom = ''",
@@ -152,8 +157,6 @@ fn generated_powershell_parses_and_values_are_only_in_single_quotes() {
     ] {
         assert!(script.contains(needle), "missing {needle}");
     }
-    let wsus = emit(&p, Emit::Wsus, &opts()).unwrap();
-    assert_values_only_quoted(&wsus, &["kb2616676", "2616676", "2607712", "Hyper-V"]);
     let hv = snapshot_cluster("hvclu22.json");
     let k = server2022();
     let p = plan_k(
@@ -171,6 +174,8 @@ fn generated_powershell_parses_and_values_are_only_in_single_quotes() {
     );
     let script = emit(&p, Emit::Powershell, &opts()).unwrap();
     assert_values_only_quoted(&script, &["HV22-03", "HVCLU22", "5033118"]);
+    let wsus = emit(&p, Emit::Wsus, &opts()).unwrap();
+    assert_values_only_quoted(&wsus, &["HV22-03", "HVCLU22", "5033118", "Hyper-V"]);
 }
 
 fn node(name: &str, version: &str, kbs: &[u32]) -> Node {
@@ -215,7 +220,7 @@ fn hostile_node_names_are_rejected_by_the_planner() {
             ..Default::default()
         };
         c.nodes[0].name = "HV01".into();
-        let drift = lockstep_check::drift::cluster_drift(&c, &k);
+        let drift = report_k(&c, &k);
         let err = plan_cluster(&c, &drift, &k, &PlanOptions::default()).unwrap_err();
         assert!(
             err.to_string().starts_with("invalid node name "),
@@ -230,7 +235,7 @@ fn hostile_node_names_are_rejected_by_the_planner() {
             ],
             ..Default::default()
         };
-        let drift = lockstep_check::drift::cluster_drift(&good, &k);
+        let drift = report_k(&good, &k);
         let r = plan_cluster(
             &good,
             &drift,
@@ -254,8 +259,9 @@ fn hostile_node_names_are_rejected_by_the_planner() {
 fn hostile_dism_package_names_are_rejected() {
     let k = server2022();
     for h in HOSTILE {
+        // HV02 has both LCUs: HV01 must remove December's to take November's.
         let mut a = node("HV01", "10.0.20348.2159", &[5033118]);
-        let b = node("HV02", "10.0.20348.2113", &[5032198]);
+        let b = node("HV02", "10.0.20348.2159", &[5032198, 5033118]);
         a.packages = Some(vec![lockstep_model::inventory::WindowsPackage {
             name: format!("Package_for_KB5033118~{h}"),
             state: "Installed".into(),
@@ -274,7 +280,7 @@ fn hostile_dism_package_names_are_rejected() {
             }),
             ..Default::default()
         };
-        let drift = lockstep_check::drift::cluster_drift(&c, &k);
+        let drift = report_k(&c, &k);
         let err = plan_cluster(
             &c,
             &drift,
@@ -296,7 +302,7 @@ fn hostile_dism_package_names_are_rejected() {
 fn a_good_dism_package_name_from_the_inventory_is_used_quoted() {
     let k = server2022();
     let mut a = node("HV01", "10.0.20348.2159", &[5033118]);
-    let b = node("HV02", "10.0.20348.2113", &[5032198]);
+    let b = node("HV02", "10.0.20348.2159", &[5032198, 5033118]);
     a.packages = Some(vec![lockstep_model::inventory::WindowsPackage {
         name: "Package_for_KB5033118~31bf3856ad364e35~amd64~~20348.2159.1.7".into(),
         state: "Installed".into(),
@@ -350,9 +356,20 @@ fn hostile_quoted_values_are_neutralised_in_every_emitter() {
             ..Default::default()
         },
     );
+    let hv = snapshot_cluster("hvclu22.json");
+    let install_only = plan_k(
+        &hv,
+        &server2022(),
+        &PlanOptions {
+            target: Target::Secure,
+            ..Default::default()
+        },
+    );
     for h in HOSTILE {
         let mut p = base.clone();
         p.cluster = h.to_string();
+        // A group name the admin let stay offline is a literal too.
+        p.settings.allow_offline_groups = vec![h.to_string()];
         let hostile_opts = EmitOptions {
             source: Some(h.to_string()),
             cau_root: Some(h.to_string()),
@@ -377,14 +394,20 @@ fn hostile_quoted_values_are_neutralised_in_every_emitter() {
             !script.contains(h) || !h.chars().any(|c| c.is_control()),
             "{h:?} pasted raw"
         );
-        // WSUS: the group and label are literals.
-        let wsus = emit(&p, Emit::Wsus, &hostile_opts).unwrap();
+        assert!(
+            script.contains(&format!("    [string[]] $ExcludeGroup = @({}),\n", ps(h))),
+            "{h:?}"
+        );
+        // WSUS (install-only plans): the parent group and label are literals.
+        let mut wp = install_only.clone();
+        wp.cluster = h.to_string();
+        let wsus = emit(&wp, Emit::Wsus, &hostile_opts).unwrap();
         let tree = parse(&wsus);
         assert_no_errors(&wsus, &tree);
         for &(a, b) in &single_quoted(&tree) {
             assert!(is_one_ps_literal(&wsus[a..b]), "{h:?}: {:?}", &wsus[a..b]);
         }
-        assert!(wsus.contains(&format!("[string] $TargetGroup = {},", ps(h))));
+        assert!(wsus.contains(&format!("[string] $ParentGroup = {},", ps(h))));
         // Ansible: paths with control characters are refused; others are
         // !unsafe double-quoted scalars on one line.
         match emit(&p, Emit::Ansible, &hostile_opts) {
@@ -392,6 +415,13 @@ fn hostile_quoted_values_are_neutralised_in_every_emitter() {
                 assert!(!h.chars().any(char::is_control), "{h:?} accepted");
                 assert!(
                     y.contains(&format!("    lockstep_msu_dir: !unsafe {}\n", yaml(h))),
+                    "{h:?}"
+                );
+                assert!(
+                    y.contains(&format!(
+                        "    lockstep_exclude_groups: [{}]\n",
+                        yaml_unsafe(h)
+                    )),
                     "{h:?}"
                 );
                 assert!(y.contains(&format!(

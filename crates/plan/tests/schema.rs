@@ -68,14 +68,30 @@ fn plans_validate_against_the_schema() {
             ..Default::default()
         },
     ));
+    // Without dynamic weights the two-node cluster has no spare vote: refused.
+    let mut two = snapshot_cluster("two-node-no-witness.json");
+    for n in &mut two.nodes {
+        if let Some(s) = n.state.as_mut() {
+            s.dynamic_weight = None;
+        }
+    }
+    plans.push(plan_k(
+        &two,
+        &k,
+        &PlanOptions {
+            target: Target::Secure,
+            ..Default::default()
+        },
+    ));
     let statuses: Vec<PlanStatus> = plans.iter().map(|p| p.status).collect();
     assert_eq!(
         statuses,
         [
             PlanStatus::Ready,
             PlanStatus::Empty,
-            PlanStatus::Refused,
-            PlanStatus::Ready
+            PlanStatus::Ready,
+            PlanStatus::Ready,
+            PlanStatus::Refused
         ]
     );
     for p in &plans {

@@ -74,6 +74,7 @@ pub use rules::{AppliesTo, AutoExclusions, ExclusionKind, Requirement, Rule, Rul
 
 use crate::{Evidence, Finding, Fix, Severity};
 use lockstep_catalog::known_issues::{IssueSeverity, KnownIssue, KnownIssues};
+use lockstep_model::capabilities::{Feature, release_name, supports};
 use lockstep_model::protection::{
     BlockRedirectReason, CsvNodeState, CsvStateInfo, DefenderPreferences, DefenderStatus,
     ExclusionList, FilterInstance, FsRedirectReason, Section, SectionStatus,
@@ -931,7 +932,20 @@ fn unknown_finding(
         .defender_preferences
         .as_ref()
         .is_some_and(|s| s.status == SectionStatus::NotAvailable);
-    let (title, fix) = unknown_wording(&node.name, defender_absent);
+    // A release without Defender (2012 R2 and older): Get-MpPreference
+    // does not exist there, so asking for it would be wrong advice.
+    let version = node.os.version.as_ref().map(|v| &v.value);
+    let situation = if node.protection.defender_preferences.is_none()
+        && supports(version, Feature::DefenderCmdlets) == Some(false)
+        && version.is_some_and(|v| v.major() < 10)
+    {
+        DefenderSituation::NotOnRelease(version.map_or("this Windows release", release_name))
+    } else if defender_absent {
+        DefenderSituation::Absent
+    } else {
+        DefenderSituation::Collect
+    };
+    let (title, fix) = unknown_wording(&node.name, situation);
     Finding {
         code: codes::EXCLUSIONS_UNKNOWN.into(),
         severity: Severity::Warning,
@@ -945,10 +959,44 @@ fn unknown_finding(
     }
 }
 
+/// Why the exclusions of a node could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DefenderSituation {
+    /// Defender's settings were not (fully) collected: collect them again.
+    Collect,
+    /// Defender is not available on the node.
+    Absent,
+    /// The node's release has no Defender at all.
+    NotOnRelease(&'static str),
+}
+
+/// The releases [`DefenderSituation::NotOnRelease`] names (Windows 6.x and older).
+const SITUATIONS_ON_OLD_RELEASES: [&str; 6] = [
+    "Windows Server 2008",
+    "Windows Server 2008 R2",
+    "Windows Server 2012",
+    "Windows Server 2012 R2",
+    "Windows Server 2003 or older",
+    "this Windows release",
+];
+
 /// Title and fix of an `av-exclusions-unknown` finding about `on` (one
 /// node, or several joined by [`merge_unknowns`]).
-fn unknown_wording(on: &str, defender_absent: bool) -> (String, Fix) {
-    if defender_absent {
+fn unknown_wording(on: &str, situation: DefenderSituation) -> (String, Fix) {
+    if let DefenderSituation::NotOnRelease(release) = situation {
+        return (
+            format!(
+                "{on}: {release} has no Microsoft Defender; cannot tell whether the anti-virus in use excludes what this host needs"
+            ),
+            Fix {
+                text: format!(
+                    "{release} has no Microsoft Defender and no Get-MpPreference (Defender and its module come with Windows Server 2016 and later). Configure and check the exclusions listed above in the anti-virus product that runs on {on}, following its vendor's guidance for Hyper-V hosts and clusters; lockstep cannot read them."
+                ),
+                commands: Vec::new(),
+            },
+        );
+    }
+    if situation == DefenderSituation::Absent {
         (
             format!(
                 "{on}: Defender is not available; cannot tell whether the anti-virus in use excludes what this host needs"
@@ -1017,8 +1065,20 @@ fn merge_unknowns(findings: Vec<Finding>) -> Vec<Finding> {
         }
         // The wording is written again for the group, not patched: a node
         // name can be any text, including words of the sentence.
-        let defender_absent = f.fix.as_ref().is_some_and(|x| x.commands.is_empty());
-        let (title, fix) = unknown_wording(&f.nodes.join(", "), defender_absent);
+        let rest = f
+            .title
+            .strip_prefix(&format!("{}: ", f.nodes[0]))
+            .unwrap_or("");
+        let situation = SITUATIONS_ON_OLD_RELEASES
+            .iter()
+            .find(|r| rest.starts_with(&format!("{r} has no Microsoft Defender")))
+            .map(|r| DefenderSituation::NotOnRelease(r))
+            .unwrap_or(if f.fix.as_ref().is_some_and(|x| x.commands.is_empty()) {
+                DefenderSituation::Absent
+            } else {
+                DefenderSituation::Collect
+            });
+        let (title, fix) = unknown_wording(&f.nodes.join(", "), situation);
         f.title = title;
         f.fix = Some(fix);
     }
@@ -1044,9 +1104,20 @@ fn vm_folders_finding(nodes: &[&Node], cluster: Option<&Cluster>) -> Option<Find
             })
             .into_iter()
             .collect(),
-        fix: Some(Fix {
-            text: "Collect a lockstep snapshot (Collect-LockstepSnapshot.ps1), which records every VM's paths, or list them on each node:".into(),
-            commands: vec!["Get-VM | Select-Object Name, ConfigurationLocation, SnapshotFileLocation, SmartPagingFilePath, @{n='Disks';e={$_.HardDrives.Path -join ';'}}".into()],
+        fix: Some(if nodes.iter().all(|n| {
+            supports(n.os.version.as_ref().map(|v| &v.value), Feature::HyperVCmdlets)
+                == Some(false)
+        }) {
+            // 2008 R2 has no Hyper-V module: no Get-VM to suggest.
+            Fix {
+                text: "These nodes' release has no Get-VM (the Hyper-V PowerShell module comes with Windows Server 2012): read each VM's configuration, virtual hard disk, snapshot and smart paging folders in Hyper-V Manager (the VM's Settings) and check them against the exclusions.".into(),
+                commands: Vec::new(),
+            }
+        } else {
+            Fix {
+                text: "Collect a lockstep snapshot (Collect-LockstepSnapshot.ps1), which records every VM's paths, or list them on each node:".into(),
+                commands: vec!["Get-VM | Select-Object Name, ConfigurationLocation, SnapshotFileLocation, SmartPagingFilePath, @{n='Disks';e={$_.HardDrives.Path -join ';'}}".into()],
+            }
         }),
         known_issues: Vec::new(),
     })

@@ -42,8 +42,8 @@ use lockstep_model::snapshot::{
     self as snap, HistoryEntry, ListOrText, SCHEMA_ID, Snapshot, Status,
 };
 use lockstep_model::{
-    Cluster, ClusterState, HostMemory, HotfixId, InstalledUpdate, KbId, Node, NodeState,
-    OtherEntry, PendingReboot, SourceRef, Sourced, VirtualMachine, WinVersion,
+    Cluster, ClusterState, FailedInstall, HostMemory, HotfixId, InstalledUpdate, KbId, Node,
+    NodeState, OtherEntry, PendingReboot, SourceRef, Sourced, VirtualMachine, WinVersion,
 };
 use std::collections::BTreeMap;
 
@@ -474,6 +474,7 @@ fn convert_cluster(
         nodes,
         state: Some(state),
         protection,
+        admin: Default::default(),
     })
 }
 
@@ -731,7 +732,17 @@ fn convert_node(
             Ok(entries) => {
                 let mut cur = Cursor::new(loc, "title", h_at, h_at, end);
                 let lines: Vec<u32> = entries.iter().map(|e| cur.line_of(&e.title)).collect();
-                for (kb, (entry, line)) in net_installed(entries, &lines) {
+                let (installed, failed) = net_installed(entries, &lines);
+                for (kb, (entry, line)) in failed {
+                    node.failed_installs.push(FailedInstall {
+                        kb,
+                        title: Some(entry.title.clone()),
+                        date: entry.date.as_deref().and_then(civil_date),
+                        result: entry.result_code.clone(),
+                        source: text.at(line),
+                    });
+                }
+                for (kb, (entry, line)) in installed {
                     if !updates.contains(kb) {
                         updates.add(
                             &mut node,
@@ -823,13 +834,18 @@ fn convert_node(
     Ok(node)
 }
 
+/// One history entry with its line, by KB.
+type HistoryHits<'e> = Vec<(KbId, (&'e HistoryEntry, u32))>;
+
 /// KBs the history shows as installed at the end, replayed oldest to newest:
 /// entries with a date in date order, undated ones in QueryHistory order
 /// (newest first, so reversed) before them. Only successful operations count.
+/// Second: installs that failed (or were aborted) with no later successful
+/// install of the same KB, in KB order.
 fn net_installed<'e>(
     entries: &'e [HistoryEntry],
     lines: &[u32],
-) -> Vec<(KbId, (&'e HistoryEntry, u32))> {
+) -> (HistoryHits<'e>, HistoryHits<'e>) {
     let mut order: Vec<usize> = (0..entries.len()).rev().collect();
     // Stable sort: undated entries (None) first, keeping their reversed order.
     order.sort_by_key(|&i| {
@@ -839,19 +855,28 @@ fn net_installed<'e>(
             .and_then(|d| d.trim().parse::<jiff::Timestamp>().ok())
     });
     let mut installed: BTreeMap<KbId, (usize, &HistoryEntry, u32)> = BTreeMap::new();
+    let mut failed: BTreeMap<KbId, (&HistoryEntry, u32)> = BTreeMap::new();
     let mut seq = 0;
     for i in order {
         let Some(e) = entries.get(i) else { continue };
-        if !matches!(e.result_code.as_str(), "Succeeded" | "SucceededWithErrors") {
-            continue;
-        }
         let Some(kb) = KbId::find_in(&e.title) else {
             continue;
         };
+        let line = lines.get(i).copied().unwrap_or(0);
+        if matches!(e.result_code.as_str(), "Failed" | "Aborted") {
+            if e.operation == "Installation" {
+                failed.insert(kb, (e, line));
+            }
+            continue;
+        }
+        if !matches!(e.result_code.as_str(), "Succeeded" | "SucceededWithErrors") {
+            continue;
+        }
         match e.operation.as_str() {
             "Installation" => {
                 seq += 1;
-                installed.insert(kb, (seq, e, lines.get(i).copied().unwrap_or(0)));
+                failed.remove(&kb);
+                installed.insert(kb, (seq, e, line));
             }
             "Uninstallation" => {
                 installed.remove(&kb);
@@ -861,9 +886,12 @@ fn net_installed<'e>(
     }
     let mut out: Vec<_> = installed.into_iter().collect();
     out.sort_by_key(|(_, (seq, _, _))| *seq);
-    out.into_iter()
-        .map(|(kb, (_, e, line))| (kb, (e, line)))
-        .collect()
+    (
+        out.into_iter()
+            .map(|(kb, (_, e, line))| (kb, (e, line)))
+            .collect(),
+        failed.into_iter().collect(),
+    )
 }
 
 // ------------------------------------------------------------- protection
@@ -1252,6 +1280,33 @@ mod tests {
             Some(jiff::civil::date(2023, 10, 2))
         );
         assert_eq!(n.updates[1].source.line, 14);
+        // KB4000003's install failed and nothing installed it later.
+        let failed: Vec<(String, &str, u32)> = n
+            .failed_installs
+            .iter()
+            .map(|f| (f.kb.to_string(), f.result.as_str(), f.source.line))
+            .collect();
+        assert_eq!(failed, [("KB4000003".to_string(), "Failed", 11)]);
+        assert_eq!(
+            n.failed_installs[0].date,
+            Some(jiff::civil::date(2023, 12, 1))
+        );
+    }
+
+    #[test]
+    fn a_failed_install_followed_by_a_successful_one_is_not_kept() {
+        let doc = minimal(
+            r#",
+    "updateHistory": {"status": "ok", "data": [
+      {"title": "Update (KB4000003)", "date": "2023-12-02T00:00:00Z", "operation": "Installation", "resultCode": "Succeeded"},
+      {"title": "Update (KB4000003)", "date": "2023-12-01T00:00:00Z", "operation": "Installation", "resultCode": "Failed"},
+      {"title": "Update (KB4000004)", "date": "2023-12-03T00:00:00Z", "operation": "Installation", "resultCode": "Aborted"},
+      {"title": "Update (KB4000004)", "date": "2023-12-01T00:00:00Z", "operation": "Installation", "resultCode": "Succeeded"}
+    ]}"#,
+        );
+        let n = node(&doc);
+        let failed: Vec<String> = n.failed_installs.iter().map(|f| f.kb.to_string()).collect();
+        assert_eq!(failed, ["KB4000004"]);
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::hotfix_id;
 use crate::util::{self, JsonDate, Loose, lines};
 use jiff::civil::Date;
 use lockstep_model::inventory::SharedStr;
-use lockstep_model::{HotfixId, InstalledUpdate, KbId, Sourced};
+use lockstep_model::{FailedInstall, HotfixId, InstalledUpdate, KbId, Sourced};
 use std::borrow::Cow;
 
 pub static FORMAT: Format = Format {
@@ -53,6 +53,8 @@ struct Entry {
     computer: Option<String>,
     op: Op,
     succeeded: bool,
+    /// The result when the operation failed or was aborted.
+    failed: Option<String>,
     date: Option<String>,
     kb: Option<KbId>,
     /// The `KB` column when it holds an id too short to be a KB (`KB2862`).
@@ -66,6 +68,20 @@ fn op_of(s: &str) -> Op {
         "2" | "uninstallation" | "uninstall" | "uouninstallation" => Op::Uninstall,
         _ => Op::Other,
     }
+}
+
+/// `OperationResultCode` 4 (failed) or 5 (aborted), by number or name.
+fn failed(s: &str) -> bool {
+    let l: String = s
+        .trim()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    matches!(
+        l.as_str(),
+        "4" | "5" | "failed" | "aborted" | "orcfailed" | "orcaborted"
+    )
 }
 
 fn succeeded(s: &str) -> bool {
@@ -210,6 +226,11 @@ impl Raw {
             computer: self.computer.and_then(|c| util::host_name(&c)),
             op: self.op.as_deref().map_or(Op::Other, op_of),
             succeeded: self.result.as_deref().is_some_and(succeeded),
+            failed: self
+                .result
+                .as_deref()
+                .filter(|r| failed(r))
+                .map(|r| r.trim().to_string()),
             date: self.date.filter(|d| !d.trim().is_empty()),
             kb,
             cut_kb,
@@ -428,12 +449,18 @@ fn replay(t: &Text, entries: Vec<Entry>) -> Vec<NodeFacts> {
             }
         }
         let mut installed: Vec<(KbId, usize)> = Vec::new();
+        // Installs that failed with no later successful install.
+        let mut failures: std::collections::BTreeMap<KbId, usize> = Default::default();
         for (i, e) in &chrono {
+            if let (Some(kb), Some(_), Op::Install) = (e.kb, &e.failed, e.op) {
+                failures.insert(kb, *i);
+            }
             let (Some(kb), true) = (e.kb, e.succeeded) else {
                 continue;
             };
             match e.op {
                 Op::Install => {
+                    failures.remove(&kb);
                     installed.retain(|(k, _)| *k != kb);
                     installed.push((kb, *i));
                 }
@@ -461,6 +488,16 @@ fn replay(t: &Text, entries: Vec<Entry>) -> Vec<NodeFacts> {
                 description: e.title.as_deref().map(SharedStr::from),
                 installed_on: dated.get(i).copied().flatten().map(|(d, _)| d),
                 installed_by: None,
+                source: t.at(e.line),
+            });
+        }
+        for (kb, i) in failures {
+            let Some(e) = list.get(i) else { continue };
+            facts.node.failed_installs.push(FailedInstall {
+                kb,
+                title: e.title.clone(),
+                date: dated.get(i).copied().flatten().map(|(d, _)| d),
+                result: e.failed.clone().unwrap_or_default(),
                 source: t.at(e.line),
             });
         }
@@ -518,6 +555,25 @@ mod tests {
     fn dated_entries_sort_by_date() {
         let text = "\"ComputerName\",\"Operationname\",\"Result\",\"Date\",\"Title\",\"KB\"\n\"HV01\",\"Uninstallation\",\"Succeeded\",\"12/20/2022 10:00:00 AM\",\"2022-10 Update (KB5020435)\",\"KB5020435\"\n\"HV01\",\"Installation\",\"Succeeded\",\"10/20/2022 9:00:00 AM\",\"2022-10 Update (KB5020435)\",\"KB5020435\"\n\"HV01\",\"Installation\",\"SucceededWithErrors\",\"12/14/2022 9:00:00 AM\",\"2022-12 Update (KB5021233)\",\"KB5021233\"\n\"HV01\",\"Installation\",\"Failed\",\"12/14/2022 9:00:00 AM\",\"Update (KB5021088)\",\"KB5021088\"\n";
         assert_eq!(kbs(text), ["KB5021233"]);
+        // KB5021088's install failed and nothing installed it later.
+        let Ok(FileContent::Nodes(nodes)) = parse(&Text::new("h.csv", text)) else {
+            panic!("parsed")
+        };
+        let failed: Vec<(String, &str, Option<jiff::civil::Date>, u32)> = nodes[0]
+            .node
+            .failed_installs
+            .iter()
+            .map(|f| (f.kb.to_string(), f.result.as_str(), f.date, f.source.line))
+            .collect();
+        assert_eq!(
+            failed,
+            [(
+                "KB5021088".to_string(),
+                "Failed",
+                Some(jiff::civil::date(2022, 12, 14)),
+                5
+            )]
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! the ClusterAwareUpdating module folder when that file is present.
 //!
 //! CAU cannot express an uninstall, so a plan that removes a superseding
-//! update is refused with the reason. CAU does not document the order in
+//! update is refused with the reason; so is a plan for Windows Server 2008
+//! R2 nodes, which have no CAU. CAU does not document the order in
 //! which it installs the files of one folder, so a node that installs more
 //! than one update gets one Updating Run per position in its order (pass 1
 //! installs every node's first update, pass 2 the second, ...): the
@@ -22,7 +23,8 @@
 use super::{EmitError, EmitOptions, checked, refuse_if_refused};
 use crate::model::{Plan, Step};
 use crate::quote::{ps, validate_host, xml};
-use lockstep_model::KbId;
+use lockstep_model::capabilities::{Feature, release_name, supports};
+use lockstep_model::{KbId, WinVersion};
 
 /// `DefaultHotfixConfig.xml` for .msu files: wusa with the exit codes lockstep classifies.
 pub fn hotfix_config_xml() -> String {
@@ -72,6 +74,21 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
         return Err(EmitError::Unsupported(format!(
             "CAU's hotfix plug-in only installs; this plan needs uninstalls ({}), because an installed update supersedes the one to install and Windows would answer \"not applicable\". Use --emit powershell or --emit ansible for this plan.",
             who.join("; ")
+        )));
+    }
+    let old: Vec<String> = plan
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            let v: Option<WinVersion> = n.os_version.as_deref().and_then(|v| v.parse().ok());
+            (supports(v.as_ref(), Feature::ClusterAwareUpdating) == Some(false))
+                .then(|| format!("{} ({})", n.name, v.map_or("", |v| release_name(&v))))
+        })
+        .collect();
+    if !old.is_empty() {
+        return Err(EmitError::Unsupported(format!(
+            "Cluster-Aware Updating needs Windows Server 2012 or later; {} cannot run it. Use --emit powershell or --emit ansible for this plan.",
+            old.join(", ")
         )));
     }
     let root = checked("--cau-root folder", &opts.cau_root)?

@@ -1,53 +1,65 @@
 //! The approval sequence for a WSUS-managed cluster, as a script for the
-//! WSUS server (UpdateServices module).
+//! WSUS server (UpdateServices module), for install-only plans.
 //!
-//! A client only installs what is approved *and* applicable, and an update
-//! superseded by one the client has is not applicable. So, for the target
-//! group that holds the cluster nodes:
+//! A client installs what is approved for a computer target group it is in
+//! *and* applicable to it. Approving for the group that holds the whole
+//! cluster would hand the updates to nodes the plan leaves untouched, so
+//! each planned node gets a computer group of its own (`lockstep-<node>`,
+//! under `--wsus-group` when given, created when missing, the node's
+//! computer added to it; this needs WSUS server-side targeting, which the
+//! script checks) and each approval is for
+//! exactly that group. Updates a node installs in a supersedence order go
+//! in passes (pass 1 approves every node's first update, pass 2 the second,
+//! …); after each pass the script waits — the reporting gate — until every
+//! node of the pass reports its update Installed
+//! (`GetUpdateInstallationInfoPerComputerTarget`), which happens after the
+//! node installed, restarted and reported.
 //!
-//! 1. the superseding updates the plan removes are set to *Uninstall* where
-//!    WSUS supports removing them (else unapproved, and removed on the nodes
-//!    with the PowerShell plan), and the script waits until every computer
-//!    of the group reports them *NotInstalled*;
-//! 2. the older updates are approved for *Install*, and the script waits —
-//!    the reporting gate — until every computer reports them *Installed*
-//!    (`GetUpdateInstallationInfoPerComputerTarget`), which happens only
-//!    after the clients install, restart and report
-//!    (`wuauclt /reportnow`, `usoclient StartScan`);
-//! 3. the superseding updates are approved for *Install* again, with the
-//!    same gate.
+//! WSUS installs on the clients' schedule, not one drained node at a time:
+//! let Cluster-Aware Updating (Microsoft.WindowsUpdatePlugin, which follows
+//! WSUS approvals) do the installs between the gates.
 //!
-//! WSUS itself installs on the clients' schedule, not one drained node at a
-//! time: let Cluster-Aware Updating (Microsoft.WindowsUpdatePlugin, which
-//! follows WSUS approvals) do the installs between the gates so the nodes
-//! still go one at a time.
+//! A plan that removes an update first is refused with the reason: an
+//! Uninstall approval is carried out by the Windows Update Agent on its own
+//! schedule, without draining the node, CAU's Windows Update plug-in does
+//! not act on uninstall approvals, and many updates cannot be removed
+//! through WSUS at all (`UninstallationBehavior`).
 
 use super::{EmitError, EmitOptions, refuse_if_refused};
-use crate::model::Plan;
-use crate::quote::ps;
-use lockstep_model::KbId;
-use std::collections::BTreeSet;
-
-fn kb_array(kbs: &BTreeSet<KbId>) -> String {
-    if kbs.is_empty() {
-        return "@()".into();
-    }
-    format!(
-        "@({})",
-        kbs.iter()
-            .map(|k| ps(&k.number().to_string()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
+use crate::model::{Plan, Step};
+use crate::quote::{ps, validate_node_name};
 
 const BODY: &str = r#"
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 Import-Module -Name UpdateServices
 $wsus = Get-WsusServer
-$group = $wsus.GetComputerTargetGroups() | Where-Object { $_.Name -eq $TargetGroup }
-if ($null -eq $group) { throw ('lockstep: WSUS target group ' + $TargetGroup + ' not found') }
+if ([string]$wsus.GetConfiguration().TargetingMode -ne 'Server') {
+    throw 'lockstep: WSUS uses client-side targeting: the clients put themselves into their groups, so per-node approval groups would not hold. Switch to server-side targeting (Options, Computers) or approve by hand, one node at a time.'
+}
+
+function Get-LockstepNodeGroup {
+    # The computer group of one node, created when missing, with the node's
+    # computer in it (and still in its other groups).
+    param([string] $Node, [string] $GroupName)
+    $group = $wsus.GetComputerTargetGroups() | Where-Object { $_.Name -eq $GroupName }
+    if ($null -eq $group) {
+        if (-not $PSCmdlet.ShouldProcess($GroupName, 'create the WSUS computer group')) { return $null }
+        if ($ParentGroup -eq '') {
+            $group = $wsus.CreateComputerTargetGroup($GroupName)
+        } else {
+            $parent = $wsus.GetComputerTargetGroups() | Where-Object { $_.Name -eq $ParentGroup }
+            if ($null -eq $parent) { throw ('lockstep: WSUS computer group ' + $ParentGroup + ' not found') }
+            $group = $wsus.CreateComputerTargetGroup($GroupName, $parent)
+        }
+    }
+    $target = @($wsus.SearchComputerTargets($Node) | Where-Object { $_.FullDomainName -eq $Node -or $_.FullDomainName -like ($Node + '.*') })
+    if ($target.Count -ne 1) { throw ('lockstep: expected one WSUS computer named ' + $Node + ', found ' + $target.Count) }
+    if (-not (@($group.GetComputerTargets()) | Where-Object { $_.Id -eq $target[0].Id })) {
+        if ($PSCmdlet.ShouldProcess($Node, ('add to the WSUS computer group ' + $GroupName))) { $group.AddComputerTarget($target[0]) }
+    }
+    return $group
+}
 
 function Get-LockstepWsusUpdate {
     param([string] $Kb)
@@ -57,71 +69,103 @@ function Get-LockstepWsusUpdate {
 }
 
 function Wait-LockstepReport {
-    # The reporting gate: every computer of the group reports the state.
-    param([string] $Kb, [string] $Want)
+    # The reporting gate: the node's computer reports the update installed.
+    param([string] $Node, $Group, [string] $Kb)
     $deadline = (Get-Date).AddMinutes($ReportTimeoutMinutes)
     while ($true) {
         $pending = @()
         foreach ($u in (Get-LockstepWsusUpdate -Kb $Kb)) {
-            foreach ($info in @($u.GetUpdateInstallationInfoPerComputerTarget($group))) {
+            foreach ($info in @($u.GetUpdateInstallationInfoPerComputerTarget($Group))) {
                 $state = [string]$info.UpdateInstallationState
-                if ($state -ne $Want -and $state -ne 'NotApplicable') {
-                    $pending += ($wsus.GetComputerTarget($info.ComputerTargetId).FullDomainName + ' ' + $state)
-                }
+                if ($state -ne 'Installed' -and $state -ne 'NotApplicable') { $pending += $state }
             }
         }
-        if ($pending.Count -eq 0) { Write-Host ('lockstep: every computer in ' + $TargetGroup + ' reports KB' + $Kb + ' ' + $Want); return }
-        if ((Get-Date) -gt $deadline) { throw ('lockstep: STOPPED: KB' + $Kb + ' not yet ' + $Want + ' on: ' + ($pending -join '; ') + '. Let the clients scan and report (wuauclt /reportnow, usoclient StartScan), then run again.') }
-        Write-Host ('lockstep: waiting for KB' + $Kb + ' ' + $Want + ' on: ' + ($pending -join '; '))
+        if ($pending.Count -eq 0) { Write-Host ('lockstep: ' + $Node + ' reports KB' + $Kb + ' Installed'); return }
+        if ((Get-Date) -gt $deadline) { throw ('lockstep: STOPPED: ' + $Node + ' does not report KB' + $Kb + ' Installed yet (' + ($pending -join ', ') + '). Let it scan and report (wuauclt /reportnow, usoclient StartScan), then run again.') }
+        Write-Host ('lockstep: waiting for ' + $Node + ' to report KB' + $Kb + ' Installed (' + ($pending -join ', ') + ')')
         Start-Sleep -Seconds 300
     }
 }
 
-function Set-LockstepApproval {
-    param([string] $Kb, [string] $Action)
-    foreach ($u in (Get-LockstepWsusUpdate -Kb $Kb)) {
-        $a = $Action
-        if ($a -eq 'Uninstall' -and -not $u.UninstallationBehavior.IsSupported) {
-            Write-Warning ('lockstep: WSUS cannot remove KB' + $Kb + '; it is unapproved instead: remove it on the nodes with the lockstep PowerShell plan')
-            $a = 'NotApproved'
-        }
-        if ($PSCmdlet.ShouldProcess(('KB' + $Kb + ' for ' + $TargetGroup), $a)) {
-            Approve-WsusUpdate -Update (Get-WsusUpdate -UpdateId $u.Id.UpdateId) -Action $a -TargetGroupName $TargetGroup
+for ($pass = 1; $pass -le $Passes; $pass++) {
+    $items = @($Approvals | Where-Object { $_.Pass -eq $pass })
+    $groups = @{}
+    foreach ($a in $items) {
+        $group = Get-LockstepNodeGroup -Node $a.Node -GroupName $a.Group
+        $groups[$a.Node] = $group
+        foreach ($u in (Get-LockstepWsusUpdate -Kb $a.Kb)) {
+            if ($PSCmdlet.ShouldProcess(('KB' + $a.Kb + ' for ' + $a.Group), 'Install')) {
+                Approve-WsusUpdate -Update (Get-WsusUpdate -UpdateId $u.Id.UpdateId) -Action Install -TargetGroupName $a.Group
+            }
         }
     }
+    if (-not $WhatIfPreference) {
+        foreach ($a in $items) { Wait-LockstepReport -Node $a.Node -Group $groups[$a.Node] -Kb $a.Kb }
+    }
 }
-
-# 1. Remove the superseding updates from the group's computers.
-foreach ($kb in $Superseding) { Set-LockstepApproval -Kb $kb -Action 'Uninstall' }
-if (-not $WhatIfPreference) { foreach ($kb in $Superseding) { Wait-LockstepReport -Kb $kb -Want 'NotInstalled' } }
-# 2. Approve the older updates and wait until every computer reports them installed.
-foreach ($kb in $Older) { Set-LockstepApproval -Kb $kb -Action 'Install' }
-if (-not $WhatIfPreference) { foreach ($kb in $Older) { Wait-LockstepReport -Kb $kb -Want 'Installed' } }
-# 3. Re-approve the superseding updates, same gate.
-foreach ($kb in $Superseding) { Set-LockstepApproval -Kb $kb -Action 'Install' }
-if (-not $WhatIfPreference) { foreach ($kb in $Superseding) { Wait-LockstepReport -Kb $kb -Want 'Installed' } }
 Write-Host 'lockstep: WSUS approval sequence complete'
 "#;
 
 pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
     refuse_if_refused(plan)?;
-    let mut superseding = BTreeSet::new();
-    let mut older = BTreeSet::new();
-    for n in &plan.nodes {
-        superseding.extend(n.reinstalls.iter().copied());
-        older.extend(n.installs.iter().copied());
+    if plan.needs_uninstall() {
+        let who: Vec<String> = plan
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                let kbs: Vec<String> = n
+                    .steps
+                    .iter()
+                    .filter_map(|s| match s {
+                        Step::Uninstall { kb, .. } => Some(kb.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                (!kbs.is_empty()).then(|| format!("{} removes {}", n.name, kbs.join(", ")))
+            })
+            .collect();
+        return Err(EmitError::Unsupported(format!(
+            "WSUS approvals cannot carry out this plan: it removes updates first ({}). An Uninstall approval is carried out by the Windows Update Agent on its own schedule, without draining the node; Cluster-Aware Updating's Windows Update plug-in does not act on uninstall approvals; and many updates cannot be removed through WSUS at all. Run the removals with --emit powershell or --emit ansible (one drained node at a time); WSUS can approve the installs of a later, install-only plan.",
+            who.join("; ")
+        )));
     }
-    let group = opts
-        .wsus_group
-        .clone()
-        .unwrap_or_else(|| plan.cluster.clone());
+    let mut approvals = Vec::new();
+    let mut passes = 0;
+    for n in &plan.nodes {
+        validate_node_name(&n.name)?;
+        let installs: Vec<_> = n
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Install { kb, .. } => Some(*kb),
+                _ => None,
+            })
+            .collect();
+        passes = passes.max(installs.len());
+        for (i, kb) in installs.iter().enumerate() {
+            approvals.push(format!(
+                "    [pscustomobject]@{{ Pass = {}; Node = {}; Group = {}; Kb = {} }}\n",
+                i + 1,
+                ps(&n.name),
+                ps(&format!("lockstep-{}", n.name)),
+                ps(&kb.number().to_string())
+            ));
+        }
+    }
     let mut s = String::new();
-    s.push_str("#Requires -Version 5.1\n<#\n.SYNOPSIS\n    WSUS approval sequence for a lockstep plan (run on the WSUS server).\n\n.DESCRIPTION\n    1. The superseding updates get an Uninstall approval (or are unapproved where WSUS\n       cannot remove them); wait until every computer of the group reports them NotInstalled.\n    2. The older updates are approved for Install; wait until every computer reports them\n       Installed (the reporting gate).\n    3. The superseding updates are approved for Install again; same gate.\n    Let Cluster-Aware Updating (Microsoft.WindowsUpdatePlugin) install between the gates so\n    the nodes are drained and patched one at a time.\n#>\n[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]\nparam(\n");
-    s.push_str(&format!("    [string] $TargetGroup = {},\n", ps(&group)));
+    s.push_str("#Requires -Version 5.1\n<#\n.SYNOPSIS\n    WSUS approvals for a lockstep plan (run on the WSUS server), one computer group per node.\n\n.DESCRIPTION\n    Each planned node gets a computer group of its own (lockstep-<node>; needs server-side\n    targeting) and each update is approved for Install for exactly the node that needs it, so\n    nodes the plan leaves untouched are offered nothing. A node installs its updates in the\n    plan's order, one pass per update; after each pass the script waits until every node of the\n    pass reports its update Installed (the reporting gate). Let Cluster-Aware Updating\n    (Microsoft.WindowsUpdatePlugin) install between the gates so the nodes are drained and\n    patched one at a time.\n#>\n[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]\nparam(\n");
+    s.push_str(&format!(
+        "    [string] $ParentGroup = {},\n",
+        ps(opts.wsus_group.as_deref().unwrap_or(""))
+    ));
     s.push_str("    [int] $ReportTimeoutMinutes = 1440\n)\n\n");
     s.push_str(&format!("$LockstepClusterLabel = {}\n", ps(&plan.cluster)));
-    s.push_str(&format!("$Superseding = {}\n", kb_array(&superseding)));
-    s.push_str(&format!("$Older = {}\n", kb_array(&older)));
+    s.push_str(&format!("$Passes = {passes}\n"));
+    s.push_str("$Approvals = @(\n");
+    for a in approvals {
+        s.push_str(&a);
+    }
+    s.push_str(")\n");
     s.push_str(BODY);
     Ok(s)
 }

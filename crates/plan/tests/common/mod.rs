@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use lockstep_catalog::known_issues::KnownIssues;
-use lockstep_check::drift::cluster_drift;
+use lockstep_check::missing::judge_cluster;
+use lockstep_check::posture::PostureEngine;
 use lockstep_check::sources::{NoCatalog, WithKnownIssues};
 use lockstep_model::{Cluster, Inventory};
 use lockstep_plan::{Plan, PlanOptions, plan_cluster};
@@ -35,8 +36,8 @@ pub fn known() -> KnownIssues {
 pub fn plan_with(cluster: &Cluster, opts: &PlanOptions) -> Plan {
     let known = known();
     let k = WithKnownIssues::new(NoCatalog, &known);
-    let drift = cluster_drift(cluster, &k);
-    plan_cluster(cluster, &drift, &k, opts).expect("plan")
+    let report = judge_cluster(cluster, &PostureEngine::default(), None, &k);
+    plan_cluster(cluster, &report, &k, opts).expect("plan")
 }
 
 use lockstep_check::knowledge::{EdgeInfo, Knowledge, UpdateKind};
@@ -52,6 +53,8 @@ pub struct TestKnowledge {
     pub known: HashSet<KbId>,
     /// Edges a (pretend) known issue marks incomplete: drift through them is suspect.
     pub incomplete: Vec<(KbId, KbId)>,
+    /// Updates whose install or removal needs a restart (MSRC RestartRequired).
+    pub restart: HashSet<KbId>,
 }
 
 impl TestKnowledge {
@@ -71,6 +74,7 @@ impl TestKnowledge {
             kinds: HashMap::new(),
             known,
             incomplete: Vec::new(),
+            restart: HashSet::new(),
         }
     }
     fn edge(&self, newer: KbId, older: KbId) -> EdgeInfo {
@@ -143,6 +147,9 @@ impl Knowledge for TestKnowledge {
     fn companion_products(&self, _product: &str) -> Vec<String> {
         Vec::new()
     }
+    fn restart_required(&self, kb: KbId, _product: &str) -> Option<bool> {
+        Some(self.restart.contains(&kb))
+    }
 }
 
 pub fn snapshot_cluster(name: &str) -> Cluster {
@@ -176,6 +183,11 @@ pub fn server2022() -> TestKnowledge {
 }
 
 pub fn plan_k(cluster: &Cluster, k: &dyn Knowledge, opts: &PlanOptions) -> Plan {
-    let drift = cluster_drift(cluster, k);
-    plan_cluster(cluster, &drift, k, opts).expect("plan")
+    let report = judge_cluster(cluster, &PostureEngine::default(), None, k);
+    plan_cluster(cluster, &report, k, opts).expect("plan")
+}
+
+/// Check's own judgement of a cluster, as `lockstep plan` makes it.
+pub fn report_k(cluster: &Cluster, k: &dyn Knowledge) -> lockstep_check::run::ClusterReport {
+    judge_cluster(cluster, &PostureEngine::default(), None, k)
 }
