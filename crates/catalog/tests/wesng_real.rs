@@ -85,7 +85,7 @@ fn wesng_edge_kb5033118_supersedes_kb5032198_on_server_2022() {
     assert_eq!(
         hp.kind_note.as_deref(),
         Some(
-            "hotpatch by servicing model `hotpatch`: released for Windows Server 2022 in 2023-12 beside KB5033118 with no supersedence edge and a subset of its CVEs (the source gives no SubType)"
+            "hotpatch by servicing model `hotpatch`: released for Windows Server 2022 in 2023-12 beside KB5033118 with no supersedence edge and 18 of its 18 CVEs in common (the source gives no SubType)"
         )
     );
     let down: Vec<(KbId, Vec<String>)> = c

@@ -202,9 +202,11 @@ pub(crate) fn derive(c: &Connection, path: &Path) -> Result<(), CatalogError> {
 /// The `hotpatch` model's recognition rule for data without SubTypes
 /// (WES-NG): on a product the model names, an update with no SubType, no
 /// supersedence edge on the product, released in the month of a linked
-/// security update of the product whose CVEs include all of its own, is that
-/// month's hotpatch (KB5033464 beside KB5033118, December 2023). Returns the
-/// note saying so per KB.
+/// security update of the product that also fixes at least four fifths of its
+/// CVEs, is that month's hotpatch (KB5033464 beside KB5033118, December 2023;
+/// KB5026456 beside KB5026370 in May 2023 lists one CVE the cumulative update
+/// does not). A standalone update of the month (a Secure Boot fix) shares
+/// none. Returns the note saying so per KB.
 fn infer_hotpatches(
     c: &Connection,
     path: &Path,
@@ -276,12 +278,14 @@ fn infer_hotpatches(
                     continue;
                 }
                 for &cu in &cumulative {
-                    if own.is_subset(&cve_set(cu)?) {
+                    let shared = own.intersection(&cve_set(cu)?).count();
+                    if shared * 5 >= own.len() * 4 {
                         kinds.insert(KbId(kb), UpdateKind::Hotpatch);
                         notes.insert(
                             KbId(kb),
                             format!(
-                                "hotpatch by servicing model `hotpatch`: released for {pname} in {year}-{month:02} beside KB{cu} with no supersedence edge and a subset of its CVEs (the source gives no SubType)"
+                                "hotpatch by servicing model `hotpatch`: released for {pname} in {year}-{month:02} beside KB{cu} with no supersedence edge and {shared} of its {} CVEs in common (the source gives no SubType)",
+                                own.len()
                             ),
                         );
                         break;
