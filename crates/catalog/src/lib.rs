@@ -27,6 +27,7 @@ pub mod error;
 pub mod import;
 pub mod kind;
 pub mod known_issues;
+pub mod limits;
 pub mod product;
 pub mod query;
 pub mod store;

@@ -26,13 +26,28 @@
 //! document with the same content hash changes nothing; a changed document
 //! replaces that document's rows.
 //!
+//! ## Whose file it is
+//!
+//! A catalog carries `PRAGMA application_id` [`APPLICATION_ID`]. Reading
+//! commands open it read-only ([`Store::open`]) and refuse any other SQLite
+//! file (and an empty one) with [`CatalogError::NotACatalog`]: `--catalog
+//! other-app.db catalog stats` must not add tables to someone else's
+//! database. Only an import ([`ImportSession`]) creates or migrates a
+//! catalog, and only at a path that does not exist, an empty file, or a
+//! lockstep catalog. Catalogs written before the application id (schema 1,
+//! id 0, lockstep's tables) are recognised by their tables and get the id on
+//! their next import.
+//!
 //! ## Atomic imports
 //!
 //! Imports run in an [`ImportSession`]: the catalog is copied to a temporary
 //! file next to it (or a fresh one is created), written there with
 //! `journal_mode=OFF, synchronous=OFF` in one transaction, and renamed over the
 //! catalog on commit. A failure at any point (a bad file, a dropped download)
-//! leaves the catalog exactly as it was.
+//! leaves the catalog exactly as it was. One import at a time holds an OS
+//! lock (`flock`) on `.NAME.lock` beside the catalog, which dies with the
+//! process: after a `kill -9` the next import takes the lock and removes the
+//! temporary files (`.NAME.import-PID`) the dead one left.
 
 use crate::batch::{ImportBatch, SourceKind};
 use crate::error::CatalogError;
@@ -44,6 +59,71 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub const SCHEMA_VERSION: i64 = 1;
+
+/// `PRAGMA application_id` of a lockstep catalog ("LKST").
+pub const APPLICATION_ID: i32 = 0x4C4B_5354;
+
+/// The tables of schema 1 (how a catalog from before the application id is
+/// recognised).
+const SCHEMA_1_TABLES: [&str; 8] = [
+    "documents",
+    "products",
+    "raw_products",
+    "update_products",
+    "supersedence",
+    "cves",
+    "update_documents",
+    "updates",
+];
+
+/// What an SQLite file is.
+#[derive(Debug, PartialEq, Eq)]
+enum Identity {
+    /// A lockstep catalog of this schema version.
+    Catalog(i64),
+    /// No tables, no ids: a 0-byte file or a fresh database.
+    Empty,
+    /// Someone else's database, and why lockstep thinks so.
+    Foreign(String),
+}
+
+fn identify(conn: &Connection, path: &Path) -> Result<Identity, CatalogError> {
+    let not_sqlite = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => CatalogError::NotACatalog {
+            path: path.to_path_buf(),
+            why: "not an SQLite database".into(),
+        },
+        _ => CatalogError::sqlite(path)(e),
+    };
+    let pragma = |name: &str| -> Result<i64, CatalogError> {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .map_err(not_sqlite)
+    };
+    let app = pragma("application_id")?;
+    let version = pragma("user_version")?;
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .map_err(not_sqlite)?;
+    let tables: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(not_sqlite)?;
+    let ours = SCHEMA_1_TABLES
+        .iter()
+        .all(|t| tables.iter().any(|x| x == t));
+    Ok(match app {
+        a if a == i64::from(APPLICATION_ID) => Identity::Catalog(version),
+        0 if tables.is_empty() && version == 0 => Identity::Empty,
+        0 if ours && version >= 1 => Identity::Catalog(version),
+        0 => Identity::Foreign(format!(
+            "an SQLite database with {} other table(s), user_version {version}",
+            tables.len()
+        )),
+        other => Identity::Foreign(format!(
+            "an SQLite database of another application, application_id {other:#010x}"
+        )),
+    })
+}
 
 const MIGRATIONS: &[&str] = &[
     // 0 → 1
@@ -146,17 +226,27 @@ pub struct Store {
     pub(crate) path: PathBuf,
 }
 
-fn migrate(conn: &Connection, path: &Path) -> Result<(), CatalogError> {
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(CatalogError::sqlite(path))?;
-    if version > SCHEMA_VERSION {
-        return Err(CatalogError::SchemaTooNew {
-            path: path.to_path_buf(),
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
+fn too_new(path: &Path, version: i64) -> CatalogError {
+    CatalogError::SchemaTooNew {
+        path: path.to_path_buf(),
+        found: version,
+        supported: SCHEMA_VERSION,
     }
+}
+
+/// Brings the import copy to the current schema and marks it as lockstep's.
+fn migrate(conn: &Connection, path: &Path) -> Result<(), CatalogError> {
+    let version = match identify(conn, path)? {
+        Identity::Catalog(v) if v > SCHEMA_VERSION => return Err(too_new(path, v)),
+        Identity::Catalog(v) => v,
+        Identity::Empty => 0,
+        Identity::Foreign(why) => {
+            return Err(CatalogError::NotACatalog {
+                path: path.to_path_buf(),
+                why,
+            });
+        }
+    };
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         conn.execute_batch(&format!(
             "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
@@ -164,25 +254,50 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), CatalogError> {
         ))
         .map_err(CatalogError::sqlite(path))?;
     }
+    conn.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))
+        .map_err(CatalogError::sqlite(path))?;
     Ok(())
 }
 
+/// Opens `path` read-only and says whether it is a catalog lockstep may
+/// read (the current schema, lockstep's id).
+fn open_read_only(path: &Path) -> Result<(Connection, Identity), CatalogError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(CatalogError::sqlite(path))?;
+    let identity = identify(&conn, path)?;
+    Ok((conn, identity))
+}
+
 impl Store {
-    /// Opens an existing catalog (read and write), migrating its schema.
+    /// Opens an existing catalog read-only. Never changes the file: a file
+    /// that is not a lockstep catalog of this schema is an error.
     pub fn open(path: &Path) -> Result<Store, CatalogError> {
         if !path.exists() {
             return Err(CatalogError::NotFound(path.to_path_buf()));
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(CatalogError::sqlite(path))?;
-        migrate(&conn, path)?;
-        Ok(Store {
-            conn,
+        let not_catalog = |why: String| CatalogError::NotACatalog {
             path: path.to_path_buf(),
-        })
+            why,
+        };
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            return Err(not_catalog("not a regular file".into()));
+        }
+        let (conn, identity) = open_read_only(path)?;
+        match identity {
+            Identity::Catalog(v) if v > SCHEMA_VERSION => Err(too_new(path, v)),
+            Identity::Catalog(v) if v < SCHEMA_VERSION => Err(not_catalog(format!(
+                "schema version {v}: run `lockstep catalog import` or `catalog update` to bring it up to date"
+            ))),
+            Identity::Catalog(_) => Ok(Store {
+                conn,
+                path: path.to_path_buf(),
+            }),
+            Identity::Empty => Err(not_catalog("an empty file".into())),
+            Identity::Foreign(why) => Err(not_catalog(why)),
+        }
     }
 
     /// Opens or creates a catalog at `path` (used for the temporary import copy).
@@ -620,83 +735,126 @@ impl Store {
 /// everything.
 pub struct ImportSession {
     store: Option<Store>,
+    /// The file the catalog is renamed to (a symlink's target).
     target: PathBuf,
     temp: PathBuf,
-    lock: PathBuf,
+    /// Holds the OS lock until the session ends (or the process dies).
+    _lock: std::fs::File,
     changed: bool,
 }
 
-/// A lock file older than this is left over from a crashed import.
-const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+fn io_error(file: &Path) -> impl FnOnce(std::io::Error) -> CatalogError + '_ {
+    move |source| CatalogError::Io {
+        file: file.display().to_string(),
+        source,
+    }
+}
 
-/// Takes the catalog's lock file (two imports at once would each copy the
-/// catalog and the last rename would drop the other's documents).
-fn acquire_lock(lock: &Path) -> Result<(), CatalogError> {
-    use std::io::Write;
-    for attempt in 0..2 {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(lock)
-        {
-            Ok(mut f) => {
-                let _ = writeln!(f, "{}", std::process::id());
-                return Ok(());
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt == 0 => {
-                let stale = std::fs::metadata(lock)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age > STALE_LOCK);
-                if !stale {
-                    return Err(CatalogError::Busy(lock.to_path_buf()));
-                }
-                let _ = std::fs::remove_file(lock);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(CatalogError::Busy(lock.to_path_buf()));
-            }
-            Err(source) => {
-                return Err(CatalogError::Io {
-                    file: lock.display().to_string(),
-                    source,
-                });
-            }
+/// Takes the catalog's lock (two imports at once would each copy the
+/// catalog and the last rename would drop the other's documents). The lock
+/// file stays; the lock itself goes with the process.
+fn acquire_lock(lock: &Path) -> Result<std::fs::File, CatalogError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(lock)
+        .map_err(io_error(lock))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CatalogError::Busy(lock.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_error(lock)(e)),
+    }
+}
+
+/// Removes the temporary copies imports that died left beside the catalog
+/// (the caller holds the lock, so none of them is in use).
+fn remove_stale_temporaries(target: &Path, file_name: &str) {
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{file_name}.import-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let stale = e.file_name().to_str().is_some_and(|n| {
+            n.strip_prefix(&prefix)
+                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if stale && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(e.path());
         }
     }
-    Err(CatalogError::Busy(lock.to_path_buf()))
+}
+
+/// The file an import writes: `path`, or the file a symlink there names.
+/// Only a missing path, an empty file or a lockstep catalog may be written.
+fn import_target(path: &Path) -> Result<(PathBuf, bool), CatalogError> {
+    let refuse = |why: String| CatalogError::NotACatalog {
+        path: path.to_path_buf(),
+        why,
+    };
+    let target = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((path.to_path_buf(), false));
+        }
+        Err(e) => return Err(io_error(path)(e)),
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(|e| {
+            refuse(format!(
+                "a symbolic link whose target cannot be reached: {e}"
+            ))
+        })?,
+        Ok(_) => path.to_path_buf(),
+    };
+    let meta = std::fs::metadata(&target).map_err(io_error(&target))?;
+    if !meta.is_file() {
+        return Err(refuse(format!(
+            "{}, not a regular file",
+            lockstep_model::input_file::kind_of(&meta.file_type())
+        )));
+    }
+    if meta.len() == 0 {
+        return Ok((target, false));
+    }
+    let (_, identity) = open_read_only(&target)?;
+    match identity {
+        Identity::Catalog(v) if v > SCHEMA_VERSION => Err(too_new(&target, v)),
+        Identity::Catalog(_) => Ok((target, true)),
+        Identity::Empty => Ok((target, false)),
+        Identity::Foreign(why) => Err(refuse(why)),
+    }
 }
 
 impl ImportSession {
-    pub fn begin(target: &Path) -> Result<ImportSession, CatalogError> {
-        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| CatalogError::Io {
-                file: dir.display().to_string(),
-                source,
-            })?;
+    pub fn begin(path: &Path) -> Result<ImportSession, CatalogError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io_error(dir))?;
         }
+        // Lock, temporary copy and rename all live beside the real file (a
+        // symlink's target may be on another file system).
+        let (target, copy) = import_target(path)?;
         let file_name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "catalog.sqlite3".into());
-        let temp = target.with_file_name(format!(".{file_name}.import-{}", std::process::id()));
         let lock = target.with_file_name(format!(".{file_name}.lock"));
-        acquire_lock(&lock)?;
-        // From here on, Drop removes the lock and the temporary copy.
+        let lock_file = acquire_lock(&lock)?;
+        remove_stale_temporaries(&target, &file_name);
+        let temp = target.with_file_name(format!(".{file_name}.import-{}", std::process::id()));
+        // From here on, Drop removes the temporary copy.
         let mut session = ImportSession {
             store: None,
-            target: target.to_path_buf(),
+            target,
             temp: temp.clone(),
-            lock,
+            _lock: lock_file,
             changed: false,
         };
         let _ = std::fs::remove_file(&temp);
-        if target.exists() {
-            std::fs::copy(target, &temp).map_err(|source| CatalogError::Io {
-                file: target.display().to_string(),
-                source,
-            })?;
+        if copy {
+            std::fs::copy(&session.target, &temp).map_err(io_error(&session.target))?;
         }
         let store = Store::create(&temp)?;
         store
@@ -733,7 +891,7 @@ impl ImportSession {
     pub fn commit(mut self) -> Result<(), CatalogError> {
         let mut store = self.store.take().expect("store is present until commit");
         let temp = self.temp.clone();
-        if !self.changed && self.target.exists() {
+        if !self.changed && std::fs::metadata(&self.target).is_ok_and(|m| m.len() > 0) {
             drop(store);
             let _ = std::fs::remove_file(&temp);
             return Ok(());
@@ -754,6 +912,12 @@ impl ImportSession {
             file: self.target.display().to_string(),
             source,
         })?;
+        // The rename is durable once the folder is.
+        if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(d) = std::fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
         Ok(())
     }
 }
@@ -763,9 +927,9 @@ impl Drop for ImportSession {
         if let Some(store) = self.store.take() {
             drop(store);
         }
-        // After a commit the temporary file has been renamed; removing it is a no-op.
+        // After a commit the temporary file has been renamed; removing it is
+        // a no-op. The lock is released when `_lock` is closed.
         let _ = std::fs::remove_file(&self.temp);
-        let _ = std::fs::remove_file(&self.lock);
     }
 }
 

@@ -27,4 +27,4 @@ pub mod util;
 
 pub use error::IngestError;
 pub use formats::{FileContent, Format, NodeFacts, Text};
-pub use load::{LoadOutcome, load_paths};
+pub use load::{LoadOptions, LoadOutcome, load_paths, load_paths_with};

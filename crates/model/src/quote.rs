@@ -1,6 +1,7 @@
-//! PowerShell single-quoted literals, the one quoting rule every stage that
-//! writes commands from input data uses (check's fix commands, plan's
-//! scripts).
+//! Quoting for the shells lockstep writes commands for: PowerShell
+//! single-quoted literals (check's fix commands, plan's scripts) and POSIX
+//! shell words (the `lockstep ...` command lines a report suggests, which the
+//! admin runs where lockstep runs).
 //!
 //! Inside single quotes PowerShell interprets nothing (`$()`, backticks and
 //! `;` are literal) except the quote itself, which is doubled. PowerShell also
@@ -30,9 +31,70 @@ pub fn ps_literal(value: &str) -> Option<String> {
     Some(out)
 }
 
+/// A POSIX shell word (sh, bash, zsh): left as it is when it only holds
+/// characters no shell treats specially, else single-quoted, where nothing is
+/// special except the quote itself, written `'\''`. Control characters stay
+/// literal inside the quotes (they are part of the word; a terminal shows
+/// them through [`crate::term`]).
+pub fn sh_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'_' | b'-' | b'.' | b'/' | b',' | b':' | b'@' | b'+')
+        });
+    if plain {
+        return value.to_string();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A path as a word of a `lockstep ...` command line, for the shell of the
+/// machine lockstep runs on: PowerShell on Windows, a POSIX shell elsewhere.
+/// A path starting with `-` gets `./` so that it cannot read as an option.
+pub fn path_word(path: &str) -> String {
+    let value = if path.starts_with('-') {
+        format!("./{path}")
+    } else {
+        path.to_string()
+    };
+    if cfg!(windows) {
+        // PowerShell literals refuse control characters; no Windows path has one.
+        let one_line: String = value
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        ps_literal(&one_line).unwrap_or_else(|| "''".into())
+    } else {
+        sh_word(&value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sh_words_stay_one_inert_word() {
+        assert_eq!(sh_word("clusters/HV01"), "clusters/HV01");
+        assert_eq!(sh_word("HV$(touch PWNED)"), "'HV$(touch PWNED)'");
+        assert_eq!(sh_word("a'b"), "'a'\\''b'");
+        assert_eq!(sh_word("`id`;x y"), "'`id`;x y'");
+        assert_eq!(sh_word(""), "''");
+        assert_eq!(sh_word("a\nb"), "'a\nb'");
+        assert_eq!(sh_word("-rf"), "-rf");
+        assert_eq!(path_word("--target"), "./--target");
+        assert_eq!(path_word("a b/c"), "'a b/c'");
+    }
 
     #[test]
     fn hostile_values_stay_inert() {
