@@ -739,7 +739,7 @@ pub struct ImportSession {
     target: PathBuf,
     temp: PathBuf,
     /// Holds the OS lock until the session ends (or the process dies).
-    _lock: std::fs::File,
+    _lock: ImportLock,
     changed: bool,
 }
 
@@ -750,22 +750,56 @@ fn io_error(file: &Path) -> impl FnOnce(std::io::Error) -> CatalogError + '_ {
     }
 }
 
-/// Takes the catalog's lock (two imports at once would each copy the
-/// catalog and the last rename would drop the other's documents). The lock
-/// file stays; the lock itself goes with the process.
-fn acquire_lock(lock: &Path) -> Result<std::fs::File, CatalogError> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(lock)
-        .map_err(io_error(lock))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(CatalogError::Busy(lock.to_path_buf())),
-        Err(std::fs::TryLockError::Error(e)) => Err(io_error(lock)(e)),
+/// The catalog's lock: an OS lock (`flock`) on `.NAME.lock`, which the
+/// kernel drops when the process ends however it ends. The file is removed
+/// when the import ends normally; one left by a killed import is simply
+/// locked again by the next.
+struct ImportLock {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl Drop for ImportLock {
+    fn drop(&mut self) {
+        // Removed while still held: whoever opens the path next gets a new
+        // file, and `acquire_lock` checks that it locked the one the path
+        // names.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
     }
+}
+
+/// Takes the catalog's lock (two imports at once would each copy the
+/// catalog and the last rename would drop the other's documents).
+fn acquire_lock(lock: &Path) -> Result<ImportLock, CatalogError> {
+    use lockstep_model::input_file::file_key;
+    for _ in 0..8 {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(lock)
+            .map_err(io_error(lock))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(CatalogError::Busy(lock.to_path_buf()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error(lock)(e)),
+        }
+        // The holder before us may have removed the file between our open
+        // and our lock: then we hold a lock on a file nobody else can see.
+        let held = file.metadata().map_err(io_error(lock))?;
+        let named = std::fs::metadata(lock);
+        if named.is_ok_and(|m| file_key(lock, &m) == file_key(lock, &held)) {
+            return Ok(ImportLock {
+                file,
+                path: lock.to_path_buf(),
+            });
+        }
+    }
+    Err(CatalogError::Busy(lock.to_path_buf()))
 }
 
 /// Removes the temporary copies imports that died left beside the catalog
