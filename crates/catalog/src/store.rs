@@ -814,9 +814,12 @@ fn remove_stale_temporaries(target: &Path, file_name: &str) {
         return;
     };
     for e in entries.flatten() {
+        // `.NAME.import-PID` and SQLite's `-journal` beside it.
         let stale = e.file_name().to_str().is_some_and(|n| {
-            n.strip_prefix(&prefix)
-                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+            n.strip_prefix(&prefix).is_some_and(|rest| {
+                let pid = rest.strip_suffix("-journal").unwrap_or(rest);
+                !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+            })
         });
         if stale && e.file_type().is_ok_and(|t| t.is_file()) {
             let _ = std::fs::remove_file(e.path());
@@ -921,11 +924,13 @@ impl ImportSession {
     }
 
     /// Derives, commits and atomically replaces the catalog. When nothing
-    /// changed the catalog file is left untouched.
+    /// changed the catalog file is left untouched (or not created).
     pub fn commit(mut self) -> Result<(), CatalogError> {
         let mut store = self.store.take().expect("store is present until commit");
         let temp = self.temp.clone();
-        if !self.changed && std::fs::metadata(&self.target).is_ok_and(|m| m.len() > 0) {
+        // Nothing imported: no catalog is created (a failed import must not
+        // leave an empty one behind) and an existing one is left untouched.
+        if !self.changed {
             drop(store);
             let _ = std::fs::remove_file(&temp);
             return Ok(());
@@ -964,6 +969,9 @@ impl Drop for ImportSession {
         // After a commit the temporary file has been renamed; removing it is
         // a no-op. The lock is released when `_lock` is closed.
         let _ = std::fs::remove_file(&self.temp);
+        let mut journal = self.temp.clone().into_os_string();
+        journal.push("-journal");
+        let _ = std::fs::remove_file(journal);
     }
 }
 
