@@ -27,6 +27,10 @@
 //! A file that cannot be read yields an [`IngestError`] and loading goes on.
 //! Hidden files (`.name`) in directories are skipped.
 //!
+//! Cluster and node names come out as one line without terminal or bidi
+//! controls ([`lockstep_model::term::one_line`]): they are identifiers that
+//! every report, plan and message shows.
+//!
 //! Inputs are read through [`lockstep_model::input_file`]: in a directory
 //! only regular files are read (a FIFO, a socket or a device is an error and
 //! is skipped), every file at most [`LoadOptions::max_input_size`] bytes; a
@@ -169,15 +173,33 @@ pub fn load_paths_with(paths: &[PathBuf], opts: &LoadOptions) -> LoadOutcome {
     }
     // Parsers and merges grow update lists by pushing; a fleet holds
     // millions of updates, so give back the unused capacity (in place).
+    // Cluster and node names are identifiers every report, plan and message
+    // shows: one line each, no terminal or bidi control (no Windows name
+    // has one; a folder name can).
     for c in &mut out.inventory.clusters {
+        one_line_name(&mut c.name);
         for n in &mut c.nodes {
-            n.updates.shrink_to_fit();
+            one_line_node(n);
         }
     }
     for n in &mut out.inventory.loose_nodes {
-        n.updates.shrink_to_fit();
+        one_line_node(n);
     }
     out
+}
+
+fn one_line_name(name: &mut String) {
+    if let std::borrow::Cow::Owned(clean) = lockstep_model::term::one_line(name) {
+        *name = clean;
+    }
+}
+
+fn one_line_node(n: &mut Node) {
+    one_line_name(&mut n.name);
+    if let Some(c) = &mut n.cluster {
+        one_line_name(c);
+    }
+    n.updates.shrink_to_fit();
 }
 
 /// Reads a directory as one cluster. The files are read and parsed in

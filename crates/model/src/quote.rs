@@ -33,9 +33,11 @@ pub fn ps_literal(value: &str) -> Option<String> {
 
 /// A POSIX shell word (sh, bash, zsh): left as it is when it only holds
 /// characters no shell treats specially, else single-quoted, where nothing is
-/// special except the quote itself, written `'\''`. Control characters stay
-/// literal inside the quotes (they are part of the word; a terminal shows
-/// them through [`crate::term`]).
+/// special except the quote itself, written `'\''`. A control character
+/// (a newline in a folder name) or a bidi control is written as a
+/// dollar-single-quoted escape, `$'\012'` (POSIX.1-2024, bash, zsh, ksh), so
+/// that the word stays on one line, shows as it is on a terminal, and means
+/// exactly the original bytes.
 pub fn sh_word(value: &str) -> String {
     let plain = !value.is_empty()
         && value.bytes().all(|b| {
@@ -45,16 +47,38 @@ pub fn sh_word(value: &str) -> String {
     if plain {
         return value.to_string();
     }
+    if value.is_empty() {
+        return "''".into();
+    }
     let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
+    let mut open = false;
     for c in value.chars() {
+        if crate::term::is_unsafe(c) {
+            if open {
+                out.push('\'');
+                open = false;
+            }
+            let mut buf = [0u8; 4];
+            out.push_str("$'");
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\{b:03o}"));
+            }
+            out.push('\'');
+            continue;
+        }
+        if !open {
+            out.push('\'');
+            open = true;
+        }
         if c == '\'' {
             out.push_str("'\\''");
         } else {
             out.push(c);
         }
     }
-    out.push('\'');
+    if open {
+        out.push('\'');
+    }
     out
 }
 
@@ -90,7 +114,10 @@ mod tests {
         assert_eq!(sh_word("a'b"), "'a'\\''b'");
         assert_eq!(sh_word("`id`;x y"), "'`id`;x y'");
         assert_eq!(sh_word(""), "''");
-        assert_eq!(sh_word("a\nb"), "'a\nb'");
+        assert_eq!(sh_word("a\nb"), "'a'$'\\012''b'");
+        assert_eq!(sh_word("\u{1b}]0;x\u{7}"), "$'\\033'']0;x'$'\\007'");
+        assert_eq!(sh_word("\u{9b}"), "$'\\302\\233'");
+        assert_eq!(sh_word("a\u{202E}b"), "'a'$'\\342\\200\\256''b'");
         assert_eq!(sh_word("-rf"), "-rf");
         assert_eq!(path_word("--target"), "./--target");
         assert_eq!(path_word("a b/c"), "'a b/c'");
