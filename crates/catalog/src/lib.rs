@@ -24,6 +24,7 @@ pub mod cvrf;
 pub mod cvrf_json;
 pub mod download;
 pub mod error;
+mod guard;
 pub mod import;
 pub mod kind;
 pub mod known_issues;

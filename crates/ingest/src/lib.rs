@@ -24,6 +24,7 @@ pub mod load;
 pub mod manifest;
 mod updates;
 pub mod util;
+mod walk;
 
 pub use error::IngestError;
 pub use formats::{FileContent, Format, NodeFacts, Text};

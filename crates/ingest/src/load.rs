@@ -40,11 +40,11 @@
 use crate::formats::{self, FileContent, NodeFacts, Text};
 use crate::updates::UpdateIndex;
 use crate::{IngestError, decode};
-use lockstep_model::input_file::{self, FileKey, Origin, file_key};
+use lockstep_model::input_file::{self, Origin};
 use lockstep_model::protection::{CsvNodeState, Section};
 use lockstep_model::{Cluster, Inventory, Node, SourceRef, Sourced};
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// How inputs are read.
@@ -219,20 +219,7 @@ fn load_dir(dir: &Path, opts: &LoadOptions, out: &mut LoadOutcome) {
         source: Some(SourceRef::new(shown.as_str(), 0)),
         ..Cluster::default()
     };
-    let mut walk = Walk {
-        files: Vec::new(),
-        seen_files: HashSet::new(),
-        seen_dirs: HashSet::new(),
-        ancestors: Vec::new(),
-        out,
-    };
-    if let Ok(meta) = std::fs::metadata(dir) {
-        let key = file_key(dir, &meta);
-        walk.seen_dirs.insert(key.clone());
-        walk.ancestors.push(key);
-    }
-    walk.collect(dir, None, 0);
-    let files = walk.files;
+    let files = crate::walk::Walk::files_of(dir, out);
     let parsed: Vec<Result<(FileContent, &'static str), IngestError>> = files
         .par_iter()
         .map(|(path, _)| read_file(path, opts, Origin::Found))
@@ -285,79 +272,6 @@ fn load_dir(dir: &Path, opts: &LoadOptions, out: &mut LoadOutcome) {
     }
     if !cluster.nodes.is_empty() || cluster.protection.csv_states.is_some() {
         merge_cluster(&mut out.inventory.clusters, cluster);
-    }
-}
-
-/// The regular files under a directory, found once each.
-struct Walk<'a> {
-    /// (file, first-level subdirectory), in sorted order.
-    files: Vec<(PathBuf, Option<String>)>,
-    seen_files: HashSet<FileKey>,
-    seen_dirs: HashSet<FileKey>,
-    /// The folders from the top down to the one being read.
-    ancestors: Vec<FileKey>,
-    out: &'a mut LoadOutcome,
-}
-
-impl Walk<'_> {
-    fn error(&mut self, path: &Path, expected: impl Into<String>) {
-        self.out
-            .errors
-            .push(IngestError::new(path.display().to_string(), 0, expected));
-    }
-
-    /// Files under `dir`, sorted; `node_dir` is the first-level subdirectory.
-    fn collect(&mut self, dir: &Path, node_dir: Option<&str>, depth: usize) {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) => {
-                self.error(dir, format!("a readable directory, found an error: {e}"));
-                return;
-            }
-        };
-        let mut list: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                !p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            })
-            .collect();
-        list.sort();
-        for p in list {
-            let meta = match std::fs::metadata(&p) {
-                Ok(m) => m,
-                Err(e) => {
-                    self.error(
-                        &p,
-                        format!("a readable file or directory, found an error: {e}"),
-                    );
-                    continue;
-                }
-            };
-            let key = file_key(&p, &meta);
-            if meta.is_dir() {
-                if self.ancestors.contains(&key) {
-                    self.error(
-                        &p,
-                        "a file or a folder, found a link back to a folder that contains it (a loop); not followed",
-                    );
-                } else if self.seen_dirs.insert(key.clone()) && depth < 8 {
-                    // Deeper levels still belong to the first-level node
-                    // folder; a folder reached twice is read once.
-                    let nd = node_dir
-                        .map(str::to_string)
-                        .or_else(|| p.file_name().map(|n| n.to_string_lossy().into_owned()));
-                    self.ancestors.push(key);
-                    self.collect(&p, nd.as_deref(), depth + 1);
-                    self.ancestors.pop();
-                }
-            } else if !meta.is_file() {
-                let kind = input_file::kind_of(&meta.file_type());
-                self.error(&p, format!("a regular file, found {kind}; it was not read"));
-            } else if self.seen_files.insert(key) {
-                self.files.push((p, node_dir.map(str::to_string)));
-            }
-        }
     }
 }
 
