@@ -223,7 +223,9 @@ pub struct RuleError {
 
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.file, self.message)
+        // A user's file names and values: one line, no terminal controls.
+        use lockstep_model::term::one_line;
+        write!(f, "{}: {}", one_line(&self.file), one_line(&self.message))
     }
 }
 
