@@ -6,6 +6,7 @@
 //! error (an input that could not be read; the others were still processed).
 
 mod cmd;
+mod output;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
@@ -36,9 +37,15 @@ pub struct Global {
     /// An extra folder of known-issue files, added to the built-in ones (repeatable).
     #[arg(long = "known-issues", global = true, value_name = "DIR")]
     pub known_issues: Vec<PathBuf>,
-    /// Use no catalog even when one exists (only the built-in known issues).
-    #[arg(long, global = true, conflicts_with = "catalog")]
+    /// Use no catalog even when one exists (only the built-in known issues); wins over --catalog and LOCKSTEP_CATALOG.
+    #[arg(long, global = true)]
     pub no_catalog: bool,
+    /// The largest input file read, in bytes or with a unit (K, M, G: powers of 1024); larger files are an error.
+    #[arg(long, global = true, value_name = "SIZE", default_value = "256M", value_parser = cmd::parse_size)]
+    pub max_input_size: u64,
+    /// Let a fleet manifest name files outside its own folder (absolute paths, `..`, links leading out).
+    #[arg(long, global = true)]
+    pub allow_paths_outside_manifest: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,6 +88,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
+            // `--help | head` must not panic either.
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -97,15 +105,25 @@ fn main() -> ExitCode {
         Command::GenerateFleet(args) => cmd::generate_fleet::run(&cli.global, args),
         Command::Completions { shell } => {
             let mut command = Cli::command();
-            clap_complete::generate(shell, &mut command, "lockstep", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "lockstep", &mut script);
+            output::print(&String::from_utf8_lossy(&script)).map(|_| ExitCode::SUCCESS)
         }
     };
     match result {
         Ok(code) => code,
+        // Standard output closed early (`| head`): nothing more to say.
+        Err(e) if is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("lockstep: error: {e:#}");
+            say!("lockstep: error: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn is_closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

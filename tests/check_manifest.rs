@@ -6,11 +6,17 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lockstep");
 
-fn example(node: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("examples/kb2616676/{node}.systeminfo.txt"))
-        .display()
-        .to_string()
+/// Copies the example capture of `node` into `dir/captures/` and returns
+/// its path relative to `dir` (manifest paths stay inside its folder).
+fn example(dir: &Path, node: &str) -> String {
+    let name = format!("{node}.systeminfo.txt");
+    std::fs::create_dir_all(dir.join("captures")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/kb2616676/{name}")),
+        dir.join("captures").join(&name),
+    )
+    .unwrap();
+    format!("captures/{name}")
 }
 
 #[test]
@@ -21,7 +27,7 @@ fn a_manifest_names_the_cluster_and_its_nodes() {
     for n in ["HV01", "HV02", "HV03", "HV04"] {
         toml.push_str(&format!(
             "\n[[cluster.node]]\nname = \"{n}\"\nfiles = [{:?}]\n",
-            example(n)
+            example(dir.path(), n)
         ));
     }
     std::fs::write(&manifest, toml).unwrap();
@@ -61,8 +67,8 @@ fn a_capture_filed_under_the_wrong_node_is_an_error_and_the_rest_is_read() {
         &manifest,
         format!(
             "[[cluster]]\nname = \"C1\"\n\n[[cluster.node]]\nname = \"HV01\"\nfiles = [{:?}]\n\n[[cluster.node]]\nname = \"HV02\"\nfiles = [{:?}]\n",
-            example("HV01"),
-            example("HV03")
+            example(dir.path(), "HV01"),
+            example(dir.path(), "HV03")
         ),
     )
     .unwrap();

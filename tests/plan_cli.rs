@@ -130,7 +130,8 @@ fn cau_refuses_a_plan_with_uninstalls() {
         "--emit",
         "cau",
     ]);
-    assert_eq!(o.status.code(), Some(2));
+    // A plan CAU cannot run is refused: exit code 1, as README says.
+    assert_eq!(o.status.code(), Some(1));
     assert!(out(&o).is_empty());
     assert!(err(&o).contains("CAU's hotfix plug-in only installs; this plan needs uninstalls (HV03 must first remove KB2616676; HV04 must first remove KB2616676)"), "{}", err(&o));
 }

@@ -1,6 +1,8 @@
 //! `lockstep catalog`: import, update, show, stats, anomalies.
 
 use crate::Global;
+use crate::output::print;
+use crate::say;
 use anyhow::Context;
 use clap::Subcommand;
 use lockstep_catalog::download::{DEFAULT_BASE_URL, UpdateOptions, parse_since, update_catalog};
@@ -8,6 +10,8 @@ use lockstep_catalog::import::parse_file_each;
 use lockstep_catalog::query::{self, Anomaly, NamedEdge};
 use lockstep_catalog::{Catalog, ImportSession, ImportStatus};
 use lockstep_model::KbId;
+use lockstep_model::term::{Lines, json_safe, terminal_safe};
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -88,7 +92,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 Some(s) => match parse_since(s) {
                     Some(v) => Some(v),
                     None => {
-                        eprintln!(
+                        say!(
                             "lockstep: error: --since expects YYYY-MM (e.g. 2023-06), found {s:?}"
                         );
                         return Ok(ExitCode::from(2));
@@ -103,8 +107,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 progress: true,
             };
             let report = update_catalog(&path, &opts)?;
-            println!(
-                "{} documents listed, {} in range: {} imported, {} replaced, {} unchanged, {} skipped (already current)",
+            let mut out = format!(
+                "{} documents listed, {} in range: {} imported, {} replaced, {} unchanged, {} skipped (already current)\n",
                 report.listed,
                 report.in_range,
                 report.imported.len(),
@@ -113,11 +117,17 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 report.skipped.len()
             );
             for id in &report.imported {
-                println!("imported cvrf:{id}");
+                let _ = writeln!(out, "imported cvrf:{id}");
             }
             for id in &report.replaced {
-                println!("replaced cvrf:{id}");
+                let _ = writeln!(out, "replaced cvrf:{id}");
             }
+            for (id, why) in &report.rejected {
+                say!(
+                    "lockstep: warning: the MSRC index lists {id:?}, which was not fetched: {why}"
+                );
+            }
+            print_text(&out)?;
             Ok(ExitCode::SUCCESS)
         }
         CatalogCommand::Show { kbs, product, json } => show(&path, &kbs, product.as_deref(), json),
@@ -125,27 +135,29 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             let catalog = Catalog::open(&path)?;
             let s = query::stats(&catalog);
             if json {
-                println!("{}", serde_json::to_string_pretty(&s)?);
+                print_json(&s)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("catalog: {}", path.display());
-            println!("documents: {}", s.documents.len());
+            let mut out = String::new();
+            let _ = writeln!(out, "catalog: {}", path.display());
+            let _ = writeln!(out, "documents: {}", s.documents.len());
             for d in &s.documents {
-                println!("  {d}");
+                let _ = writeln!(out, "  {d}");
             }
-            println!("servicing products: {}", s.products);
-            println!("updates: {}", s.updates);
+            let _ = writeln!(out, "servicing products: {}", s.products);
+            let _ = writeln!(out, "updates: {}", s.updates);
             for (k, n) in &s.updates_by_kind {
-                println!("  {k}: {n}");
+                let _ = writeln!(out, "  {k}: {n}");
             }
-            println!("supersedence edges (per product): {}", s.edges);
+            let _ = writeln!(out, "supersedence edges (per product): {}", s.edges);
             for (k, n) in &s.edges_by_source {
-                println!("  stated by {k}: {n}");
+                let _ = writeln!(out, "  stated by {k}: {n}");
             }
-            println!("KB x CVE pairs: {}", s.kb_cves);
+            let _ = writeln!(out, "KB x CVE pairs: {}", s.kb_cves);
             if let (Some(a), Some(b)) = (s.earliest_release, s.latest_release) {
-                println!("release dates: {a} .. {b}");
+                let _ = writeln!(out, "release dates: {a} .. {b}");
             }
+            print_text(&out)?;
             Ok(ExitCode::SUCCESS)
         }
         CatalogCommand::Anomalies {
@@ -159,9 +171,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 Some(name) => match catalog.product_by_name(name) {
                     Some(p) => Some(p),
                     None => {
-                        eprintln!(
-                            "lockstep: error: no servicing product named {name:?} in the catalog"
-                        );
+                        say!("lockstep: error: no servicing product named {name:?} in the catalog");
                         return Ok(ExitCode::from(2));
                     }
                 },
@@ -171,20 +181,26 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 list.retain(|a| types.iter().any(|t| t == a.label()));
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                print_json(&list)?;
             } else {
+                let mut out = String::new();
                 for a in &list {
-                    println!("{}", describe_anomaly(a));
+                    let _ = writeln!(out, "{}", describe_anomaly(a));
                 }
-                println!("{} anomalies", list.len());
+                let _ = writeln!(out, "{} anomalies", list.len());
+                print_text(&out)?;
             }
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
+/// Imports every file; what was imported is printed once the catalog is
+/// committed, so that a failure to print (a full disk behind `>`) cannot
+/// throw the import away.
 fn import(path: &std::path::Path, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut failed = false;
+    let mut out = String::new();
     let mut session =
         ImportSession::begin(path).with_context(|| format!("opening {}", path.display()))?;
     for file in files {
@@ -193,7 +209,7 @@ fn import(path: &std::path::Path, files: &[PathBuf]) -> anyhow::Result<ExitCode>
             let b = match batch {
                 Ok(b) => b,
                 Err(e) => {
-                    eprintln!("lockstep: error: {e}");
+                    say!("lockstep: error: {e}");
                     failed = true;
                     return;
                 }
@@ -202,17 +218,20 @@ fn import(path: &std::path::Path, files: &[PathBuf]) -> anyhow::Result<ExitCode>
                 return;
             }
             match session.import(&b) {
-                Ok(status) => println!("{}", import_line(status, &b, file)),
+                Ok(status) => {
+                    let _ = writeln!(out, "{}", import_line(status, &b, file));
+                }
                 Err(e) => outcome = Err(e.into()),
             }
         });
         outcome?;
         if let Err(e) = parsed {
-            eprintln!("lockstep: error: {e}");
+            say!("lockstep: error: {e}");
             failed = true;
         }
     }
     session.commit()?;
+    print_text(&out)?;
     Ok(if failed {
         ExitCode::from(2)
     } else {
@@ -253,6 +272,18 @@ fn import_line(
     )
 }
 
+/// Text for people on standard output, made safe for the terminal (titles
+/// and product names come from imported documents).
+fn print_text(text: &str) -> anyhow::Result<()> {
+    print(&terminal_safe(text, Lines::Keep)).map(|_| ())
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    print(&json_safe(text)).map(|_| ())
+}
+
 fn sources(s: &[lockstep_catalog::Provenance]) -> String {
     s.iter()
         .map(|p| p.to_string())
@@ -277,7 +308,7 @@ fn show(
         let kb: KbId = match text.parse() {
             Ok(kb) => kb,
             Err(e) => {
-                eprintln!("lockstep: error: {e}");
+                say!("lockstep: error: {e}");
                 code = ExitCode::from(2);
                 continue;
             }
@@ -287,70 +318,76 @@ fn show(
             r.products.retain(|sp| sp.product == p);
         }
         if !r.known && r.products.is_empty() {
-            eprintln!("lockstep: error: {kb} is not in the catalog");
+            say!("lockstep: error: {kb} is not in the catalog");
             code = ExitCode::from(2);
             continue;
         }
         reports.push(r);
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        print_json(&reports)?;
         return Ok(code);
     }
-    for r in &reports {
-        print!("{}", r.kb);
+    print_text(&show_text(&reports))?;
+    Ok(code)
+}
+
+fn show_text(reports: &[query::ShowReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        let _ = write!(out, "{}", r.kb);
         if let Some(k) = r.kind {
-            print!("  kind: {k}");
+            let _ = write!(out, "  kind: {k}");
         }
         if let Some(d) = r.release_date {
             let src = r
                 .release_date_source
                 .map(|s| s.short(r.release_document.as_deref()))
                 .unwrap_or_else(|| "?".into());
-            print!("  released: {d} ({src})");
+            let _ = write!(out, "  released: {d} ({src})");
         }
         if r.cve_count > 0 {
-            print!("  CVEs: {} (max {})", r.cve_count, r.max_severity);
+            let _ = write!(out, "  CVEs: {} (max {})", r.cve_count, r.max_severity);
         }
-        println!();
+        out.push('\n');
         if let Some(t) = &r.title {
-            println!("  {t}");
+            let _ = writeln!(out, "  {}", lockstep_model::term::one_line(t));
         }
         if let Some(n) = &r.kind_note {
             println!("  kind: {n}");
         }
         if !r.known {
-            println!("  (no update data: only named by supersedence edges)");
+            let _ = writeln!(out, "  (no update data: only named by supersedence edges)");
         }
         for p in &r.products {
-            print!("  {}", p.product);
+            let _ = write!(out, "  {}", lockstep_model::term::one_line(&p.product));
             if !p.architectures.is_empty() {
                 let a: Vec<&str> = p.architectures.iter().map(|a| a.as_str()).collect();
-                print!(" [{}]", a.join(", "));
+                let _ = write!(out, " [{}]", a.join(", "));
             }
             if let Some(b) = p.fixed_build {
-                print!("  fixed build {b}");
+                let _ = write!(out, "  fixed build {b}");
             }
             if let Some(s) = &p.subtype {
-                print!("  {s}");
+                let _ = write!(out, "  {s}");
             }
             if !p.published {
-                print!("  (not published for this product)");
+                let _ = write!(out, "  (not published for this product)");
             }
-            println!();
+            out.push('\n');
             if !p.sources.is_empty() {
-                println!("    sources: {}", sources(&p.sources));
+                let _ = writeln!(out, "    sources: {}", sources(&p.sources));
             }
             if !p.supersedes.is_empty() {
-                println!("    supersedes:");
+                let _ = writeln!(out, "    supersedes:");
                 for e in &p.supersedes {
-                    println!("      {}", edge_line(e));
+                    let _ = writeln!(out, "      {}", edge_line(e));
                 }
             }
             if !p.superseded_by.is_empty() {
-                println!("    superseded by:");
+                let _ = writeln!(out, "    superseded by:");
                 for e in &p.superseded_by {
-                    println!("      {}", edge_line(e));
+                    let _ = writeln!(out, "      {}", edge_line(e));
                 }
             }
             if !p.covers_when_installed.is_empty() {
@@ -367,7 +404,7 @@ fn show(
             }
         }
     }
-    Ok(code)
+    out
 }
 
 fn describe_anomaly(a: &Anomaly) -> String {

@@ -1,5 +1,6 @@
 use crate::Global;
-use crate::cmd::{OutputFormat, load_inputs, open_knowledge, write_output, write_output_with};
+use crate::cmd::{OutputFormat, load_inputs, open_knowledge, output_for, refuse_empty};
+use crate::say;
 use lockstep_check::Severity;
 use lockstep_check::run::{
     CheckOptions, CheckReport, ClusterReport, ReportHead, check, check_each,
@@ -18,7 +19,7 @@ pub struct Args {
     /// Report format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
-    /// Write the report to this file (atomically) instead of standard output.
+    /// Write the report to this file instead of standard output (a regular file is replaced atomically; `-` is standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this level (never: always exit 0 unless an input failed).
@@ -45,8 +46,12 @@ fn parse_fail_on(s: &str) -> Result<FailOn, String> {
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let mut timings = Timings::from_env();
-    let loaded = load_inputs(&args.paths);
+    let loaded = load_inputs(global, &args.paths);
     timings.mark("load");
+    let output = output_for(args.output.as_deref(), &args.paths, &loaded)?;
+    if let Some(code) = refuse_empty(&loaded, &output) {
+        return Ok(code);
+    }
     let sources = open_knowledge(global)?;
     timings.mark("catalog");
     let knowledge = sources.knowledge().judged_on(
@@ -54,7 +59,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| jiff::ZonedDateTime::now().date()),
     );
     let options = CheckOptions { as_of: args.as_of };
-    let color = args.output.is_none()
+    let color = output.is_stdout()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut head = ReportHead::new(
@@ -114,7 +119,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let report = match args.format {
         OutputFormat::Text => {
             let o = TextOptions { color };
-            write_output_with(args.output.as_deref(), |w| {
+            output.write_with(|w| {
                 text::write_head(w, &head, o)?;
                 let report = streamed(w, false, &|c| {
                     let mut s = String::new();
@@ -126,11 +131,15 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 Ok(report)
             })?
         }
-        OutputFormat::Json => write_output_with(args.output.as_deref(), |w| {
-            json::write_head(w, &head)?;
-            let report = streamed(w, true, &|c| json::cluster_json(&c))?;
+        OutputFormat::Json => output.write_with(|w| {
+            // Bidi controls and C1 controls from the inputs are written as
+            // `\uXXXX` escapes: the same strings, nothing raw on a terminal.
+            let mut w = lockstep_model::term::JsonSafeWriter::new(w);
+            json::write_head(&mut w, &head)?;
+            let report = streamed(&mut w, true, &|c| json::cluster_json(&c))?;
             timings.mark("check and clusters");
-            json::write_tail(w, &report)?;
+            json::write_tail(&mut w, &report)?;
+            std::io::Write::flush(&mut w)?;
             Ok(report)
         })?,
         OutputFormat::Html => {
@@ -168,18 +177,22 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             .collect();
             let body = lockstep_report::render_html(&report, &title, &plans)
                 .map_err(|e| anyhow::anyhow!(e))?;
-            write_output(args.output.as_deref(), &body)?;
-            Some(report)
+            output.write(body.as_bytes())?.map(|()| report)
         }
     };
     timings.mark("report");
-    // Standard output closed early: nothing more to say.
-    let Some(report) = report else {
-        return Ok(ExitCode::SUCCESS);
-    };
     for e in &loaded.errors {
-        eprintln!("lockstep: {e}");
+        say!("lockstep: {e}");
     }
+    // Standard output closed early: nothing more to say; the exit code is
+    // still the one the inputs earned.
+    let Some(report) = report else {
+        return Ok(if loaded.errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        });
+    };
     let failed = match (args.fail_on, report.max_severity()) {
         (FailOn::Level(level), Some(max)) => max >= level,
         _ => false,
@@ -214,7 +227,7 @@ impl Timings {
 
     fn mark(&mut self, phase: &str) {
         if let Some(last) = self.last {
-            eprintln!("lockstep: {phase} {:.3} s", last.elapsed().as_secs_f64());
+            say!("lockstep: {phase} {:.3} s", last.elapsed().as_secs_f64());
             self.last = Some(std::time::Instant::now());
         }
     }

@@ -3,17 +3,46 @@
 //! (`generate`). The work is in `crates/coverage`; this file only wires it.
 
 use crate::Global;
-use anyhow::Context;
-use lockstep_coverage::experiment::{Config, Start, run_experiment};
+use crate::output::Output;
+use crate::say;
+use lockstep_coverage::experiment::{Config, RunRecord, Start, run_experiment};
 use lockstep_coverage::generate::{DataCentre, Topology, generate, to_csv, to_json};
 use lockstep_coverage::input::{
     InputErrors, load_edges, load_hosts, load_policy_file, load_snapshot_edges,
 };
-use lockstep_coverage::output::write_atomic;
 use lockstep_coverage::policy::{Policy, PolicySpec};
 use lockstep_coverage::{Model, render};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_bounded_by_memory() {
+        let per = std::mem::size_of::<RunRecord>() as u64;
+        assert!(check_runs(1000, 3, Some(1 << 30)).is_ok());
+        let e = check_runs(u32::MAX, 3, Some(20 << 30)).unwrap_err();
+        assert_eq!(
+            e,
+            format!(
+                "--runs 4294967295 with 3 policies needs {} MiB for the run results; this machine has 20480 MiB available: at most {} runs",
+                (u64::from(u32::MAX) * per * 3) >> 20,
+                (10u64 << 30) / (per * 3)
+            )
+        );
+    }
+
+    #[test]
+    fn threads_are_bounded_by_cores() {
+        assert!(check_threads(None).is_ok());
+        assert!(check_threads(Some(1)).is_ok());
+        assert!(check_threads(Some(0)).is_err());
+        let e = check_threads(Some(100_000)).unwrap_err();
+        assert!(e.starts_with("--threads must be between 1 and "), "{e}");
+    }
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -86,7 +115,7 @@ struct RunArgs {
     /// Seed of the random number generator: the same seed gives the same report.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default: all cores; at most 4 per core). Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
     /// Policies to compare (repeatable): as-is, none, full, except-hypervisors,
@@ -105,7 +134,7 @@ struct RunArgs {
     major_threshold: Option<u32>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Write the report to FILE (atomically) instead of standard output.
+    /// Write the report to FILE instead of standard output (a regular file is replaced atomically; `-` is standard output).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 }
@@ -192,7 +221,7 @@ pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
 
 fn report_errors(errors: &InputErrors) {
     for e in &errors.0 {
-        eprintln!("lockstep: error: {e}");
+        say!("lockstep: error: {e}");
     }
 }
 
@@ -230,6 +259,15 @@ fn model(a: &RunArgs) -> anyhow::Result<Model> {
 
 fn run_sim(a: RunArgs) -> anyhow::Result<ExitCode> {
     let model = model(&a)?;
+    let output = Output::resolve(a.output.as_deref())?;
+    let mut inputs: Vec<&std::path::Path> = vec![a.hosts.as_path()];
+    inputs.extend(a.edges.as_deref());
+    inputs.extend(a.snapshot.iter().map(PathBuf::as_path));
+    output.refuse_inputs(inputs)?;
+    if let Err(e) = check_threads(a.threads) {
+        say!("lockstep: error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let mut net = match load_hosts(&a.hosts) {
         Ok(n) => n,
         Err(e) => {
@@ -250,10 +288,10 @@ fn run_sim(a: RunArgs) -> anyhow::Result<ExitCode> {
         match load_snapshot_edges(snap, &mut net) {
             Ok(added) => {
                 for w in &added.warnings {
-                    eprintln!("lockstep: warning: {}: {w}", snap.display());
+                    say!("lockstep: warning: {}: {w}", snap.display());
                 }
                 if !added.hosts_added.is_empty() {
-                    eprintln!(
+                    say!(
                         "lockstep: warning: {}: added {} host(s) missing from the hosts file as unprotected and not exposed: {}",
                         snap.display(),
                         added.hosts_added.len(),
@@ -268,7 +306,7 @@ fn run_sim(a: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if a.edges.is_none() && a.snapshot.is_empty() {
-        eprintln!(
+        say!(
             "lockstep: error: give --edges FILE and/or --snapshot FILE: without edges nothing can spread"
         );
         return Ok(ExitCode::from(2));
@@ -287,7 +325,7 @@ fn run_sim(a: RunArgs) -> anyhow::Result<ExitCode> {
         let spec = match PolicySpec::parse(text) {
             Ok(s) => s,
             Err(m) => {
-                eprintln!("lockstep: error: {m}");
+                say!("lockstep: error: {m}");
                 failed = true;
                 continue;
             }
@@ -308,6 +346,10 @@ fn run_sim(a: RunArgs) -> anyhow::Result<ExitCode> {
     if failed {
         return Ok(ExitCode::from(2));
     }
+    if let Err(e) = check_runs(a.runs, policies.len(), available_memory()) {
+        say!("lockstep: error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let config = Config {
         model,
         efficacy: a.efficacy,
@@ -325,21 +367,73 @@ fn run_sim(a: RunArgs) -> anyhow::Result<ExitCode> {
     let report = match run_experiment(&net, &policies, &config) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("lockstep: error: {e}");
+            say!("lockstep: error: {e}");
             return Ok(ExitCode::from(2));
         }
     };
     let text = match a.format {
-        Format::Text => render::text(&report),
-        Format::Json => render::json(&report),
+        // Host names come from the inputs: nothing raw on a terminal.
+        Format::Text => lockstep_model::term::terminal_safe(
+            &render::text(&report),
+            lockstep_model::term::Lines::Keep,
+        )
+        .into_owned(),
+        Format::Json => lockstep_model::term::json_safe(render::json(&report)),
         Format::Html => render::html(&report),
     };
-    match &a.output {
-        Some(path) => write_atomic(path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
-    }
+    output.write(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Most worker threads per core: the simulation is CPU-bound, so more only
+/// cost memory and start-up time (100,000 threads took minutes to start).
+const THREADS_PER_CORE: usize = 4;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn check_threads(threads: Option<usize>) -> Result<(), String> {
+    let Some(t) = threads else {
+        return Ok(());
+    };
+    let most = cores() * THREADS_PER_CORE;
+    if t == 0 || t > most {
+        return Err(format!(
+            "--threads must be between 1 and {most} ({THREADS_PER_CORE} per core; this machine has {} core(s)); found {t}",
+            cores()
+        ));
+    }
+    Ok(())
+}
+
+/// The memory the run results take: every run of every policy is kept
+/// until it is summarised.
+fn check_runs(runs: u32, policies: usize, available: Option<u64>) -> Result<(), String> {
+    let per_run = std::mem::size_of::<RunRecord>() as u64 * policies.max(1) as u64;
+    let need = u64::from(runs) * per_run;
+    // Without a figure from the system, assume a small machine (4 GiB).
+    let available = available.unwrap_or(4 << 30);
+    // Half of what is free: the network, the workers and the report need the rest.
+    let budget = available / 2;
+    if need > budget {
+        return Err(format!(
+            "--runs {runs} with {policies} polic{} needs {} MiB for the run results; this machine has {} MiB available: at most {} runs",
+            if policies == 1 { "y" } else { "ies" },
+            need >> 20,
+            available >> 20,
+            budget / per_run
+        ));
+    }
+    Ok(())
+}
+
+/// Free memory as the kernel counts it (`MemAvailable`), where it says.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 fn run_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
@@ -371,7 +465,7 @@ fn run_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
     let net = match generate(&topology, a.seed) {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("lockstep: error: {e}");
+            say!("lockstep: error: {e}");
             return Ok(ExitCode::from(2));
         }
     };
@@ -379,16 +473,14 @@ fn run_generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
         FileFormat::Csv => to_csv(&net),
         FileFormat::Json => to_json(&net),
     };
-    write_atomic(&a.hosts_out, hosts.as_bytes())
-        .with_context(|| format!("cannot write {}", a.hosts_out.display()))?;
-    write_atomic(&a.edges_out, edges.as_bytes())
-        .with_context(|| format!("cannot write {}", a.edges_out.display()))?;
-    eprintln!(
+    Output::resolve(Some(&a.hosts_out))?.write(hosts.as_bytes())?;
+    Output::resolve(Some(&a.edges_out))?.write(edges.as_bytes())?;
+    say!(
         "wrote {} hosts to {} and {} edges to {}",
         net.len(),
-        a.hosts_out.display(),
+        crate::cmd::shown(&a.hosts_out),
         net.edges().len(),
-        a.edges_out.display()
+        crate::cmd::shown(&a.edges_out)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -39,7 +39,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     .map_err(anyhow::Error::msg)?;
     let paths = lockstep_fleet::write(&args.out, &fleet)
         .with_context(|| format!("writing the fleet into {}", args.out.display()))?;
-    eprintln!(
+    crate::say!(
         "wrote {} cluster snapshot(s), {} node(s) each, into {}",
         paths.len(),
         args.nodes,

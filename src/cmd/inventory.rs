@@ -7,10 +7,13 @@
 //! into the JSON; they do not change the exit code.
 
 use crate::Global;
+use crate::cmd::load_options;
+use crate::output::print;
+use crate::say;
 use comfy_table::{Table, presets};
-use lockstep_ingest::{IngestError, IngestWarning, LoadOutcome, load_paths};
+use lockstep_ingest::{IngestError, IngestWarning, LoadOutcome, load_paths_with};
 use lockstep_model::Node;
-use std::io::Write;
+use lockstep_model::term::one_line;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,33 +36,38 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
-    let outcome = load_paths(&args.paths);
+pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
+    let outcome = load_paths_with(&args.paths, &load_options(global));
     for w in &outcome.warnings {
-        eprintln!("lockstep: warning: {w}");
+        say!("lockstep: warning: {w}");
     }
     for e in &outcome.errors {
-        eprintln!("lockstep: {e}");
+        say!("lockstep: {e}");
     }
-    let mut stdout = std::io::stdout().lock();
-    match args.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut stdout, &to_json(&outcome))?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Table => {
-            if outcome.inventory.all_nodes().next().is_some() {
-                writeln!(stdout, "{}", table(&outcome))?;
-            } else if outcome.errors.is_empty() {
-                eprintln!("lockstep: no nodes found in the inputs");
-            }
-        }
-    }
-    let code = if outcome.errors.is_empty() {
+    let empty =
+        outcome.inventory.all_nodes().next().is_none() && outcome.inventory.clusters.is_empty();
+    let code = if outcome.errors.is_empty() && !empty {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
     };
+    match args.format {
+        OutputFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&to_json(&outcome))?;
+            text.push('\n');
+            print(&lockstep_model::term::json_safe(text))?;
+        }
+        OutputFormat::Table => {
+            if !empty {
+                print(&format!("{}\n", table(&outcome)))?;
+            }
+        }
+    }
+    if empty && outcome.errors.is_empty() {
+        say!(
+            "lockstep: error: the inputs hold no node (a directory of node captures, a snapshot or a fleet manifest is one)"
+        );
+    }
     // A fleet is millions of allocations and the process ends here: the OS
     // takes them back at once, freeing them one by one would not (as check).
     std::mem::forget(outcome);
@@ -108,12 +116,18 @@ fn row(cluster: &str, n: &Node) -> Vec<String> {
         (Some(v), None) => v.value.to_string(),
         (None, _) => String::new(),
     };
-    let sources: Vec<&str> = n.sources.iter().map(|s| file_name(s)).collect();
+    // Every cell is one line of input text made safe for the terminal; the
+    // sources cell lists one file per line.
+    let sources: Vec<String> = n
+        .sources
+        .iter()
+        .map(|s| one_line(file_name(s)).into_owned())
+        .collect();
     vec![
-        cluster.to_string(),
-        n.name.clone(),
-        os,
-        build,
+        one_line(cluster).into_owned(),
+        one_line(&n.name).into_owned(),
+        one_line(&os).into_owned(),
+        one_line(&build).into_owned(),
         n.updates.len().to_string(),
         sources.join("\n"),
     ]

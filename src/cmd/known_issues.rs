@@ -7,9 +7,12 @@
 //! job with the rest and exits 2 at the end.
 
 use crate::Global;
+use crate::output::print;
+use crate::say;
 use lockstep_catalog::known_issues::{
     Details, KnownIssue, KnownIssues, LintError, builtin_sources, lint_sources, read_dir_sources,
 };
+use lockstep_model::term::{Lines, json_safe, one_line, terminal_safe};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,29 +61,41 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 .collect();
             if json {
                 let list: Vec<Value> = issues.iter().map(|i| summary_json(i)).collect();
-                println!("{}", serde_json::to_string_pretty(&Value::Array(list))?);
+                print_json(&Value::Array(list))?;
             } else {
-                print!("{}", list_text(&issues));
+                print_text(&list_text(&issues))?;
             }
             Ok(exit(ok))
         }
         Sub::Show { id, json } => {
             let (db, ok) = load(global);
             let Some(issue) = db.get(&id) else {
-                eprintln!(
+                say!(
                     "lockstep: error: no known issue with id or alias {id:?} (`lockstep known-issues list` shows them)"
                 );
                 return Ok(ExitCode::from(2));
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&issue_json(issue))?);
+                print_json(&issue_json(issue))?;
             } else {
-                print!("{}", show_text(issue));
+                print_text(&show_text(issue))?;
             }
             Ok(exit(ok))
         }
-        Sub::Lint { dirs } => Ok(lint(global, &dirs)),
+        Sub::Lint { dirs } => lint(global, &dirs),
     }
+}
+
+/// Text for people on standard output, safe for the terminal: user
+/// known-issue files are input like any other.
+fn print_text(text: &str) -> anyhow::Result<()> {
+    print(&terminal_safe(text, Lines::Keep)).map(|_| ())
+}
+
+fn print_json(value: &Value) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    print(&json_safe(text)).map(|_| ())
 }
 
 fn exit(ok: bool) -> ExitCode {
@@ -99,7 +114,7 @@ fn load(global: &Global) -> (KnownIssues, bool) {
     for dir in &global.known_issues {
         if let Err(errors) = db.load_dir(dir) {
             print_errors(&errors);
-            eprintln!(
+            say!(
                 "lockstep: error: known-issues folder {} skipped ({} error{})",
                 dir.display(),
                 errors.len(),
@@ -113,7 +128,7 @@ fn load(global: &Global) -> (KnownIssues, bool) {
 
 fn print_errors(errors: &[LintError]) {
     for e in errors {
-        eprintln!("{e}");
+        say!("{e}");
     }
 }
 
@@ -121,7 +136,7 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn lint(global: &Global, dirs: &[PathBuf]) -> ExitCode {
+fn lint(global: &Global, dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut files = 0usize;
     let mut errors: Vec<LintError> = Vec::new();
     if dirs.is_empty() {
@@ -161,26 +176,26 @@ fn lint(global: &Global, dirs: &[PathBuf]) -> ExitCode {
     }
     print_errors(&errors);
     if errors.is_empty() {
-        println!(
-            "{files} known-issue file{} checked, no errors",
+        print(&format!(
+            "{files} known-issue file{} checked, no errors\n",
             plural(files)
-        );
-        ExitCode::SUCCESS
+        ))?;
+        Ok(ExitCode::SUCCESS)
     } else {
-        println!(
-            "{files} known-issue file{} checked, {} error{}",
+        print(&format!(
+            "{files} known-issue file{} checked, {} error{}\n",
             plural(files),
             errors.len(),
             plural(errors.len())
-        );
-        ExitCode::from(2)
+        ))?;
+        Ok(ExitCode::from(2))
     }
 }
 
 fn list_text(issues: &[&KnownIssue]) -> String {
     let id_w = issues
         .iter()
-        .map(|i| i.id.chars().count())
+        .map(|i| one_line(&i.id).chars().count())
         .max()
         .unwrap_or(2)
         .max(2);
@@ -191,10 +206,10 @@ fn list_text(issues: &[&KnownIssue]) -> String {
     for i in issues {
         out.push_str(&format!(
             "{:<id_w$}  {:<12}  {:<8}  {}\n",
-            i.id,
+            one_line(&i.id),
             i.kind().as_str(),
             i.severity.as_str(),
-            i.title
+            one_line(&i.title)
         ));
     }
     out
@@ -202,7 +217,8 @@ fn list_text(issues: &[&KnownIssue]) -> String {
 
 fn show_text(i: &KnownIssue) -> String {
     let mut out = String::new();
-    let mut line = |k: &str, v: &str| out.push_str(&format!("{k:<10} {v}\n"));
+    // Every value is one line: a newline in a user's file cannot forge a field.
+    let mut line = |k: &str, v: &str| out.push_str(&format!("{k:<10} {}\n", one_line(v)));
     line("id", &i.id);
     line("title", &i.title);
     line("kind", i.kind().as_str());

@@ -13,10 +13,13 @@ pub mod plan;
 pub mod snapshot;
 
 use crate::Global;
-use anyhow::Context;
+use crate::output::Output;
+use crate::say;
 use lockstep_check::sources::Sources;
+use lockstep_ingest::LoadOptions;
 use lockstep_model::Inventory;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -33,22 +36,116 @@ pub struct Loaded {
     /// `path:line: ...`: what was read but shapes the verdicts (a hotfix
     /// list cut short, two captures of one host that disagree).
     pub warnings: Vec<String>,
+    /// Every file that was read and parsed.
+    pub files: Vec<PathBuf>,
+}
+
+impl Loaded {
+    /// No input could be read: nothing was parsed. A report written now
+    /// would replace a good one with a list of errors.
+    pub fn nothing_read(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// How the global options say inputs are read.
+pub fn load_options(global: &Global) -> LoadOptions {
+    LoadOptions {
+        max_input_size: global.max_input_size,
+        manifest_outside: global.allow_paths_outside_manifest,
+    }
 }
 
 /// Reads snapshots, directories and fleet manifests; one bad input is an
 /// error in the list, the others are still read. The warnings go to
 /// standard error at once (`lockstep: warning: ...`).
-pub fn load_inputs(paths: &[PathBuf]) -> Loaded {
-    let outcome = lockstep_ingest::load_paths(paths);
+pub fn load_inputs(global: &Global, paths: &[PathBuf]) -> Loaded {
+    let outcome = lockstep_ingest::load_paths_with(paths, &load_options(global));
     let warnings: Vec<String> = outcome.warnings.iter().map(|w| w.to_string()).collect();
     for w in &warnings {
-        eprintln!("lockstep: warning: {w}");
+        crate::say!("lockstep: warning: {w}");
     }
     Loaded {
+        warnings,
         inventory: outcome.inventory,
         errors: outcome.errors.iter().map(|e| e.to_string()).collect(),
-        warnings,
+        files: outcome
+            .files
+            .into_iter()
+            .map(|(p, _)| PathBuf::from(p))
+            .collect(),
     }
+}
+
+/// When no input could be read, says so (every error, then why nothing was
+/// written) and gives exit code 2; `None` when there is something to report.
+/// `plan` and `check` do not write a report about nothing: an empty folder
+/// or a typo in the path is not a clean cluster.
+pub fn refuse_empty(loaded: &Loaded, output: &Output) -> Option<ExitCode> {
+    if !loaded.nothing_read() {
+        return None;
+    }
+    for e in &loaded.errors {
+        say!("lockstep: {e}");
+    }
+    let kept = if output.is_stdout() {
+        String::new()
+    } else {
+        format!("; {} was not written", output.shown())
+    };
+    if loaded.errors.is_empty() {
+        say!(
+            "lockstep: error: the inputs hold no inventory file (a directory of node captures, a snapshot or a fleet manifest is one){kept}"
+        );
+    } else {
+        say!("lockstep: error: no input could be read{kept}");
+    }
+    Some(ExitCode::from(2))
+}
+
+/// The `-o` of a command that reads `inputs`: resolved, and refused when it
+/// names one of them.
+pub fn output_for(
+    path: Option<&Path>,
+    paths: &[PathBuf],
+    loaded: &Loaded,
+) -> anyhow::Result<Output> {
+    let output = Output::resolve(path)?;
+    output.refuse_inputs(paths.iter().chain(&loaded.files).map(PathBuf::as_path))?;
+    Ok(output)
+}
+
+/// A path for a message: one line, no terminal controls.
+pub fn shown(path: &Path) -> String {
+    lockstep_model::term::one_line(&path.display().to_string()).into_owned()
+}
+
+/// `--max-input-size`: bytes, or a number with K, M or G (powers of 1024,
+/// an optional trailing `B` or `iB`).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let upper = t.to_ascii_uppercase();
+    let body = upper
+        .strip_suffix("IB")
+        .or_else(|| upper.strip_suffix('B'))
+        .unwrap_or(&upper);
+    let (digits, shift) = match body.chars().last() {
+        Some('K') => (&body[..body.len() - 1], 10),
+        Some('M') => (&body[..body.len() - 1], 20),
+        Some('G') => (&body[..body.len() - 1], 30),
+        _ => (body, 0),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a size such as 256M, 1G or 1048576, found {s:?}"))?;
+    let bytes = n
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))?;
+    if bytes == 0 {
+        return Err("the size must be at least 1 byte".into());
+    }
+    Ok(bytes)
 }
 
 /// The catalog (when there is one) and the known-issues database (always).
@@ -63,84 +160,19 @@ pub fn open_knowledge(global: &Global) -> anyhow::Result<Sources> {
     Sources::open(global.catalog.as_deref(), &global.known_issues)
 }
 
-/// Writes to a file atomically (temporary file in the same folder, then
-/// rename), or to standard output. A failed run never leaves half a report.
-pub fn write_output(path: Option<&Path>, body: &str) -> anyhow::Result<()> {
-    match path {
-        None => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            match out.write_all(body.as_bytes()) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.context("writing to standard output"),
-            }
-        }
-        Some(path) => write_atomic(path, body.as_bytes()),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("256M"), Ok(256 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("10MB"), Ok(10 << 20));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999G").is_err());
     }
-}
-
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    write_atomic_with(path, |w| w.write_all(bytes))
-}
-
-/// Streams a report to a file atomically (temporary file in the same
-/// folder, renamed when complete), or to standard output: a fleet's report
-/// is written as it is rendered, never held whole in memory.
-/// `render` returns what the caller needs afterwards (the check's findings);
-/// `None` when standard output was closed early (`| head`), which is not an
-/// error worth a message.
-pub fn write_output_with<R>(
-    path: Option<&Path>,
-    render: impl FnOnce(&mut (dyn std::io::Write + Send)) -> std::io::Result<R>,
-) -> anyhow::Result<Option<R>> {
-    match path {
-        None => {
-            // Unlocked `Stdout` (it is `Send`): the report may be written
-            // from a writer thread.
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
-            match render(&mut out).and_then(|r| std::io::Write::flush(&mut out).map(|()| r)) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(None),
-                other => other.map(Some).context("writing to standard output"),
-            }
-        }
-        Some(path) => write_atomic_with(path, render).map(Some),
-    }
-}
-
-fn write_atomic_with<R>(
-    path: &Path,
-    render: impl FnOnce(&mut (dyn std::io::Write + Send)) -> std::io::Result<R>,
-) -> anyhow::Result<R> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = std::fs::File::create(&tmp).and_then(|f| {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        let r = render(&mut w)?;
-        w.flush()?;
-        Ok(r)
-    });
-    let r = match written {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(anyhow::anyhow!("writing {}: {e}", tmp.display()));
-        }
-    };
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow::anyhow!("writing {}: {e}", path.display())
-    })?;
-    Ok(r)
 }

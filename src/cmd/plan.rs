@@ -1,5 +1,6 @@
 use crate::Global;
-use crate::cmd::{load_inputs, open_knowledge, write_output};
+use crate::cmd::{load_inputs, open_knowledge, output_for, refuse_empty};
+use crate::say;
 use lockstep_check::missing::judge_cluster;
 use lockstep_check::posture::PostureEngine;
 use lockstep_plan::{
@@ -20,7 +21,7 @@ pub struct Args {
     /// Output: text (for people), json, powershell, ansible, wsus or cau.
     #[arg(long = "emit", default_value = "text", value_parser = parse_emit)]
     pub emit: Emit,
-    /// Write to this file (atomically) instead of standard output.
+    /// Write to this file instead of standard output (a regular file is replaced atomically; `-` is standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Plan only this cluster (when the inputs hold several).
@@ -102,7 +103,11 @@ fn parse_emit(s: &str) -> Result<Emit, String> {
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
-    let loaded = load_inputs(&args.paths);
+    let loaded = load_inputs(global, &args.paths);
+    let output = output_for(args.output.as_deref(), &args.paths, &loaded)?;
+    if let Some(code) = refuse_empty(&loaded, &output) {
+        return Ok(code);
+    }
     let sources = open_knowledge(global)?;
     let knowledge = sources.knowledge();
     let opts = PlanOptions {
@@ -132,10 +137,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         .collect();
     if clusters.is_empty() {
         for e in &loaded.errors {
-            eprintln!("lockstep: {e}");
+            say!("lockstep: {e}");
         }
         match &args.cluster {
-            Some(want) => eprintln!(
+            Some(want) => say!(
                 "lockstep: no cluster named {want:?} in the inputs (clusters: {})",
                 loaded
                     .inventory
@@ -145,14 +150,14 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            None => eprintln!(
+            None => say!(
                 "lockstep: the inputs hold no cluster to plan (a directory of node captures, a snapshot or a fleet manifest is one)"
             ),
         }
         return Ok(ExitCode::from(2));
     }
     if !loaded.inventory.loose_nodes.is_empty() {
-        eprintln!(
+        say!(
             "lockstep: {} node(s) given on their own are not part of a cluster and are not planned",
             loaded.inventory.loose_nodes.len()
         );
@@ -166,14 +171,14 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         match plan_cluster(c, &report, &knowledge, &opts) {
             Ok(p) => plans.push(p),
             Err(e) => {
-                eprintln!("lockstep: cluster {}: {e}", c.name);
+                say!("lockstep: cluster {}: {e}", c.name);
                 failed = true;
             }
         }
     }
     let script = !matches!(args.emit, Emit::Text | Emit::Json);
     if script && plans.len() > 1 {
-        eprintln!(
+        say!(
             "lockstep: --emit {:?} writes one script per cluster; the inputs hold {} ({}): choose one with --cluster",
             args.emit,
             plans.len(),
@@ -192,20 +197,23 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     };
     let refused = plans.iter().any(|p| p.status == PlanStatus::Refused);
     let body = match args.emit {
-        Emit::Text => plans
-            .iter()
-            .map(lockstep_plan::render_text)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Emit::Json => {
-            if plans.len() == 1 {
-                lockstep_plan::render_json(&plans[0])
-            } else {
-                let mut s = serde_json::to_string_pretty(&plans)?;
-                s.push('\n');
-                s
-            }
-        }
+        // Names from the inputs in the text cannot drive the terminal.
+        Emit::Text => lockstep_model::term::terminal_safe(
+            &plans
+                .iter()
+                .map(lockstep_plan::render_text)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            lockstep_model::term::Lines::Keep,
+        )
+        .into_owned(),
+        Emit::Json => lockstep_model::term::json_safe(if plans.len() == 1 {
+            lockstep_plan::render_json(&plans[0])
+        } else {
+            let mut s = serde_json::to_string_pretty(&plans)?;
+            s.push('\n');
+            s
+        }),
         other => {
             let Some(plan) = plans.first() else {
                 return Ok(ExitCode::from(2));
@@ -214,17 +222,25 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 Ok(s) => s,
                 Err(e) => {
                     for err in &loaded.errors {
-                        eprintln!("lockstep: {err}");
+                        say!("lockstep: {err}");
                     }
-                    eprintln!("lockstep: {e}");
-                    return Ok(ExitCode::from(if refused { 1 } else { 2 }));
+                    say!("lockstep: {e}");
+                    // A plan refused by the planner, or one the target tool
+                    // cannot run (CAU cannot uninstall), is exit code 1 as
+                    // any refused plan; a bad value or a bad input is 2.
+                    let refusal = matches!(
+                        e,
+                        lockstep_plan::emit::EmitError::Refused { .. }
+                            | lockstep_plan::emit::EmitError::Unsupported(_)
+                    );
+                    return Ok(ExitCode::from(if refusal && !failed { 1 } else { 2 }));
                 }
             }
         }
     };
-    write_output(args.output.as_deref(), &body)?;
+    output.write(body.as_bytes())?;
     for e in &loaded.errors {
-        eprintln!("lockstep: {e}");
+        say!("lockstep: {e}");
     }
     Ok(if failed {
         ExitCode::from(2)

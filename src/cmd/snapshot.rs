@@ -11,9 +11,12 @@
 //! file has a problem, 0 when all are valid.
 
 use crate::Global;
+use crate::output::print;
+use crate::say;
 use lockstep_ingest::formats::snapshot::FORMAT;
 use lockstep_ingest::{FileContent, Text};
-use std::io::Write;
+use lockstep_model::input_file::{self, Origin};
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,33 +38,33 @@ pub enum Sub {
     Schema,
 }
 
-pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Sub::Schema => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(lockstep_collect::SCHEMA_JSON.as_bytes())?;
-            out.flush()?;
+            print(lockstep_collect::SCHEMA_JSON)?;
             Ok(ExitCode::SUCCESS)
         }
         Sub::Validate { files } => {
             let mut bad_files = 0usize;
-            let mut out = std::io::stdout().lock();
+            let mut out = String::new();
             for file in &files {
-                let problems = validate_file(file);
-                let name = file.display();
+                let problems = validate_file(file, global.max_input_size);
+                let name = crate::cmd::shown(file);
                 match problems {
-                    Ok(summary) => writeln!(out, "{name}: valid ({summary})")?,
+                    Ok(summary) => {
+                        let _ = writeln!(out, "{name}: valid ({summary})");
+                    }
                     Err(problems) => {
                         bad_files += 1;
                         for p in &problems {
-                            writeln!(out, "{name}: {p}")?;
+                            let _ = writeln!(out, "{name}: {}", lockstep_model::term::one_line(p));
                         }
                     }
                 }
             }
-            out.flush()?;
+            print(&out)?;
             if bad_files > 0 {
-                eprintln!(
+                say!(
                     "lockstep: {bad_files} of {} snapshot file(s) invalid",
                     files.len()
                 );
@@ -74,9 +77,9 @@ pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// A one-line summary of a valid file, or every problem found in it.
-fn validate_file(path: &std::path::Path) -> Result<String, Vec<String>> {
+fn validate_file(path: &std::path::Path, max_size: u64) -> Result<String, Vec<String>> {
     let display = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| vec![format!("cannot read: {e}")])?;
+    let bytes = input_file::read(path, max_size, Origin::Named).map_err(|e| vec![e.to_string()])?;
     let text =
         lockstep_ingest::decode::decode(&bytes, &display).map_err(|e| vec![e.to_string()])?;
     let body = text.trim_start_matches('\u{FEFF}');

@@ -14,6 +14,11 @@
 //! The whole run is one [`ImportSession`]: any failure (offline, HTTP error,
 //! timeout, a truncated body that does not parse) leaves the catalog file
 //! exactly as it was.
+//!
+//! What the server sends is not trusted: bodies are read (decompressed) up
+//! to [`MAX_INDEX_BYTES`] / [`MAX_DOCUMENT_BYTES`] as they stream, redirects
+//! are followed only on the host of the base URL, and a document id from the
+//! index must look like `2023-Dec` before it goes into a URL.
 
 use crate::batch::SourceKind;
 use crate::error::CatalogError;
@@ -25,6 +30,14 @@ use std::path::Path;
 use std::time::Duration;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.msrc.microsoft.com";
+
+/// The largest index body read (decompressed): the real one is about 30 KB.
+pub const MAX_INDEX_BYTES: u64 = 16 << 20;
+/// The largest document body read (decompressed): the largest real monthly
+/// document (2020-Apr) is 4 MB of XML.
+pub const MAX_DOCUMENT_BYTES: u64 = 64 << 20;
+/// Redirects followed per request (all on the base URL's host).
+const MAX_REDIRECTS: u32 = 5;
 
 #[derive(Debug, Clone)]
 pub struct UpdateOptions {
@@ -64,6 +77,8 @@ pub struct UpdateReport {
     pub unchanged: Vec<String>,
     pub imported: Vec<String>,
     pub replaced: Vec<String>,
+    /// Index entries not fetched, with why (an id that is not `YYYY-Mon`).
+    pub rejected: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +109,16 @@ pub fn parse_document_month(id: &str) -> Option<(i16, i8)> {
     Some((year, month))
 }
 
+/// Whether an index id may go into a URL: exactly `YYYY-Mon`.
+fn valid_document_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 8
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..].iter().all(u8::is_ascii_alphabetic)
+        && parse_document_month(id).is_some()
+}
+
 /// `YYYY-MM` (the `--since` flag).
 pub fn parse_since(s: &str) -> Option<(i16, i8)> {
     let (y, m) = s.trim().split_once('-')?;
@@ -122,6 +147,8 @@ impl Client {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(opts.timeout))
             .http_status_as_error(false)
+            // Redirects are followed by hand, on the base URL's host only.
+            .max_redirects(0)
             .user_agent(concat!("lockstep/", env!("CARGO_PKG_VERSION")))
             .build();
         Self {
@@ -130,8 +157,40 @@ impl Client {
         }
     }
 
-    /// GET with retries; returns the whole body.
-    fn get(&self, url: &str, accept: &str) -> Result<Vec<u8>, CatalogError> {
+    /// GET, following redirects on the base URL's host only.
+    fn call(&self, url: &str, accept: &str) -> Result<ureq::http::Response<ureq::Body>, Fetch> {
+        let mut url = url.to_string();
+        for _ in 0..=MAX_REDIRECTS {
+            let response = self
+                .agent
+                .get(&url)
+                .header("Accept", accept)
+                .call()
+                .map_err(|e| Fetch::Retry(self.describe(&url, &e), is_offline(&e)))?;
+            if !response.status().is_redirection() {
+                return Ok(response);
+            }
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            url = same_host_redirect(&self.opts.base_url, &url, location).ok_or_else(|| {
+                Fetch::Fail(format!(
+                    "{url}: the server redirects to {location:?}, which is not on the host of {}; lockstep follows redirects only there. The catalog was not changed.",
+                    self.opts.base_url
+                ))
+            })?;
+        }
+        Err(Fetch::Fail(format!(
+            "{url}: more than {MAX_REDIRECTS} redirects. The catalog was not changed."
+        )))
+    }
+
+    /// GET with retries; returns the whole body, at most `limit` bytes after
+    /// decompression (read as it streams: a small compressed body cannot
+    /// grow without bound).
+    fn get(&self, url: &str, accept: &str, limit: u64) -> Result<Vec<u8>, CatalogError> {
         let attempts = self.opts.retries + 1;
         let mut last = String::new();
         let mut offline = false;
@@ -139,13 +198,14 @@ impl Client {
             if attempt > 1 {
                 std::thread::sleep(Duration::from_millis(250 * u64::from(attempt - 1)));
             }
-            let mut response = match self.agent.get(url).header("Accept", accept).call() {
+            let mut response = match self.call(url, accept) {
                 Ok(r) => r,
-                Err(e) => {
-                    last = self.describe(url, &e);
-                    offline = is_offline(&e);
+                Err(Fetch::Retry(message, off)) => {
+                    last = message;
+                    offline = off;
                     continue;
                 }
+                Err(Fetch::Fail(message)) => return Err(CatalogError::Download(message)),
             };
             offline = false;
             let status = response.status().as_u16();
@@ -158,13 +218,14 @@ impl Client {
                     "{url}: the server answered HTTP {status} (expected 200). The catalog was not changed."
                 )));
             }
-            match response
-                .body_mut()
-                .with_config()
-                .limit(512 * 1024 * 1024)
-                .read_to_vec()
-            {
+            match response.body_mut().with_config().limit(limit).read_to_vec() {
                 Ok(body) => return Ok(body),
+                Err(ureq::Error::BodyExceedsLimit(_)) => {
+                    return Err(CatalogError::Download(format!(
+                        "{url}: the response is larger than {} MiB (decompressed), more than any MSRC document; the catalog was not changed",
+                        limit >> 20
+                    )));
+                }
                 Err(e) => {
                     last = format!("the download broke off: {}", self.describe(url, &e));
                     continue;
@@ -204,6 +265,40 @@ impl Client {
     }
 }
 
+/// Why a request did not give a response.
+enum Fetch {
+    /// Worth another attempt: the message, and whether the server was unreachable.
+    Retry(String, bool),
+    /// Not worth another attempt.
+    Fail(String),
+}
+
+/// Where a redirect from `current` to `location` leads, when that is on the
+/// same scheme, host and port as `base`.
+fn same_host_redirect(base: &str, current: &str, location: &str) -> Option<String> {
+    use ureq::http::Uri;
+    let origin = |u: &Uri| -> Option<(String, String, Option<u16>)> {
+        Some((
+            u.scheme_str()?.to_ascii_lowercase(),
+            u.host()?.to_ascii_lowercase(),
+            u.port_u16(),
+        ))
+    };
+    let base: Uri = base.parse().ok()?;
+    let current: Uri = current.parse().ok()?;
+    let next = if location.starts_with('/') && !location.starts_with("//") {
+        format!(
+            "{}://{}{location}",
+            current.scheme_str()?,
+            current.authority()?.as_str()
+        )
+    } else {
+        location.to_string()
+    };
+    let parsed: Uri = next.parse().ok()?;
+    (origin(&parsed)? == origin(&base)?).then_some(next)
+}
+
 /// Errors that mean "cannot reach the server at all".
 fn is_offline(e: &ureq::Error) -> bool {
     use std::io::ErrorKind;
@@ -227,7 +322,7 @@ pub fn update_catalog(target: &Path, opts: &UpdateOptions) -> Result<UpdateRepor
     let base = opts.base_url.trim_end_matches('/');
     let client = Client::new(opts);
     let index_url = format!("{base}/cvrf/v3.0/updates");
-    let body = client.get(&index_url, "application/json")?;
+    let body = client.get(&index_url, "application/json", MAX_INDEX_BYTES)?;
     let index: Index = serde_json::from_slice(&body).map_err(|e| CatalogError::Parse {
         file: index_url.clone(),
         line: e.line() as u64,
@@ -237,9 +332,16 @@ pub fn update_catalog(target: &Path, opts: &UpdateOptions) -> Result<UpdateRepor
         listed: index.value.len(),
         ..Default::default()
     };
+    for e in index.value.iter().filter(|e| !valid_document_id(&e.id)) {
+        report.rejected.push((
+            e.id.clone(),
+            "expected a document id such as 2023-Dec".into(),
+        ));
+    }
     let mut entries: Vec<&IndexEntry> = index
         .value
         .iter()
+        .filter(|e| valid_document_id(&e.id))
         .filter(|e| {
             let month = parse_document_month(&e.id).or_else(|| {
                 e.initial_release
@@ -281,7 +383,7 @@ pub fn update_catalog(target: &Path, opts: &UpdateOptions) -> Result<UpdateRepor
             continue;
         }
         let url = format!("{base}/cvrf/v3.0/cvrf/{}", entry.id);
-        let body = client.get(&url, "application/xml")?;
+        let body = client.get(&url, "application/xml", MAX_DOCUMENT_BYTES)?;
         let batch = parse_bytes(&body, &url, &entry.id)?;
         if batch.name != entry.id {
             return Err(CatalogError::Parse {
@@ -319,5 +421,38 @@ mod tests {
         assert_eq!(parse_since("2023-6"), None);
         assert!(same_release("2023-12-21T18:16:53Z", "2023-12-21T18:16:53"));
         assert!(!same_release("2023-12-21T18:16:53Z", "2023-12-22T18:16:53"));
+    }
+
+    #[test]
+    fn ids_and_redirects() {
+        assert!(valid_document_id("2023-Dec"));
+        for bad in [
+            "../../../../secret",
+            "2023-Dec/../x",
+            "2023-Foo",
+            "2023-Dec ",
+            "23-Dec",
+        ] {
+            assert!(!valid_document_id(bad), "{bad}");
+        }
+        let base = "https://api.msrc.microsoft.com";
+        let here = "https://api.msrc.microsoft.com/cvrf/v3.0/updates";
+        assert_eq!(
+            same_host_redirect(base, here, "/cvrf/v3.0/updates/").as_deref(),
+            Some("https://api.msrc.microsoft.com/cvrf/v3.0/updates/")
+        );
+        assert_eq!(
+            same_host_redirect(base, here, "https://API.msrc.microsoft.com/x").as_deref(),
+            Some("https://API.msrc.microsoft.com/x")
+        );
+        for away in [
+            "https://evil.example/cvrf",
+            "//evil.example/cvrf",
+            "http://api.msrc.microsoft.com/x",
+            "https://api.msrc.microsoft.com:8443/x",
+            "",
+        ] {
+            assert_eq!(same_host_redirect(base, here, away), None, "{away}");
+        }
     }
 }

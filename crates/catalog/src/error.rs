@@ -56,11 +56,17 @@ pub enum CatalogError {
     Unsupported { file: String, message: String },
     #[error("{0}")]
     Download(String),
-    /// Another import holds the catalog's lock file.
+    /// Another import holds the catalog's lock.
     #[error(
-        "another lockstep import is writing this catalog (lock file {0}); wait for it, or remove the file if no import is running"
+        "another lockstep import is writing this catalog (it holds the lock on {0}); wait for it to finish"
     )]
     Busy(PathBuf),
+    /// A file that is not lockstep's catalog: lockstep neither reads nor
+    /// changes it.
+    #[error(
+        "{path} is not a lockstep catalog ({why}); lockstep leaves it as it is. Give --catalog a lockstep catalog, or a new file for `lockstep catalog import|update`"
+    )]
+    NotACatalog { path: PathBuf, why: String },
 }
 
 impl CatalogError {

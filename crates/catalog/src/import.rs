@@ -3,7 +3,7 @@
 
 use crate::batch::{ImportBatch, SourceFormat};
 use crate::error::{CatalogError, ParseError};
-use crate::{cvrf, cvrf_json, wesng};
+use crate::{cvrf, cvrf_json, limits, wesng};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek};
@@ -284,6 +284,12 @@ fn parse_single_file(path: &Path) -> Result<Vec<ImportBatch>, CatalogError> {
     let reopen = || File::open(path).ok().map(|f| Box::new(f) as Box<dyn Read>);
     let single = |format| -> Result<Vec<ImportBatch>, CatalogError> {
         let f = File::open(path).map_err(io_err)?;
+        // A CSV record is kept whole by the reader: bound it.
+        let record = match format {
+            SourceFormat::WesngCsv => limits::MAX_CSV_RECORD_BYTES,
+            _ => usize::MAX,
+        };
+        let f = limits::Bounded::new(f, u64::MAX, record);
         std::thread::scope(|scope| {
             let hasher = scope.spawn(|| hash_file(path));
             let mut batch = parse_stream_with(f, format, &file_name, &display, &reopen, false)?;
@@ -317,6 +323,19 @@ fn parse_zip(file: File, display: &str) -> Result<Vec<ImportBatch>, CatalogError
         message: format!("expected a WES-NG definitions.zip: {e}"),
     };
     let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
+    // definitions.zip is flat: a name with a folder or `..` in it is not
+    // one (and must never become a path or a document name).
+    if let Some(bad) = archive.file_names().find_map(|n| {
+        let n = n.ok()?;
+        (n.contains(['/', '\\']) || n.contains("..")).then(|| n.into_owned())
+    }) {
+        return Err(CatalogError::Unsupported {
+            file: display.to_string(),
+            message: format!(
+                "expected a WES-NG definitions.zip with plain entry names, found {bad:?}"
+            ),
+        });
+    }
     let mut names: Vec<String> = archive
         .file_names()
         .filter_map(|n| n.ok().map(|n| n.into_owned()))
@@ -328,7 +347,11 @@ fn parse_zip(file: File, display: &str) -> Result<Vec<ImportBatch>, CatalogError
     for name in names {
         let member = format!("{display}!{name}");
         let entry = archive.by_name(&name).map_err(zip_err)?;
-        let mut reader = BufReader::new(entry);
+        let mut reader = BufReader::new(limits::Bounded::new(
+            entry,
+            limits::MAX_ZIP_ENTRY_BYTES,
+            limits::MAX_CSV_RECORD_BYTES,
+        ));
         let head = reader.fill_buf().map_err(|source| CatalogError::Io {
             file: member.clone(),
             source,

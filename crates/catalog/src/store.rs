@@ -29,19 +29,39 @@
 //! document with the same content hash changes nothing; a changed document
 //! replaces that document's rows.
 //!
+//! ## Whose file it is
+//!
+//! A catalog carries `PRAGMA application_id` [`APPLICATION_ID`]. Reading
+//! commands open it read-only ([`Store::open`]) and refuse any other SQLite
+//! file (and an empty one) with [`CatalogError::NotACatalog`]: `--catalog
+//! other-app.db catalog stats` must not add tables to someone else's
+//! database. Only an import ([`ImportSession`]) creates or migrates a
+//! catalog, and only at a path that does not exist, an empty file, or a
+//! lockstep catalog. Catalogs written before the application id (schema 1,
+//! id 0, lockstep's tables) are recognised by their tables and get the id on
+//! their next import.
+//!
 //! ## Atomic imports
 //!
 //! Imports run in an [`ImportSession`]: the catalog is copied to a temporary
 //! file next to it (or a fresh one is created), written there with
 //! `journal_mode=OFF, synchronous=OFF` in one transaction, and renamed over the
 //! catalog on commit. A failure at any point (a bad file, a dropped download)
-//! leaves the catalog exactly as it was.
+//! leaves the catalog exactly as it was. One import at a time holds an OS
+//! lock (`flock`) on `.NAME.lock` beside the catalog, which dies with the
+//! process: after a `kill -9` the next import takes the lock and removes the
+//! temporary files (`.NAME.import-PID`) the dead one left.
 
 use crate::batch::{ImportBatch, SourceKind};
 use crate::error::CatalogError;
+pub use crate::guard::APPLICATION_ID;
+use crate::guard::{
+    Identity, ImportLock, acquire_lock, identify, import_target, io_error, open_read_only,
+    remove_stale_temporaries, too_new,
+};
 use crate::product::normalize_product;
 use lockstep_model::KbId;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -162,17 +182,19 @@ pub struct Store {
     pub(crate) path: PathBuf,
 }
 
+/// Brings the import copy to the current schema and marks it as lockstep's.
 fn migrate(conn: &Connection, path: &Path) -> Result<(), CatalogError> {
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(CatalogError::sqlite(path))?;
-    if version > SCHEMA_VERSION {
-        return Err(CatalogError::SchemaTooNew {
-            path: path.to_path_buf(),
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
-    }
+    let version = match identify(conn, path)? {
+        Identity::Catalog(v) if v > SCHEMA_VERSION => return Err(too_new(path, v)),
+        Identity::Catalog(v) => v,
+        Identity::Empty => 0,
+        Identity::Foreign(why) => {
+            return Err(CatalogError::NotACatalog {
+                path: path.to_path_buf(),
+                why,
+            });
+        }
+    };
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         conn.execute_batch(&format!(
             "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
@@ -180,25 +202,38 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), CatalogError> {
         ))
         .map_err(CatalogError::sqlite(path))?;
     }
+    conn.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))
+        .map_err(CatalogError::sqlite(path))?;
     Ok(())
 }
 
 impl Store {
-    /// Opens an existing catalog (read and write), migrating its schema.
+    /// Opens an existing catalog read-only. Never changes the file: a file
+    /// that is not a lockstep catalog of this schema is an error.
     pub fn open(path: &Path) -> Result<Store, CatalogError> {
         if !path.exists() {
             return Err(CatalogError::NotFound(path.to_path_buf()));
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(CatalogError::sqlite(path))?;
-        migrate(&conn, path)?;
-        Ok(Store {
-            conn,
+        let not_catalog = |why: String| CatalogError::NotACatalog {
             path: path.to_path_buf(),
-        })
+            why,
+        };
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            return Err(not_catalog("not a regular file".into()));
+        }
+        let (conn, identity) = open_read_only(path)?;
+        match identity {
+            Identity::Catalog(v) if v > SCHEMA_VERSION => Err(too_new(path, v)),
+            Identity::Catalog(v) if v < SCHEMA_VERSION => Err(not_catalog(format!(
+                "schema version {v}: run `lockstep catalog import` or `catalog update` to bring it up to date"
+            ))),
+            Identity::Catalog(_) => Ok(Store {
+                conn,
+                path: path.to_path_buf(),
+            }),
+            Identity::Empty => Err(not_catalog("an empty file".into())),
+            Identity::Foreign(why) => Err(not_catalog(why)),
+        }
     }
 
     /// Opens or creates a catalog at `path` (used for the temporary import copy).
@@ -519,83 +554,41 @@ impl Store {
 /// everything.
 pub struct ImportSession {
     store: Option<Store>,
+    /// The file the catalog is renamed to (a symlink's target).
     target: PathBuf,
     temp: PathBuf,
-    lock: PathBuf,
+    /// Holds the OS lock until the session ends (or the process dies).
+    _lock: ImportLock,
     changed: bool,
 }
 
-/// A lock file older than this is left over from a crashed import.
-const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
-
-/// Takes the catalog's lock file (two imports at once would each copy the
-/// catalog and the last rename would drop the other's documents).
-fn acquire_lock(lock: &Path) -> Result<(), CatalogError> {
-    use std::io::Write;
-    for attempt in 0..2 {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(lock)
-        {
-            Ok(mut f) => {
-                let _ = writeln!(f, "{}", std::process::id());
-                return Ok(());
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt == 0 => {
-                let stale = std::fs::metadata(lock)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age > STALE_LOCK);
-                if !stale {
-                    return Err(CatalogError::Busy(lock.to_path_buf()));
-                }
-                let _ = std::fs::remove_file(lock);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(CatalogError::Busy(lock.to_path_buf()));
-            }
-            Err(source) => {
-                return Err(CatalogError::Io {
-                    file: lock.display().to_string(),
-                    source,
-                });
-            }
-        }
-    }
-    Err(CatalogError::Busy(lock.to_path_buf()))
-}
-
 impl ImportSession {
-    pub fn begin(target: &Path) -> Result<ImportSession, CatalogError> {
-        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| CatalogError::Io {
-                file: dir.display().to_string(),
-                source,
-            })?;
+    pub fn begin(path: &Path) -> Result<ImportSession, CatalogError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io_error(dir))?;
         }
+        // Lock, temporary copy and rename all live beside the real file (a
+        // symlink's target may be on another file system).
+        let (target, copy) = import_target(path)?;
         let file_name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "catalog.sqlite3".into());
-        let temp = target.with_file_name(format!(".{file_name}.import-{}", std::process::id()));
         let lock = target.with_file_name(format!(".{file_name}.lock"));
-        acquire_lock(&lock)?;
-        // From here on, Drop removes the lock and the temporary copy.
+        let lock_file = acquire_lock(&lock)?;
+        remove_stale_temporaries(&target, &file_name);
+        let temp = target.with_file_name(format!(".{file_name}.import-{}", std::process::id()));
+        // From here on, Drop removes the temporary copy.
         let mut session = ImportSession {
             store: None,
-            target: target.to_path_buf(),
+            target,
             temp: temp.clone(),
-            lock,
+            _lock: lock_file,
             changed: false,
         };
         let _ = std::fs::remove_file(&temp);
-        if target.exists() {
-            std::fs::copy(target, &temp).map_err(|source| CatalogError::Io {
-                file: target.display().to_string(),
-                source,
-            })?;
+        if copy {
+            std::fs::copy(&session.target, &temp).map_err(io_error(&session.target))?;
         }
         let store = Store::create(&temp)?;
         store
@@ -628,11 +621,13 @@ impl ImportSession {
     }
 
     /// Derives, commits and atomically replaces the catalog. When nothing
-    /// changed the catalog file is left untouched.
+    /// changed the catalog file is left untouched (or not created).
     pub fn commit(mut self) -> Result<(), CatalogError> {
         let store = self.store.take().expect("store is present until commit");
         let temp = self.temp.clone();
-        if !self.changed && self.target.exists() {
+        // Nothing imported: no catalog is created (a failed import must not
+        // leave an empty one behind) and an existing one is left untouched.
+        if !self.changed {
             drop(store);
             let _ = std::fs::remove_file(&temp);
             return Ok(());
@@ -653,6 +648,12 @@ impl ImportSession {
             file: self.target.display().to_string(),
             source,
         })?;
+        // The rename is durable once the folder is.
+        if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(d) = std::fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
         Ok(())
     }
 }
@@ -662,9 +663,12 @@ impl Drop for ImportSession {
         if let Some(store) = self.store.take() {
             drop(store);
         }
-        // After a commit the temporary file has been renamed; removing it is a no-op.
+        // After a commit the temporary file has been renamed; removing it is
+        // a no-op. The lock is released when `_lock` is closed.
         let _ = std::fs::remove_file(&self.temp);
-        let _ = std::fs::remove_file(&self.lock);
+        let mut journal = self.temp.clone().into_os_string();
+        journal.push("-journal");
+        let _ = std::fs::remove_file(journal);
     }
 }
 

@@ -284,7 +284,7 @@ impl Sources {
                 anyhow::bail!(
                     "the catalog {} does not exist: create it with `lockstep --catalog {} catalog update` or `catalog import`",
                     p.display(),
-                    p.display()
+                    lockstep_model::quote::path_word(&p.display().to_string())
                 )
             }
             Some(p) => {

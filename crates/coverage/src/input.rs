@@ -107,7 +107,13 @@ pub fn read_text(path: &Path) -> Result<String, InputErrors> {
             message,
         }])
     };
-    let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    // Bounded like every input (a symlink to /dev/zero must not fill memory).
+    let bytes = lockstep_model::input_file::read(
+        path,
+        lockstep_model::input_file::DEFAULT_MAX_INPUT_SIZE,
+        lockstep_model::input_file::Origin::Named,
+    )
+    .map_err(|e| err(format!("cannot read: {e}")))?;
     // Windows PowerShell 5.1's `>` and `Out-File` write UTF-16LE with a BOM.
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
         return utf16(rest, u16::from_le_bytes).ok_or_else(|| err("expected UTF-16LE text".into()));

@@ -19,15 +19,14 @@
 //! * [`experiment`]: many seeded runs per policy in parallel, summarised as
 //!   P(major outbreak) with a Wilson interval, size given a major outbreak
 //!   with a t-interval, and per-role infection probabilities;
-//! * [`render`]: text, JSON and a self-contained HTML report with SVG charts;
-//! * [`output`]: atomic file writes.
+//! * [`render`]: text, JSON and a self-contained HTML report with SVG charts
+//!   (the binary writes them, through the one writer every `-o` uses).
 
 pub mod engine;
 pub mod experiment;
 pub mod generate;
 pub mod input;
 pub mod network;
-pub mod output;
 pub mod policy;
 pub mod render;
 pub mod stats;

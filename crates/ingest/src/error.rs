@@ -1,3 +1,4 @@
+use lockstep_model::term::one_line;
 use std::fmt;
 
 /// An input that could not be read: which file, which line (1-based; 0 when
@@ -22,19 +23,30 @@ impl IngestError {
     }
 
     pub fn found(mut self, found: impl AsRef<str>) -> Self {
-        // Excerpts are for humans: cap them so a 1 GB line does not flood the terminal.
+        // Excerpts are for humans: cap them so a 1 GB line does not flood
+        // the terminal (they are shown escaped, `{:?}`).
         let f: String = found.as_ref().chars().take(80).collect();
         self.found = Some(f);
         self
     }
 }
 
+/// The longest `expected` text shown: parser messages may quote a value.
+const MAX_EXPECTED: usize = 400;
+
 impl fmt::Display for IngestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Paths and parser messages carry input text: one line each, no
+        // terminal controls (messages go to terminals and reports).
+        let path = one_line(&self.path);
+        let mut expected = one_line(&self.expected);
+        if let Some((cut, _)) = expected.char_indices().nth(MAX_EXPECTED) {
+            expected = format!("{}…", &expected[..cut]).into();
+        }
         if self.line > 0 {
-            write!(f, "{}:{}: expected {}", self.path, self.line, self.expected)?;
+            write!(f, "{path}:{}: expected {expected}", self.line)?;
         } else {
-            write!(f, "{}: expected {}", self.path, self.expected)?;
+            write!(f, "{path}: expected {expected}")?;
         }
         if let Some(found) = &self.found {
             write!(f, ", found {found:?}")?;

@@ -26,7 +26,8 @@ pub mod load;
 pub mod manifest;
 mod updates;
 pub mod util;
+mod walk;
 
 pub use error::{IngestError, IngestWarning};
 pub use formats::{FileContent, Format, NodeFacts, Text};
-pub use load::{LoadOutcome, load_paths};
+pub use load::{LoadOptions, LoadOutcome, load_paths, load_paths_with};

@@ -31,16 +31,46 @@
 //!
 //! A file that cannot be read yields an [`IngestError`] and loading goes on.
 //! Hidden files (`.name`) in directories are skipped.
+//!
+//! Cluster and node names come out as one line without terminal or bidi
+//! controls ([`lockstep_model::term::one_line`]): they are identifiers that
+//! every report, plan and message shows.
+//!
+//! Inputs are read through [`lockstep_model::input_file`]: in a directory
+//! only regular files are read (a FIFO, a socket or a device is an error and
+//! is skipped), every file at most [`LoadOptions::max_input_size`] bytes; a
+//! file reached twice (a symlink beside its target) is read once, and a
+//! symlink back to a folder that contains it is an error, not a loop.
 
 use crate::consistency::{MergeLog, StemHosts};
 use crate::formats::{self, FileContent, NodeFacts, Text};
 use crate::updates::UpdateIndex;
 use crate::{IngestError, IngestWarning, decode};
+use lockstep_model::input_file::{self, Origin};
 use lockstep_model::protection::{CsvNodeState, Section};
 use lockstep_model::{Cluster, Inventory, Node, OsInfo, SourceRef, Sourced};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// How inputs are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The largest file read, in bytes (`--max-input-size`).
+    pub max_input_size: u64,
+    /// A fleet manifest may name files outside its own folder
+    /// (`--allow-paths-outside-manifest`).
+    pub manifest_outside: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            max_input_size: input_file::DEFAULT_MAX_INPUT_SIZE,
+            manifest_outside: false,
+        }
+    }
+}
 
 /// What loading produced: the inventory, the inputs that failed, what the
 /// user should know about the inputs that were read, and which format each
@@ -63,15 +93,21 @@ fn is_toml(p: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
 }
 
-/// Reads files and directories into one inventory.
+/// Reads files and directories into one inventory, with the default
+/// [`LoadOptions`].
 pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
+    load_paths_with(paths, &LoadOptions::default())
+}
+
+/// Reads files and directories into one inventory.
+pub fn load_paths_with(paths: &[PathBuf], opts: &LoadOptions) -> LoadOutcome {
     let mut out = LoadOutcome::default();
     // Files named one by one (`fleet/*.json`) are parsed in parallel first;
     // what they yield is recorded and merged below, in argument order.
     let parsed: Vec<Option<Result<(FileContent, &'static str), IngestError>>> = paths
         .par_iter()
         .map(|p| match std::fs::metadata(p) {
-            Ok(m) if !m.is_dir() && !is_toml(p) => Some(read_file(p)),
+            Ok(m) if !m.is_dir() && !is_toml(p) => Some(read_file(p, opts, Origin::Named)),
             _ => None,
         })
         .collect();
@@ -93,25 +129,24 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
                 0,
                 format!("a readable file or directory, found an error: {e}"),
             )),
-            Ok(m) if m.is_dir() => load_dir(p, &mut out),
+            Ok(m) if m.is_dir() => load_dir(p, opts, &mut out),
             Ok(_) if is_toml(p) => {
-                match std::fs::read(p)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
-                {
+                match input_file::read(p, opts.max_input_size, Origin::Named)
+                    .map_err(|e| e.expected())
+                    .and_then(|b| {
+                        String::from_utf8(b).map_err(|e| {
+                            format!("a readable UTF-8 fleet manifest, found an error: {e}")
+                        })
+                    }) {
                     Ok(text) if crate::manifest::is_manifest(p, &text) => {
-                        crate::manifest::load_manifest(p, &text, &mut out)
+                        crate::manifest::load_manifest(p, &text, opts, &mut out)
                     }
                     Ok(_) => out.errors.push(IngestError::new(
                         shown,
                         0,
                         "a fleet manifest: a UTF-8 TOML file with [[cluster]] tables",
                     )),
-                    Err(e) => out.errors.push(IngestError::new(
-                        shown,
-                        0,
-                        format!("a readable UTF-8 fleet manifest, found an error: {e}"),
-                    )),
+                    Err(expected) => out.errors.push(IngestError::new(shown, 0, expected)),
                 }
             }
             Ok(_) => {
@@ -127,7 +162,7 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
                         None
                     }
                     // It was not a plain file a moment ago.
-                    None => read_one(p, &mut out),
+                    None => read_one(p, opts, &mut out),
                 };
                 match content {
                     Some((FileContent::Clusters(cs), _)) => {
@@ -162,22 +197,40 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
     out.warnings = std::mem::take(&mut out.log.warnings);
     // Parsers and merges grow update lists by pushing; a fleet holds
     // millions of updates, so give back the unused capacity (in place).
+    // Cluster and node names are identifiers every report, plan and message
+    // shows: one line each, no terminal or bidi control (no Windows name
+    // has one; a folder name can).
     for c in &mut out.inventory.clusters {
+        one_line_name(&mut c.name);
         for n in &mut c.nodes {
-            n.updates.shrink_to_fit();
+            one_line_node(n);
         }
     }
     for n in &mut out.inventory.loose_nodes {
-        n.updates.shrink_to_fit();
+        one_line_node(n);
     }
     out
+}
+
+fn one_line_name(name: &mut String) {
+    if let std::borrow::Cow::Owned(clean) = lockstep_model::term::one_line(name) {
+        *name = clean;
+    }
+}
+
+fn one_line_node(n: &mut Node) {
+    one_line_name(&mut n.name);
+    if let Some(c) = &mut n.cluster {
+        one_line_name(c);
+    }
+    n.updates.shrink_to_fit();
 }
 
 /// Reads a directory as one cluster. The files are read and parsed in
 /// parallel (each on its own: nothing is shared but the result), then
 /// merged one after the other in sorted file order, so the inventory and the
 /// order of errors do not depend on the number of threads or on timing.
-fn load_dir(dir: &Path, out: &mut LoadOutcome) {
+fn load_dir(dir: &Path, opts: &LoadOptions, out: &mut LoadOutcome) {
     let name = dir
         .canonicalize()
         .ok()
@@ -190,10 +243,11 @@ fn load_dir(dir: &Path, out: &mut LoadOutcome) {
         source: Some(SourceRef::new(shown.as_str(), 0)),
         ..Cluster::default()
     };
-    let mut files = Vec::new();
-    collect_files(dir, None, 0, &mut files, out);
-    let parsed: Vec<Result<(FileContent, &'static str), IngestError>> =
-        files.par_iter().map(|(path, _)| read_file(path)).collect();
+    let files = crate::walk::Walk::files_of(dir, out);
+    let parsed: Vec<Result<(FileContent, &'static str), IngestError>> = files
+        .par_iter()
+        .map(|(path, _)| read_file(path, opts, Origin::Found))
+        .collect();
     let hosts = StemHosts::learn(files.iter().map(|(p, _)| p.as_path()).zip(&parsed));
     let mut nodes = Vec::new();
     let mut csv = Vec::new();
@@ -242,52 +296,13 @@ fn load_dir(dir: &Path, out: &mut LoadOutcome) {
     }
 }
 
-/// Files under `dir`, sorted; `node_dir` is the first-level subdirectory.
-fn collect_files(
-    dir: &Path,
-    node_dir: Option<&str>,
-    depth: usize,
-    files: &mut Vec<(PathBuf, Option<String>)>,
-    out: &mut LoadOutcome,
-) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            out.errors.push(IngestError::new(
-                dir.display().to_string(),
-                0,
-                format!("a readable directory, found an error: {e}"),
-            ));
-            return;
-        }
-    };
-    let mut list: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            !p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    list.sort();
-    for p in list {
-        if p.is_dir() {
-            // Deeper levels still belong to the first-level node folder; a
-            // depth bound keeps symlink loops finite.
-            if depth < 8 {
-                let nd = node_dir
-                    .map(str::to_string)
-                    .or_else(|| p.file_name().map(|n| n.to_string_lossy().into_owned()));
-                collect_files(&p, nd.as_deref(), depth + 1, files, out);
-            }
-        } else {
-            files.push((p, node_dir.map(str::to_string)));
-        }
-    }
-}
-
 /// Reads, decodes, detects and parses one file, recording the outcome.
-pub(crate) fn read_one(path: &Path, out: &mut LoadOutcome) -> Option<(FileContent, &'static str)> {
-    record(path, read_file(path), out)
+pub(crate) fn read_one(
+    path: &Path,
+    opts: &LoadOptions,
+    out: &mut LoadOutcome,
+) -> Option<(FileContent, &'static str)> {
+    record(path, read_file(path, opts, Origin::Named), out)
 }
 
 /// Records what reading `path` gave: its format, or its error.
@@ -318,18 +333,20 @@ thread_local! {
 /// Reads, decodes, detects and parses one file. The file's bytes become its
 /// text in place (UTF-8) and the buffer is kept for the next file once the
 /// text is parsed.
-pub(crate) fn read_file(path: &Path) -> Result<(FileContent, &'static str), IngestError> {
-    use std::io::Read;
+pub(crate) fn read_file(
+    path: &Path,
+    opts: &LoadOptions,
+    origin: Origin,
+) -> Result<(FileContent, &'static str), IngestError> {
     let shown = path.display().to_string();
     let mut bytes = READ_BUFFER.take();
     bytes.clear();
-    if let Err(e) = std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)) {
-        READ_BUFFER.set(bytes);
-        return Err(IngestError::new(
-            shown.as_str(),
-            0,
-            format!("a readable file, found an error: {e}"),
-        ));
+    if let Err(e) = input_file::read_into(path, opts.max_input_size, origin, &mut bytes) {
+        bytes.clear();
+        if bytes.capacity() <= KEEP_BUFFER_UP_TO {
+            READ_BUFFER.set(bytes);
+        }
+        return Err(IngestError::new(shown.as_str(), 0, e.expected()));
     }
     let text = Text::new(shown.as_str(), decode::decode_owned(bytes, &shown)?);
     let parsed = parse_text_ref(&text);
@@ -376,12 +393,13 @@ fn parse_text_ref(text: &Text) -> Result<(FileContent, &'static str), IngestErro
         ));
     }
     let Some(format) = formats::detect(&text.text) else {
-        let (line, first) = text
+        // No excerpt: a file that is no inventory may hold anything (a
+        // manifest pointed at /etc/shadow), and errors end up in reports.
+        let line = text
             .text
             .lines()
-            .enumerate()
-            .find(|(_, l)| !l.trim().is_empty())
-            .map_or((0, ""), |(i, l)| (i + 1, l));
+            .position(|l| !l.trim().is_empty())
+            .map_or(0, |i| i + 1);
         return Err(IngestError::new(
             text.path.as_ref(),
             u32::try_from(line).unwrap_or(u32::MAX),
@@ -393,8 +411,7 @@ fn parse_text_ref(text: &Text) -> Result<(FileContent, &'static str), IngestErro
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        )
-        .found(first));
+        ));
     };
     let content = (format.parse)(text)?;
     Ok((content, format.name))

@@ -19,13 +19,21 @@
 //! files = ["captures/hv01-systeminfo.txt", "captures/hv01-hotfix.csv"]
 //! ```
 //!
-//! Paths are relative to the manifest. The manifest is the authority on
+//! Paths are relative to the manifest and stay inside its folder: an
+//! absolute path, a `..` or a symlink leading out of the folder is an error
+//! (a manifest from someone else must not make lockstep read
+//! `/etc/shadow`), unless `--allow-paths-outside-manifest`
+//! ([`LoadOptions::manifest_outside`]) says so. Listed files must be regular
+//! files. The manifest is the authority on
 //! which node a file describes: a file whose content names another host is
 //! an error (a capture filed under the wrong node is exactly the mistake
 //! that makes drift reports lie). Unknown keys are rejected.
 
 use crate::IngestError;
-use crate::load::{LoadOutcome, absorb, attach_csv, merge_cluster, merge_into, read_file, record};
+use crate::load::{
+    LoadOptions, LoadOutcome, absorb, attach_csv, merge_cluster, merge_into, read_file, record,
+};
+use lockstep_model::input_file::Origin;
 use lockstep_model::inventory::AdminFacts;
 use lockstep_model::units::{parse_bytes, parse_witness};
 use lockstep_model::{Cluster, SourceRef};
@@ -75,7 +83,7 @@ pub fn is_manifest(path: &Path, text: &str) -> bool {
 
 /// Reads the manifest's clusters into `out`; every problem is an error in
 /// `out.errors` and the other entries are still read.
-pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
+pub fn load_manifest(path: &Path, text: &str, opts: &LoadOptions, out: &mut LoadOutcome) {
     let shown = path.display().to_string();
     let manifest: Manifest = match toml::from_str(text) {
         Ok(m) => m,
@@ -102,7 +110,7 @@ pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
     // Every file is read and parsed in parallel first, then taken in the
     // order the loop below visits them (cluster files, then each node's), so
     // files, errors and merges come out as if read one after the other.
-    let all: Vec<PathBuf> = manifest
+    let all: Vec<Result<PathBuf, IngestError>> = manifest
         .cluster
         .iter()
         .flat_map(|e| {
@@ -110,11 +118,14 @@ pub fn load_manifest(path: &Path, text: &str, out: &mut LoadOutcome) {
                 .iter()
                 .chain(e.node.iter().flat_map(|n| n.files.iter()))
         })
-        .map(|f| base.join(f))
+        .map(|f| inside(base, f, opts))
         .collect();
     let mut parsed = all
         .par_iter()
-        .map(|p| read_file(p))
+        .map(|p| match p {
+            Ok(p) => read_file(p, opts, Origin::Found),
+            Err(e) => Err(e.clone()),
+        })
         .collect::<Vec<_>>()
         .into_iter();
     for entry in manifest.cluster {
@@ -238,4 +249,44 @@ fn admin_facts(entry: &ClusterEntry, text: &str, shown: &str, out: &mut LoadOutc
         facts.node_votes.insert(node.clone(), *votes.get_ref());
     }
     facts
+}
+
+/// `file` joined to the manifest's folder `base`, or an error when it leads
+/// outside that folder (see the module documentation).
+fn inside(base: &Path, file: &Path, opts: &LoadOptions) -> Result<PathBuf, IngestError> {
+    use std::path::Component;
+    let joined = base.join(file);
+    if opts.manifest_outside {
+        return Ok(joined);
+    }
+    let refused = |how: &str| {
+        IngestError::new(
+            joined.display().to_string(),
+            0,
+            format!(
+                "a file inside the manifest's folder (a relative path without `..`; --allow-paths-outside-manifest reads others), found {how}; it was not read"
+            ),
+        )
+    };
+    if file
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(refused("a path that leaves it"));
+    }
+    // A symlink inside the folder may still lead out of it.
+    if let (Ok(real), Ok(real_base)) = (joined.canonicalize(), base_dir(base).canonicalize())
+        && !real.starts_with(&real_base)
+    {
+        return Err(refused("a symbolic link that leads out of it"));
+    }
+    Ok(joined)
+}
+
+fn base_dir(base: &Path) -> &Path {
+    if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    }
 }

@@ -101,7 +101,8 @@ fn empty_and_blank_files_are_errors() {
 fn unknown_text_names_first_line() {
     let e = parse_bytes(b"\n\nhello world\nsecond\n", "x.txt").unwrap_err();
     assert_eq!(e.line, 3);
-    assert_eq!(e.found.as_deref(), Some("hello world"));
+    // No excerpt of a file that is no inventory (it may be /etc/shadow).
+    assert_eq!(e.found, None);
     assert!(
         e.to_string()
             .starts_with("x.txt:3: expected inventory output in a known format")
@@ -120,7 +121,7 @@ fn ten_megabyte_lines() {
     // A single 10 MB line of nothing known.
     let e = parse_text(Text::new("one-line.txt", long.clone())).unwrap_err();
     assert_eq!(e.line, 1);
-    assert_eq!(e.found.as_ref().map(|f| f.len()), Some(80));
+    assert_eq!(e.found, None);
     // A 10 MB JSON string value.
     let json = format!("[{{\"HotFixID\": \"KB5005039\", \"Description\": \"{long}\"}}]");
     let (c, f) = parse_text(Text::new("big.json", json)).unwrap();

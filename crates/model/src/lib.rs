@@ -20,14 +20,19 @@
 //!   parameters, modules), one table for every emitter and check's advice.
 //! * [`snapshot`] — the lockstep snapshot JSON (schema v1) written by the
 //!   collector script.
+//! * [`quote`], [`term`], [`input_file`] — the safety rules every stage
+//!   shares: quoting for shells, text safe for terminals, bounded reading of
+//!   input files.
 
 pub mod capabilities;
+pub mod input_file;
 pub mod inventory;
 pub mod kb;
 pub mod protection;
 pub mod quote;
 pub mod snapshot;
 pub mod source;
+pub mod term;
 pub mod units;
 pub mod version;
 

@@ -1,6 +1,8 @@
 //! The self-contained HTML report: one file, inline CSS and JS, no external
 //! request, printable. Every value from the inputs goes through minijinja's
-//! HTML auto-escaping (host names and file paths are input data).
+//! HTML auto-escaping (host names and file paths are input data), after
+//! [`lockstep_model::term`] replaced control characters and bidi controls
+//! (a U+202E in a host name must not reorder what the change board reads).
 
 use lockstep_check::Severity;
 use lockstep_check::drift::{Cell as DriftCell, DriftClass};
@@ -290,6 +292,16 @@ pub fn render_html(
     };
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.set_formatter(|out, state, value| {
+        if let Some(text) = value.as_str().filter(|_| !value.is_safe()) {
+            let clean =
+                lockstep_model::term::terminal_safe(text, lockstep_model::term::Lines::Keep);
+            if let std::borrow::Cow::Owned(clean) = clean {
+                return minijinja::escape_formatter(out, state, &minijinja::Value::from(clean));
+            }
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| format!("report template: {e}"))?;
     let tmpl = env

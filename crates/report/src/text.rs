@@ -53,7 +53,7 @@ pub fn write_head(w: &mut dyn Write, head: &ReportHead, o: TextOptions) -> io::R
         head.clusters,
         head.nodes,
         match (&head.catalog.available, &head.catalog.path) {
-            (true, Some(p)) => p.clone(),
+            (true, Some(p)) => one_line(p).into_owned(),
             (true, None) => "loaded".into(),
             (false, _) => "none".into(),
         },
@@ -62,10 +62,10 @@ pub fn write_head(w: &mut dyn Write, head: &ReportHead, o: TextOptions) -> io::R
             .unwrap_or_default()
     );
     if let Some(limits) = &head.catalog.limits {
-        let _ = writeln!(out, "  {limits}");
+        let _ = writeln!(out, "  {}", one_line(limits));
     }
     for e in &head.input_errors {
-        let _ = writeln!(out, "{}: {e}", paint("input error", "1;31", o));
+        let _ = writeln!(out, "{}: {}", paint("input error", "1;31", o), one_line(e));
     }
     for w in &head.input_warnings {
         let _ = writeln!(out, "{}: {w}", paint("input warning", "1;33", o));
@@ -112,49 +112,55 @@ pub fn write_tail(
     )
 }
 
-/// Host names, captions, titles and notes come from input files: a capture
-/// naming a host `"\x1b]0;…\x07"` or `"\x1b[2J"` must not retitle or clear
-/// the admin's terminal. Every control character except the newline and
-/// tab becomes U+FFFD, C1 controls included (some terminals read U+009B as
-/// an escape). With colour on, escape sequences that only set colours
-/// (`ESC [ digits ; m`, which is all lockstep paints) are kept.
+/// The whole rendered text made safe for a terminal
+/// ([`lockstep_model::term`]): every control character except the newline
+/// and tab, every bidi control and line separator becomes U+FFFD. With
+/// colour on, escape sequences that only set colours (`ESC [ digits ; m`,
+/// which is all lockstep paints) are kept. Values from the inputs are also
+/// put into lines through [`one_line`], so that a newline in a cluster name
+/// cannot start a line of its own.
 pub fn terminal_safe(s: String, o: TextOptions) -> String {
-    let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
-    // Bytes first (reports are hundreds of MB): C0 controls and DEL, and
-    // 0xC2, the lead byte of U+0080..U+00BF, which holds the C1 controls.
-    let suspect = |b: u8| (b < 0x20 && b != b'\n' && b != b'\t') | (b == 0x7f) | (b == 0xc2);
-    // Whole blocks without an early exit, which the compiler vectorises.
-    if !s
-        .as_bytes()
-        .chunks(64)
-        .any(|block| block.iter().fold(false, |hit, &b| hit | suspect(b)))
-    {
+    use lockstep_model::term::{Lines, push_safe, terminal_safe as safe};
+    if !o.color {
+        return match safe(&s, Lines::Keep) {
+            std::borrow::Cow::Borrowed(_) => s,
+            std::borrow::Cow::Owned(clean) => clean,
+        };
+    }
+    if let std::borrow::Cow::Borrowed(_) = safe(&s, Lines::Keep) {
         return s;
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s.as_str();
-    while let Some(c) = rest.chars().next() {
-        if c == '\x1b' && o.color {
-            let params = rest
-                .get(2..)
-                .filter(|_| rest.as_bytes().get(1) == Some(&b'['))
-                .map(|p| {
-                    p.bytes()
-                        .take_while(|b| b.is_ascii_digit() || *b == b';')
-                        .count()
-                });
-            if let Some(n) = params
-                && rest.as_bytes().get(2 + n) == Some(&b'm')
-            {
+    while let Some(esc) = rest.find('\x1b') {
+        push_safe(&mut out, &rest[..esc], Lines::Keep);
+        rest = &rest[esc..];
+        let params = rest
+            .get(2..)
+            .filter(|_| rest.as_bytes().get(1) == Some(&b'['))
+            .map(|p| {
+                p.bytes()
+                    .take_while(|b| b.is_ascii_digit() || *b == b';')
+                    .count()
+            });
+        match params {
+            Some(n) if rest.as_bytes().get(2 + n) == Some(&b'm') => {
                 out.push_str(&rest[..3 + n]);
                 rest = &rest[3 + n..];
-                continue;
+            }
+            _ => {
+                out.push('\u{FFFD}');
+                rest = &rest[1..];
             }
         }
-        out.push(if bad(c) { '\u{FFFD}' } else { c });
-        rest = &rest[c.len_utf8()..];
     }
+    push_safe(&mut out, rest, Lines::Keep);
     out
+}
+
+/// One value from the inputs inside a line of the report.
+fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    lockstep_model::term::one_line(s)
 }
 
 /// A table in comfy-table's UTF8_FULL_CONDENSED look (the look the
@@ -217,7 +223,7 @@ pub fn cluster_text(out: &mut String, c: &ClusterReport, o: TextOptions) {
         out,
         "\n{} {} — {} node(s), {} update(s) on every node, {} differ",
         paint("Cluster", "1", o),
-        c.name,
+        one_line(&c.name),
         d.nodes.len(),
         d.common_updates,
         d.rows.len()
@@ -227,10 +233,15 @@ pub fn cluster_text(out: &mut String, c: &ClusterReport, o: TextOptions) {
         .iter()
         .map(|n| {
             vec![
-                n.name.clone(),
-                n.os.clone().unwrap_or_else(|| "?".into()),
-                n.version.clone().unwrap_or_else(|| "?".into()),
-                n.product.clone().unwrap_or_else(|| "unknown".into()),
+                one_line(&n.name).into_owned(),
+                n.os.as_deref()
+                    .map_or("?".into(), |v| one_line(v).into_owned()),
+                n.version
+                    .as_deref()
+                    .map_or("?".into(), |v| one_line(v).into_owned()),
+                n.product
+                    .as_deref()
+                    .map_or("unknown".into(), |v| one_line(v).into_owned()),
                 n.updates.to_string(),
             ]
         })
@@ -241,8 +252,9 @@ pub fn cluster_text(out: &mut String, c: &ClusterReport, o: TextOptions) {
         &nodes_rows,
     );
     if !d.rows.is_empty() {
+        let names: Vec<_> = d.nodes.iter().map(|n| one_line(&n.name)).collect();
         let mut header = vec!["Update"];
-        header.extend(d.nodes.iter().map(|n| n.name.as_str()));
+        header.extend(names.iter().map(|n| n.as_ref()));
         let kbs: Vec<String> = d.rows.iter().map(|r| r.kb.to_string()).collect();
         let rows: Vec<Vec<&str>> = d
             .rows
@@ -260,12 +272,12 @@ pub fn cluster_text(out: &mut String, c: &ClusterReport, o: TextOptions) {
         out.push_str("Drift matrix:\n");
         table(out, &header, &rows);
         for g in &d.groups {
-            let _ = writeln!(out, "  [{}] {}", class_mark(g.class), g.summary);
+            let _ = writeln!(out, "  [{}] {}", class_mark(g.class), one_line(&g.summary));
         }
     }
-    let _ = writeln!(out, "\n{}", d.validation.explanation);
+    let _ = writeln!(out, "\n{}", one_line(&d.validation.explanation));
     if !d.validation.remedy.is_empty() {
-        let _ = writeln!(out, "{}", d.validation.remedy);
+        let _ = writeln!(out, "{}", one_line(&d.validation.remedy));
     }
     for p in &c.posture {
         posture_text(out, p);
@@ -280,47 +292,68 @@ fn finding_text(out: &mut String, f: &Finding, o: TextOptions) {
         f.code,
         f.cluster
             .as_ref()
-            .map(|c| format!("{c}: "))
+            .map(|c| format!("{}: ", one_line(c)))
             .unwrap_or_default(),
-        f.title
+        one_line(&f.title)
     );
+    // Detail and fix text are several lines of the check's own; each line
+    // is indented, so a line break from an input value cannot start a
+    // top-level line.
     for line in f.detail.lines() {
-        let _ = writeln!(out, "    {line}");
+        let _ = writeln!(out, "    {}", one_line(line));
     }
     for e in &f.evidence {
-        let _ = writeln!(out, "    evidence: {} — {}", e.source, e.note);
+        let _ = writeln!(
+            out,
+            "    evidence: {} — {}",
+            one_line(&e.source.to_string()),
+            one_line(&e.note)
+        );
     }
     if let Some(fix) = &f.fix {
         for (i, line) in fix.text.lines().enumerate() {
-            let _ = writeln!(out, "    {}{line}", if i == 0 { "fix: " } else { "     " });
+            let _ = writeln!(
+                out,
+                "    {}{}",
+                if i == 0 { "fix: " } else { "     " },
+                one_line(line)
+            );
         }
         for c in &fix.commands {
-            let _ = writeln!(out, "      {c}");
+            let _ = writeln!(out, "      {}", one_line(c));
         }
     }
     if !f.known_issues.is_empty() {
-        let _ = writeln!(out, "    known issues: {}", f.known_issues.join(", "));
+        let _ = writeln!(
+            out,
+            "    known issues: {}",
+            one_line(&f.known_issues.join(", "))
+        );
     }
 }
 
 fn posture_text(out: &mut String, p: &lockstep_check::posture::NodePosture) {
-    let product = p.product.as_deref().unwrap_or("unknown product");
+    let product = one_line(p.product.as_deref().unwrap_or("unknown product"));
+    let node = one_line(&p.node);
     if let Some(note) = &p.note {
-        let _ = writeln!(out, "Security posture of {} ({product}): {note}", p.node);
+        let _ = writeln!(
+            out,
+            "Security posture of {node} ({product}): {}",
+            one_line(note)
+        );
         return;
     }
     let gaps: usize = p.products.iter().map(|x| x.missing.len()).sum();
     if gaps == 0 {
         let _ = writeln!(
             out,
-            "Security posture of {} ({product}): no missing update in the catalog{}",
-            p.node,
+            "Security posture of {node} ({product}): no missing update in the catalog{}",
             p.as_of.map(|d| format!(" as of {d}")).unwrap_or_default()
         );
         return;
     }
     // One line per node: the findings carry each head with what it folds.
-    let mut line = format!("Security posture of {} ({product}):", p.node);
+    let mut line = format!("Security posture of {node} ({product}):");
     let os = p.products.first().filter(|x| x.applicable);
     if let Some(os) = os.filter(|x| !x.missing.is_empty()) {
         let _ = write!(
@@ -363,14 +396,14 @@ fn posture_text(out: &mut String, p: &lockstep_check::posture::NodePosture) {
 mod tests {
     use super::*;
 
-    const HOSTILE: &str = "HV\u{1b}]0;owned\u{7}01\u{1b}[2J\r\u{9b}31m\tx\n";
+    const HOSTILE: &str = "HV\u{1b}]0;owned\u{7}01\u{1b}[2J\r\u{9b}31m\tx\u{202E}\n";
 
     #[test]
     fn terminal_controls_from_input_are_replaced() {
         let plain = terminal_safe(HOSTILE.to_string(), TextOptions { color: false });
         assert_eq!(
             plain,
-            "HV\u{FFFD}]0;owned\u{FFFD}01\u{FFFD}[2J\u{FFFD}\u{FFFD}31m\tx\n"
+            "HV\u{FFFD}]0;owned\u{FFFD}01\u{FFFD}[2J\u{FFFD}\u{FFFD}31m\tx\u{FFFD}\n"
         );
     }
 
@@ -380,7 +413,7 @@ mod tests {
         let s = format!("{} {HOSTILE}", paint("error", "1;31", o));
         assert_eq!(
             terminal_safe(s, o),
-            "\u{1b}[1;31merror\u{1b}[0m HV\u{FFFD}]0;owned\u{FFFD}01\u{FFFD}[2J\u{FFFD}\u{FFFD}31m\tx\n"
+            "\u{1b}[1;31merror\u{1b}[0m HV\u{FFFD}]0;owned\u{FFFD}01\u{FFFD}[2J\u{FFFD}\u{FFFD}31m\tx\u{FFFD}\n"
         );
         // Clean text is returned as it is.
         assert_eq!(terminal_safe("KB2616676\n".into(), o), "KB2616676\n");

@@ -31,10 +31,13 @@ pub struct LintError {
 
 impl fmt::Display for LintError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A user's file names and values: one line, no terminal controls.
+        use lockstep_model::term::one_line;
+        let (path, message) = (one_line(&self.path), one_line(&self.message));
         if self.line == 0 {
-            write!(f, "{}: {}", self.path, self.message)
+            write!(f, "{path}: {message}")
         } else {
-            write!(f, "{}:{}: {}", self.path, self.line, self.message)
+            write!(f, "{path}:{}: {message}", self.line)
         }
     }
 }

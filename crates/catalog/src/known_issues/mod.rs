@@ -664,15 +664,19 @@ pub fn read_dir_sources(dir: &Path) -> Result<Vec<(PathBuf, String)>, Vec<LintEr
             message: format!("cannot read the known-issues folder: {e}"),
         }]
     })?;
+    // Directories named `*.md` are passed over; any other entry with an issue
+    // file name must be a regular file (a FIFO or device is an error, never
+    // opened in a way that blocks), read up to the input size limit.
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && is_issue_file_name(p))
+        .filter(|p| !p.is_dir() && is_issue_file_name(p))
         .collect();
     paths.sort();
     let mut sources = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
-        match std::fs::read(&path) {
+        use lockstep_model::input_file::{DEFAULT_MAX_INPUT_SIZE, Origin, read};
+        match read(&path, DEFAULT_MAX_INPUT_SIZE, Origin::Found) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => sources.push((path, text)),
                 Err(_) => errors.push(LintError {
@@ -684,7 +688,7 @@ pub fn read_dir_sources(dir: &Path) -> Result<Vec<(PathBuf, String)>, Vec<LintEr
             Err(e) => errors.push(LintError {
                 path: path.display().to_string(),
                 line: 0,
-                message: format!("cannot read: {e}"),
+                message: e.to_string(),
             }),
         }
     }

@@ -533,10 +533,11 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
         .map(|g| g.kb)
         .collect();
     gap_kbs.dedup();
+    // A shell word: the admin pastes this path into a command line.
     let input = cluster
         .source
         .as_ref()
-        .map(|s| s.file.to_string())
+        .map(|s| lockstep_model::quote::path_word(&s.file))
         .unwrap_or_else(|| "<inputs>".to_string());
     let validation = validation_verdict(&cluster.name, &input, &kbs, &gap_kbs, &groups);
     ClusterDrift {

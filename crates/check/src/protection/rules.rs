@@ -223,7 +223,9 @@ pub struct RuleError {
 
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.file, self.message)
+        // A user's file names and values: one line, no terminal controls.
+        use lockstep_model::term::one_line;
+        write!(f, "{}: {}", one_line(&self.file), one_line(&self.message))
     }
 }
 
@@ -414,9 +416,11 @@ pub fn lint_dir(dir: &Path) -> Result<Vec<Rule>, Vec<RuleError>> {
             message: format!("cannot read the rules folder: {e}"),
         }]
     })?;
+    // Any `*.toml` that is not a folder must be a regular file (see
+    // `lockstep_model::input_file`).
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| !p.is_dir() && p.extension().is_some_and(|x| x == "toml"))
         .collect();
     paths.sort();
     let mut rules = Vec::new();
@@ -428,10 +432,14 @@ pub fn lint_dir(dir: &Path) -> Result<Vec<Rule>, Vec<RuleError>> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let shown = p.display().to_string();
-        match std::fs::read_to_string(&p) {
-            Err(e) => errors.push(RuleError {
+        use lockstep_model::input_file::{DEFAULT_MAX_INPUT_SIZE, Origin, read};
+        let text = read(&p, DEFAULT_MAX_INPUT_SIZE, Origin::Found)
+            .map_err(|e| e.to_string())
+            .and_then(|b| String::from_utf8(b).map_err(|_| "expected UTF-8 text".to_string()));
+        match text {
+            Err(message) => errors.push(RuleError {
                 file: shown,
-                message: format!("cannot read: {e}"),
+                message,
             }),
             Ok(text) => match lint_file(&name, &text) {
                 Err(mut e) => {
