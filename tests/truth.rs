@@ -76,7 +76,15 @@ fn check_json(catalog: &Path, input: &Path, as_of: &str) -> Value {
     let out = Command::new(BIN)
         .arg("--catalog")
         .arg(catalog)
-        .args(["check", "--format", "json", "--fail-on", "never", "--as-of", as_of])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--as-of",
+            as_of,
+        ])
         .arg(input)
         .output()
         .unwrap();
@@ -158,7 +166,10 @@ fn windows_7_sp1_with_the_november_2018_rollup_misses_what_windows_update_offere
         })
         .collect();
     assert_eq!(shown.len(), 2);
-    assert_eq!(shown[0].0, "Internet Explorer 11 on Windows 7 Service Pack 1");
+    assert_eq!(
+        shown[0].0,
+        "Internet Explorer 11 on Windows 7 Service Pack 1"
+    );
     assert_eq!(
         shown[0].1,
         "the Internet Explorer 11 package (KB2841134) is installed (data/inbox-components.toml)"
@@ -200,4 +211,158 @@ fn ws2022_behind_is_exactly_one_gap_with_every_catalog_and_never_a_hotpatch() {
             .collect();
         assert_eq!(kinds, BTreeSet::from(["cumulative"]), "{catalog:?}");
     }
+}
+
+/// Edges whose dates run backwards in Microsoft's own data, each checked by
+/// hand: (product, newer, older, why).
+const BACKWARD_IN_THE_DATA: &[(&str, u32, u32, &str)] = &[
+    (
+        "Internet Explorer 11 on Windows 7 Service Pack 1",
+        4096040,
+        4092946,
+        "the 2018-Apr document lists KB4096040 (an IE update whose CVEs are March 2018's, \
+         revised 2018-03-23) with <Supercedence>4092946</Supercedence>, April's IE \
+         cumulative update: the reverse of their order",
+    ),
+    (
+        "Internet Explorer 11 on Windows Server 2008 R2 Service Pack 1",
+        4096040,
+        4092946,
+        "the same remediation, for Server 2008 R2",
+    ),
+];
+
+#[test]
+fn every_msrc_date_is_in_its_document_month_and_no_edge_runs_backwards() {
+    use lockstep_catalog::{Catalog, ReleaseDateSource};
+    let c = Catalog::open(full_catalog()).unwrap();
+    let mut outside = Vec::new();
+    for u in c.updates() {
+        let (Some(d), Some(rule), Some(doc)) = (
+            u.release_date,
+            u.release_date_source,
+            u.release_document.as_deref(),
+        ) else {
+            continue;
+        };
+        if !matches!(
+            rule,
+            ReleaseDateSource::Cvrf | ReleaseDateSource::CvrfRevised
+        ) {
+            continue;
+        }
+        // `2019-Apr`: the date is in the document's own month.
+        let month =
+            jiff::fmt::strtime::parse("%Y-%b-%d", format!("{doc}-01")).and_then(|t| t.to_date());
+        if let Ok(m) = month
+            && (d.year(), d.month()) != (m.year(), m.month())
+        {
+            outside.push((u.kb, d, doc.to_string()));
+        }
+    }
+    assert_eq!(outside, Vec::new());
+    let mut backward = Vec::new();
+    for (pid, name) in c.products() {
+        for kb in c.kbs_with_edges(pid) {
+            for e in c.supersedes(pid, kb) {
+                let date = |k| {
+                    c.update(k).and_then(|u| {
+                        u.release_date.filter(|_| {
+                            u.release_date_source != Some(ReleaseDateSource::WesngEstimate)
+                        })
+                    })
+                };
+                if let (Some(n), Some(o)) = (date(e.newer), date(e.older))
+                    && n < o
+                    && !BACKWARD_IN_THE_DATA
+                        .iter()
+                        .any(|b| (b.0, b.1, b.2) == (name, e.newer.0, e.older.0))
+                {
+                    backward.push((name.to_string(), e.newer, n, e.older, o));
+                }
+            }
+        }
+    }
+    assert_eq!(backward, Vec::new());
+}
+
+#[test]
+fn no_reported_update_is_covered_by_another_reported_or_installed_one() {
+    use lockstep_catalog::Catalog;
+    use lockstep_model::KbId;
+    let c = Catalog::open(full_catalog()).unwrap();
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(real("inventory"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    inputs.sort();
+    let truth = [
+        host_folder(
+            "wesng__10_1803_x64_proforworkstations_en-us_A_20190305",
+            "A",
+        ),
+        host_folder("wesng__7_sp1_x64_enterprise_en-us_20190305", "W7"),
+    ];
+    inputs.extend(truth.iter().map(|d| d.path().join("truth")));
+    let out = Command::new(BIN)
+        .arg("--catalog")
+        .arg(full_catalog())
+        .args(["check", "--format", "json", "--fail-on", "never"])
+        .args(&inputs)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inventory = Command::new(BIN)
+        .args(["inventory", "--format", "json"])
+        .args(&inputs)
+        .output()
+        .unwrap();
+    let inventory: Value = serde_json::from_slice(&inventory.stdout).unwrap();
+    let installed_of = |node: &str| -> Vec<KbId> {
+        let inv = &inventory["inventory"];
+        inv["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["nodes"].as_array().unwrap())
+            .chain(inv["loose_nodes"].as_array().unwrap())
+            .filter(|n| n["name"] == node)
+            .flat_map(|n| n["updates"].as_array().unwrap())
+            .map(|u| u["kb"].as_str().unwrap().parse().unwrap())
+            .collect()
+    };
+    let mut judged = 0;
+    let mut covered = Vec::new();
+    let postures = report["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["posture"].as_array().unwrap())
+        .chain(report["loose_nodes"].as_array().unwrap().iter());
+    for p in postures {
+        let node = p["node"].as_str().unwrap_or_default();
+        let installed = installed_of(node);
+        for product in p["products"].as_array().into_iter().flatten() {
+            let Some(pid) = c.product_by_name(product["product"].as_str().unwrap()) else {
+                continue;
+            };
+            let heads: Vec<KbId> = product["missing"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["kb"].as_str().unwrap().parse().unwrap())
+                .collect();
+            judged += heads.len();
+            for &h in &heads {
+                for &x in heads.iter().chain(&installed) {
+                    if x != h && c.supersedence_path(pid, x, h).is_some() {
+                        covered.push((node.to_string(), h, x));
+                    }
+                }
+            }
+        }
+    }
+    // A floor, so that the property cannot hold vacuously (70 today).
+    assert!(judged >= 60, "only {judged} reported updates were judged");
+    assert_eq!(covered, Vec::new());
 }
