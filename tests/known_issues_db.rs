@@ -515,11 +515,12 @@ fn lookup_by_alias() {
 
 /// The verdicts apply to the names the catalog actually produces: raw MSRC /
 /// WES-NG product names through `normalize_product`, and node OS captions and
-/// builds through `servicing_product_for`.
+/// builds through `lockstep_model::windows::product_for`.
 #[test]
 fn verdicts_apply_to_catalog_normalised_product_names() {
     use lockstep_catalog::normalize_product;
-    use lockstep_catalog::product::servicing_product_for;
+    let servicing_product_for =
+        |caption: Option<&str>, build| lockstep_model::windows::product_for(caption, build, None);
     let db = KnownIssues::builtin();
     let raw = |name: &str| normalize_product(name).servicing_name;
     let cases = [

@@ -6,7 +6,7 @@ use crate::batch::{Severity, SourceKind};
 use crate::error::CatalogError;
 use crate::kind::UpdateKind;
 use crate::models::{ProductUpdate, ServicingModel, ServicingModels, derive_edges};
-use crate::product::{Architecture, servicing_product_for};
+use crate::product::Architecture;
 use crate::store::Store;
 use lockstep_model::{KbId, OsInfo, WinVersion};
 use serde::Serialize;
@@ -342,7 +342,8 @@ impl Catalog {
     }
 
     /// The servicing product a node runs, from its OS caption (or installation
-    /// type) and build. See [`servicing_product_for`].
+    /// type), build and service pack, through the one table of Windows
+    /// releases (`lockstep_model::windows`).
     pub fn product_for_os(&self, os: &OsInfo) -> Option<ProductId> {
         let build = os.build()?;
         let caption = os
@@ -350,7 +351,8 @@ impl Catalog {
             .as_ref()
             .map(|c| c.value.as_str())
             .or(os.installation_type.as_deref());
-        let name = servicing_product_for(caption, build)?;
+        let name =
+            lockstep_model::windows::product_for(caption, build, os.service_pack.as_deref())?;
         self.product_by_name(&name)
     }
 

@@ -128,76 +128,6 @@ pub fn normalize_product(raw: &str) -> NormalizedProduct {
     }
 }
 
-/// The servicing product a Windows host runs, from its OS caption and build,
-/// as MSRC names it. `None` when the build is unknown or not a Windows release
-/// lockstep knows.
-///
-/// Server builds: 6001/6002 Server 2008 (SP1/SP2), 7600/7601 Server 2008 R2
-/// (RTM/SP1), 9200 Server 2012, 9600 Server 2012 R2, 14393 Server 2016, 17763
-/// Server 2019, 20348 Server 2022, 25398 Server 2022 23H2 edition, 26100
-/// Server 2025. Client builds map to Windows 7/8.1/10/11 versions.
-///
-/// `caption` is the OS caption ("Microsoft Windows Server 2022 Standard") or,
-/// lacking one, the installation type ("Server", "Server Core", "Client").
-/// Without either, only builds that exist for one family map.
-pub fn servicing_product_for(caption: Option<&str>, build: u32) -> Option<String> {
-    let lower = caption.unwrap_or("").to_ascii_lowercase();
-    let server = match caption {
-        Some(_) => lower.contains("server"),
-        None => match build {
-            6001..=6003 | 20348 | 25398 => true,
-            7600 | 7601 | 9200 | 9600 | 14393 | 17763 | 26100 => return None,
-            _ => false,
-        },
-    };
-    let name = if server {
-        match build {
-            6001 => "Windows Server 2008 Service Pack 1",
-            6002 | 6003 => "Windows Server 2008 Service Pack 2",
-            7600 => "Windows Server 2008 R2",
-            7601 => "Windows Server 2008 R2 Service Pack 1",
-            9200 => "Windows Server 2012",
-            9600 => "Windows Server 2012 R2",
-            14393 => "Windows Server 2016",
-            17763 => "Windows Server 2019",
-            20348 => "Windows Server 2022",
-            25398 => "Windows Server 2022, 23H2 Edition",
-            26100 => "Windows Server 2025",
-            _ => return None,
-        }
-    } else {
-        match build {
-            7600 => "Windows 7",
-            7601 => "Windows 7 Service Pack 1",
-            9200 => "Windows 8",
-            9600 => "Windows 8.1",
-            10240 => "Windows 10",
-            10586 => "Windows 10 Version 1511",
-            14393 => "Windows 10 Version 1607",
-            15063 => "Windows 10 Version 1703",
-            16299 => "Windows 10 Version 1709",
-            17134 => "Windows 10 Version 1803",
-            17763 => "Windows 10 Version 1809",
-            18362 => "Windows 10 Version 1903",
-            18363 => "Windows 10 Version 1909",
-            19041 => "Windows 10 Version 2004",
-            19042 => "Windows 10 Version 20H2",
-            19043 => "Windows 10 Version 21H1",
-            19044 => "Windows 10 Version 21H2",
-            19045 => "Windows 10 Version 22H2",
-            22000 if lower.contains("windows 11") || !lower.contains("windows 10") => {
-                "Windows 11 version 21H2"
-            }
-            22621 => "Windows 11 Version 22H2",
-            22631 => "Windows 11 Version 23H2",
-            26100 => "Windows 11 Version 24H2",
-            _ => return None,
-        }
-    };
-    // The build decides the service pack (7601 is SP1 whatever the text says).
-    Some(name.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,61 +199,6 @@ mod tests {
         assert_eq!(
             n("  Windows   Server 2016  "),
             ("Windows Server 2016".into(), None)
-        );
-    }
-
-    #[test]
-    fn os_to_product() {
-        let p = |c: &str, b: u32| servicing_product_for(Some(c), b);
-        assert_eq!(
-            p("Microsoft Windows Server 2008 R2 Enterprise", 7601).as_deref(),
-            Some("Windows Server 2008 R2 Service Pack 1")
-        );
-        assert_eq!(
-            p("Microsoft Windows 7 Professional", 7601).as_deref(),
-            Some("Windows 7 Service Pack 1")
-        );
-        assert_eq!(
-            p("Microsoft Windows Server 2022 Standard", 20348).as_deref(),
-            Some("Windows Server 2022")
-        );
-        assert_eq!(
-            p("Microsoft Windows Server 2019 Datacenter", 17763).as_deref(),
-            Some("Windows Server 2019")
-        );
-        assert_eq!(
-            p("Microsoft Windows 10 Enterprise", 17763).as_deref(),
-            Some("Windows 10 Version 1809")
-        );
-        assert_eq!(
-            p("Microsoft Windows 10 Pro", 19045).as_deref(),
-            Some("Windows 10 Version 22H2")
-        );
-        assert_eq!(
-            p("Microsoft Windows Server 2012 R2 Standard", 9600).as_deref(),
-            Some("Windows Server 2012 R2")
-        );
-        assert_eq!(
-            p("Microsoft Windows Server 2025 Datacenter", 26100).as_deref(),
-            Some("Windows Server 2025")
-        );
-        assert_eq!(
-            p("Microsoft Windows Server 2016 Standard", 14393).as_deref(),
-            Some("Windows Server 2016")
-        );
-        assert_eq!(
-            p("Microsoft Windows Server 2012 Datacenter", 9200).as_deref(),
-            Some("Windows Server 2012")
-        );
-        assert_eq!(p("Something", 12345), None);
-        assert_eq!(
-            servicing_product_for(None, 20348).as_deref(),
-            Some("Windows Server 2022")
-        );
-        assert_eq!(servicing_product_for(None, 7601), None);
-        assert_eq!(
-            servicing_product_for(Some("Server Core"), 7601).as_deref(),
-            Some("Windows Server 2008 R2 Service Pack 1")
         );
     }
 }

@@ -137,7 +137,7 @@ fn pending_reboots(nodes: &[Node], cluster: Option<&str>) -> Option<Finding> {
             old_release.push(format!(
                 "{} ({})",
                 n.name,
-                version.map(release_name).unwrap_or("unknown release")
+                version.map_or_else(|| "unknown release".to_string(), release_name)
             ));
             commands.push(format!("Suspend-ClusterNode -Name {name}"));
         } else {

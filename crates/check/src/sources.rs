@@ -22,7 +22,7 @@ pub fn product_of_os(os: &OsInfo) -> Option<String> {
         .map(|c| c.value.as_str())
         .or(os.installation_type.as_deref());
     let build = os.build()?;
-    lockstep_catalog::product::servicing_product_for(caption, build)
+    lockstep_model::windows::product_for(caption, build, os.service_pack.as_deref())
 }
 
 /// No catalog loaded.

@@ -163,21 +163,10 @@ pub fn supports(version: Option<&WinVersion>, feature: Feature) -> Option<bool> 
     Some(at >= key(s.since) && s.until.is_none_or(|u| at <= key(u)))
 }
 
-/// The release's name for messages: `Windows Server 2008 R2`.
-pub fn release_name(version: &WinVersion) -> &'static str {
-    match (version.major(), version.minor(), version.build()) {
-        (6, 0, _) => "Windows Server 2008",
-        (6, 1, _) => "Windows Server 2008 R2",
-        (6, 2, _) => "Windows Server 2012",
-        (6, 3, _) => "Windows Server 2012 R2",
-        (10, 0, b) if b >= 26100 => "Windows Server 2025",
-        (10, 0, b) if b >= 20348 => "Windows Server 2022",
-        (10, 0, b) if b >= 17763 => "Windows Server 2019",
-        (10, 0, b) if b >= 14393 => "Windows Server 2016",
-        (10, 0, _) => "Windows 10",
-        (m, _, _) if m < 6 => "Windows Server 2003 or older",
-        _ => "this Windows release",
-    }
+/// The release's name for messages: `Windows Server 2008 R2` (the one table
+/// of releases, `data/windows-builds.toml`).
+pub fn release_name(version: &WinVersion) -> String {
+    crate::windows::server_release_name(version)
 }
 
 /// The `Set-ClusterQuorum` command that adds a file-share witness on this

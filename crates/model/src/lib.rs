@@ -35,6 +35,7 @@ pub mod source;
 pub mod term;
 pub mod units;
 pub mod version;
+pub mod windows;
 
 pub use inventory::{
     Cluster, ClusterState, FailedInstall, HostMemory, InstalledUpdate, Inventory, Node, NodeState,

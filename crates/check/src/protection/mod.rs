@@ -272,15 +272,7 @@ struct Need<'r> {
 }
 
 fn os_name(build: u32) -> String {
-    match build {
-        9200 => "Windows Server 2012".into(),
-        9600 => "Windows Server 2012 R2".into(),
-        14393 => "Windows Server 2016".into(),
-        17763 => "Windows Server 2019".into(),
-        20348 => "Windows Server 2022".into(),
-        26100 => "Windows Server 2025".into(),
-        b => format!("Windows build {b}"),
-    }
+    lockstep_model::windows::server_release_name_of_build(build)
 }
 
 fn vm_folders(node: &Node) -> Option<Vec<String>> {
@@ -939,7 +931,7 @@ fn unknown_finding(
         && supports(version, Feature::DefenderCmdlets) == Some(false)
         && version.is_some_and(|v| v.major() < 10)
     {
-        DefenderSituation::NotOnRelease(version.map_or("this Windows release", release_name))
+        DefenderSituation::NotOnRelease(old_release_words(version))
     } else if defender_absent {
         DefenderSituation::Absent
     } else {
@@ -979,6 +971,23 @@ const SITUATIONS_ON_OLD_RELEASES: [&str; 6] = [
     "Windows Server 2003 or older",
     "this Windows release",
 ];
+
+/// One of [`SITUATIONS_ON_OLD_RELEASES`] for a release without Defender.
+fn old_release_words(version: Option<&lockstep_model::WinVersion>) -> &'static str {
+    let Some(v) = version else {
+        return "this Windows release";
+    };
+    let name = release_name(v);
+    SITUATIONS_ON_OLD_RELEASES
+        .iter()
+        .copied()
+        .find(|r| *r == name)
+        .unwrap_or(if v.major() < 6 {
+            "Windows Server 2003 or older"
+        } else {
+            "this Windows release"
+        })
+}
 
 /// Title and fix of an `av-exclusions-unknown` finding about `on` (one
 /// node, or several joined by [`merge_unknowns`]).

@@ -81,8 +81,13 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
         .iter()
         .filter_map(|n| {
             let v: Option<WinVersion> = n.os_version.as_deref().and_then(|v| v.parse().ok());
-            (supports(v.as_ref(), Feature::ClusterAwareUpdating) == Some(false))
-                .then(|| format!("{} ({})", n.name, v.map_or("", |v| release_name(&v))))
+            (supports(v.as_ref(), Feature::ClusterAwareUpdating) == Some(false)).then(|| {
+                format!(
+                    "{} ({})",
+                    n.name,
+                    v.map_or_else(String::new, |v| release_name(&v))
+                )
+            })
         })
         .collect();
     if !old.is_empty() {
