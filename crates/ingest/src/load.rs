@@ -31,7 +31,7 @@ use crate::formats::{self, FileContent, NodeFacts, Text};
 use crate::updates::UpdateIndex;
 use crate::{IngestError, decode};
 use lockstep_model::protection::{CsvNodeState, Section};
-use lockstep_model::{Cluster, Inventory, Node, SourceRef, Sourced};
+use lockstep_model::{Cluster, CollectedAt, Inventory, Node, SourceRef, Sourced};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -141,12 +141,32 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
     for c in &mut out.inventory.clusters {
         for n in &mut c.nodes {
             n.updates.shrink_to_fit();
+            fill_collected_at(n);
         }
     }
     for n in &mut out.inventory.loose_nodes {
         n.updates.shrink_to_fit();
+        fill_collected_at(n);
     }
     out
+}
+
+/// A node whose inputs do not say when they were collected (every format
+/// but the snapshot) gets the newest modification time of its files.
+fn fill_collected_at(n: &mut Node) {
+    if n.collected_at.is_some() {
+        return;
+    }
+    n.collected_at = n
+        .sources
+        .iter()
+        .filter_map(|s| std::fs::metadata(s).and_then(|m| m.modified()).ok())
+        .filter_map(|t| jiff::Timestamp::try_from(t).ok())
+        .max()
+        .map(|at| CollectedAt {
+            at,
+            basis: lockstep_model::CollectedBasis::FileModified,
+        });
 }
 
 /// Reads a directory as one cluster. The files are read and parsed in
@@ -518,8 +538,10 @@ pub fn merge_node(into: &mut Node, from: Node) {
         packages,
         protection,
         unread,
+        collected_at,
     } = from;
     into.unread.extend(unread);
+    into.collected_at = CollectedAt::better(into.collected_at, collected_at);
     if into.name_source.is_none() {
         into.name_source = name_source;
     }

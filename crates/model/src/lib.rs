@@ -28,7 +28,7 @@ pub mod source;
 pub mod version;
 
 pub use inventory::{
-    Cluster, ClusterState, HostMemory, InstalledUpdate, Inventory, Node, NodeState, OsInfo,
+    Cluster, ClusterState, CollectedAt, CollectedBasis, HostMemory, InstalledUpdate, Inventory, Node, NodeState, OsInfo,
     OtherEntry, PendingReboot, Sourced, VirtualMachine,
 };
 pub use kb::{KbId, KbMap, KbSet};

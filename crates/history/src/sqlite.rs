@@ -1,0 +1,466 @@
+//! The embedded store: one SQLite file (WAL, so a report can read while a
+//! recorder writes; concurrent recorders wait for each other).
+
+use crate::error::HistoryError;
+use crate::record::Recording;
+use crate::schema::{APPLICATION, MIGRATIONS, SCHEMA_VERSION, SQLITE_APPLICATION_ID};
+use crate::sql;
+use crate::store::{
+    ClusterData, ClusterListing, Counts, Prepared, RawCluster, RecordOutcome, Store, name_key,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::collections::HashMap;
+use std::path::Path;
+
+pub struct SqliteStore {
+    conn: Connection,
+    target: String,
+}
+
+/// What an existing file holds, read before anything is written to it.
+enum Found {
+    Fresh,
+    Ours(i64),
+}
+
+impl SqliteStore {
+    /// Opens the history at `path`; creates it (and its folder) when
+    /// `create` is set, else a missing file is [`HistoryError::NotFound`].
+    pub fn open(path: &Path, create: bool) -> Result<SqliteStore, HistoryError> {
+        let target = format!("SQLite {}", path.display());
+        let exists = path.exists();
+        if !exists && !create {
+            return Err(HistoryError::NotFound(path.display().to_string()));
+        }
+        if !exists && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| HistoryError::Sqlite {
+                target: target.clone(),
+                message: format!("creating {}: {e}", dir.display()),
+            })?;
+        }
+        let flags = if exists {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(HistoryError::sqlite(&target))?;
+        // Another recorder may hold the write lock for a while (a fleet).
+        conn.busy_timeout(std::time::Duration::from_secs(120))
+            .map_err(HistoryError::sqlite(&target))?;
+        match inspect(&conn, &target)? {
+            Found::Ours(v) if v > SCHEMA_VERSION => {
+                return Err(HistoryError::SchemaTooNew {
+                    target,
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Found::Ours(_) | Found::Fresh => {}
+        }
+        // Only now, on a file known to be ours or empty, is anything set.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(HistoryError::sqlite(&target))?;
+        let mut store = SqliteStore { conn, target };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), HistoryError> {
+        let target = self.target.clone();
+        let err = HistoryError::sqlite(&target);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        // Checked again under the write lock: another process may have
+        // created or migrated the file since it was opened.
+        let version = match inspect(&tx, &target)? {
+            Found::Fresh => 0,
+            Found::Ours(v) if v > SCHEMA_VERSION => {
+                return Err(HistoryError::SchemaTooNew {
+                    target: target.clone(),
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Found::Ours(v) => v,
+        };
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        for m in MIGRATIONS.iter().filter(|m| m.version > version) {
+            tx.execute_batch(m.sqlite).map_err(&err)?;
+            tx.execute(
+                "UPDATE lockstep_meta SET schema_version = ?1",
+                params![m.version],
+            )
+            .map_err(&err)?;
+        }
+        tx.execute_batch(&format!(
+            "PRAGMA application_id = {SQLITE_APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
+        ))
+        .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+}
+
+/// Reads what the file is without writing to it.
+fn inspect(conn: &Connection, target: &str) -> Result<Found, HistoryError> {
+    let foreign = |detail: String| HistoryError::Foreign {
+        target: target.to_string(),
+        detail,
+    };
+    let app: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                foreign("not an SQLite database".into())
+            }
+            other => HistoryError::Sqlite {
+                target: target.to_string(),
+                message: other.to_string(),
+            },
+        })?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(HistoryError::sqlite(target))?;
+    if app == SQLITE_APPLICATION_ID {
+        let meta: Option<(String, i64)> = conn
+            .query_row(
+                "SELECT application, schema_version FROM lockstep_meta",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| foreign(format!("its lockstep_meta table cannot be read: {e}")))?;
+        return match meta {
+            Some((a, v)) if a == APPLICATION => Ok(Found::Ours(v)),
+            Some((a, _)) => Err(foreign(format!("it belongs to {a:?}"))),
+            None => Err(foreign("its lockstep_meta table is empty".into())),
+        };
+    }
+    if app != 0 {
+        return Err(foreign(format!(
+            "an SQLite database of another application, application id {app:#010x}"
+        )));
+    }
+    if !tables.is_empty() {
+        return Err(foreign(format!(
+            "an SQLite database with the tables {}",
+            tables.join(", ")
+        )));
+    }
+    Ok(Found::Fresh)
+}
+
+impl Store for SqliteStore {
+    fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn record(&mut self, r: &Recording) -> Result<RecordOutcome, HistoryError> {
+        let target = self.target.clone();
+        let err = HistoryError::sqlite(&target);
+        let p = Prepared::of(r);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let mut out = RecordOutcome::default();
+        {
+            let mut ins_cluster = tx
+                .prepare_cached("INSERT INTO clusters (key, name) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")
+                .map_err(&err)?;
+            let mut get_cluster = tx
+                .prepare_cached("SELECT id FROM clusters WHERE key = ?1")
+                .map_err(&err)?;
+            let mut cluster_ids: HashMap<&str, i64> = HashMap::new();
+            for (key, name) in &p.clusters {
+                ins_cluster.execute(params![key, name]).map_err(&err)?;
+                let id: i64 = get_cluster.query_row([key], |r| r.get(0)).map_err(&err)?;
+                cluster_ids.insert(key, id);
+            }
+            let mut ins_node = tx
+                .prepare_cached("INSERT INTO nodes (cluster_id, key, name) VALUES (?1, ?2, ?3) ON CONFLICT (cluster_id, key) DO NOTHING")
+                .map_err(&err)?;
+            let mut get_node = tx
+                .prepare_cached("SELECT id FROM nodes WHERE cluster_id = ?1 AND key = ?2")
+                .map_err(&err)?;
+            let mut node_ids: HashMap<(&str, &str), i64> = HashMap::new();
+            for (ck, nk, name) in &p.nodes {
+                let cid = cluster_ids[ck.as_str()];
+                ins_node.execute(params![cid, nk, name]).map_err(&err)?;
+                let id: i64 = get_node
+                    .query_row(params![cid, nk], |r| r.get(0))
+                    .map_err(&err)?;
+                node_ids.insert((ck, nk), id);
+            }
+            let mut get_set = tx
+                .prepare_cached("SELECT id FROM update_sets WHERE hash = ?1")
+                .map_err(&err)?;
+            let mut ins_set = tx
+                .prepare_cached("INSERT INTO update_sets (hash, kb_count, kbs) VALUES (?1, ?2, ?3)")
+                .map_err(&err)?;
+            let mut set_ids: HashMap<&[u8], i64> = HashMap::new();
+            for (hash, (count, kbs)) in &p.sets {
+                let id = match get_set
+                    .query_row([hash], |r| r.get::<_, i64>(0))
+                    .optional()
+                    .map_err(&err)?
+                {
+                    Some(id) => id,
+                    None => {
+                        ins_set.execute(params![hash, count, kbs]).map_err(&err)?;
+                        out.update_sets_new += 1;
+                        tx.last_insert_rowid()
+                    }
+                };
+                set_ids.insert(hash, id);
+            }
+            let mut get_fs = tx
+                .prepare_cached("SELECT id FROM finding_sets WHERE hash = ?1")
+                .map_err(&err)?;
+            let mut ins_fs = tx
+                .prepare_cached("INSERT INTO finding_sets (hash, findings) VALUES (?1, ?2)")
+                .map_err(&err)?;
+            let mut fs_ids: HashMap<&[u8], i64> = HashMap::new();
+            for (hash, json) in &p.finding_sets {
+                let id = match get_fs
+                    .query_row([hash], |r| r.get::<_, i64>(0))
+                    .optional()
+                    .map_err(&err)?
+                {
+                    Some(id) => id,
+                    None => {
+                        ins_fs.execute(params![hash, json]).map_err(&err)?;
+                        tx.last_insert_rowid()
+                    }
+                };
+                fs_ids.insert(hash, id);
+            }
+            let catalog_id: Option<i64> = match &r.catalog {
+                None => None,
+                Some(c) => {
+                    tx.execute(
+                        "INSERT INTO catalogs (fingerprint, description, newest_release) VALUES (?1, ?2, ?3) ON CONFLICT (fingerprint) DO NOTHING",
+                        params![c.fingerprint, c.description, c.newest_release],
+                    )
+                    .map_err(&err)?;
+                    Some(
+                        tx.query_row(
+                            "SELECT id FROM catalogs WHERE fingerprint = ?1",
+                            [&c.fingerprint],
+                            |r| r.get(0),
+                        )
+                        .map_err(&err)?,
+                    )
+                }
+            };
+            let mut ins_cu = tx
+                .prepare_cached(
+                    "INSERT INTO cumulative_updates (kb, released) VALUES (?1, ?2)
+                     ON CONFLICT (kb) DO UPDATE SET released = excluded.released
+                     WHERE cumulative_updates.released IS NULL AND excluded.released IS NOT NULL",
+                )
+                .map_err(&err)?;
+            for f in &r.cumulative {
+                ins_cu.execute(params![f.kb, f.released]).map_err(&err)?;
+            }
+            let mut ins_obs = tx
+                .prepare_cached(
+                    "INSERT INTO observations (node_id, collected_at, basis, update_set, os_build, recorded_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (node_id, collected_at) DO NOTHING",
+                )
+                .map_err(&err)?;
+            for o in &p.observations {
+                let nid = node_ids[&(o.cluster_key.as_str(), o.node_key.as_str())];
+                let set = o.set_hash.as_deref().map(|h| set_ids[h]);
+                let n = ins_obs
+                    .execute(params![nid, o.collected_at, o.basis, set, o.os_build, r.recorded_at])
+                    .map_err(&err)?;
+                if n == 1 {
+                    out.observations_new += 1;
+                } else {
+                    out.observations_known += 1;
+                }
+            }
+            let mut ins_run = tx
+                .prepare_cached(
+                    "INSERT INTO runs (cluster_id, collected_at, in_step, members, finding_set, catalog_id, recorded_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (cluster_id, collected_at) DO NOTHING",
+                )
+                .map_err(&err)?;
+            for run in &p.runs {
+                let cid = cluster_ids[run.cluster_key.as_str()];
+                let members: Vec<(i64, i64)> = run
+                    .members
+                    .iter()
+                    .map(|(nk, off)| (node_ids[&(run.cluster_key.as_str(), nk.as_str())], *off))
+                    .collect();
+                let n = ins_run
+                    .execute(params![
+                        cid,
+                        run.collected_at,
+                        i64::from(run.in_step),
+                        crate::codec::encode_members(&members),
+                        fs_ids[run.findings_hash.as_slice()],
+                        catalog_id,
+                        r.recorded_at
+                    ])
+                    .map_err(&err)?;
+                if n == 1 {
+                    out.runs_new += 1;
+                } else {
+                    out.runs_known += 1;
+                }
+            }
+        }
+        tx.commit().map_err(&err)?;
+        Ok(out)
+    }
+
+    fn clusters(&mut self) -> Result<Vec<ClusterListing>, HistoryError> {
+        let err = HistoryError::sqlite(&self.target);
+        let mut stmt = self
+            .conn
+            .prepare(&sql::for_sqlite(sql::CLUSTER_LIST))
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ClusterListing {
+                    name: r.get(0)?,
+                    nodes: r.get(1)?,
+                    runs: r.get(2)?,
+                    first: r.get(3)?,
+                    last: r.get(4)?,
+                    last_in_step: r.get::<_, i64>(5)? != 0,
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+    }
+
+    fn cluster(
+        &mut self,
+        name: &str,
+        until: Option<i64>,
+    ) -> Result<Option<ClusterData>, HistoryError> {
+        let target = self.target.clone();
+        let err = HistoryError::sqlite(&target);
+        let c = &self.conn;
+        let found: Option<(i64, String)> = c
+            .query_row(&sql::for_sqlite(sql::CLUSTER_BY_KEY), [name_key(name)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(&err)?;
+        let Some((id, name)) = found else {
+            return Ok(None);
+        };
+        let until = until.unwrap_or(i64::MAX);
+        let q = |s: &str| sql::for_sqlite(s);
+        let mut raw = RawCluster {
+            name,
+            ..RawCluster::default()
+        };
+        let pairs = |sql_text: &str| -> Result<Vec<(i64, String)>, HistoryError> {
+            let mut s = c.prepare(sql_text).map_err(&err)?;
+            let rows = s
+                .query_map(params![id, until], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+        };
+        raw.nodes = {
+            let mut s = c.prepare(&q(sql::NODES_OF)).map_err(&err)?;
+            let rows = s
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
+        };
+        raw.runs = {
+            let mut s = c.prepare(&q(sql::RUNS_OF)).map_err(&err)?;
+            let rows = s
+                .query_map(params![id, until], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get::<_, i64>(1)? != 0,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+                .map_err(&err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
+        };
+        raw.observations = {
+            let mut s = c.prepare(&q(sql::OBSERVATIONS_OF)).map_err(&err)?;
+            let rows = s
+                .query_map(params![id, until], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+                .map_err(&err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
+        };
+        raw.sets = {
+            let mut s = c.prepare(&q(sql::SETS_OF)).map_err(&err)?;
+            let rows = s
+                .query_map(params![id, until], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
+        };
+        raw.finding_sets = pairs(&q(sql::FINDING_SETS_OF))?;
+        raw.catalogs = pairs(&q(sql::CATALOGS_OF))?;
+        raw.cumulative = {
+            let mut s = c.prepare(sql::CUMULATIVE).map_err(&err)?;
+            let rows = s
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
+        };
+        raw.resolve(&target).map(Some)
+    }
+
+    fn streak_start(&mut self, cluster: &str, before: i64) -> Result<Option<i64>, HistoryError> {
+        self.conn
+            .query_row(
+                &sql::for_sqlite(sql::STREAK_START),
+                params![name_key(cluster), before],
+                |r| r.get(0),
+            )
+            .map_err(HistoryError::sqlite(&self.target))
+    }
+
+    fn counts(&mut self) -> Result<Counts, HistoryError> {
+        self.conn
+            .query_row(sql::COUNTS, [], |r| {
+                Ok(Counts {
+                    clusters: r.get(0)?,
+                    nodes: r.get(1)?,
+                    runs: r.get(2)?,
+                    observations: r.get(3)?,
+                    update_sets: r.get(4)?,
+                    finding_sets: r.get(5)?,
+                })
+            })
+            .map_err(HistoryError::sqlite(&self.target))
+    }
+}
