@@ -1,13 +1,21 @@
 use crate::Global;
-use crate::cmd::{OutputFormat, load_inputs, open_knowledge, write_output, write_output_with};
-use lockstep_check::Severity;
+use crate::cmd::{
+    OutputFormat, load_inputs, open_knowledge, write_atomic, write_output, write_output_with,
+};
+use lockstep_check::knowledge::Knowledge;
 use lockstep_check::run::{
     CheckOptions, CheckReport, ClusterReport, ReportHead, check, check_each,
 };
+use lockstep_check::{Finding, Severity};
+use lockstep_history::{CatalogStamp, HistoryError, OutOfStep, Store};
+use lockstep_model::Inventory;
+use lockstep_report::metrics::{CatalogMetrics, ClusterMetrics, NodeMetrics};
 use lockstep_report::{TextOptions, json, text};
+use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 /// `lockstep check PATH...`
 #[derive(clap::Args, Debug)]
@@ -27,6 +35,13 @@ pub struct Args {
     /// Judge security posture with what the catalog says was published by this date (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<jiff::civil::Date>,
+    /// Record this check into the history (--history, LOCKSTEP_HISTORY, or
+    /// $XDG_DATA_HOME/lockstep/history.sqlite3), after the report is written.
+    #[arg(long)]
+    pub record: bool,
+    /// Also write Prometheus metrics (text format, for node_exporter's textfile collector) to FILE, atomically.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +66,33 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     timings.mark("catalog");
     let knowledge = sources.knowledge();
     let options = CheckOptions { as_of: args.as_of };
+    // Errors after the report: the history or the metrics could not be
+    // written. The report is written all the same; the exit code says so.
+    let mut late_errors: Vec<String> = Vec::new();
+    let (mut store, out_of_step) = open_history(global, args.record, &loaded.inventory, &mut late_errors);
+    timings.mark("history");
+    let lines: HashMap<&str, String> = out_of_step
+        .iter()
+        .map(|(c, o)| (c.as_str(), text::out_of_step_line(o)))
+        .collect();
+    let by_name: HashMap<&str, &lockstep_model::Cluster> = match args.metrics {
+        Some(_) => loaded
+            .inventory
+            .clusters
+            .iter()
+            .map(|c| (c.name.as_str(), c))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let cluster_metrics: Mutex<Vec<ClusterMetrics>> = Mutex::new(Vec::new());
+    let observe = |c: &ClusterReport| {
+        if args.metrics.is_some() {
+            let m = ClusterMetrics::of(c, by_name.get(c.name.as_str()).copied());
+            if let Ok(mut v) = cluster_metrics.lock() {
+                v.push(m);
+            }
+        }
+    };
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -112,8 +154,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             write_output_with(args.output.as_deref(), |w| {
                 text::write_head(w, &head, o)?;
                 let report = streamed(w, false, &|c| {
+                    observe(&c);
                     let mut s = String::new();
-                    text::cluster_text(&mut s, &c, o);
+                    let line = lines.get(c.name.as_str()).map(String::as_str);
+                    text::cluster_text_with(&mut s, &c, line, o);
                     Ok(text::terminal_safe(s, o).into_bytes())
                 })?;
                 timings.mark("check and clusters");
@@ -123,7 +167,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         }
         OutputFormat::Json => write_output_with(args.output.as_deref(), |w| {
             json::write_head(w, &head)?;
-            let report = streamed(w, true, &|c| json::cluster_json(&c))?;
+            let report = streamed(w, true, &|c| {
+                observe(&c);
+                json::cluster_json(&c)
+            })?;
             timings.mark("check and clusters");
             json::write_tail(w, &report)?;
             Ok(report)
@@ -137,6 +184,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 &options,
             );
             report.input_errors = loaded.errors.clone();
+            report.clusters.iter().for_each(observe);
             timings.mark("check");
             let title = args
                 .paths
@@ -172,11 +220,79 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     for e in &loaded.errors {
         eprintln!("lockstep: {e}");
     }
+    let stamp = match sources.catalog_info().path {
+        Some(p) if args.record || args.metrics.is_some() => {
+            match CatalogStamp::of_catalog(Path::new(&p)) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    late_errors.push(e);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    if let Some(path) = &args.metrics {
+        let mut clusters = cluster_metrics.into_inner().unwrap_or_default();
+        for c in &mut clusters {
+            c.out_of_step_since = out_of_step.get(&c.name).map(|o| o.since);
+        }
+        let loose: Vec<NodeMetrics> = report
+            .loose_nodes
+            .iter()
+            .map(|p| {
+                let node = loaded.inventory.loose_nodes.iter().find(|n| n.name == p.node);
+                NodeMetrics::of(p, node)
+            })
+            .collect();
+        let catalog = CatalogMetrics {
+            available: sources.catalog_info().available,
+            newest_release: stamp
+                .as_ref()
+                .and_then(|s| s.newest_release.as_deref())
+                .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+                .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp().as_second()),
+            imported_at: stamp
+                .as_ref()
+                .and_then(|s| s.imported_at)
+                .map(|t| t.as_second()),
+        };
+        let body = lockstep_report::metrics::render_metrics(
+            jiff::Timestamp::now().as_second(),
+            catalog,
+            &clusters,
+            &loose,
+            &report.findings,
+        );
+        if let Err(e) = write_atomic(path, body.as_bytes()) {
+            late_errors.push(format!("{e:#}"));
+        }
+        timings.mark("metrics");
+    }
+    if let Some(store) = store.as_mut().filter(|_| args.record) {
+        match record(
+            store.as_mut(),
+            &loaded.inventory,
+            &report.findings,
+            &knowledge,
+            stamp,
+            false,
+        ) {
+            Ok(true) => late_errors.push("some nodes could not be recorded (above)".into()),
+            Ok(false) => {}
+            Err(e) => late_errors.push(format!("{e:#}")),
+        }
+        timings.mark("record");
+    }
+    for e in &late_errors {
+        eprintln!("lockstep: error: {e}");
+    }
     let failed = match (args.fail_on, report.max_severity()) {
         (FailOn::Level(level), Some(max)) => max >= level,
         _ => false,
     };
-    let code = if !loaded.errors.is_empty() {
+    let code = if !loaded.errors.is_empty() || !late_errors.is_empty() {
         ExitCode::from(2)
     } else if failed {
         ExitCode::from(1)
@@ -189,6 +305,88 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     std::mem::forget(report);
     std::mem::forget(loaded);
     Ok(code)
+}
+
+/// The history, when there is one (or `--record` asks for it), and what it
+/// says about each cluster of the inventory that is out of step now. A
+/// history that cannot be opened is an error for `late_errors` (the
+/// check goes on); a reader finding none yet is not.
+fn open_history(
+    global: &Global,
+    record: bool,
+    inventory: &Inventory,
+    late_errors: &mut Vec<String>,
+) -> (Option<Box<dyn Store>>, HashMap<String, OutOfStep>) {
+    let (target, explicit) = super::history::target(global);
+    let mut out = HashMap::new();
+    if !(record || explicit || target.exists()) {
+        return (None, out);
+    }
+    let mut store = match target.open(record) {
+        Ok(s) => s,
+        Err(HistoryError::NotFound(_)) if !record => return (None, out),
+        Err(e) => {
+            late_errors.push(e.to_string());
+            return (None, out);
+        }
+    };
+    let (runs, _) = lockstep_history::record::runs_of(inventory, &[]);
+    for run in &runs {
+        match lockstep_history::out_of_step(store.as_mut(), run) {
+            Ok(Some(o)) => {
+                out.insert(run.cluster.clone(), o);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                late_errors.push(e.to_string());
+                return (None, HashMap::new());
+            }
+        }
+    }
+    (Some(store), out)
+}
+
+/// Records a check into the history and says what was stored (on standard
+/// output for `lockstep record`, else on standard error). Returns whether
+/// some node could not be recorded.
+pub fn record(
+    store: &mut dyn Store,
+    inventory: &Inventory,
+    findings: &[Finding],
+    knowledge: &dyn Knowledge,
+    catalog: Option<CatalogStamp>,
+    to_stdout: bool,
+) -> anyhow::Result<bool> {
+    let rec = lockstep_history::recording(
+        inventory,
+        findings,
+        knowledge,
+        catalog,
+        jiff::Timestamp::now(),
+    );
+    for n in &rec.notes {
+        eprintln!("lockstep: note: {n}");
+    }
+    for e in &rec.errors {
+        eprintln!("lockstep: not recorded: {e}");
+    }
+    let out = store.record(&rec)?;
+    let line = format!(
+        "recorded {} run(s) of {} cluster(s) ({} already recorded), {} node observation(s) ({} already recorded), {} new update set(s) into {}",
+        out.runs_new,
+        rec.runs.len(),
+        out.runs_known,
+        out.observations_new,
+        out.observations_known,
+        out.update_sets_new,
+        store.target()
+    );
+    if to_stdout {
+        println!("{line}");
+    } else {
+        eprintln!("lockstep: {line}");
+    }
+    Ok(!rec.errors.is_empty())
 }
 
 /// Phase times on standard error when `LOCKSTEP_TIMINGS` is set: how

@@ -142,15 +142,10 @@ impl CatalogStamp {
     }
 }
 
-/// The recording of a check: `findings` are the check's (every cluster's),
-/// `k` the knowledge it used (for which updates are cumulative).
-pub fn recording(
-    inventory: &Inventory,
-    findings: &[Finding],
-    k: &dyn Knowledge,
-    catalog: Option<CatalogStamp>,
-    recorded_at: Timestamp,
-) -> Recording {
+/// Each cluster of the inventory as a run, with the check's findings
+/// about it (`findings` may be empty: "out of step since" needs only the
+/// update sets). Nodes that cannot be recorded are `errors`.
+pub fn runs_of(inventory: &Inventory, findings: &[Finding]) -> (Vec<RunRecord>, Vec<String>) {
     let mut by_cluster: BTreeMap<&str, Vec<FindingRecord>> = BTreeMap::new();
     for f in findings {
         if let Some(c) = &f.cluster {
@@ -163,22 +158,13 @@ pub fn recording(
         }
     }
     let mut errors = Vec::new();
-    let mut notes = Vec::new();
     let mut runs = Vec::with_capacity(inventory.clusters.len());
-    // KBs per servicing product, to ask the catalog once per pair.
-    let mut per_product: BTreeMap<String, KbSet> = BTreeMap::new();
     for c in &inventory.clusters {
         let mut members = Vec::with_capacity(c.nodes.len());
         for n in &c.nodes {
             match node_record(n) {
                 Ok(m) => members.push(m),
                 Err(e) => errors.push(format!("{} (cluster {}): {e}", n.name, c.name)),
-            }
-            if let Some(p) = k.product_of(&n.os) {
-                let set = per_product.entry(p).or_default();
-                for u in &n.updates {
-                    set.insert(u.kb);
-                }
             }
         }
         let Some(collected_at) = members.iter().map(|m| m.collected_at).max() else {
@@ -193,6 +179,20 @@ pub fn recording(
             findings,
         });
     }
+    (runs, errors)
+}
+
+/// The recording of a check: `findings` are the check's (every cluster's),
+/// `k` the knowledge it used (for which updates are cumulative).
+pub fn recording(
+    inventory: &Inventory,
+    findings: &[Finding],
+    k: &dyn Knowledge,
+    catalog: Option<CatalogStamp>,
+    recorded_at: Timestamp,
+) -> Recording {
+    let (runs, errors) = runs_of(inventory, findings);
+    let mut notes = Vec::new();
     if !inventory.loose_nodes.is_empty() {
         notes.push(format!(
             "{} node(s) outside a cluster not recorded ({}): the history is kept per cluster; give the cluster's folder, a snapshot or a fleet manifest",
@@ -204,6 +204,16 @@ pub fn recording(
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+    }
+    // KBs per servicing product, to ask the catalog once per pair.
+    let mut per_product: BTreeMap<String, KbSet> = BTreeMap::new();
+    for n in inventory.clusters.iter().flat_map(|c| c.nodes.iter()) {
+        if let Some(p) = k.product_of(&n.os) {
+            per_product
+                .entry(p)
+                .or_default()
+                .extend(n.updates.iter().map(|u| u.kb));
+        }
     }
     let mut cumulative: BTreeMap<u32, Option<String>> = BTreeMap::new();
     for (product, kbs) in &per_product {

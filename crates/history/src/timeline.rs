@@ -170,7 +170,7 @@ pub struct FindingSeen {
     pub open: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Event {
     pub at: Time,
     /// `out-of-step`, `in-step`, `drift-opened`, `drift-closed`,
@@ -517,7 +517,17 @@ pub fn history(data: &ClusterData, window: Window) -> HistoryReport {
     behind.retain(|b| overlaps(b.start, b.end));
     behind.sort_by(|a, b| (a.start, &a.node).cmp(&(b.start, &b.node)));
     events.retain(|e| in_window(e.at.0));
-    events.sort();
+    // At one time: the cluster's state first, then what changed.
+    let rank = |k: &str| match k {
+        "out-of-step" | "in-step" => 0,
+        "drift-closed" => 1,
+        "drift-opened" => 2,
+        "caught-up" => 3,
+        _ => 4,
+    };
+    events.sort_by(|a, b| {
+        (a.at, rank(a.kind), &a.kb, &a.nodes).cmp(&(b.at, rank(b.kind), &b.kb, &b.nodes))
+    });
     let mut findings: Vec<FindingSeen> = findings
         .into_values()
         .filter(|f| in_window(f.last_seen.0))
