@@ -64,10 +64,20 @@ fn inspect(c: &mut impl GenericClient, target: &str) -> Result<Found, HistoryErr
         target: target.to_string(),
         detail,
     };
-    let has_meta: bool = c
-        .query_one("SELECT to_regclass('lockstep_meta') IS NOT NULL", &[])
-        .map_err(&err)?
-        .get(0);
+    // One statement, one snapshot: another collector may be creating the
+    // schema right now, and its tables must not be seen without its
+    // lockstep_meta (the tables of "another application").
+    let row = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables
+                 WHERE schemaname = current_schema() AND tablename = 'lockstep_meta'),
+             ARRAY(SELECT tablename::text FROM pg_catalog.pg_tables
+                 WHERE schemaname = current_schema() ORDER BY 1 LIMIT 11)",
+            &[],
+        )
+        .map_err(&err)?;
+    let has_meta: bool = row.get(0);
+    let tables: Vec<String> = row.get(1);
     if has_meta {
         let rows = c
             .query("SELECT application, schema_version FROM lockstep_meta", &[])
@@ -90,16 +100,6 @@ fn inspect(c: &mut impl GenericClient, target: &str) -> Result<Found, HistoryErr
             None => Err(foreign("its lockstep_meta table is empty".into())),
         };
     }
-    let tables: Vec<String> = c
-        .query(
-            "SELECT table_name::text FROM information_schema.tables
-             WHERE table_schema = current_schema() ORDER BY 1 LIMIT 11",
-            &[],
-        )
-        .map_err(&err)?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
     if !tables.is_empty() {
         let more = if tables.len() > 10 { ", ..." } else { "" };
         return Err(foreign(format!(

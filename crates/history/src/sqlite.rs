@@ -50,7 +50,15 @@ impl SqliteStore {
         // Another recorder may hold the write lock for a while (a fleet).
         conn.busy_timeout(std::time::Duration::from_secs(120))
             .map_err(HistoryError::sqlite(&target))?;
-        match inspect(&conn, &target)? {
+        // In a read transaction: both looks at the file see one state of it,
+        // even while another recorder creates it.
+        let found = {
+            let tx = conn
+                .unchecked_transaction()
+                .map_err(HistoryError::sqlite(&target))?;
+            inspect(&tx, &target)?
+        };
+        match found {
             Found::Ours(v) if v > SCHEMA_VERSION => {
                 return Err(HistoryError::SchemaTooNew {
                     target,
