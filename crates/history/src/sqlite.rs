@@ -66,13 +66,30 @@ impl SqliteStore {
                     supported: SCHEMA_VERSION,
                 });
             }
-            Found::Ours(_) | Found::Fresh => {}
+            // WAL is a property of the file, set once when it is created.
+            // The switch takes an exclusive lock and SQLite answers "busy"
+            // at once, without its busy handler, while another process
+            // opens the file: retried for as long as the busy timeout.
+            Found::Fresh => {
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+                loop {
+                    match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                        Ok(_) => break,
+                        Err(rusqlite::Error::SqliteFailure(f, _))
+                            if f.code == rusqlite::ErrorCode::DatabaseBusy
+                                && std::time::Instant::now() < deadline =>
+                        {
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                        }
+                        Err(e) => return Err(HistoryError::sqlite(&target)(e)),
+                    }
+                }
+            }
+            Found::Ours(_) => {}
         }
         // Only now, on a file known to be ours or empty, is anything set.
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(HistoryError::sqlite(&target))?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(HistoryError::sqlite(&target))?;
         let mut store = SqliteStore { conn, target };
         store.migrate()?;
         Ok(store)
