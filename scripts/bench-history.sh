@@ -82,7 +82,6 @@ sql 'CREATE DATABASE year'
 LOCKSTEP_BENCH_FLEET="$FLEET" LOCKSTEP_BENCH_CATALOG="$CAT" LOCKSTEP_BENCH_DAYS="$DAYS" \
     LOCKSTEP_BENCH_HISTORY="$URL/year" \
     cargo bench --locked --quiet -p lockstep-history --bench year 2>/dev/null
-sql 'VACUUM ANALYZE' >/dev/null
 echo "postgresql database year: $(sql "SELECT pg_database_size('year')") bytes ($(sql "SELECT pg_size_pretty(pg_database_size('year'))"))"
 
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
