@@ -178,102 +178,11 @@ impl PgStore {
     fn record_once(&mut self, r: &Recording, p: &Prepared) -> Result<RecordOutcome, postgres::Error> {
         let mut tx = self.client.transaction()?;
         let mut out = RecordOutcome::default();
-        // Clusters.
-        let keys: Vec<&str> = p.clusters.iter().map(|(k, _)| k.as_str()).collect();
-        let names: Vec<&str> = p.clusters.iter().map(|(_, n)| n.as_str()).collect();
-        tx.execute(
-            "INSERT INTO clusters (key, name) SELECT k, n FROM unnest($1::text[], $2::text[]) AS t(k, n)
-             ORDER BY k ON CONFLICT (key) DO NOTHING",
-            &[&keys, &names],
-        )?;
-        let cluster_ids: HashMap<String, i64> = tx
-            .query("SELECT key, id FROM clusters WHERE key = ANY($1)", &[&keys])?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        // Nodes.
-        let n_cluster: Vec<i64> = p.nodes.iter().map(|(c, _, _)| cluster_ids[c]).collect();
-        let n_key: Vec<&str> = p.nodes.iter().map(|(_, k, _)| k.as_str()).collect();
-        let n_name: Vec<&str> = p.nodes.iter().map(|(_, _, n)| n.as_str()).collect();
-        tx.execute(
-            "INSERT INTO nodes (cluster_id, key, name)
-             SELECT c, k, n FROM unnest($1::int8[], $2::text[], $3::text[]) AS t(c, k, n)
-             ORDER BY c, k ON CONFLICT (cluster_id, key) DO NOTHING",
-            &[&n_cluster, &n_key, &n_name],
-        )?;
-        let node_ids: HashMap<(i64, String), i64> = tx
-            .query(
-                "SELECT n.cluster_id, n.key, n.id FROM nodes n
-                 JOIN unnest($1::int8[], $2::text[]) AS t(c, k) ON n.cluster_id = t.c AND n.key = t.k",
-                &[&n_cluster, &n_key],
-            )?
-            .iter()
-            .map(|r| ((r.get(0), r.get(1)), r.get(2)))
-            .collect();
+        let (cluster_ids, node_ids) = name_ids(&mut tx, p)?;
         let node_id = |ck: &str, nk: &str| node_ids[&(cluster_ids[ck], nk.to_string())];
-        // Update sets: only the ones the store lacks are sent.
-        let hashes: Vec<&[u8]> = p.sets.keys().map(|h| h.as_slice()).collect();
-        let mut set_ids: HashMap<Vec<u8>, i64> = tx
-            .query("SELECT hash, id FROM update_sets WHERE hash = ANY($1)", &[&hashes])?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        let missing: Vec<(&Vec<u8>, &(i32, Vec<u8>))> =
-            p.sets.iter().filter(|(h, _)| !set_ids.contains_key(*h)).collect();
-        if !missing.is_empty() {
-            let h: Vec<&[u8]> = missing.iter().map(|(h, _)| h.as_slice()).collect();
-            let c: Vec<i32> = missing.iter().map(|(_, (c, _))| *c).collect();
-            let k: Vec<&[u8]> = missing.iter().map(|(_, (_, k))| k.as_slice()).collect();
-            out.update_sets_new = tx.execute(
-                "INSERT INTO update_sets (hash, kb_count, kbs)
-                 SELECT h, c, k FROM unnest($1::bytea[], $2::int4[], $3::bytea[]) AS t(h, c, k)
-                 ORDER BY h ON CONFLICT (hash) DO NOTHING",
-                &[&h, &c, &k],
-            )?;
-            for r in tx.query("SELECT hash, id FROM update_sets WHERE hash = ANY($1)", &[&h])? {
-                set_ids.insert(r.get(0), r.get(1));
-            }
-        }
-        // Finding sets.
-        let fh: Vec<&[u8]> = p.finding_sets.keys().map(|h| h.as_slice()).collect();
-        let fj: Vec<&str> = p.finding_sets.values().map(|j| j.as_str()).collect();
-        tx.execute(
-            "INSERT INTO finding_sets (hash, findings)
-             SELECT h, f FROM unnest($1::bytea[], $2::text[]) AS t(h, f)
-             ORDER BY h ON CONFLICT (hash) DO NOTHING",
-            &[&fh, &fj],
-        )?;
-        let fs_ids: HashMap<Vec<u8>, i64> = tx
-            .query("SELECT hash, id FROM finding_sets WHERE hash = ANY($1)", &[&fh])?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        // The catalog.
-        let catalog_id: Option<i64> = match &r.catalog {
-            None => None,
-            Some(c) => {
-                tx.execute(
-                    "INSERT INTO catalogs (fingerprint, description, newest_release) VALUES ($1, $2, $3)
-                     ON CONFLICT (fingerprint) DO NOTHING",
-                    &[&c.fingerprint, &c.description, &c.newest_release],
-                )?;
-                Some(
-                    tx.query_one("SELECT id FROM catalogs WHERE fingerprint = $1", &[&c.fingerprint])?
-                        .get(0),
-                )
-            }
-        };
-        if !r.cumulative.is_empty() {
-            let kb: Vec<i64> = r.cumulative.iter().map(|f| i64::from(f.kb)).collect();
-            let rel: Vec<Option<&str>> = r.cumulative.iter().map(|f| f.released.as_deref()).collect();
-            tx.execute(
-                "INSERT INTO cumulative_updates (kb, released)
-                 SELECT k, r FROM unnest($1::int8[], $2::text[]) AS t(k, r) ORDER BY k
-                 ON CONFLICT (kb) DO UPDATE SET released = EXCLUDED.released
-                 WHERE cumulative_updates.released IS NULL AND EXCLUDED.released IS NOT NULL",
-                &[&kb, &rel],
-            )?;
-        }
+        let set_ids = update_set_ids(&mut tx, p, &mut out)?;
+        let fs_ids = finding_set_ids(&mut tx, p)?;
+        let catalog_id = catalog_id(&mut tx, r)?;
         // Observations.
         let o_node: Vec<i64> = p
             .observations
@@ -323,6 +232,122 @@ impl PgStore {
         tx.commit()?;
         Ok(out)
     }
+}
+
+type Tx<'a> = postgres::Transaction<'a>;
+
+/// Cluster ids by key, node ids by (cluster id, key): inserted when missing.
+#[allow(clippy::type_complexity)]
+fn name_ids(
+    tx: &mut Tx<'_>,
+    p: &Prepared,
+) -> Result<(HashMap<String, i64>, HashMap<(i64, String), i64>), postgres::Error> {
+    let keys: Vec<&str> = p.clusters.iter().map(|(k, _)| k.as_str()).collect();
+    let names: Vec<&str> = p.clusters.iter().map(|(_, n)| n.as_str()).collect();
+    tx.execute(
+        "INSERT INTO clusters (key, name) SELECT k, n FROM unnest($1::text[], $2::text[]) AS t(k, n)
+         ORDER BY k ON CONFLICT (key) DO NOTHING",
+        &[&keys, &names],
+    )?;
+    let cluster_ids: HashMap<String, i64> = tx
+        .query("SELECT key, id FROM clusters WHERE key = ANY($1)", &[&keys])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let n_cluster: Vec<i64> = p.nodes.iter().map(|(c, _, _)| cluster_ids[c]).collect();
+    let n_key: Vec<&str> = p.nodes.iter().map(|(_, k, _)| k.as_str()).collect();
+    let n_name: Vec<&str> = p.nodes.iter().map(|(_, _, n)| n.as_str()).collect();
+    tx.execute(
+        "INSERT INTO nodes (cluster_id, key, name)
+         SELECT c, k, n FROM unnest($1::int8[], $2::text[], $3::text[]) AS t(c, k, n)
+         ORDER BY c, k ON CONFLICT (cluster_id, key) DO NOTHING",
+        &[&n_cluster, &n_key, &n_name],
+    )?;
+    let node_ids = tx
+        .query(
+            "SELECT n.cluster_id, n.key, n.id FROM nodes n
+             JOIN unnest($1::int8[], $2::text[]) AS t(c, k) ON n.cluster_id = t.c AND n.key = t.k",
+            &[&n_cluster, &n_key],
+        )?
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .collect();
+    Ok((cluster_ids, node_ids))
+}
+
+/// Update set ids by hash; only the sets the store lacks are sent.
+fn update_set_ids(
+    tx: &mut Tx<'_>,
+    p: &Prepared,
+    out: &mut RecordOutcome,
+) -> Result<HashMap<Vec<u8>, i64>, postgres::Error> {
+    let hashes: Vec<&[u8]> = p.sets.keys().map(|h| h.as_slice()).collect();
+    let mut ids: HashMap<Vec<u8>, i64> = tx
+        .query("SELECT hash, id FROM update_sets WHERE hash = ANY($1)", &[&hashes])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let missing: Vec<(&Vec<u8>, &(i32, Vec<u8>))> =
+        p.sets.iter().filter(|(h, _)| !ids.contains_key(*h)).collect();
+    if missing.is_empty() {
+        return Ok(ids);
+    }
+    let h: Vec<&[u8]> = missing.iter().map(|(h, _)| h.as_slice()).collect();
+    let c: Vec<i32> = missing.iter().map(|(_, (c, _))| *c).collect();
+    let k: Vec<&[u8]> = missing.iter().map(|(_, (_, k))| k.as_slice()).collect();
+    out.update_sets_new = tx.execute(
+        "INSERT INTO update_sets (hash, kb_count, kbs)
+         SELECT h, c, k FROM unnest($1::bytea[], $2::int4[], $3::bytea[]) AS t(h, c, k)
+         ORDER BY h ON CONFLICT (hash) DO NOTHING",
+        &[&h, &c, &k],
+    )?;
+    for r in tx.query("SELECT hash, id FROM update_sets WHERE hash = ANY($1)", &[&h])? {
+        ids.insert(r.get(0), r.get(1));
+    }
+    Ok(ids)
+}
+
+fn finding_set_ids(tx: &mut Tx<'_>, p: &Prepared) -> Result<HashMap<Vec<u8>, i64>, postgres::Error> {
+    let fh: Vec<&[u8]> = p.finding_sets.keys().map(|h| h.as_slice()).collect();
+    let fj: Vec<&str> = p.finding_sets.values().map(|j| j.as_str()).collect();
+    tx.execute(
+        "INSERT INTO finding_sets (hash, findings)
+         SELECT h, f FROM unnest($1::bytea[], $2::text[]) AS t(h, f)
+         ORDER BY h ON CONFLICT (hash) DO NOTHING",
+        &[&fh, &fj],
+    )?;
+    Ok(tx
+        .query("SELECT hash, id FROM finding_sets WHERE hash = ANY($1)", &[&fh])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// The catalog's id, and the cumulative updates it knows.
+fn catalog_id(tx: &mut Tx<'_>, r: &Recording) -> Result<Option<i64>, postgres::Error> {
+    if !r.cumulative.is_empty() {
+        let kb: Vec<i64> = r.cumulative.iter().map(|f| i64::from(f.kb)).collect();
+        let rel: Vec<Option<&str>> = r.cumulative.iter().map(|f| f.released.as_deref()).collect();
+        tx.execute(
+            "INSERT INTO cumulative_updates (kb, released)
+             SELECT k, r FROM unnest($1::int8[], $2::text[]) AS t(k, r) ORDER BY k
+             ON CONFLICT (kb) DO UPDATE SET released = EXCLUDED.released
+             WHERE cumulative_updates.released IS NULL AND EXCLUDED.released IS NOT NULL",
+            &[&kb, &rel],
+        )?;
+    }
+    let Some(c) = &r.catalog else {
+        return Ok(None);
+    };
+    tx.execute(
+        "INSERT INTO catalogs (fingerprint, description, newest_release) VALUES ($1, $2, $3)
+         ON CONFLICT (fingerprint) DO NOTHING",
+        &[&c.fingerprint, &c.description, &c.newest_release],
+    )?;
+    Ok(Some(
+        tx.query_one("SELECT id FROM catalogs WHERE fingerprint = $1", &[&c.fingerprint])?
+            .get(0),
+    ))
 }
 
 impl Store for PgStore {

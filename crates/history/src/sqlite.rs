@@ -202,155 +202,7 @@ impl Store for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        let mut out = RecordOutcome::default();
-        {
-            let mut ins_cluster = tx
-                .prepare_cached("INSERT INTO clusters (key, name) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING")
-                .map_err(&err)?;
-            let mut get_cluster = tx
-                .prepare_cached("SELECT id FROM clusters WHERE key = ?1")
-                .map_err(&err)?;
-            let mut cluster_ids: HashMap<&str, i64> = HashMap::new();
-            for (key, name) in &p.clusters {
-                ins_cluster.execute(params![key, name]).map_err(&err)?;
-                let id: i64 = get_cluster.query_row([key], |r| r.get(0)).map_err(&err)?;
-                cluster_ids.insert(key, id);
-            }
-            let mut ins_node = tx
-                .prepare_cached("INSERT INTO nodes (cluster_id, key, name) VALUES (?1, ?2, ?3) ON CONFLICT (cluster_id, key) DO NOTHING")
-                .map_err(&err)?;
-            let mut get_node = tx
-                .prepare_cached("SELECT id FROM nodes WHERE cluster_id = ?1 AND key = ?2")
-                .map_err(&err)?;
-            let mut node_ids: HashMap<(&str, &str), i64> = HashMap::new();
-            for (ck, nk, name) in &p.nodes {
-                let cid = cluster_ids[ck.as_str()];
-                ins_node.execute(params![cid, nk, name]).map_err(&err)?;
-                let id: i64 = get_node
-                    .query_row(params![cid, nk], |r| r.get(0))
-                    .map_err(&err)?;
-                node_ids.insert((ck, nk), id);
-            }
-            let mut get_set = tx
-                .prepare_cached("SELECT id FROM update_sets WHERE hash = ?1")
-                .map_err(&err)?;
-            let mut ins_set = tx
-                .prepare_cached("INSERT INTO update_sets (hash, kb_count, kbs) VALUES (?1, ?2, ?3)")
-                .map_err(&err)?;
-            let mut set_ids: HashMap<&[u8], i64> = HashMap::new();
-            for (hash, (count, kbs)) in &p.sets {
-                let id = match get_set
-                    .query_row([hash], |r| r.get::<_, i64>(0))
-                    .optional()
-                    .map_err(&err)?
-                {
-                    Some(id) => id,
-                    None => {
-                        ins_set.execute(params![hash, count, kbs]).map_err(&err)?;
-                        out.update_sets_new += 1;
-                        tx.last_insert_rowid()
-                    }
-                };
-                set_ids.insert(hash, id);
-            }
-            let mut get_fs = tx
-                .prepare_cached("SELECT id FROM finding_sets WHERE hash = ?1")
-                .map_err(&err)?;
-            let mut ins_fs = tx
-                .prepare_cached("INSERT INTO finding_sets (hash, findings) VALUES (?1, ?2)")
-                .map_err(&err)?;
-            let mut fs_ids: HashMap<&[u8], i64> = HashMap::new();
-            for (hash, json) in &p.finding_sets {
-                let id = match get_fs
-                    .query_row([hash], |r| r.get::<_, i64>(0))
-                    .optional()
-                    .map_err(&err)?
-                {
-                    Some(id) => id,
-                    None => {
-                        ins_fs.execute(params![hash, json]).map_err(&err)?;
-                        tx.last_insert_rowid()
-                    }
-                };
-                fs_ids.insert(hash, id);
-            }
-            let catalog_id: Option<i64> = match &r.catalog {
-                None => None,
-                Some(c) => {
-                    tx.execute(
-                        "INSERT INTO catalogs (fingerprint, description, newest_release) VALUES (?1, ?2, ?3) ON CONFLICT (fingerprint) DO NOTHING",
-                        params![c.fingerprint, c.description, c.newest_release],
-                    )
-                    .map_err(&err)?;
-                    Some(
-                        tx.query_row(
-                            "SELECT id FROM catalogs WHERE fingerprint = ?1",
-                            [&c.fingerprint],
-                            |r| r.get(0),
-                        )
-                        .map_err(&err)?,
-                    )
-                }
-            };
-            let mut ins_cu = tx
-                .prepare_cached(
-                    "INSERT INTO cumulative_updates (kb, released) VALUES (?1, ?2)
-                     ON CONFLICT (kb) DO UPDATE SET released = excluded.released
-                     WHERE cumulative_updates.released IS NULL AND excluded.released IS NOT NULL",
-                )
-                .map_err(&err)?;
-            for f in &r.cumulative {
-                ins_cu.execute(params![f.kb, f.released]).map_err(&err)?;
-            }
-            let mut ins_obs = tx
-                .prepare_cached(
-                    "INSERT INTO observations (node_id, collected_at, basis, update_set, os_build, recorded_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (node_id, collected_at) DO NOTHING",
-                )
-                .map_err(&err)?;
-            for o in &p.observations {
-                let nid = node_ids[&(o.cluster_key.as_str(), o.node_key.as_str())];
-                let set = o.set_hash.as_deref().map(|h| set_ids[h]);
-                let n = ins_obs
-                    .execute(params![nid, o.collected_at, o.basis, set, o.os_build, r.recorded_at])
-                    .map_err(&err)?;
-                if n == 1 {
-                    out.observations_new += 1;
-                } else {
-                    out.observations_known += 1;
-                }
-            }
-            let mut ins_run = tx
-                .prepare_cached(
-                    "INSERT INTO runs (cluster_id, collected_at, in_step, members, finding_set, catalog_id, recorded_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (cluster_id, collected_at) DO NOTHING",
-                )
-                .map_err(&err)?;
-            for run in &p.runs {
-                let cid = cluster_ids[run.cluster_key.as_str()];
-                let members: Vec<(i64, i64)> = run
-                    .members
-                    .iter()
-                    .map(|(nk, off)| (node_ids[&(run.cluster_key.as_str(), nk.as_str())], *off))
-                    .collect();
-                let n = ins_run
-                    .execute(params![
-                        cid,
-                        run.collected_at,
-                        i64::from(run.in_step),
-                        crate::codec::encode_members(&members),
-                        fs_ids[run.findings_hash.as_slice()],
-                        catalog_id,
-                        r.recorded_at
-                    ])
-                    .map_err(&err)?;
-                if n == 1 {
-                    out.runs_new += 1;
-                } else {
-                    out.runs_known += 1;
-                }
-            }
-        }
+        let out = write(&tx, r, &p).map_err(&err)?;
         tx.commit().map_err(&err)?;
         Ok(out)
     }
@@ -488,4 +340,128 @@ impl Store for SqliteStore {
             })
             .map_err(HistoryError::sqlite(&self.target))
     }
+}
+
+/// Looks a row up by its unique key, inserting it first when missing;
+/// returns its id and whether it was inserted.
+fn get_or_insert(
+    tx: &Connection,
+    select: &str,
+    insert: &str,
+    key: &dyn rusqlite::ToSql,
+    values: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<(i64, bool)> {
+    if let Some(id) = tx
+        .prepare_cached(select)?
+        .query_row([key], |r| r.get::<_, i64>(0))
+        .optional()?
+    {
+        return Ok((id, false));
+    }
+    tx.prepare_cached(insert)?.execute(values)?;
+    Ok((tx.last_insert_rowid(), true))
+}
+
+/// The rows of one recording, inside the caller's write transaction.
+fn write(tx: &Connection, r: &Recording, p: &Prepared) -> rusqlite::Result<RecordOutcome> {
+    let mut out = RecordOutcome::default();
+    let mut cluster_ids: HashMap<&str, i64> = HashMap::new();
+    for (key, name) in &p.clusters {
+        let (id, _) = get_or_insert(
+            tx,
+            "SELECT id FROM clusters WHERE key = ?1",
+            "INSERT INTO clusters (key, name) VALUES (?1, ?2)",
+            key,
+            &[key, name],
+        )?;
+        cluster_ids.insert(key, id);
+    }
+    let mut node_ids: HashMap<(&str, &str), i64> = HashMap::new();
+    for (ck, nk, name) in &p.nodes {
+        let cid = cluster_ids[ck.as_str()];
+        tx.prepare_cached("INSERT INTO nodes (cluster_id, key, name) VALUES (?1, ?2, ?3) ON CONFLICT (cluster_id, key) DO NOTHING")?
+            .execute(params![cid, nk, name])?;
+        let id: i64 = tx
+            .prepare_cached("SELECT id FROM nodes WHERE cluster_id = ?1 AND key = ?2")?
+            .query_row(params![cid, nk], |r| r.get(0))?;
+        node_ids.insert((ck, nk), id);
+    }
+    let mut set_ids: HashMap<&[u8], i64> = HashMap::new();
+    for (hash, (count, kbs)) in &p.sets {
+        let (id, new) = get_or_insert(
+            tx,
+            "SELECT id FROM update_sets WHERE hash = ?1",
+            "INSERT INTO update_sets (hash, kb_count, kbs) VALUES (?1, ?2, ?3)",
+            hash,
+            &[hash, count, kbs],
+        )?;
+        out.update_sets_new += u64::from(new);
+        set_ids.insert(hash, id);
+    }
+    let mut fs_ids: HashMap<&[u8], i64> = HashMap::new();
+    for (hash, json) in &p.finding_sets {
+        let (id, _) = get_or_insert(
+            tx,
+            "SELECT id FROM finding_sets WHERE hash = ?1",
+            "INSERT INTO finding_sets (hash, findings) VALUES (?1, ?2)",
+            hash,
+            &[hash, json],
+        )?;
+        fs_ids.insert(hash, id);
+    }
+    let catalog_id = match &r.catalog {
+        None => None,
+        Some(c) => Some(
+            get_or_insert(
+                tx,
+                "SELECT id FROM catalogs WHERE fingerprint = ?1",
+                "INSERT INTO catalogs (fingerprint, description, newest_release) VALUES (?1, ?2, ?3)",
+                &c.fingerprint,
+                &[&c.fingerprint, &c.description, &c.newest_release],
+            )?
+            .0,
+        ),
+    };
+    let mut ins_cu = tx.prepare_cached(
+        "INSERT INTO cumulative_updates (kb, released) VALUES (?1, ?2)
+         ON CONFLICT (kb) DO UPDATE SET released = excluded.released
+         WHERE cumulative_updates.released IS NULL AND excluded.released IS NOT NULL",
+    )?;
+    for f in &r.cumulative {
+        ins_cu.execute(params![f.kb, f.released])?;
+    }
+    let mut ins_obs = tx.prepare_cached(
+        "INSERT INTO observations (node_id, collected_at, basis, update_set, os_build, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (node_id, collected_at) DO NOTHING",
+    )?;
+    for o in &p.observations {
+        let nid = node_ids[&(o.cluster_key.as_str(), o.node_key.as_str())];
+        let set = o.set_hash.as_deref().map(|h| set_ids[h]);
+        let n = ins_obs.execute(params![nid, o.collected_at, o.basis, set, o.os_build, r.recorded_at])?;
+        out.observations_new += n as u64;
+        out.observations_known += 1 - n as u64;
+    }
+    let mut ins_run = tx.prepare_cached(
+        "INSERT INTO runs (cluster_id, collected_at, in_step, members, finding_set, catalog_id, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (cluster_id, collected_at) DO NOTHING",
+    )?;
+    for run in &p.runs {
+        let members: Vec<(i64, i64)> = run
+            .members
+            .iter()
+            .map(|(nk, off)| (node_ids[&(run.cluster_key.as_str(), nk.as_str())], *off))
+            .collect();
+        let n = ins_run.execute(params![
+            cluster_ids[run.cluster_key.as_str()],
+            run.collected_at,
+            i64::from(run.in_step),
+            crate::codec::encode_members(&members),
+            fs_ids[run.findings_hash.as_slice()],
+            catalog_id,
+            r.recorded_at
+        ])?;
+        out.runs_new += n as u64;
+        out.runs_known += 1 - n as u64;
+    }
+    Ok(out)
 }

@@ -293,251 +293,253 @@ struct OpenEpisode {
     absent_on: Vec<String>,
 }
 
-/// The history of one cluster within `window`.
-pub fn history(data: &ClusterData, window: Window) -> HistoryReport {
-    let obs: HashMap<(&str, i64), &ObsView> = data
-        .observations
-        .iter()
-        .map(|o| ((&*o.node, o.at), o))
-        .collect();
-    let judged: Vec<Judged> = data
-        .runs
-        .iter()
-        .map(|r| judge(r, &obs, &data.cumulative))
-        .filter(|j| !j.known.is_empty())
-        .collect();
-    let since = window.since.unwrap_or(i64::MIN);
-    let in_window = |t: i64| t >= since;
-    let as_of = judged.last().map(|j| j.run.at);
-    let end_or_now = |end: Option<i64>| end.or(as_of).unwrap_or(0);
+fn event(at: i64, kind: &'static str, kb: Option<u32>, nodes: Vec<String>) -> Event {
+    Event {
+        at: Time(at),
+        kind,
+        kb: kb.map(kb_name),
+        nodes,
+        days: None,
+        resolution: None,
+    }
+}
 
-    let mut periods: Vec<Period> = Vec::new();
-    let mut open_period: Option<i64> = None;
-    let mut episodes: Vec<DriftEpisode> = Vec::new();
-    let mut open_eps: BTreeMap<u32, OpenEpisode> = BTreeMap::new();
-    let mut behind: Vec<BehindPeriod> = Vec::new();
-    let mut open_behind: BTreeMap<String, (i64, u32)> = BTreeMap::new();
-    let mut events: Vec<Event> = Vec::new();
-    let mut findings: BTreeMap<(String, Vec<String>), FindingSeen> = BTreeMap::new();
+/// The nodes of `known` that have (or lack) `kb`.
+fn names(known: &[(&str, &[u32])], has: bool, kb: u32) -> Vec<String> {
+    known
+        .iter()
+        .filter(|(_, kbs)| kbs.binary_search(&kb).is_ok() == has)
+        .map(|(n, _)| n.to_string())
+        .collect()
+}
 
-    let names = |v: &[(&str, &[u32])], has: bool, kb: u32| -> Vec<String> {
-        v.iter()
-            .filter(|(_, kbs)| kbs.binary_search(&kb).is_ok() == has)
-            .map(|(n, _)| n.to_string())
-            .collect()
-    };
-    for j in &judged {
+/// Walks the judged runs in order, opening and closing periods, drift
+/// episodes and behind periods, and noting the findings.
+#[derive(Default)]
+struct Scan {
+    periods: Vec<Period>,
+    open_period: Option<i64>,
+    episodes: Vec<DriftEpisode>,
+    open_eps: BTreeMap<u32, OpenEpisode>,
+    behind: Vec<BehindPeriod>,
+    open_behind: BTreeMap<String, (i64, u32)>,
+    events: Vec<Event>,
+    findings: BTreeMap<(String, Vec<String>), FindingSeen>,
+}
+
+impl Scan {
+    fn run(&mut self, j: &Judged) {
+        self.period(j);
+        self.drift(j);
+        self.fall_behind(j);
+        self.note_findings(j);
+    }
+
+    fn period(&mut self, j: &Judged) {
         let at = j.run.at;
-        // Out-of-step periods.
-        match (open_period, j.in_step()) {
+        match (self.open_period, j.in_step()) {
             (None, false) => {
-                open_period = Some(at);
-                events.push(Event {
-                    at: Time(at),
-                    kind: "out-of-step",
-                    kb: None,
-                    nodes: Vec::new(),
-                    days: None,
-                    resolution: None,
-                });
+                self.open_period = Some(at);
+                self.events.push(event(at, "out-of-step", None, Vec::new()));
             }
             (Some(start), true) => {
-                open_period = None;
-                periods.push(Period {
+                self.open_period = None;
+                self.periods.push(Period {
                     start: Time(start),
                     end: Some(Time(at)),
                     days: days_between(start, at),
                     seconds: at - start,
                 });
-                events.push(Event {
-                    at: Time(at),
-                    kind: "in-step",
-                    kb: None,
-                    nodes: Vec::new(),
+                self.events.push(Event {
                     days: Some(days_between(start, at)),
-                    resolution: None,
+                    ..event(at, "in-step", None, Vec::new())
                 });
             }
             _ => {}
         }
-        // Drift episodes.
+    }
+
+    fn drift(&mut self, j: &Judged) {
+        let at = j.run.at;
         let differ: BTreeSet<u32> = j.differ().collect();
-        let closing: Vec<u32> = open_eps
+        let closing: Vec<u32> = self
+            .open_eps
             .keys()
             .copied()
             .filter(|kb| !differ.contains(kb))
             .collect();
         for kb in closing {
-            if let Some(e) = open_eps.remove(&kb) {
-                let resolution = if j.inter.contains(&kb) {
-                    "installed-everywhere"
-                } else {
-                    "removed-everywhere"
-                };
-                episodes.push(DriftEpisode {
-                    kb: kb_name(kb),
-                    opened: Time(e.opened),
-                    closed: Some(Time(at)),
-                    days: days_between(e.opened, at),
-                    resolution,
-                    present_on: e.present_on,
-                    absent_on: e.absent_on,
-                });
-                events.push(Event {
-                    at: Time(at),
-                    kind: "drift-closed",
-                    kb: Some(kb_name(kb)),
-                    nodes: Vec::new(),
-                    days: Some(days_between(e.opened, at)),
-                    resolution: Some(resolution),
-                });
-            }
+            let Some(e) = self.open_eps.remove(&kb) else {
+                continue;
+            };
+            let resolution = if j.inter.contains(&kb) {
+                "installed-everywhere"
+            } else {
+                "removed-everywhere"
+            };
+            let days = days_between(e.opened, at);
+            self.episodes.push(DriftEpisode {
+                kb: kb_name(kb),
+                opened: Time(e.opened),
+                closed: Some(Time(at)),
+                days,
+                resolution,
+                present_on: e.present_on,
+                absent_on: e.absent_on,
+            });
+            self.events.push(Event {
+                days: Some(days),
+                resolution: Some(resolution),
+                ..event(at, "drift-closed", Some(kb), Vec::new())
+            });
         }
-        for kb in &differ {
-            if !open_eps.contains_key(kb) {
-                let absent_on = names(&j.known, false, *kb);
-                open_eps.insert(
-                    *kb,
-                    OpenEpisode {
-                        opened: at,
-                        present_on: names(&j.known, true, *kb),
-                        absent_on: absent_on.clone(),
-                    },
-                );
-                events.push(Event {
-                    at: Time(at),
-                    kind: "drift-opened",
-                    kb: Some(kb_name(*kb)),
-                    nodes: absent_on,
-                    days: None,
-                    resolution: None,
-                });
+        for kb in differ {
+            if self.open_eps.contains_key(&kb) {
+                continue;
             }
+            let absent_on = names(&j.known, false, kb);
+            self.events
+                .push(event(at, "drift-opened", Some(kb), absent_on.clone()));
+            self.open_eps.insert(
+                kb,
+                OpenEpisode {
+                    opened: at,
+                    present_on: names(&j.known, true, kb),
+                    absent_on,
+                },
+            );
         }
-        // Behind the newest cumulative update.
+    }
+
+    /// Behind the newest cumulative update: a node catches up when a run
+    /// shows it with the update, or no longer lists it as a member; a run
+    /// where its updates are unknown changes nothing.
+    fn fall_behind(&mut self, j: &Judged) {
+        let at = j.run.at;
         let members: BTreeSet<&str> = j.run.members.iter().map(|(n, _)| &**n).collect();
-        let unknown: BTreeSet<&str> = j.unknown.iter().copied().collect();
-        let closing: Vec<String> = open_behind
+        let closing: Vec<String> = self
+            .open_behind
             .keys()
             .filter(|n| {
-                !unknown.contains(n.as_str())
+                !j.unknown.contains(&n.as_str())
                     && (!members.contains(n.as_str()) || !j.behind.contains_key(n.as_str()))
             })
             .cloned()
             .collect();
         for n in closing {
-            if let Some((start, kb)) = open_behind.remove(&n) {
-                behind.push(BehindPeriod {
-                    node: n.clone(),
-                    lacking: kb_name(kb),
-                    start: Time(start),
-                    end: Some(Time(at)),
-                    days: days_between(start, at),
-                });
-                events.push(Event {
-                    at: Time(at),
-                    kind: "caught-up",
-                    kb: Some(kb_name(kb)),
-                    nodes: vec![n],
-                    days: Some(days_between(start, at)),
-                    resolution: None,
-                });
-            }
+            let Some((start, kb)) = self.open_behind.remove(&n) else {
+                continue;
+            };
+            let days = days_between(start, at);
+            self.behind.push(BehindPeriod {
+                node: n.clone(),
+                lacking: kb_name(kb),
+                start: Time(start),
+                end: Some(Time(at)),
+                days,
+            });
+            self.events.push(Event {
+                days: Some(days),
+                ..event(at, "caught-up", Some(kb), vec![n])
+            });
         }
         for (n, kb) in &j.behind {
-            if !open_behind.contains_key(*n) {
-                open_behind.insert(n.to_string(), (at, *kb));
-                events.push(Event {
-                    at: Time(at),
-                    kind: "fell-behind",
-                    kb: Some(kb_name(*kb)),
-                    nodes: vec![n.to_string()],
-                    days: None,
-                    resolution: None,
-                });
+            if !self.open_behind.contains_key(*n) {
+                self.open_behind.insert(n.to_string(), (at, *kb));
+                self.events
+                    .push(event(at, "fell-behind", Some(*kb), vec![n.to_string()]));
             }
         }
-        // Findings.
+    }
+
+    fn note_findings(&mut self, j: &Judged) {
+        let at = Time(j.run.at);
         for f in j.run.findings.iter() {
-            let e = findings
+            let e = self
+                .findings
                 .entry((f.code.clone(), f.nodes.clone()))
                 .or_insert_with(|| FindingSeen {
                     code: f.code.clone(),
                     severity: f.severity.clone(),
                     nodes: f.nodes.clone(),
                     title: f.title.clone(),
-                    first_seen: Time(at),
-                    last_seen: Time(at),
+                    first_seen: at,
+                    last_seen: at,
                     open: false,
                 });
-            e.last_seen = Time(at);
-            e.title = f.title.clone();
-            e.severity = f.severity.clone();
+            e.last_seen = at;
+            e.title.clone_from(&f.title);
+            e.severity.clone_from(&f.severity);
         }
     }
-    if let Some(start) = open_period {
-        periods.push(Period {
-            start: Time(start),
-            end: None,
-            days: days_between(start, end_or_now(None)),
-            seconds: end_or_now(None) - start,
-        });
-    }
-    for (kb, e) in open_eps {
-        episodes.push(DriftEpisode {
-            kb: kb_name(kb),
-            opened: Time(e.opened),
-            closed: None,
-            days: days_between(e.opened, end_or_now(None)),
-            resolution: "open",
-            present_on: e.present_on,
-            absent_on: e.absent_on,
-        });
-    }
-    for (n, (start, kb)) in open_behind {
-        behind.push(BehindPeriod {
-            node: n,
-            lacking: kb_name(kb),
-            start: Time(start),
-            end: None,
-            days: days_between(start, end_or_now(None)),
-        });
-    }
-    if let Some(last) = judged.last() {
-        for f in last.run.findings.iter() {
-            if let Some(e) = findings.get_mut(&(f.code.clone(), f.nodes.clone())) {
+
+    /// What is still open is measured to `as_of`.
+    fn finish(&mut self, as_of: i64, last: Option<&Judged>) {
+        if let Some(start) = self.open_period {
+            self.periods.push(Period {
+                start: Time(start),
+                end: None,
+                days: days_between(start, as_of),
+                seconds: as_of - start,
+            });
+        }
+        for (kb, e) in std::mem::take(&mut self.open_eps) {
+            self.episodes.push(DriftEpisode {
+                kb: kb_name(kb),
+                opened: Time(e.opened),
+                closed: None,
+                days: days_between(e.opened, as_of),
+                resolution: "open",
+                present_on: e.present_on,
+                absent_on: e.absent_on,
+            });
+        }
+        for (n, (start, kb)) in std::mem::take(&mut self.open_behind) {
+            self.behind.push(BehindPeriod {
+                node: n,
+                lacking: kb_name(kb),
+                start: Time(start),
+                end: None,
+                days: days_between(start, as_of),
+            });
+        }
+        for f in last.iter().flat_map(|j| j.run.findings.iter()) {
+            if let Some(e) = self.findings.get_mut(&(f.code.clone(), f.nodes.clone())) {
                 e.open = true;
             }
         }
     }
-    let overlaps = |start: Time, end: Option<Time>| end.is_none_or(|e| in_window(e.0)) || in_window(start.0);
-    periods.retain(|p| overlaps(p.start, p.end));
-    episodes.retain(|e| overlaps(e.opened, e.closed));
-    episodes.sort_by(|a, b| (a.opened, &a.kb).cmp(&(b.opened, &b.kb)));
-    behind.retain(|b| overlaps(b.start, b.end));
-    behind.sort_by(|a, b| (a.start, &a.node).cmp(&(b.start, &b.node)));
-    events.retain(|e| in_window(e.at.0));
-    // At one time: the cluster's state first, then what changed.
-    let rank = |k: &str| match k {
-        "out-of-step" | "in-step" => 0,
-        "drift-closed" => 1,
-        "drift-opened" => 2,
-        "caught-up" => 3,
-        _ => 4,
-    };
-    events.sort_by(|a, b| {
-        (a.at, rank(a.kind), &a.kb, &a.nodes).cmp(&(b.at, rank(b.kind), &b.kb, &b.nodes))
-    });
-    let mut findings: Vec<FindingSeen> = findings
-        .into_values()
-        .filter(|f| in_window(f.last_seen.0))
-        .collect();
-    findings.sort_by(|a, b| (a.first_seen, &a.code, &a.nodes).cmp(&(b.first_seen, &b.code, &b.nodes)));
 
-    let in_window_runs: Vec<&Judged> = judged.iter().filter(|j| in_window(j.run.at)).collect();
-    let all_nodes: BTreeSet<&str> = data.runs.iter().flat_map(|r| r.members.iter().map(|(n, _)| &**n)).collect();
-    let timeline = in_window_runs
-        .iter()
+    /// Keeps what overlaps the window (from `since` on), sorted.
+    fn window(&mut self, since: i64) {
+        let overlaps = |start: Time, end: Option<Time>| {
+            end.is_none_or(|e| e.0 >= since) || start.0 >= since
+        };
+        self.periods.retain(|p| overlaps(p.start, p.end));
+        self.episodes.retain(|e| overlaps(e.opened, e.closed));
+        self.episodes
+            .sort_by(|a, b| (a.opened, &a.kb).cmp(&(b.opened, &b.kb)));
+        self.behind.retain(|b| overlaps(b.start, b.end));
+        self.behind
+            .sort_by(|a, b| (a.start, &a.node).cmp(&(b.start, &b.node)));
+        self.events.retain(|e| e.at.0 >= since);
+        // At one time: the cluster's state first, then what changed.
+        let rank = |k: &str| match k {
+            "out-of-step" | "in-step" => 0,
+            "drift-closed" => 1,
+            "drift-opened" => 2,
+            "caught-up" => 3,
+            _ => 4,
+        };
+        self.events.sort_by(|a, b| {
+            (a.at, rank(a.kind), &a.kb, &a.nodes).cmp(&(b.at, rank(b.kind), &b.kb, &b.nodes))
+        });
+    }
+}
+
+/// Each run in the window: the cluster's state and each node's.
+fn timeline_points(runs: &[&Judged], all_nodes: &BTreeSet<&str>) -> Vec<TimelinePoint> {
+    runs.iter()
         .map(|j| {
             let member: HashMap<&str, &[u32]> = j.known.iter().copied().collect();
             let listed: BTreeSet<&str> = j.run.members.iter().map(|(n, _)| &**n).collect();
@@ -559,12 +561,70 @@ pub fn history(data: &ClusterData, window: Window) -> HistoryReport {
                     .collect(),
             }
         })
-        .collect();
+        .collect()
+}
 
-    // Per differing update, per node: first and last seen installed.
-    let differing: BTreeSet<u32> = episodes
+/// Per differing update, per node: first and last seen installed.
+fn updates_seen(kbs: &BTreeSet<u32>, per_node: &BTreeMap<&str, Vec<&ObsView>>) -> Vec<UpdateSeen> {
+    kbs.iter()
+        .map(|kb| UpdateSeen {
+            kb: kb_name(*kb),
+            nodes: per_node
+                .iter()
+                .map(|(n, list)| {
+                    let has = |o: &&&ObsView| o.kbs.as_ref().is_some_and(|k| k.binary_search(kb).is_ok());
+                    let last_known = list.iter().rev().find_map(|o| o.kbs.as_ref());
+                    NodeSeen {
+                        node: n.to_string(),
+                        first_seen: list.iter().find(has).map(|o| Time(o.at)),
+                        last_seen: list.iter().rev().find(has).map(|o| Time(o.at)),
+                        installed: last_known.is_some_and(|k| k.binary_search(kb).is_ok()),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The history of one cluster within `window`.
+pub fn history(data: &ClusterData, window: Window) -> HistoryReport {
+    let obs: HashMap<(&str, i64), &ObsView> = data
+        .observations
         .iter()
-        .filter_map(|e| e.kb.trim_start_matches("KB").parse().ok())
+        .map(|o| ((&*o.node, o.at), o))
+        .collect();
+    // Runs where no node's updates are known say nothing about the step.
+    let judged: Vec<Judged> = data
+        .runs
+        .iter()
+        .map(|r| judge(r, &obs, &data.cumulative))
+        .filter(|j| !j.known.is_empty())
+        .collect();
+    let since = window.since.unwrap_or(i64::MIN);
+    let as_of = judged.last().map(|j| j.run.at);
+    let mut scan = Scan::default();
+    for j in &judged {
+        scan.run(j);
+    }
+    let out_of_step_since = scan.open_period.map(|start| Since {
+        at: Time(start),
+        days: days_between(start, as_of.unwrap_or(start)),
+    });
+    scan.finish(as_of.unwrap_or(0), judged.last());
+    scan.window(since);
+    let mut findings: Vec<FindingSeen> = std::mem::take(&mut scan.findings)
+        .into_values()
+        .filter(|f| f.last_seen.0 >= since)
+        .collect();
+    findings.sort_by(|a, b| {
+        (a.first_seen, &a.code, &a.nodes).cmp(&(b.first_seen, &b.code, &b.nodes))
+    });
+
+    let in_window: Vec<&Judged> = judged.iter().filter(|j| j.run.at >= since).collect();
+    let all_nodes: BTreeSet<&str> = data
+        .runs
+        .iter()
+        .flat_map(|r| r.members.iter().map(|(n, _)| &**n))
         .collect();
     let mut per_node: BTreeMap<&str, Vec<&ObsView>> = BTreeMap::new();
     for o in &data.observations {
@@ -572,28 +632,10 @@ pub fn history(data: &ClusterData, window: Window) -> HistoryReport {
             per_node.entry(&o.node).or_default().push(o);
         }
     }
-    let updates = differing
+    let differing: BTreeSet<u32> = scan
+        .episodes
         .iter()
-        .map(|kb| UpdateSeen {
-            kb: kb_name(*kb),
-            nodes: per_node
-                .iter()
-                .map(|(n, list)| {
-                    let with: Vec<i64> = list
-                        .iter()
-                        .filter(|o| o.kbs.as_ref().is_some_and(|k| k.binary_search(kb).is_ok()))
-                        .map(|o| o.at)
-                        .collect();
-                    let last_known = list.iter().rev().find_map(|o| o.kbs.as_ref());
-                    NodeSeen {
-                        node: n.to_string(),
-                        first_seen: with.first().copied().map(Time),
-                        last_seen: with.last().copied().map(Time),
-                        installed: last_known.is_some_and(|k| k.binary_search(kb).is_ok()),
-                    }
-                })
-                .collect(),
-        })
+        .filter_map(|e| e.kb.trim_start_matches("KB").parse().ok())
         .collect();
     let nodes = per_node
         .iter()
@@ -616,22 +658,19 @@ pub fn history(data: &ClusterData, window: Window) -> HistoryReport {
         since: window.since.map(Time),
         until: window.until.map(Time),
         as_of: as_of.map(Time),
-        runs: in_window_runs.len(),
-        first_run: in_window_runs.first().map(|j| Time(j.run.at)),
+        runs: in_window.len(),
+        first_run: in_window.first().map(|j| Time(j.run.at)),
         in_step: last.map(|j| j.in_step()),
-        out_of_step_since: open_period.map(|start| Since {
-            at: Time(start),
-            days: days_between(start, end_or_now(None)),
-        }),
+        out_of_step_since,
         catalog: last.and_then(|j| j.run.catalog.as_deref().map(str::to_string)),
         nodes,
-        periods,
-        drift: episodes,
-        updates,
+        updates: updates_seen(&differing, &per_node),
+        periods: scan.periods,
+        drift: scan.episodes,
         cumulative_known: !data.cumulative.is_empty(),
-        behind,
+        behind: scan.behind,
         findings,
-        events,
-        timeline,
+        events: scan.events,
+        timeline: timeline_points(&in_window, &all_nodes),
     }
 }
