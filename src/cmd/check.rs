@@ -71,28 +71,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let mut late_errors: Vec<String> = Vec::new();
     let (mut store, out_of_step) = open_history(global, args.record, &loaded.inventory, &mut late_errors);
     timings.mark("history");
-    let lines: HashMap<&str, String> = out_of_step
-        .iter()
-        .map(|(c, o)| (c.as_str(), text::out_of_step_line(o)))
-        .collect();
-    let by_name: HashMap<&str, &lockstep_model::Cluster> = match args.metrics {
-        Some(_) => loaded
-            .inventory
-            .clusters
-            .iter()
-            .map(|c| (c.name.as_str(), c))
-            .collect(),
-        None => HashMap::new(),
-    };
-    let cluster_metrics: Mutex<Vec<ClusterMetrics>> = Mutex::new(Vec::new());
-    let observe = |c: &ClusterReport| {
-        if args.metrics.is_some() {
-            let m = ClusterMetrics::of(c, by_name.get(c.name.as_str()).copied());
-            if let Ok(mut v) = cluster_metrics.lock() {
-                v.push(m);
-            }
-        }
-    };
+    let per_cluster = PerCluster::new(&loaded.inventory, &out_of_step, args.metrics.is_some());
+    let observe = |c: &ClusterReport| per_cluster.observe(c);
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -156,8 +136,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 let report = streamed(w, false, &|c| {
                     observe(&c);
                     let mut s = String::new();
-                    let line = lines.get(c.name.as_str()).map(String::as_str);
-                    text::cluster_text_with(&mut s, &c, line, o);
+                    text::cluster_text_with(&mut s, &c, per_cluster.line(&c.name), o);
                     Ok(text::terminal_safe(s, o).into_bytes())
                 })?;
                 timings.mark("check and clusters");
@@ -220,71 +199,14 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     for e in &loaded.errors {
         eprintln!("lockstep: {e}");
     }
-    let stamp = match sources.catalog_info().path {
-        Some(p) if args.record || args.metrics.is_some() => {
-            match CatalogStamp::of_catalog(Path::new(&p)) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    late_errors.push(e);
-                    None
-                }
-            }
-        }
-        _ => None,
+    let extras = Extras {
+        record: store.as_deref_mut().filter(|_| args.record),
+        metrics: args.metrics.as_deref(),
+        cluster_metrics: per_cluster.into_metrics(),
+        out_of_step: &out_of_step,
     };
-    if let Some(path) = &args.metrics {
-        let mut clusters = cluster_metrics.into_inner().unwrap_or_default();
-        for c in &mut clusters {
-            c.out_of_step_since = out_of_step.get(&c.name).map(|o| o.since);
-        }
-        let loose: Vec<NodeMetrics> = report
-            .loose_nodes
-            .iter()
-            .map(|p| {
-                let node = loaded.inventory.loose_nodes.iter().find(|n| n.name == p.node);
-                NodeMetrics::of(p, node)
-            })
-            .collect();
-        let catalog = CatalogMetrics {
-            available: sources.catalog_info().available,
-            newest_release: stamp
-                .as_ref()
-                .and_then(|s| s.newest_release.as_deref())
-                .and_then(|d| d.parse::<jiff::civil::Date>().ok())
-                .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
-                .map(|z| z.timestamp().as_second()),
-            imported_at: stamp
-                .as_ref()
-                .and_then(|s| s.imported_at)
-                .map(|t| t.as_second()),
-        };
-        let body = lockstep_report::metrics::render_metrics(
-            jiff::Timestamp::now().as_second(),
-            catalog,
-            &clusters,
-            &loose,
-            &report.findings,
-        );
-        if let Err(e) = write_atomic(path, body.as_bytes()) {
-            late_errors.push(format!("{e:#}"));
-        }
-        timings.mark("metrics");
-    }
-    if let Some(store) = store.as_mut().filter(|_| args.record) {
-        match record(
-            store.as_mut(),
-            &loaded.inventory,
-            &report.findings,
-            &knowledge,
-            stamp,
-            false,
-        ) {
-            Ok(true) => late_errors.push("some nodes could not be recorded (above)".into()),
-            Ok(false) => {}
-            Err(e) => late_errors.push(format!("{e:#}")),
-        }
-        timings.mark("record");
-    }
+    late_errors.extend(extras.write(&report, &loaded.inventory, &sources, &knowledge));
+    timings.mark("metrics and record");
     for e in &late_errors {
         eprintln!("lockstep: error: {e}");
     }
@@ -305,6 +227,129 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     std::mem::forget(report);
     std::mem::forget(loaded);
     Ok(code)
+}
+
+/// What the check's report and metrics take from each cluster as it
+/// streams past: the history's line, and the metrics.
+struct PerCluster<'a> {
+    lines: HashMap<&'a str, String>,
+    by_name: HashMap<&'a str, &'a lockstep_model::Cluster>,
+    metrics: Option<Mutex<Vec<ClusterMetrics>>>,
+}
+
+impl<'a> PerCluster<'a> {
+    fn new(
+        inventory: &'a Inventory,
+        out_of_step: &'a HashMap<String, OutOfStep>,
+        metrics: bool,
+    ) -> Self {
+        PerCluster {
+            lines: out_of_step
+                .iter()
+                .map(|(c, o)| (c.as_str(), text::out_of_step_line(o)))
+                .collect(),
+            by_name: if metrics {
+                inventory.clusters.iter().map(|c| (c.name.as_str(), c)).collect()
+            } else {
+                HashMap::new()
+            },
+            metrics: metrics.then(|| Mutex::new(Vec::new())),
+        }
+    }
+
+    fn line(&self, cluster: &str) -> Option<&str> {
+        self.lines.get(cluster).map(String::as_str)
+    }
+
+    fn observe(&self, c: &ClusterReport) {
+        if let Some(m) = &self.metrics {
+            let cm = ClusterMetrics::of(c, self.by_name.get(c.name.as_str()).copied());
+            if let Ok(mut v) = m.lock() {
+                v.push(cm);
+            }
+        }
+    }
+
+    fn into_metrics(self) -> Vec<ClusterMetrics> {
+        self.metrics
+            .and_then(|m| m.into_inner().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// What a check writes after its report: the metrics file and the record.
+struct Extras<'a> {
+    record: Option<&'a mut (dyn Store + 'static)>,
+    metrics: Option<&'a Path>,
+    /// Gathered from each cluster's report as the check streamed it.
+    cluster_metrics: Vec<ClusterMetrics>,
+    out_of_step: &'a HashMap<String, OutOfStep>,
+}
+
+impl Extras<'_> {
+    /// Writes both; returns what failed.
+    fn write(
+        self,
+        report: &CheckReport,
+        inventory: &Inventory,
+        sources: &lockstep_check::sources::Sources,
+        knowledge: &dyn Knowledge,
+    ) -> Vec<String> {
+        let mut errors = Vec::new();
+        let stamp = match sources.catalog_info().path {
+            Some(p) if self.record.is_some() || self.metrics.is_some() => {
+                CatalogStamp::of_catalog(Path::new(&p))
+                    .map_err(|e| errors.push(e))
+                    .ok()
+            }
+            _ => None,
+        };
+        if let Some(path) = self.metrics {
+            let mut clusters = self.cluster_metrics;
+            for c in &mut clusters {
+                c.out_of_step_since = self.out_of_step.get(&c.name).map(|o| o.since);
+            }
+            let loose: Vec<NodeMetrics> = report
+                .loose_nodes
+                .iter()
+                .map(|p| {
+                    let node = inventory.loose_nodes.iter().find(|n| n.name == p.node);
+                    NodeMetrics::of(p, node)
+                })
+                .collect();
+            let catalog = CatalogMetrics {
+                available: sources.catalog_info().available,
+                newest_release: stamp
+                    .as_ref()
+                    .and_then(|s| s.newest_release.as_deref())
+                    .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+                    .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+                    .map(|z| z.timestamp().as_second()),
+                imported_at: stamp
+                    .as_ref()
+                    .and_then(|s| s.imported_at)
+                    .map(|t| t.as_second()),
+            };
+            let body = lockstep_report::metrics::render_metrics(
+                jiff::Timestamp::now().as_second(),
+                catalog,
+                &clusters,
+                &loose,
+                &report.findings,
+            );
+            if let Err(e) = write_atomic(path, body.as_bytes()) {
+                errors.push(format!("{e:#}"));
+            }
+        }
+        if let Some(store) = self.record {
+            match record(store, inventory, &report.findings, knowledge, stamp, false) {
+                Ok(true) => errors.push("some nodes could not be recorded (above)".into()),
+                Ok(false) => {}
+                Err(e) => errors.push(format!("{e:#}")),
+            }
+        }
+        errors
+    }
 }
 
 /// The history, when there is one (or `--record` asks for it), and what it
