@@ -10,7 +10,10 @@
 //!   (removed everywhere);
 //! * the cluster's newest cumulative update (per OS build: a mixed cluster
 //!   mid-upgrade has one per build) is the newest by release date among the
-//!   cumulative updates its nodes carry; a node without it is *behind*.
+//!   cumulative updates its nodes carry; a node without it is *behind*;
+//! * a node whose updates could not be read in a run (a snapshot's
+//!   `hotfixes` section in error) keeps its last known ones: an unreadable
+//!   list is no evidence of a change.
 //!
 //! Durations in days are calendar days between the UTC dates, as an admin
 //! counts them ("since 2026-11-03 (31 days)" on 2026-12-04); open items are
@@ -228,29 +231,43 @@ fn build_number(os_build: Option<&str>) -> Option<u32> {
     os_build?.split('.').nth(2)?.parse().ok()
 }
 
+/// A node's observations whose updates are known, by time.
+type KnownByNode<'a> = HashMap<&'a str, Vec<&'a ObsView>>;
+
 fn judge<'a>(
     run: &'a RunView,
     obs: &HashMap<(&str, i64), &'a ObsView>,
+    known_by_node: &KnownByNode<'a>,
     cumulative: &HashMap<u32, Option<String>>,
 ) -> Judged<'a> {
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     let mut builds: BTreeMap<Option<u32>, Vec<(&'a str, &'a [u32])>> = BTreeMap::new();
     for (node, at) in &run.members {
-        match obs.get(&(&**node, *at)) {
-            Some(o) => match &o.kbs {
-                Some(kbs) => {
-                    // The observation's node name is the run's (same Arc).
-                    let name: &'a str = &o.node;
-                    known.push((name, kbs.as_slice()));
-                    builds
-                        .entry(build_number(o.os_build.as_deref()))
-                        .or_default()
-                        .push((name, kbs.as_slice()));
-                }
-                None => unknown.push(&*o.node),
-            },
-            None => {}
+        let Some(o) = obs.get(&(&**node, *at)) else {
+            continue;
+        };
+        // A node whose updates could not be read this time keeps its last
+        // known ones: an unreadable list is no evidence of a change.
+        let carried = match &o.kbs {
+            Some(_) => Some(*o),
+            None => {
+                unknown.push(&*o.node);
+                known_by_node.get(&*o.node).and_then(|list| {
+                    let i = list.partition_point(|k| k.at <= *at);
+                    i.checked_sub(1).map(|i| list[i])
+                })
+            }
+        };
+        if let Some(k) = carried
+            && let Some(kbs) = &k.kbs
+        {
+            let name: &'a str = &o.node;
+            known.push((name, kbs.as_slice()));
+            builds
+                .entry(build_number(k.os_build.as_deref()))
+                .or_default()
+                .push((name, kbs.as_slice()));
         }
     }
     let mut union = BTreeSet::new();
@@ -552,6 +569,7 @@ fn timeline_points(runs: &[&Judged], all_nodes: &BTreeSet<&str>) -> Vec<Timeline
                         node: n.to_string(),
                         state: match member.get(n) {
                             _ if !listed.contains(n) => "absent",
+                            _ if j.unknown.contains(n) => "unknown",
                             None => "unknown",
                             Some(_) if j.behind.contains_key(n) => "behind",
                             Some(kbs) if kbs.len() < j.union.len() => "lacking",
@@ -594,10 +612,14 @@ pub fn history(data: &ClusterData, window: Window) -> HistoryReport {
         .map(|o| ((&*o.node, o.at), o))
         .collect();
     // Runs where no node's updates are known say nothing about the step.
+    let mut known_by_node: KnownByNode = HashMap::new();
+    for o in data.observations.iter().filter(|o| o.kbs.is_some()) {
+        known_by_node.entry(&o.node).or_default().push(o);
+    }
     let judged: Vec<Judged> = data
         .runs
         .iter()
-        .map(|r| judge(r, &obs, &data.cumulative))
+        .map(|r| judge(r, &obs, &known_by_node, &data.cumulative))
         .filter(|j| !j.known.is_empty())
         .collect();
     let since = window.since.unwrap_or(i64::MIN);
