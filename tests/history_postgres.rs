@@ -24,9 +24,10 @@ const RECORDERS: usize = 16;
 /// The update history is left out, so a node's updates are its hotfix
 /// list. Returns the file and the update sets it carries.
 fn load_snapshot(dir: &Path, k: usize, j: usize) -> (PathBuf, Vec<Vec<String>>) {
-    let mut doc: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo("tests/fixtures/snapshot/hvclu22.json")).unwrap())
-            .unwrap();
+    let mut doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("tests/fixtures/snapshot/hvclu22.json")).unwrap(),
+    )
+    .unwrap();
     let day = jiff::civil::date(2024, 1, 1)
         .checked_add(jiff::Span::new().days(j as i64))
         .unwrap();
@@ -34,7 +35,12 @@ fn load_snapshot(dir: &Path, k: usize, j: usize) -> (PathBuf, Vec<Vec<String>>) 
     let cluster = &mut doc["clusters"][0];
     cluster["name"] = Value::String(format!("LOAD{k}"));
     let mut sets = Vec::new();
-    for (i, node) in cluster["nodes"].as_array_mut().unwrap().iter_mut().enumerate() {
+    for (i, node) in cluster["nodes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
         node.as_object_mut().unwrap().remove("updateHistory");
         let fixes = node["hotfixes"]["data"].as_array_mut().unwrap();
         if (j / 10) % 2 == 1 {
@@ -60,7 +66,9 @@ fn count(c: &mut postgres::Client, table: &str) -> i64 {
 
 /// "recorded 1 run(s) of 1 cluster(s) (0 already recorded), ..." → (new, known).
 fn runs_recorded(stdout: &str) -> (u64, u64) {
-    let rest = stdout.strip_prefix("recorded ").unwrap_or_else(|| panic!("{stdout}"));
+    let rest = stdout
+        .strip_prefix("recorded ")
+        .unwrap_or_else(|| panic!("{stdout}"));
     let new: u64 = rest.split(' ').next().unwrap().parse().unwrap();
     let known: u64 = rest
         .split_once("cluster(s) (")
@@ -123,12 +131,20 @@ fn sixteen_concurrent_recorders_lose_and_duplicate_nothing() {
     assert_eq!(count(&mut c, "clusters"), CLUSTERS as i64);
     assert_eq!(count(&mut c, "nodes"), 3 * CLUSTERS as i64);
     assert_eq!(count(&mut c, "runs"), (CLUSTERS * SNAPSHOTS) as i64);
-    assert_eq!(count(&mut c, "observations"), (3 * CLUSTERS * SNAPSHOTS) as i64);
+    assert_eq!(
+        count(&mut c, "observations"),
+        (3 * CLUSTERS * SNAPSHOTS) as i64
+    );
     assert_eq!(count(&mut c, "update_sets"), sets.len() as i64);
     assert_eq!(sets.len(), 6, "{sets:?}");
     // Every run's members and sets read back.
     let json: Value = serde_json::from_str(&ok(&lockstep(&[
-        "--history", &url, "history", "load3", "--format", "json",
+        "--history",
+        &url,
+        "history",
+        "load3",
+        "--format",
+        "json",
     ])))
     .unwrap();
     assert_eq!(json["runs"], 50);
@@ -145,21 +161,40 @@ fn a_recorder_killed_mid_transaction_leaves_the_history_consistent() {
     let dir = tempfile::tempdir().unwrap();
     let (first, _) = load_snapshot(dir.path(), 0, 0);
     let (second, _) = load_snapshot(dir.path(), 0, 15);
-    ok(&lockstep(&["--no-catalog", "--history", &url, "record", first.to_str().unwrap()]));
+    ok(&lockstep(&[
+        "--no-catalog",
+        "--history",
+        &url,
+        "record",
+        first.to_str().unwrap(),
+    ]));
     let mut c = pg.client("kill");
-    let before: Vec<i64> = ["runs", "observations", "update_sets", "finding_sets", "nodes"]
-        .iter()
-        .map(|t| count(&mut c, t))
-        .collect();
+    let before: Vec<i64> = [
+        "runs",
+        "observations",
+        "update_sets",
+        "finding_sets",
+        "nodes",
+    ]
+    .iter()
+    .map(|t| count(&mut c, t))
+    .collect();
     assert_eq!(before[..3], [1, 3, 2]);
 
     // Hold a lock the recorder needs last: it inserts its nodes, sets and
     // observations, then waits inside its transaction.
     let mut holder = pg.client("kill");
     let mut tx = holder.transaction().unwrap();
-    tx.batch_execute("LOCK TABLE runs IN SHARE ROW EXCLUSIVE MODE").unwrap();
+    tx.batch_execute("LOCK TABLE runs IN SHARE ROW EXCLUSIVE MODE")
+        .unwrap();
     let mut child = Command::new(BIN)
-        .args(["--no-catalog", "--history", &url, "record", second.to_str().unwrap()])
+        .args([
+            "--no-catalog",
+            "--history",
+            &url,
+            "record",
+            second.to_str().unwrap(),
+        ])
         .env_remove("LOCKSTEP_HISTORY")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -190,7 +225,10 @@ fn a_recorder_killed_mid_transaction_leaves_the_history_consistent() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(uncommitted, 1, "the recorder had not written its observations yet");
+    assert_eq!(
+        uncommitted, 1,
+        "the recorder had not written its observations yet"
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     tx.rollback().unwrap();
@@ -208,13 +246,22 @@ fn a_recorder_killed_mid_transaction_leaves_the_history_consistent() {
         if n == 0 {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "the killed recorder's session stayed");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the killed recorder's session stayed"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let after: Vec<i64> = ["runs", "observations", "update_sets", "finding_sets", "nodes"]
-        .iter()
-        .map(|t| count(&mut c, t))
-        .collect();
+    let after: Vec<i64> = [
+        "runs",
+        "observations",
+        "update_sets",
+        "finding_sets",
+        "nodes",
+    ]
+    .iter()
+    .map(|t| count(&mut c, t))
+    .collect();
     assert_eq!(after, before);
     // Every stored run and observation is whole and readable.
     let orphans: i64 = c
@@ -227,12 +274,23 @@ fn a_recorder_killed_mid_transaction_leaves_the_history_consistent() {
         .get(0);
     assert_eq!(orphans, 0);
     // Recording again completes.
-    let out = ok(&lockstep(&["--no-catalog", "--history", &url, "record", second.to_str().unwrap()]));
+    let out = ok(&lockstep(&[
+        "--no-catalog",
+        "--history",
+        &url,
+        "record",
+        second.to_str().unwrap(),
+    ]));
     assert_eq!(runs_recorded(&out), (1, 0));
     assert_eq!(count(&mut c, "runs"), 2);
     assert_eq!(count(&mut c, "observations"), 6);
     let json: Value = serde_json::from_str(&ok(&lockstep(&[
-        "--history", &url, "history", "LOAD0", "--format", "json",
+        "--history",
+        &url,
+        "history",
+        "LOAD0",
+        "--format",
+        "json",
     ])))
     .unwrap();
     assert_eq!(json["runs"], 2);
@@ -262,7 +320,14 @@ fn foreign_and_newer_databases_are_refused_and_left_as_they_were() {
         .unwrap();
     for args in [
         vec!["--no-catalog", "--history", &foreign, "record", snap],
-        vec!["--no-catalog", "--history", &foreign, "check", "--record", snap],
+        vec![
+            "--no-catalog",
+            "--history",
+            &foreign,
+            "check",
+            "--record",
+            snap,
+        ],
         vec!["--history", &foreign, "history"],
     ] {
         let o = lockstep(&args);
@@ -277,29 +342,54 @@ fn foreign_and_newer_databases_are_refused_and_left_as_they_were() {
         );
     }
     assert_eq!(tables(&mut c), ["dashboard"]);
-    let title: String = c.query_one("SELECT title FROM dashboard", &[]).unwrap().get(0);
+    let title: String = c
+        .query_one("SELECT title FROM dashboard", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(title, "Hyper-V");
 
     // A reader does not create a history in an empty database.
     let empty = pg.create_db("empty");
     let o = lockstep(&["--history", &empty, "history"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no history at PostgreSQL lockstep@127.0.0.1"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no history at PostgreSQL lockstep@127.0.0.1"),
+        "{}",
+        stderr(&o)
+    );
     assert!(tables(&mut pg.client("empty")).is_empty());
 
     let newer = pg.create_db("newer");
-    ok(&lockstep(&["--no-catalog", "--history", &newer, "record", snap]));
+    ok(&lockstep(&[
+        "--no-catalog",
+        "--history",
+        &newer,
+        "record",
+        snap,
+    ]));
     let mut c = pg.client("newer");
-    c.batch_execute("UPDATE lockstep_meta SET schema_version = 7").unwrap();
+    c.batch_execute("UPDATE lockstep_meta SET schema_version = 7")
+        .unwrap();
     let (later, _) = load_snapshot(dir.path(), 1, 1);
-    let o = lockstep(&["--no-catalog", "--history", &newer, "record", later.to_str().unwrap()]);
+    let o = lockstep(&[
+        "--no-catalog",
+        "--history",
+        &newer,
+        "record",
+        later.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("has history schema version 7, newer than this lockstep knows (1); it was not modified"),
+        stderr(&o).contains(
+            "has history schema version 7, newer than this lockstep knows (1); it was not modified"
+        ),
         "{}",
         stderr(&o)
     );
     assert_eq!(count(&mut c, "runs"), 1);
-    let v: i64 = c.query_one("SELECT schema_version FROM lockstep_meta", &[]).unwrap().get(0);
+    let v: i64 = c
+        .query_one("SELECT schema_version FROM lockstep_meta", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(v, 7);
 }

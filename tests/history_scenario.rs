@@ -118,7 +118,8 @@ fn sqlite_and_postgresql_tell_the_same_history_byte_for_byte() {
         "  error [update-drift-missing] KB5033118 absent on HVS02 (missing): first 2023-12-12, last 2023-12-12, still reported\n"
     ), "{text}");
 
-    let json: serde_json::Value = serde_json::from_slice(&history(&url, &["--format", "json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&history(&url, &["--format", "json"])).unwrap();
     assert_eq!(json["schema"], "lockstep-history/1");
     assert_eq!(json["out_of_step_since"]["at"], "2023-12-12T08:00:00Z");
     let periods: Vec<(String, String, i64)> = json["periods"]
@@ -136,7 +137,11 @@ fn sqlite_and_postgresql_tell_the_same_history_byte_for_byte() {
     assert_eq!(
         periods,
         [
-            ("2023-12-03T08:00:00Z".into(), "2023-12-09T08:00:00Z".into(), 6 * 86_400),
+            (
+                "2023-12-03T08:00:00Z".into(),
+                "2023-12-09T08:00:00Z".into(),
+                6 * 86_400
+            ),
             ("2023-12-12T08:00:00Z".into(), "open".into(), 0),
         ]
     );
@@ -146,7 +151,10 @@ fn sqlite_and_postgresql_tell_the_same_history_byte_for_byte() {
     let html = String::from_utf8(history(&sqlite, &["--format", "html"])).unwrap();
     assert!(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline\""));
     assert!(html.contains("Out of step since 2023-12-12 (0 days)"));
-    assert!(html.contains("<title>HVS02: behind from 2023-12-03 to 2023-12-09</title>"), "{html}");
+    assert!(
+        html.contains("<title>HVS02: behind from 2023-12-03 to 2023-12-09</title>"),
+        "{html}"
+    );
     // Nothing to fetch: the only URL is the SVG namespace.
     assert_eq!(html.matches("http").count(), 1);
     assert!(!html.contains("<script"));
@@ -162,7 +170,12 @@ fn sqlite_and_postgresql_tell_the_same_history_byte_for_byte() {
     let day14 = ws2022_day(dir.path(), 14, [Dec, Nov, Dec]);
     for store in stores {
         let report = lockstep(&[
-            "--catalog", &cat, "--history", store, "check", day14.to_str().unwrap(),
+            "--catalog",
+            &cat,
+            "--history",
+            store,
+            "check",
+            day14.to_str().unwrap(),
         ]);
         let text = String::from_utf8_lossy(&report.stdout);
         assert!(

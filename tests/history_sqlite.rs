@@ -34,7 +34,12 @@ fn snapshot(dir: &Path, name: &str, at: &str, behind: bool) -> PathBuf {
 
 fn history_json(store: &str, cluster: &str) -> Value {
     serde_json::from_str(&ok(&lockstep(&[
-        "--history", store, "history", cluster, "--format", "json",
+        "--history",
+        store,
+        "history",
+        cluster,
+        "--format",
+        "json",
     ])))
     .unwrap()
 }
@@ -47,7 +52,15 @@ fn observations_are_keyed_by_collection_time_and_stored_once() {
     let d1 = snapshot(dir.path(), "d1.json", "2024-03-01T06:00:00Z", false);
     let d10 = snapshot(dir.path(), "d10.json", "2024-03-10T06:00:00.5Z", true);
     let d20 = snapshot(dir.path(), "d20.json", "2024-03-20T06:00:00Z", false);
-    let record = |f: &Path| ok(&lockstep(&["--no-catalog", "--history", &store, "record", f.to_str().unwrap()]));
+    let record = |f: &Path| {
+        ok(&lockstep(&[
+            "--no-catalog",
+            "--history",
+            &store,
+            "record",
+            f.to_str().unwrap(),
+        ]))
+    };
     // The 20th arrives first, the 10th last: collected-at, not arrival, orders them.
     assert!(record(&d20).starts_with("recorded 1 run(s) of 1 cluster(s) (0 already recorded), 3 node observation(s) (0 already recorded), 1 new update set(s)"));
     assert!(record(&d1).starts_with("recorded 1 run(s) of 1 cluster(s) (0 already recorded), 3 node observation(s) (0 already recorded), 0 new update set(s)"));
@@ -75,7 +88,10 @@ fn observations_are_keyed_by_collection_time_and_stored_once() {
     let text = ok(&lockstep(&["--history", &store, "history", "HVCLU22"]));
     assert!(text.contains("Behind the cluster's newest cumulative update\n  unknown: no run was recorded with a catalog that knows the cumulative updates\n"), "{text}");
     let list = ok(&lockstep(&["--history", &store, "history"]));
-    assert_eq!(list, "HVCLU22: 3 node(s), 3 run(s) from 2024-03-01 to 2024-03-20, in step at the last run\n");
+    assert_eq!(
+        list,
+        "HVCLU22: 3 node(s), 3 run(s) from 2024-03-01 to 2024-03-20, in step at the last run\n"
+    );
 }
 
 #[test]
@@ -83,13 +99,26 @@ fn concurrent_recorders_share_one_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("h.sqlite3").display().to_string();
     let files: Vec<PathBuf> = (1..=8)
-        .map(|d| snapshot(dir.path(), &format!("d{d}.json"), &format!("2024-04-{d:02}T06:00:00Z"), d % 3 == 0))
+        .map(|d| {
+            snapshot(
+                dir.path(),
+                &format!("d{d}.json"),
+                &format!("2024-04-{d:02}T06:00:00Z"),
+                d % 3 == 0,
+            )
+        })
         .collect();
     std::thread::scope(|s| {
         for _ in 0..4 {
             s.spawn(|| {
                 for f in &files {
-                    ok(&lockstep(&["--no-catalog", "--history", &store, "record", f.to_str().unwrap()]));
+                    ok(&lockstep(&[
+                        "--no-catalog",
+                        "--history",
+                        &store,
+                        "record",
+                        f.to_str().unwrap(),
+                    ]));
                 }
             });
         }
@@ -122,7 +151,10 @@ fn foreign_files_and_newer_schemas_are_refused_and_never_modified() {
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "not a database, 16 bytes or more of it\n").unwrap();
     for (path, why) in [
-        (cat.clone(), "an SQLite database with the tables cves, documents, products, raw_products, supersedence, update_documents, update_products, updates"),
+        (
+            cat.clone(),
+            "an SQLite database with the tables cves, documents, products, raw_products, supersedence, update_documents, update_products, updates",
+        ),
         (text.display().to_string(), "not an SQLite database"),
     ] {
         let before = std::fs::read(&path).unwrap();
@@ -133,27 +165,46 @@ fn foreign_files_and_newer_schemas_are_refused_and_never_modified() {
             let o = lockstep(&args);
             assert_eq!(o.status.code(), Some(2));
             assert!(
-                stderr(&o).contains(&format!("SQLite {path} is not a lockstep history ({why}); it was not modified")),
+                stderr(&o).contains(&format!(
+                    "SQLite {path} is not a lockstep history ({why}); it was not modified"
+                )),
                 "{}",
                 stderr(&o)
             );
         }
         // The report is still written when only the history fails.
-        let o = lockstep(&["--no-catalog", "--history", &path, "check", "--record", snap]);
+        let o = lockstep(&[
+            "--no-catalog",
+            "--history",
+            &path,
+            "check",
+            "--record",
+            snap,
+        ]);
         assert_eq!(o.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&o.stdout).starts_with("lockstep check: 1 cluster(s), 3 node(s)"));
+        assert!(
+            String::from_utf8_lossy(&o.stdout)
+                .starts_with("lockstep check: 1 cluster(s), 3 node(s)")
+        );
         assert_eq!(std::fs::read(&path).unwrap(), before, "{path} was modified");
         assert!(!Path::new(&format!("{path}-wal")).exists());
     }
 
     // A history written by a newer lockstep.
     let newer = dir.path().join("newer.sqlite3").display().to_string();
-    ok(&lockstep(&["--no-catalog", "--history", &newer, "record", snap]));
+    ok(&lockstep(&[
+        "--no-catalog",
+        "--history",
+        &newer,
+        "record",
+        snap,
+    ]));
     {
         let c = rusqlite::Connection::open(&newer).unwrap();
         c.execute_batch("UPDATE lockstep_meta SET schema_version = 3; PRAGMA user_version = 3;")
             .unwrap();
-        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;").unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+            .unwrap();
     }
     let before = std::fs::read(&newer).unwrap();
     let o = lockstep(&["--no-catalog", "--history", &newer, "record", snap]);
@@ -172,7 +223,13 @@ fn foreign_files_and_newer_schemas_are_refused_and_never_modified() {
     assert!(stderr(&o).contains("no history at"), "{}", stderr(&o));
     assert!(!none.exists());
     // A check without --record does not create one either, and says nothing of it.
-    let o = lockstep(&["--no-catalog", "--history", none.to_str().unwrap(), "check", snap]);
+    let o = lockstep(&[
+        "--no-catalog",
+        "--history",
+        none.to_str().unwrap(),
+        "check",
+        snap,
+    ]);
     assert_eq!(o.status.code(), Some(0));
     assert!(!none.exists());
 }
@@ -212,5 +269,9 @@ fn a_postgresql_that_is_down_is_a_clear_error_and_the_report_is_still_written() 
     assert!(!err.contains("secret"), "the password was shown: {err}");
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(written["clusters"][0]["name"], "kb2616676");
-    assert!(std::fs::read_to_string(&metrics).unwrap().contains("lockstep_cluster_validation_will_warn{cluster=\"kb2616676\"} 1\n"));
+    assert!(
+        std::fs::read_to_string(&metrics)
+            .unwrap()
+            .contains("lockstep_cluster_validation_will_warn{cluster=\"kb2616676\"} 1\n")
+    );
 }

@@ -70,7 +70,12 @@ fn metrics_pass_promtool_and_say_exactly_what_the_check_found() {
             args.push("--record");
         }
         let o = lockstep(&args);
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     };
     run(&cluster, true);
     promtool(&metrics);
@@ -92,7 +97,10 @@ fn metrics_pass_promtool_and_say_exactly_what_the_check_found() {
         "lockstep_node_collected_timestamp_seconds{cluster=\"ws2022-behind\",node=\"HVS02\"} 1702368000",
         "lockstep_findings{code=\"update-drift-missing\",severity=\"error\"} 1",
     ] {
-        assert!(text.lines().any(|l| l == line), "no line {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line:?} in\n{text}"
+        );
     }
     // Nothing recorded before: out of step since this capture.
     assert!(text.lines().any(|l| l == "lockstep_cluster_out_of_step_since_timestamp_seconds{cluster=\"ws2022-behind\"} 1702368000"), "{text}");

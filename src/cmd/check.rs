@@ -69,7 +69,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     // Errors after the report: the history or the metrics could not be
     // written. The report is written all the same; the exit code says so.
     let mut late_errors: Vec<String> = Vec::new();
-    let (mut store, out_of_step) = open_history(global, args.record, &loaded.inventory, &mut late_errors);
+    let (mut store, out_of_step) =
+        open_history(global, args.record, &loaded.inventory, &mut late_errors);
     timings.mark("history");
     let per_cluster = PerCluster::new(&loaded.inventory, &out_of_step, args.metrics.is_some());
     let observe = |c: &ClusterReport| per_cluster.observe(c);
@@ -249,7 +250,11 @@ impl<'a> PerCluster<'a> {
                 .map(|(c, o)| (c.as_str(), text::out_of_step_line(o)))
                 .collect(),
             by_name: if metrics {
-                inventory.clusters.iter().map(|c| (c.name.as_str(), c)).collect()
+                inventory
+                    .clusters
+                    .iter()
+                    .map(|c| (c.name.as_str(), c))
+                    .collect()
             } else {
                 HashMap::new()
             },

@@ -81,12 +81,8 @@ impl PgServer {
             .tempdir()
             .expect("a temporary folder");
         if let Some(user) = &run_as {
-            std::os::unix::fs::chown(
-                dir.path(),
-                Some(id_of(user, "-u")),
-                Some(id_of(user, "-g")),
-            )
-            .expect("giving the temporary folder to the postgres user");
+            std::os::unix::fs::chown(dir.path(), Some(id_of(user, "-u")), Some(id_of(user, "-g")))
+                .expect("giving the temporary folder to the postgres user");
         }
         let data = dir.path().join("data");
         let mut server = PgServer {

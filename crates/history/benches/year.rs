@@ -55,8 +55,14 @@ fn month_kbs(month: i64) -> [KbId; 3] {
 }
 
 fn main() {
-    let fleet = env_path("LOCKSTEP_BENCH_FLEET", "/tmp/lockstep-bench-check/fleet-1000");
-    let catalog = env_path("LOCKSTEP_BENCH_CATALOG", "/tmp/lockstep-bench-check/wesng.sqlite3");
+    let fleet = env_path(
+        "LOCKSTEP_BENCH_FLEET",
+        "/tmp/lockstep-bench-check/fleet-1000",
+    );
+    let catalog = env_path(
+        "LOCKSTEP_BENCH_CATALOG",
+        "/tmp/lockstep-bench-check/wesng.sqlite3",
+    );
     let target = std::env::var("LOCKSTEP_BENCH_HISTORY")
         .unwrap_or_else(|_| "/tmp/lockstep-bench-history/year.sqlite3".into());
     let days: i64 = std::env::var("LOCKSTEP_BENCH_DAYS")
@@ -70,11 +76,15 @@ fn main() {
         }
     }
     let mut store = target.open(true).expect("opening the history");
-    let loaded = lockstep_ingest::load_paths(&[fleet.clone()]);
+    let loaded = lockstep_ingest::load_paths(std::slice::from_ref(&fleet));
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors.first());
     let mut inventory = loaded.inventory;
     let nodes: usize = inventory.clusters.iter().map(|c| c.nodes.len()).sum();
-    eprintln!("fleet {}: {} clusters, {nodes} nodes", fleet.display(), inventory.clusters.len());
+    eprintln!(
+        "fleet {}: {} clusters, {nodes} nodes",
+        fleet.display(),
+        inventory.clusters.len()
+    );
     let sources = Sources::open(Some(&catalog), &[]).expect("opening the catalog");
     let knowledge = sources.knowledge();
     let stamp = lockstep_history::CatalogStamp::of_catalog(&catalog).ok();
@@ -149,7 +159,10 @@ fn main() {
         record_secs.push(t.elapsed().as_secs_f64());
         assert_eq!(out.runs_new as usize, inventory.clusters.len());
         if day % 30 == 0 {
-            eprintln!("day {day}: {out:?}, {:.1} s so far", began.elapsed().as_secs_f64());
+            eprintln!(
+                "day {day}: {out:?}, {:.1} s so far",
+                began.elapsed().as_secs_f64()
+            );
         }
     }
     let counts = store.counts().expect("counts");
@@ -174,8 +187,14 @@ fn main() {
     if let Target::Sqlite(p) = &target {
         // Fold the WAL into the file, as the last connection closing does.
         let c = rusqlite::Connection::open(p).expect("reopen");
-        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").expect("checkpoint");
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .expect("checkpoint");
         let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-        println!("sqlite {}: {} bytes ({:.1} MB)", p.display(), size, size as f64 / 1e6);
+        println!(
+            "sqlite {}: {} bytes ({:.1} MB)",
+            p.display(),
+            size,
+            size as f64 / 1e6
+        );
     }
 }

@@ -3,9 +3,13 @@
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     /// The file or database belongs to something else: it is left untouched.
-    #[error("{target} is not a lockstep history ({detail}); it was not modified. Give --history a new file or an empty database")]
+    #[error(
+        "{target} is not a lockstep history ({detail}); it was not modified. Give --history a new file or an empty database"
+    )]
     Foreign { target: String, detail: String },
-    #[error("{target} has history schema version {found}, newer than this lockstep knows ({supported}); it was not modified. Upgrade lockstep")]
+    #[error(
+        "{target} has history schema version {found}, newer than this lockstep knows ({supported}); it was not modified. Upgrade lockstep"
+    )]
     SchemaTooNew {
         target: String,
         found: i64,

@@ -85,7 +85,10 @@ pub struct OutOfStep {
     pub as_of: i64,
 }
 
-pub fn out_of_step(store: &mut dyn Store, run: &RunRecord) -> Result<Option<OutOfStep>, HistoryError> {
+pub fn out_of_step(
+    store: &mut dyn Store,
+    run: &RunRecord,
+) -> Result<Option<OutOfStep>, HistoryError> {
     if run.in_step() {
         return Ok(None);
     }

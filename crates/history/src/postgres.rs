@@ -150,8 +150,10 @@ impl PgStore {
         let target = self.target.clone();
         let err = HistoryError::postgres(&target);
         let mut tx = self.client.transaction().map_err(&err)?;
-        tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"))
-            .map_err(&err)?;
+        tx.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"
+        ))
+        .map_err(&err)?;
         // Checked again under the lock: another collector may have migrated.
         let version = match inspect(&mut tx, &target)? {
             Found::Fresh => 0,
@@ -175,7 +177,11 @@ impl PgStore {
         tx.commit().map_err(&err)
     }
 
-    fn record_once(&mut self, r: &Recording, p: &Prepared) -> Result<RecordOutcome, postgres::Error> {
+    fn record_once(
+        &mut self,
+        r: &Recording,
+        p: &Prepared,
+    ) -> Result<RecordOutcome, postgres::Error> {
         let mut tx = self.client.transaction()?;
         let mut out = RecordOutcome::default();
         let (cluster_ids, node_ids) = name_ids(&mut tx, p)?;
@@ -196,8 +202,11 @@ impl PgStore {
             .iter()
             .map(|o| o.set_hash.as_ref().map(|h| set_ids[h]))
             .collect();
-        let o_build: Vec<Option<&str>> =
-            p.observations.iter().map(|o| o.os_build.as_deref()).collect();
+        let o_build: Vec<Option<&str>> = p
+            .observations
+            .iter()
+            .map(|o| o.os_build.as_deref())
+            .collect();
         out.observations_new = tx.execute(
             "INSERT INTO observations (node_id, collected_at, basis, update_set, os_build, recorded_at)
              SELECT n, t, b, s, o, $6 FROM unnest($1::int8[], $2::int8[], $3::int2[], $4::int8[], $5::text[]) AS x(n, t, b, s, o)
@@ -283,12 +292,19 @@ fn update_set_ids(
 ) -> Result<HashMap<Vec<u8>, i64>, postgres::Error> {
     let hashes: Vec<&[u8]> = p.sets.keys().map(|h| h.as_slice()).collect();
     let mut ids: HashMap<Vec<u8>, i64> = tx
-        .query("SELECT hash, id FROM update_sets WHERE hash = ANY($1)", &[&hashes])?
+        .query(
+            "SELECT hash, id FROM update_sets WHERE hash = ANY($1)",
+            &[&hashes],
+        )?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let missing: Vec<(&Vec<u8>, &(i32, Vec<u8>))> =
-        p.sets.iter().filter(|(h, _)| !ids.contains_key(*h)).collect();
+    type Row<'r> = (&'r Vec<u8>, &'r (i32, Vec<u8>));
+    let missing: Vec<Row> = p
+        .sets
+        .iter()
+        .filter(|(h, _)| !ids.contains_key(*h))
+        .collect();
     if missing.is_empty() {
         return Ok(ids);
     }
@@ -301,13 +317,19 @@ fn update_set_ids(
          ORDER BY h ON CONFLICT (hash) DO NOTHING",
         &[&h, &c, &k],
     )?;
-    for r in tx.query("SELECT hash, id FROM update_sets WHERE hash = ANY($1)", &[&h])? {
+    for r in tx.query(
+        "SELECT hash, id FROM update_sets WHERE hash = ANY($1)",
+        &[&h],
+    )? {
         ids.insert(r.get(0), r.get(1));
     }
     Ok(ids)
 }
 
-fn finding_set_ids(tx: &mut Tx<'_>, p: &Prepared) -> Result<HashMap<Vec<u8>, i64>, postgres::Error> {
+fn finding_set_ids(
+    tx: &mut Tx<'_>,
+    p: &Prepared,
+) -> Result<HashMap<Vec<u8>, i64>, postgres::Error> {
     let fh: Vec<&[u8]> = p.finding_sets.keys().map(|h| h.as_slice()).collect();
     let fj: Vec<&str> = p.finding_sets.values().map(|j| j.as_str()).collect();
     tx.execute(
@@ -317,7 +339,10 @@ fn finding_set_ids(tx: &mut Tx<'_>, p: &Prepared) -> Result<HashMap<Vec<u8>, i64
         &[&fh, &fj],
     )?;
     Ok(tx
-        .query("SELECT hash, id FROM finding_sets WHERE hash = ANY($1)", &[&fh])?
+        .query(
+            "SELECT hash, id FROM finding_sets WHERE hash = ANY($1)",
+            &[&fh],
+        )?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect())
@@ -345,8 +370,11 @@ fn catalog_id(tx: &mut Tx<'_>, r: &Recording) -> Result<Option<i64>, postgres::E
         &[&c.fingerprint, &c.description, &c.newest_release],
     )?;
     Ok(Some(
-        tx.query_one("SELECT id FROM catalogs WHERE fingerprint = $1", &[&c.fingerprint])?
-            .get(0),
+        tx.query_one(
+            "SELECT id FROM catalogs WHERE fingerprint = $1",
+            &[&c.fingerprint],
+        )?
+        .get(0),
     ))
 }
 

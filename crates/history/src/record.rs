@@ -103,7 +103,12 @@ impl CatalogStamp {
         docs.sort_by(|a, b| (a.kind.as_str(), &a.name).cmp(&(b.kind.as_str(), &b.name)));
         let mut listing = String::new();
         for d in &docs {
-            listing.push_str(&format!("{}:{}:{}\n", d.kind.as_str(), d.name, d.content_hash));
+            listing.push_str(&format!(
+                "{}:{}:{}\n",
+                d.kind.as_str(),
+                d.name,
+                d.content_hash
+            ));
         }
         let fingerprint: String = codec::text_hash("lockstep-catalog", &listing)[..8]
             .iter()

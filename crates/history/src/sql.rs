@@ -3,9 +3,11 @@
 
 pub const CLUSTER_BY_KEY: &str = "SELECT id, name FROM clusters WHERE key = $1";
 pub const NODES_OF: &str = "SELECT id, name FROM nodes WHERE cluster_id = $1";
-pub const RUNS_OF: &str = "SELECT collected_at, in_step, members, finding_set, catalog_id, recorded_at
+pub const RUNS_OF: &str =
+    "SELECT collected_at, in_step, members, finding_set, catalog_id, recorded_at
     FROM runs WHERE cluster_id = $1 AND collected_at <= $2 ORDER BY collected_at";
-pub const OBSERVATIONS_OF: &str = "SELECT o.node_id, o.collected_at, o.basis, o.update_set, o.os_build, o.recorded_at
+pub const OBSERVATIONS_OF: &str =
+    "SELECT o.node_id, o.collected_at, o.basis, o.update_set, o.os_build, o.recorded_at
     FROM observations o JOIN nodes n ON n.id = o.node_id
     WHERE n.cluster_id = $1 AND o.collected_at <= $2";
 pub const SETS_OF: &str = "SELECT id, kbs FROM update_sets WHERE id IN (

@@ -73,7 +73,8 @@ impl SqliteStore {
             Found::Fresh => {
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
                 loop {
-                    match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                    match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+                    {
                         Ok(_) => break,
                         Err(rusqlite::Error::SqliteFailure(f, _))
                             if f.code == rusqlite::ErrorCode::DatabaseBusy
@@ -143,9 +144,7 @@ fn inspect(conn: &Connection, target: &str) -> Result<Found, HistoryError> {
     let app: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _)
-                if f.code == rusqlite::ErrorCode::NotADatabase =>
-            {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
                 foreign("not an SQLite database".into())
             }
             other => HistoryError::Sqlite {
@@ -237,9 +236,11 @@ impl Store for SqliteStore {
         let err = HistoryError::sqlite(&target);
         let c = &self.conn;
         let found: Option<(i64, String)> = c
-            .query_row(&sql::for_sqlite(sql::CLUSTER_BY_KEY), [name_key(name)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                &sql::for_sqlite(sql::CLUSTER_BY_KEY),
+                [name_key(name)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(&err)?;
         let Some((id, name)) = found else {
@@ -437,7 +438,14 @@ fn write(tx: &Connection, r: &Recording, p: &Prepared) -> rusqlite::Result<Recor
     for o in &p.observations {
         let nid = node_ids[&(o.cluster_key.as_str(), o.node_key.as_str())];
         let set = o.set_hash.as_deref().map(|h| set_ids[h]);
-        let n = ins_obs.execute(params![nid, o.collected_at, o.basis, set, o.os_build, r.recorded_at])?;
+        let n = ins_obs.execute(params![
+            nid,
+            o.collected_at,
+            o.basis,
+            set,
+            o.os_build,
+            r.recorded_at
+        ])?;
         out.observations_new += n as u64;
         out.observations_known += 1 - n as u64;
     }

@@ -23,8 +23,11 @@ pub trait Store {
     /// One cluster's runs and observations up to `until` (all when `None`);
     /// `None` when the history has no such cluster. Names match
     /// case-insensitively.
-    fn cluster(&mut self, name: &str, until: Option<i64>)
-    -> Result<Option<ClusterData>, HistoryError>;
+    fn cluster(
+        &mut self,
+        name: &str,
+        until: Option<i64>,
+    ) -> Result<Option<ClusterData>, HistoryError>;
     /// The first stored run before `before` after which the cluster was
     /// never in step again before `before`; `None` when the last run before
     /// it was in step, or there is none.
@@ -143,7 +146,9 @@ impl Prepared {
         let mut runs = Vec::new();
         for run in &r.runs {
             let ck = name_key(&run.cluster);
-            clusters.entry(ck.clone()).or_insert_with(|| run.cluster.clone());
+            clusters
+                .entry(ck.clone())
+                .or_insert_with(|| run.cluster.clone());
             let json = serde_json::to_string(&run.findings).unwrap_or_else(|_| "[]".into());
             let fh = codec::text_hash("lockstep-findings/1", &json);
             finding_sets.entry(fh.clone()).or_insert(json);
@@ -190,11 +195,16 @@ impl Prepared {
                 && a.node_key == b.node_key
                 && a.collected_at == b.collected_at
         });
-        runs.sort_by(|a, b| (&a.cluster_key, a.collected_at).cmp(&(&b.cluster_key, b.collected_at)));
+        runs.sort_by(|a, b| {
+            (&a.cluster_key, a.collected_at).cmp(&(&b.cluster_key, b.collected_at))
+        });
         runs.dedup_by(|a, b| a.cluster_key == b.cluster_key && a.collected_at == b.collected_at);
         Prepared {
             clusters: clusters.into_iter().collect(),
-            nodes: nodes.into_iter().map(|((c, n), name)| (c, n, name)).collect(),
+            nodes: nodes
+                .into_iter()
+                .map(|((c, n), name)| (c, n, name))
+                .collect(),
             sets,
             finding_sets,
             observations,
@@ -203,15 +213,18 @@ impl Prepared {
     }
 }
 
+/// (at, in_step, members, finding set id, catalog id, recorded_at)
+pub(crate) type RawRun = (i64, bool, Vec<u8>, i64, Option<i64>, i64);
+/// (node id, at, basis, set id, os build, recorded_at)
+pub(crate) type RawObservation = (i64, i64, i64, Option<i64>, Option<String>, i64);
+
 /// Rows of one cluster as a backend read them, ids unresolved.
 #[derive(Default)]
 pub(crate) struct RawCluster {
     pub name: String,
     pub nodes: Vec<(i64, String)>,
-    /// (at, in_step, members, finding set id, catalog id, recorded_at)
-    pub runs: Vec<(i64, bool, Vec<u8>, i64, Option<i64>, i64)>,
-    /// (node id, at, basis, set id, os build, recorded_at)
-    pub observations: Vec<(i64, i64, i64, Option<i64>, Option<String>, i64)>,
+    pub runs: Vec<RawRun>,
+    pub observations: Vec<RawObservation>,
     pub sets: Vec<(i64, Vec<u8>)>,
     pub finding_sets: Vec<(i64, String)>,
     pub catalogs: Vec<(i64, String)>,

@@ -276,7 +276,10 @@ fn judge<'a>(
         union.extend(kbs.iter().copied());
         inter = Some(match inter {
             None => kbs.iter().copied().collect(),
-            Some(i) => i.into_iter().filter(|k| kbs.binary_search(k).is_ok()).collect(),
+            Some(i) => i
+                .into_iter()
+                .filter(|k| kbs.binary_search(k).is_ok())
+                .collect(),
         });
     }
     let mut behind = BTreeMap::new();
@@ -529,9 +532,8 @@ impl Scan {
 
     /// Keeps what overlaps the window (from `since` on), sorted.
     fn window(&mut self, since: i64) {
-        let overlaps = |start: Time, end: Option<Time>| {
-            end.is_none_or(|e| e.0 >= since) || start.0 >= since
-        };
+        let overlaps =
+            |start: Time, end: Option<Time>| end.is_none_or(|e| e.0 >= since) || start.0 >= since;
         self.periods.retain(|p| overlaps(p.start, p.end));
         self.episodes.retain(|e| overlaps(e.opened, e.closed));
         self.episodes
@@ -590,7 +592,8 @@ fn updates_seen(kbs: &BTreeSet<u32>, per_node: &BTreeMap<&str, Vec<&ObsView>>) -
             nodes: per_node
                 .iter()
                 .map(|(n, list)| {
-                    let has = |o: &&&ObsView| o.kbs.as_ref().is_some_and(|k| k.binary_search(kb).is_ok());
+                    let has =
+                        |o: &&&ObsView| o.kbs.as_ref().is_some_and(|k| k.binary_search(kb).is_ok());
                     let last_known = list.iter().rev().find_map(|o| o.kbs.as_ref());
                     NodeSeen {
                         node: n.to_string(),
@@ -638,9 +641,8 @@ pub fn history(data: &ClusterData, window: Window) -> HistoryReport {
         .into_values()
         .filter(|f| f.last_seen.0 >= since)
         .collect();
-    findings.sort_by(|a, b| {
-        (a.first_seen, &a.code, &a.nodes).cmp(&(b.first_seen, &b.code, &b.nodes))
-    });
+    findings
+        .sort_by(|a, b| (a.first_seen, &a.code, &a.nodes).cmp(&(b.first_seen, &b.code, &b.nodes)));
 
     let in_window: Vec<&Judged> = judged.iter().filter(|j| j.run.at >= since).collect();
     let all_nodes: BTreeSet<&str> = data

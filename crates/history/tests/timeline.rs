@@ -114,26 +114,35 @@ fn each_os_build_has_its_own_newest_cumulative_update() {
     // Mid-upgrade: A and B run Server 2022, C still Server 2019.
     let data = Builder::new()
         .cumulative(&[(21, "2026-11-11"), (19, "2026-11-11"), (18, "2026-10-14")])
-        .run(0, &[
-            ("A", B22, Some(&[21])),
-            ("B", B22, Some(&[21])),
-            ("C", B19, Some(&[18])),
-        ])
+        .run(
+            0,
+            &[
+                ("A", B22, Some(&[21])),
+                ("B", B22, Some(&[21])),
+                ("C", B19, Some(&[18])),
+            ],
+        )
         .done();
     let h = history(&data, Window::default());
     // C is not behind A's update for another product; it has its own newest.
     assert!(h.behind.is_empty(), "{:?}", h.behind);
     let data = Builder::new()
         .cumulative(&[(21, "2026-11-11"), (19, "2026-11-11"), (18, "2026-10-14")])
-        .run(0, &[
-            ("A", B22, Some(&[21])),
-            ("C", B19, Some(&[18])),
-            ("D", B19, Some(&[19])),
-        ])
+        .run(
+            0,
+            &[
+                ("A", B22, Some(&[21])),
+                ("C", B19, Some(&[18])),
+                ("D", B19, Some(&[19])),
+            ],
+        )
         .done();
     let h = history(&data, Window::default());
     assert_eq!(h.behind.len(), 1);
-    assert_eq!((h.behind[0].node.as_str(), h.behind[0].lacking.as_str()), ("C", "KB19"));
+    assert_eq!(
+        (h.behind[0].node.as_str(), h.behind[0].lacking.as_str()),
+        ("C", "KB19")
+    );
 }
 
 #[test]
@@ -143,7 +152,10 @@ fn the_window_keeps_what_overlaps_it_and_durations_stay_true() {
         .run(5, &[("A", B22, Some(&[1, 2])), ("B", B22, Some(&[1]))])
         .run(20, &[("A", B22, Some(&[1, 2])), ("B", B22, Some(&[1]))])
         .run(40, &[("A", B22, Some(&[1, 2])), ("B", B22, Some(&[1, 2]))])
-        .run(41, &[("A", B22, Some(&[1, 2, 3])), ("B", B22, Some(&[1, 2]))])
+        .run(
+            41,
+            &[("A", B22, Some(&[1, 2, 3])), ("B", B22, Some(&[1, 2]))],
+        )
         .done();
     let h = history(
         &data,
@@ -156,10 +168,16 @@ fn the_window_keeps_what_overlaps_it_and_durations_stay_true() {
     assert_eq!(h.periods.len(), 2);
     assert_eq!(h.periods[0].start.0, T0 + 5 * DAY);
     assert_eq!(h.periods[0].days, 35);
-    assert_eq!(h.out_of_step_since.map(|s| (s.at.0, s.days)), Some((T0 + 41 * DAY, 0)));
+    assert_eq!(
+        h.out_of_step_since.map(|s| (s.at.0, s.days)),
+        Some((T0 + 41 * DAY, 0))
+    );
     assert_eq!(h.runs, 3);
     let kinds: Vec<&str> = h.events.iter().map(|e| e.kind).collect();
-    assert_eq!(kinds, ["in-step", "drift-closed", "out-of-step", "drift-opened"]);
+    assert_eq!(
+        kinds,
+        ["in-step", "drift-closed", "out-of-step", "drift-opened"]
+    );
     assert_eq!(h.events[1].resolution, Some("installed-everywhere"));
     assert_eq!(h.events[1].days, Some(35));
 }

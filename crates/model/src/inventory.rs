@@ -148,13 +148,19 @@ impl CollectedAt {
     /// are as recent as its newest capture).
     pub fn better(a: Option<CollectedAt>, b: Option<CollectedAt>) -> Option<CollectedAt> {
         match (a, b) {
-            (Some(a), Some(b)) => Some(if (a.basis == CollectedBasis::Input) != (b.basis == CollectedBasis::Input) {
-                if a.basis == CollectedBasis::Input { a } else { b }
-            } else if b.at > a.at {
-                b
-            } else {
-                a
-            }),
+            (Some(a), Some(b)) => Some(
+                if (a.basis == CollectedBasis::Input) != (b.basis == CollectedBasis::Input) {
+                    if a.basis == CollectedBasis::Input {
+                        a
+                    } else {
+                        b
+                    }
+                } else if b.at > a.at {
+                    b
+                } else {
+                    a
+                },
+            ),
             (a, None) => a,
             (None, b) => b,
         }

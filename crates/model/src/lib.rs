@@ -28,8 +28,8 @@ pub mod source;
 pub mod version;
 
 pub use inventory::{
-    Cluster, ClusterState, CollectedAt, CollectedBasis, HostMemory, InstalledUpdate, Inventory, Node, NodeState, OsInfo,
-    OtherEntry, PendingReboot, Sourced, VirtualMachine,
+    Cluster, ClusterState, CollectedAt, CollectedBasis, HostMemory, InstalledUpdate, Inventory,
+    Node, NodeState, OsInfo, OtherEntry, PendingReboot, Sourced, VirtualMachine,
 };
 pub use kb::{KbId, KbMap, KbSet};
 pub use source::SourceRef;

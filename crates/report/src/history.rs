@@ -52,10 +52,7 @@ pub fn event_text(e: &Event) -> String {
     let kb = e.kb.as_deref().unwrap_or("");
     match e.kind {
         "out-of-step" => "nodes out of step".into(),
-        "in-step" => format!(
-            "nodes in step again after {}",
-            days(e.days.unwrap_or(0))
-        ),
+        "in-step" => format!("nodes in step again after {}", days(e.days.unwrap_or(0))),
         "drift-opened" => format!("{kb} differs: absent on {}", list(&e.nodes)),
         "drift-closed" => format!(
             "{kb} {} after {}",
@@ -123,7 +120,11 @@ pub fn history_text(h: &HistoryReport, o: TextOptions) -> String {
             "  {}: {}{}",
             span(p.start, p.end),
             days(p.days),
-            if p.end.is_none() { ", not converged yet" } else { "" }
+            if p.end.is_none() {
+                ", not converged yet"
+            } else {
+                ""
+            }
         );
     }
 
@@ -149,7 +150,10 @@ pub fn history_text(h: &HistoryReport, o: TextOptions) -> String {
     }
 
     if !h.updates.is_empty() {
-        let _ = writeln!(out, "\nUpdates that differed: first and last seen installed");
+        let _ = writeln!(
+            out,
+            "\nUpdates that differed: first and last seen installed"
+        );
         for u in &h.updates {
             let _ = writeln!(out, "  {}", u.kb);
             for n in &u.nodes {
@@ -161,7 +165,11 @@ pub fn history_text(h: &HistoryReport, o: TextOptions) -> String {
                     out,
                     "    {}: {seen}{}",
                     n.node,
-                    if n.installed { ", installed" } else { ", not installed now" }
+                    if n.installed {
+                        ", installed"
+                    } else {
+                        ", not installed now"
+                    }
                 );
             }
         }
@@ -216,7 +224,10 @@ pub fn history_text(h: &HistoryReport, o: TextOptions) -> String {
 /// The JSON report (`lockstep-history/1`).
 pub fn history_json(h: &HistoryReport) -> String {
     let mut s = serde_json::to_string_pretty(h).unwrap_or_else(|e| {
-        format!("{{\"error\": {}}}", serde_json::Value::String(e.to_string()))
+        format!(
+            "{{\"error\": {}}}",
+            serde_json::Value::String(e.to_string())
+        )
     });
     s.push('\n');
     s
@@ -237,7 +248,11 @@ pub fn listing_text(clusters: &[ClusterListing], o: TextOptions) -> String {
             c.runs,
             date(Time(c.first)),
             date(Time(c.last)),
-            if c.last_in_step { "in step" } else { "out of step" }
+            if c.last_in_step {
+                "in step"
+            } else {
+                "out of step"
+            }
         );
     }
     terminal_safe(out, o)

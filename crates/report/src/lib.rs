@@ -14,8 +14,8 @@
 pub mod history;
 pub mod history_html;
 pub mod html;
-pub mod metrics;
 pub mod json;
+pub mod metrics;
 pub mod parts;
 pub mod text;
 

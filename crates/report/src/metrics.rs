@@ -72,9 +72,7 @@ impl NodeMetrics {
         NodeMetrics {
             name: p.node.clone(),
             missing,
-            collected_at: node
-                .and_then(|n| n.collected_at)
-                .map(|c| c.at.as_second()),
+            collected_at: node.and_then(|n| n.collected_at).map(|c| c.at.as_second()),
         }
     }
 }
@@ -135,38 +133,92 @@ pub fn render_metrics(
     let mut sorted: Vec<&ClusterMetrics> = clusters.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = String::new();
-    family(&mut out, "lockstep_check_timestamp_seconds", "When the check that wrote this file ran, as Unix time.");
+    family(
+        &mut out,
+        "lockstep_check_timestamp_seconds",
+        "When the check that wrote this file ran, as Unix time.",
+    );
     let _ = writeln!(out, "lockstep_check_timestamp_seconds {generated_at}");
-    family(&mut out, "lockstep_catalog_available", "1 when the check had an update catalog, else 0.");
-    let _ = writeln!(out, "lockstep_catalog_available {}", u8::from(catalog.available));
+    family(
+        &mut out,
+        "lockstep_catalog_available",
+        "1 when the check had an update catalog, else 0.",
+    );
+    let _ = writeln!(
+        out,
+        "lockstep_catalog_available {}",
+        u8::from(catalog.available)
+    );
     if let Some(t) = catalog.newest_release {
-        family(&mut out, "lockstep_catalog_newest_release_timestamp_seconds", "Release date of the newest document in the catalog, as Unix time; time() minus it is the catalog's age.");
+        family(
+            &mut out,
+            "lockstep_catalog_newest_release_timestamp_seconds",
+            "Release date of the newest document in the catalog, as Unix time; time() minus it is the catalog's age.",
+        );
         let _ = writeln!(out, "lockstep_catalog_newest_release_timestamp_seconds {t}");
     }
     if let Some(t) = catalog.imported_at {
-        family(&mut out, "lockstep_catalog_imported_timestamp_seconds", "When a document was last imported into the catalog, as Unix time.");
+        family(
+            &mut out,
+            "lockstep_catalog_imported_timestamp_seconds",
+            "When a document was last imported into the catalog, as Unix time.",
+        );
         let _ = writeln!(out, "lockstep_catalog_imported_timestamp_seconds {t}");
     }
-    family(&mut out, "lockstep_cluster_nodes", "Nodes of the cluster in the inputs.");
+    family(
+        &mut out,
+        "lockstep_cluster_nodes",
+        "Nodes of the cluster in the inputs.",
+    );
     for c in &sorted {
-        let _ = writeln!(out, "lockstep_cluster_nodes{{cluster=\"{}\"}} {}", label_value(&c.name), c.nodes.len());
+        let _ = writeln!(
+            out,
+            "lockstep_cluster_nodes{{cluster=\"{}\"}} {}",
+            label_value(&c.name),
+            c.nodes.len()
+        );
     }
-    family(&mut out, "lockstep_cluster_drift_updates", "Updates installed on some nodes of the cluster and absent on others, by how the absence is classified.");
+    family(
+        &mut out,
+        "lockstep_cluster_drift_updates",
+        "Updates installed on some nodes of the cluster and absent on others, by how the absence is classified.",
+    );
     for c in &sorted {
         let name = label_value(&c.name);
         for (class, n) in CLASSES.iter().zip(c.drift) {
-            let _ = writeln!(out, "lockstep_cluster_drift_updates{{cluster=\"{name}\",class=\"{}\"}} {n}", class.label());
+            let _ = writeln!(
+                out,
+                "lockstep_cluster_drift_updates{{cluster=\"{name}\",class=\"{}\"}} {n}",
+                class.label()
+            );
         }
     }
-    family(&mut out, "lockstep_cluster_validation_will_warn", "1 when cluster validation (Validate Software Update Levels) will warn, else 0.");
+    family(
+        &mut out,
+        "lockstep_cluster_validation_will_warn",
+        "1 when cluster validation (Validate Software Update Levels) will warn, else 0.",
+    );
     for c in &sorted {
-        let _ = writeln!(out, "lockstep_cluster_validation_will_warn{{cluster=\"{}\"}} {}", label_value(&c.name), u8::from(c.will_warn));
+        let _ = writeln!(
+            out,
+            "lockstep_cluster_validation_will_warn{{cluster=\"{}\"}} {}",
+            label_value(&c.name),
+            u8::from(c.will_warn)
+        );
     }
     if sorted.iter().any(|c| c.out_of_step_since.is_some()) {
-        family(&mut out, "lockstep_cluster_out_of_step_since_timestamp_seconds", "Since when the history says the nodes of the cluster are out of step, as Unix time (only clusters out of step).");
+        family(
+            &mut out,
+            "lockstep_cluster_out_of_step_since_timestamp_seconds",
+            "Since when the history says the nodes of the cluster are out of step, as Unix time (only clusters out of step).",
+        );
         for c in &sorted {
             if let Some(t) = c.out_of_step_since {
-                let _ = writeln!(out, "lockstep_cluster_out_of_step_since_timestamp_seconds{{cluster=\"{}\"}} {t}", label_value(&c.name));
+                let _ = writeln!(
+                    out,
+                    "lockstep_cluster_out_of_step_since_timestamp_seconds{{cluster=\"{}\"}} {t}",
+                    label_value(&c.name)
+                );
             }
         }
     }
@@ -175,27 +227,55 @@ pub fn render_metrics(
         .flat_map(|c| c.nodes.iter().map(move |n| (c.name.as_str(), n)))
         .chain(loose.iter().map(|n| ("", n)))
         .collect();
-    family(&mut out, "lockstep_node_missing_security_updates", "Security updates missing on the node against the catalog (newest of each chain), by the worst CVE severity.");
+    family(
+        &mut out,
+        "lockstep_node_missing_security_updates",
+        "Security updates missing on the node against the catalog (newest of each chain), by the worst CVE severity.",
+    );
     for (c, n) in &nodes {
         for (sev, count) in SEVERITIES.iter().zip(n.missing) {
-            let _ = writeln!(out, "lockstep_node_missing_security_updates{{cluster=\"{}\",node=\"{}\",severity=\"{sev}\"}} {count}", label_value(c), label_value(&n.name));
+            let _ = writeln!(
+                out,
+                "lockstep_node_missing_security_updates{{cluster=\"{}\",node=\"{}\",severity=\"{sev}\"}} {count}",
+                label_value(c),
+                label_value(&n.name)
+            );
         }
     }
     if nodes.iter().any(|(_, n)| n.collected_at.is_some()) {
-        family(&mut out, "lockstep_node_collected_timestamp_seconds", "When the node's capture was collected (what the input says, else its files' modification time), as Unix time; time() minus it is the capture's age.");
+        family(
+            &mut out,
+            "lockstep_node_collected_timestamp_seconds",
+            "When the node's capture was collected (what the input says, else its files' modification time), as Unix time; time() minus it is the capture's age.",
+        );
         for (c, n) in &nodes {
             if let Some(t) = n.collected_at {
-                let _ = writeln!(out, "lockstep_node_collected_timestamp_seconds{{cluster=\"{}\",node=\"{}\"}} {t}", label_value(c), label_value(&n.name));
+                let _ = writeln!(
+                    out,
+                    "lockstep_node_collected_timestamp_seconds{{cluster=\"{}\",node=\"{}\"}} {t}",
+                    label_value(c),
+                    label_value(&n.name)
+                );
             }
         }
     }
     let mut by_code: BTreeMap<(&str, String), usize> = BTreeMap::new();
     for f in findings {
-        *by_code.entry((f.code.as_str(), f.severity.to_string())).or_default() += 1;
+        *by_code
+            .entry((f.code.as_str(), f.severity.to_string()))
+            .or_default() += 1;
     }
-    family(&mut out, "lockstep_findings", "Findings of the check, by code and severity.");
+    family(
+        &mut out,
+        "lockstep_findings",
+        "Findings of the check, by code and severity.",
+    );
     for ((code, sev), n) in by_code {
-        let _ = writeln!(out, "lockstep_findings{{code=\"{}\",severity=\"{sev}\"}} {n}", label_value(code));
+        let _ = writeln!(
+            out,
+            "lockstep_findings{{code=\"{}\",severity=\"{sev}\"}} {n}",
+            label_value(code)
+        );
     }
     out
 }
@@ -219,7 +299,12 @@ mod tests {
             out_of_step_since: Some(1_699_000_000),
         };
         let text = render_metrics(1_700_000_100, CatalogMetrics::default(), &[c], &[], &[]);
-        assert!(text.contains("lockstep_cluster_drift_updates{cluster=\"HV\\\"CLU\\n1\",class=\"missing\"} 1\n"), "{text}");
+        assert!(
+            text.contains(
+                "lockstep_cluster_drift_updates{cluster=\"HV\\\"CLU\\n1\",class=\"missing\"} 1\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains("lockstep_node_missing_security_updates{cluster=\"HV\\\"CLU\\n1\",node=\"N\\\\1\",severity=\"important\"} 1\n"), "{text}");
         assert!(text.contains("lockstep_cluster_out_of_step_since_timestamp_seconds{cluster=\"HV\\\"CLU\\n1\"} 1699000000\n"));
         assert_eq!(text.lines().filter(|l| l.contains('\n')).count(), 0);

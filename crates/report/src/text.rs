@@ -370,6 +370,18 @@ fn posture_text(out: &mut String, p: &lockstep_check::posture::NodePosture) {
     let _ = writeln!(out, "{line}");
 }
 
+/// What a check with a history says about a cluster out of step:
+/// "Out of step since 2026-11-03 (31 days), per the history".
+pub fn out_of_step_line(o: &lockstep_history::OutOfStep) -> String {
+    let since = lockstep_history::Time(o.since).date();
+    let days = if o.days == 1 {
+        "1 day".to_string()
+    } else {
+        format!("{} days", o.days)
+    };
+    format!("Out of step since {since} ({days}), per the history")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,16 +408,4 @@ mod tests {
         // Clean text is returned as it is.
         assert_eq!(terminal_safe("KB2616676\n".into(), o), "KB2616676\n");
     }
-}
-
-/// What a check with a history says about a cluster out of step:
-/// "Out of step since 2026-11-03 (31 days), per the history".
-pub fn out_of_step_line(o: &lockstep_history::OutOfStep) -> String {
-    let since = lockstep_history::Time(o.since).date();
-    let days = if o.days == 1 {
-        "1 day".to_string()
-    } else {
-        format!("{} days", o.days)
-    };
-    format!("Out of step since {since} ({days}), per the history")
 }

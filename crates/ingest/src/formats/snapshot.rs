@@ -42,8 +42,8 @@ use lockstep_model::snapshot::{
     self as snap, HistoryEntry, ListOrText, SCHEMA_ID, Snapshot, Status,
 };
 use lockstep_model::{
-    Cluster, ClusterState, CollectedAt, CollectedBasis, HostMemory, InstalledUpdate, KbId, Node, NodeState, OtherEntry,
-    PendingReboot, SourceRef, Sourced, VirtualMachine, WinVersion,
+    Cluster, ClusterState, CollectedAt, CollectedBasis, HostMemory, InstalledUpdate, KbId, Node,
+    NodeState, OtherEntry, PendingReboot, SourceRef, Sourced, VirtualMachine, WinVersion,
 };
 use std::collections::BTreeMap;
 
