@@ -56,6 +56,8 @@ struct Segment {
 struct Tick {
     x: f64,
     label: String,
+    /// `end` for the last one, so that it stays inside the picture.
+    anchor: &'static str,
 }
 
 #[derive(Serialize)]
@@ -153,6 +155,7 @@ fn chart(h: &HistoryReport) -> Chart {
             ticks.push(Tick {
                 x: round(x(at)),
                 label: Time(at).date().to_string(),
+                anchor: if k + 1 == n && n > 1 { "end" } else { "middle" },
             });
         }
         ticks.dedup_by(|a, b| a.label == b.label);
