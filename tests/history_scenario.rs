@@ -121,6 +121,16 @@ fn sqlite_and_postgresql_tell_the_same_history_byte_for_byte() {
     let json: serde_json::Value =
         serde_json::from_slice(&history(&url, &["--format", "json"])).unwrap();
     assert_eq!(json["schema"], "lockstep-history/1");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(support::repo("schema/history-v1.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(json["out_of_step_since"]["at"], "2023-12-12T08:00:00Z");
     let periods: Vec<(String, String, i64)> = json["periods"]
         .as_array()
