@@ -86,6 +86,31 @@ pub fn text_hash(domain: &str, text: &str) -> Vec<u8> {
     h.finalize()[..16].to_vec()
 }
 
+/// Row ids (a finding set's findings), sorted and deduplicated, as gaps.
+pub fn encode_ids(ids: &[i64]) -> Vec<u8> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = Vec::with_capacity(sorted.len() * 2);
+    let mut last = 0i64;
+    for id in sorted {
+        put_varint(&mut out, zigzag(id - last));
+        last = id;
+    }
+    out
+}
+
+pub fn decode_ids(bytes: &[u8]) -> Option<Vec<i64>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut last = 0i64;
+    while at < bytes.len() {
+        last = last.checked_add(unzigzag(get_varint(bytes, &mut at)?))?;
+        out.push(last);
+    }
+    Some(out)
+}
+
 /// Run members: (node id, how many seconds before the run the node's
 /// observation was collected), sorted by node id. For a snapshot every
 /// member was collected at the run's time, so the offset is 0.
@@ -144,6 +169,12 @@ mod tests {
             kbs.sort_unstable();
             kbs.dedup();
             prop_assert_eq!(decode_kbs(&encode_kbs(&kbs)).unwrap(), kbs);
+        }
+
+        #[test]
+        fn ids_round_trip(ids in proptest::collection::btree_set(1i64..10_000_000, 0..60)) {
+            let ids: Vec<i64> = ids.into_iter().collect();
+            prop_assert_eq!(decode_ids(&encode_ids(&ids)).unwrap(), ids);
         }
 
         #[test]

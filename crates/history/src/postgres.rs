@@ -326,22 +326,44 @@ fn update_set_ids(
     Ok(ids)
 }
 
+/// Ids of the recording's findings and finding sets (each by hash),
+/// inserted when missing.
 fn finding_set_ids(
     tx: &mut Tx<'_>,
     p: &Prepared,
 ) -> Result<HashMap<Vec<u8>, i64>, postgres::Error> {
-    let fh: Vec<&[u8]> = p.finding_sets.keys().map(|h| h.as_slice()).collect();
-    let fj: Vec<&str> = p.finding_sets.values().map(|j| j.as_str()).collect();
+    let fh: Vec<&[u8]> = p.findings.keys().map(|h| h.as_slice()).collect();
+    let fj: Vec<&str> = p.findings.values().map(|j| j.as_str()).collect();
     tx.execute(
-        "INSERT INTO finding_sets (hash, findings)
+        "INSERT INTO findings (hash, finding)
          SELECT h, f FROM unnest($1::bytea[], $2::text[]) AS t(h, f)
          ORDER BY h ON CONFLICT (hash) DO NOTHING",
         &[&fh, &fj],
     )?;
+    let finding_ids: HashMap<Vec<u8>, i64> = tx
+        .query("SELECT hash, id FROM findings WHERE hash = ANY($1)", &[&fh])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let sh: Vec<&[u8]> = p.finding_sets.keys().map(|h| h.as_slice()).collect();
+    let blobs: Vec<Vec<u8>> = p
+        .finding_sets
+        .values()
+        .map(|members| {
+            let ids: Vec<i64> = members.iter().map(|h| finding_ids[h]).collect();
+            crate::codec::encode_ids(&ids)
+        })
+        .collect();
+    tx.execute(
+        "INSERT INTO finding_sets (hash, findings)
+         SELECT h, f FROM unnest($1::bytea[], $2::bytea[]) AS t(h, f)
+         ORDER BY h ON CONFLICT (hash) DO NOTHING",
+        &[&sh, &blobs],
+    )?;
     Ok(tx
         .query(
             "SELECT hash, id FROM finding_sets WHERE hash = ANY($1)",
-            &[&fh],
+            &[&sh],
         )?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
@@ -487,6 +509,15 @@ impl Store for PgStore {
             .collect();
         raw.finding_sets = c
             .query(sql::FINDING_SETS_OF, &[&id, &until])
+            .map_err(&err)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        raw.findings = c
+            .query(
+                "SELECT id, finding FROM findings WHERE id = ANY($1)",
+                &[&raw.finding_ids()],
+            )
             .map_err(&err)?
             .iter()
             .map(|r| (r.get(0), r.get(1)))

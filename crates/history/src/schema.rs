@@ -12,7 +12,10 @@
 //!   upper-case name; Windows names are case-insensitive).
 //! * `update_sets` — each distinct installed-update set once, by content
 //!   hash: a node whose updates did not change since yesterday adds no set.
-//! * `finding_sets` — each distinct list of a cluster's findings once (JSON).
+//! * `findings` — each distinct finding (code, severity, nodes, title) once
+//!   (JSON); `finding_sets` — each distinct list of a cluster's findings
+//!   once, as finding ids: a finding reported every day for a year is one
+//!   row, and a day whose findings did not change adds none.
 //! * `catalogs` — the catalogs checks used, by fingerprint.
 //! * `cumulative_updates` — which recorded KBs are cumulative updates or
 //!   monthly rollups, with their release dates.
@@ -62,10 +65,15 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             kb_count INTEGER NOT NULL,
             kbs BLOB NOT NULL
         );
+        CREATE TABLE findings (
+            id INTEGER PRIMARY KEY,
+            hash BLOB NOT NULL UNIQUE,
+            finding TEXT NOT NULL
+        );
         CREATE TABLE finding_sets (
             id INTEGER PRIMARY KEY,
             hash BLOB NOT NULL UNIQUE,
-            findings TEXT NOT NULL
+            findings BLOB NOT NULL
         );
         CREATE TABLE catalogs (
             id INTEGER PRIMARY KEY,
@@ -121,10 +129,15 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             kb_count INTEGER NOT NULL,
             kbs BYTEA NOT NULL
         );
+        CREATE TABLE findings (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            hash BYTEA NOT NULL UNIQUE,
+            finding TEXT NOT NULL
+        );
         CREATE TABLE finding_sets (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             hash BYTEA NOT NULL UNIQUE,
-            findings TEXT NOT NULL
+            findings BYTEA NOT NULL
         );
         CREATE TABLE catalogs (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -305,7 +305,23 @@ impl Store for SqliteStore {
                 .map_err(&err)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
         };
-        raw.finding_sets = pairs(&q(sql::FINDING_SETS_OF))?;
+        raw.finding_sets = {
+            let mut s = c.prepare(&q(sql::FINDING_SETS_OF)).map_err(&err)?;
+            let rows = s
+                .query_map(params![id, until], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
+        };
+        raw.findings = {
+            let mut s = c
+                .prepare_cached("SELECT finding FROM findings WHERE id = ?1")
+                .map_err(&err)?;
+            raw.finding_ids()
+                .into_iter()
+                .map(|f| s.query_row([f], |r| r.get(0)).map(|json| (f, json)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(&err)?
+        };
         raw.catalogs = pairs(&q(sql::CATALOGS_OF))?;
         raw.cumulative = {
             let mut s = c.prepare(sql::CUMULATIVE).map_err(&err)?;
@@ -399,14 +415,26 @@ fn write(tx: &Connection, r: &Recording, p: &Prepared) -> rusqlite::Result<Recor
         out.update_sets_new += u64::from(new);
         set_ids.insert(hash, id);
     }
+    let mut finding_ids: HashMap<&[u8], i64> = HashMap::new();
+    for (hash, json) in &p.findings {
+        let (id, _) = get_or_insert(
+            tx,
+            "SELECT id FROM findings WHERE hash = ?1",
+            "INSERT INTO findings (hash, finding) VALUES (?1, ?2)",
+            hash,
+            &[hash, json],
+        )?;
+        finding_ids.insert(hash, id);
+    }
     let mut fs_ids: HashMap<&[u8], i64> = HashMap::new();
-    for (hash, json) in &p.finding_sets {
+    for (hash, members) in &p.finding_sets {
+        let ids: Vec<i64> = members.iter().map(|h| finding_ids[h.as_slice()]).collect();
         let (id, _) = get_or_insert(
             tx,
             "SELECT id FROM finding_sets WHERE hash = ?1",
             "INSERT INTO finding_sets (hash, findings) VALUES (?1, ?2)",
             hash,
-            &[hash, json],
+            &[hash, &crate::codec::encode_ids(&ids)],
         )?;
         fs_ids.insert(hash, id);
     }

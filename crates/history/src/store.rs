@@ -112,8 +112,10 @@ pub(crate) struct Prepared {
     pub nodes: Vec<(String, String, String)>,
     /// hash → (KB count, encoded set), sorted by hash.
     pub sets: BTreeMap<Vec<u8>, (i32, Vec<u8>)>,
-    /// hash → JSON, sorted by hash.
-    pub finding_sets: BTreeMap<Vec<u8>, String>,
+    /// Each distinct finding: hash → JSON, sorted by hash.
+    pub findings: BTreeMap<Vec<u8>, String>,
+    /// Each distinct list of findings: hash → its findings' hashes.
+    pub finding_sets: BTreeMap<Vec<u8>, Vec<Vec<u8>>>,
     pub observations: Vec<PreparedObservation>,
     pub runs: Vec<PreparedRun>,
 }
@@ -141,6 +143,7 @@ impl Prepared {
         let mut clusters = BTreeMap::new();
         let mut nodes = BTreeMap::new();
         let mut sets = BTreeMap::new();
+        let mut findings = BTreeMap::new();
         let mut finding_sets = BTreeMap::new();
         let mut observations = Vec::new();
         let mut runs = Vec::new();
@@ -149,9 +152,20 @@ impl Prepared {
             clusters
                 .entry(ck.clone())
                 .or_insert_with(|| run.cluster.clone());
-            let json = serde_json::to_string(&run.findings).unwrap_or_else(|_| "[]".into());
-            let fh = codec::text_hash("lockstep-findings/1", &json);
-            finding_sets.entry(fh.clone()).or_insert(json);
+            let mut members: Vec<Vec<u8>> = run
+                .findings
+                .iter()
+                .map(|f| {
+                    let json = serde_json::to_string(f).unwrap_or_default();
+                    let h = codec::text_hash("lockstep-finding/1", &json);
+                    findings.entry(h.clone()).or_insert(json);
+                    h
+                })
+                .collect();
+            members.sort();
+            members.dedup();
+            let fh = codec::set_hash(&members.concat());
+            finding_sets.entry(fh.clone()).or_insert(members);
             let mut members = Vec::with_capacity(run.members.len());
             for m in &run.members {
                 let nk = name_key(&m.name);
@@ -206,6 +220,7 @@ impl Prepared {
                 .map(|((c, n), name)| (c, n, name))
                 .collect(),
             sets,
+            findings,
             finding_sets,
             observations,
             runs,
@@ -226,12 +241,27 @@ pub(crate) struct RawCluster {
     pub runs: Vec<RawRun>,
     pub observations: Vec<RawObservation>,
     pub sets: Vec<(i64, Vec<u8>)>,
-    pub finding_sets: Vec<(i64, String)>,
+    /// (id, the finding ids it lists)
+    pub finding_sets: Vec<(i64, Vec<u8>)>,
+    pub findings: Vec<(i64, String)>,
     pub catalogs: Vec<(i64, String)>,
     pub cumulative: Vec<(i64, Option<String>)>,
 }
 
 impl RawCluster {
+    /// The finding ids the cluster's finding sets list (what to read next).
+    pub fn finding_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .finding_sets
+            .iter()
+            .filter_map(|(_, blob)| codec::decode_ids(blob))
+            .flatten()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     pub fn resolve(self, target: &str) -> Result<ClusterData, HistoryError> {
         let corrupt = |detail: String| HistoryError::Corrupt {
             target: target.to_string(),
@@ -254,11 +284,27 @@ impl RawCluster {
                 .ok_or_else(|| corrupt(format!("update set {id} does not decode")))?;
             sets.insert(id, Arc::new(kbs));
         }
+        let mut findings: HashMap<i64, FindingRecord> = HashMap::new();
+        for (id, json) in self.findings {
+            let f: FindingRecord =
+                serde_json::from_str(&json).map_err(|e| corrupt(format!("finding {id}: {e}")))?;
+            findings.insert(id, f);
+        }
         let mut finding_sets = HashMap::new();
-        for (id, json) in self.finding_sets {
-            let f: Vec<FindingRecord> = serde_json::from_str(&json)
-                .map_err(|e| corrupt(format!("finding set {id}: {e}")))?;
-            finding_sets.insert(id, Arc::new(f));
+        for (id, blob) in self.finding_sets {
+            let ids = codec::decode_ids(&blob)
+                .ok_or_else(|| corrupt(format!("finding set {id} does not decode")))?;
+            let mut list = ids
+                .iter()
+                .map(|f| {
+                    findings
+                        .get(f)
+                        .cloned()
+                        .ok_or_else(|| corrupt(format!("finding {f} is missing")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            list.sort();
+            finding_sets.insert(id, Arc::new(list));
         }
         let catalogs: HashMap<i64, Arc<str>> = self
             .catalogs
