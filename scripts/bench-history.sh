@@ -72,17 +72,13 @@ measure "record fleet-1000 (8,000 nodes) into PostgreSQL" \
     "$BIN" --catalog "$CAT" --history "$URL/rec" record "$FLEET"
 
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== a year into SQLite"
-LOCKSTEP_BENCH_FLEET="$FLEET" LOCKSTEP_BENCH_CATALOG="$CAT" LOCKSTEP_BENCH_DAYS="$DAYS" \
-    LOCKSTEP_BENCH_HISTORY="$HWORK/year.sqlite3" \
-    cargo bench --locked --quiet -p lockstep-history --bench year 2>/dev/null
-echo "== a year into PostgreSQL"
+echo "== a year into SQLite and PostgreSQL"
 sql 'DROP DATABASE IF EXISTS year'
 sql 'CREATE DATABASE year'
 LOCKSTEP_BENCH_FLEET="$FLEET" LOCKSTEP_BENCH_CATALOG="$CAT" LOCKSTEP_BENCH_DAYS="$DAYS" \
-    LOCKSTEP_BENCH_HISTORY="$URL/year" \
-    cargo bench --locked --quiet -p lockstep-history --bench year 2>/dev/null
-echo "postgresql database year: $(sql "SELECT pg_database_size('year')") bytes ($(sql "SELECT pg_size_pretty(pg_database_size('year'))"))"
+    LOCKSTEP_BENCH_HISTORY="$HWORK/year.sqlite3 $URL/year" \
+    cargo bench --locked --quiet -p lockstep-history --bench year 2>"$HWORK/year.log"
+echo "postgresql database year: $(sql "SELECT pg_database_size('year')") bytes ($(sql "SELECT pg_size_pretty(pg_database_size('year'))")), of which tables and indexes: $("$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$PORT" -U lockstep -d year -c "SELECT sum(pg_total_relation_size(oid)) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace") bytes"
 
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 RUNS=$((RUNS * 2))

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! `LOCKSTEP_BENCH_HISTORY` is a file or a `postgres://` URL (an empty
-//! database); `LOCKSTEP_BENCH_DAYS` (default 365).
+//! database), or several separated by spaces (the same year is written
+//! into each, timed apart); `LOCKSTEP_BENCH_DAYS` (default 365).
 //!
 //! How the year goes: from 2026-01-01, every month's patch Tuesday brings
 //! three updates (a cumulative update that replaces the previous month's in
@@ -63,19 +64,22 @@ fn main() {
         "LOCKSTEP_BENCH_CATALOG",
         "/tmp/lockstep-bench-check/wesng.sqlite3",
     );
-    let target = std::env::var("LOCKSTEP_BENCH_HISTORY")
+    let targets = std::env::var("LOCKSTEP_BENCH_HISTORY")
         .unwrap_or_else(|_| "/tmp/lockstep-bench-history/year.sqlite3".into());
     let days: i64 = std::env::var("LOCKSTEP_BENCH_DAYS")
         .ok()
         .and_then(|d| d.parse().ok())
         .unwrap_or(365);
-    let target = Target::parse(&target);
-    if let Target::Sqlite(p) = &target {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+    let targets: Vec<Target> = targets.split_whitespace().map(Target::parse).collect();
+    let mut stores = Vec::new();
+    for target in &targets {
+        if let Target::Sqlite(p) = target {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+            }
         }
+        stores.push(target.open(true).expect("opening the history"));
     }
-    let mut store = target.open(true).expect("opening the history");
     let loaded = lockstep_ingest::load_paths(std::slice::from_ref(&fleet));
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors.first());
     let mut inventory = loaded.inventory;
@@ -97,7 +101,7 @@ fn main() {
         .as_second()
         + 6 * 3600;
     let mut findings = Vec::new();
-    let mut record_secs = Vec::new();
+    let mut record_secs: Vec<Vec<f64>> = vec![Vec::new(); stores.len()];
     let mut checks = 0;
     let began = Instant::now();
     for day in 0..days {
