@@ -158,47 +158,43 @@ fn main() {
             stamp.clone(),
             jiff::Timestamp::now(),
         );
-        let t = Instant::now();
-        let out = store.record(&rec).expect("recording");
-        record_secs.push(t.elapsed().as_secs_f64());
-        assert_eq!(out.runs_new as usize, inventory.clusters.len());
+        for (store, secs) in stores.iter_mut().zip(&mut record_secs) {
+            let t = Instant::now();
+            let out = store.record(&rec).expect("recording");
+            secs.push(t.elapsed().as_secs_f64());
+            assert_eq!(out.runs_new as usize, inventory.clusters.len());
+        }
         if day % 30 == 0 {
-            eprintln!(
-                "day {day}: {out:?}, {:.1} s so far",
-                began.elapsed().as_secs_f64()
-            );
+            eprintln!("day {day}: {:.1} s so far", began.elapsed().as_secs_f64());
         }
     }
-    let counts = store.counts().expect("counts");
-    drop(store);
-    let mut sorted = record_secs.clone();
-    sorted.sort_by(f64::total_cmp);
     println!(
-        "days={days} clusters={} nodes={nodes} checks_run={checks} runs={} observations={} update_sets={} finding_sets={}",
+        "days={days} clusters={} nodes={nodes} checks_run={checks} whole year {:.1} s",
         inventory.clusters.len(),
-        counts.runs,
-        counts.observations,
-        counts.update_sets,
-        counts.finding_sets
-    );
-    println!(
-        "record per day: median {:.3} s, min {:.3} s, max {:.3} s; whole year {:.1} s",
-        sorted[sorted.len() / 2],
-        sorted[0],
-        sorted[sorted.len() - 1],
         began.elapsed().as_secs_f64()
     );
-    if let Target::Sqlite(p) = &target {
-        // Fold the WAL into the file, as the last connection closing does.
-        let c = rusqlite::Connection::open(p).expect("reopen");
-        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-            .expect("checkpoint");
-        let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    for ((mut store, target), mut secs) in stores.into_iter().zip(&targets).zip(record_secs) {
+        let counts = store.counts().expect("counts");
+        secs.sort_by(f64::total_cmp);
         println!(
-            "sqlite {}: {} bytes ({:.1} MB)",
-            p.display(),
-            size,
-            size as f64 / 1e6
+            "{}: runs={} observations={} update_sets={} finding_sets={}; record per day: median {:.3} s, min {:.3} s, max {:.3} s",
+            store.target(),
+            counts.runs,
+            counts.observations,
+            counts.update_sets,
+            counts.finding_sets,
+            secs[secs.len() / 2],
+            secs[0],
+            secs[secs.len() - 1]
         );
+        drop(store);
+        if let Target::Sqlite(p) = target {
+            // Fold the WAL into the file, as the last connection closing does.
+            let c = rusqlite::Connection::open(p).expect("reopen");
+            c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .expect("checkpoint");
+            let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            println!("  size: {size} bytes ({:.1} MB)", size as f64 / 1e6);
+        }
     }
 }
