@@ -87,6 +87,15 @@ fn observations_are_keyed_by_collection_time_and_stored_once() {
     assert_eq!(h["cumulative_known"], false);
     let text = ok(&lockstep(&["--history", &store, "history", "HVCLU22"]));
     assert!(text.contains("Behind the cluster's newest cumulative update\n  unknown: no run was recorded with a catalog that knows the cumulative updates\n"), "{text}");
+    let o = lockstep(&["--history", &store, "history", "HVCLU23"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!(
+            "the history SQLite {store} has no cluster \"HVCLU23\" (it has HVCLU22)"
+        )),
+        "{}",
+        stderr(&o)
+    );
     let list = ok(&lockstep(&["--history", &store, "history"]));
     assert_eq!(
         list,

@@ -82,14 +82,17 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     };
     let Some(data) = store.cluster(cluster, args.until)? else {
         let known: Vec<String> = store.clusters()?.into_iter().map(|c| c.name).collect();
+        let shown = match known.len() {
+            0 => String::new(),
+            n if n <= 10 => format!(" (it has {})", known.join(", ")),
+            n => format!(
+                " (it has {}, ... {n} in all: `lockstep history` lists them)",
+                known[..10].join(", ")
+            ),
+        };
         anyhow::bail!(
-            "the history {} has no cluster {cluster:?}{}",
-            store.target(),
-            if known.is_empty() {
-                String::new()
-            } else {
-                format!(" (it has {})", known.join(", "))
-            }
+            "the history {} has no cluster {cluster:?}{shown}",
+            store.target()
         );
     };
     let report = lockstep_history::history(
