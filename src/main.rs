@@ -46,6 +46,10 @@ pub struct Global {
     /// Let a fleet manifest name files outside its own folder (absolute paths, `..`, links leading out).
     #[arg(long, global = true)]
     pub allow_paths_outside_manifest: bool,
+    /// The history: an SQLite file, or a shared PostgreSQL as postgres://user@host:port/database
+    /// (default: $XDG_DATA_HOME/lockstep/history.sqlite3).
+    #[arg(long, global = true, env = "LOCKSTEP_HISTORY", value_name = "PATH|URL")]
+    pub history: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -56,6 +60,10 @@ pub enum Command {
     Check(cmd::check::Args),
     /// The fix in the order that works: ordered, rolling, cluster-safe steps (text, JSON, PowerShell, Ansible, WSUS, CAU).
     Plan(cmd::plan::Args),
+    /// Record the check of these inputs into the history (nodes' update sets, OS builds, findings).
+    Record(cmd::record::Args),
+    /// Since when a cluster's nodes are out of step, drift opened and closed, nodes that fell behind (text, JSON, HTML).
+    History(cmd::history::Args),
     /// Manage the local update catalog (import, update, show, stats, anomalies).
     Catalog(cmd::catalog::Args),
     /// The known-issues database (list, show, lint).
@@ -97,6 +105,8 @@ fn main() -> ExitCode {
         Command::Inventory(args) => cmd::inventory::run(&cli.global, args),
         Command::Check(args) => cmd::check::run(&cli.global, args),
         Command::Plan(args) => cmd::plan::run(&cli.global, args),
+        Command::Record(args) => cmd::record::run(&cli.global, args),
+        Command::History(args) => cmd::history::run(&cli.global, args),
         Command::Catalog(args) => cmd::catalog::run(&cli.global, args),
         Command::KnownIssues(args) => cmd::known_issues::run(&cli.global, args),
         Command::Snapshot(args) => cmd::snapshot::run(&cli.global, args),

@@ -1,14 +1,20 @@
 use crate::Global;
 use crate::cmd::{OutputFormat, load_inputs, open_knowledge, output_for, refuse_empty};
 use crate::say;
-use lockstep_check::Severity;
+use lockstep_check::knowledge::Knowledge;
 use lockstep_check::run::{
     CheckOptions, CheckReport, ClusterReport, ReportHead, check, check_each,
 };
+use lockstep_check::{Finding, Severity};
+use lockstep_history::{CatalogStamp, HistoryError, OutOfStep, Store};
+use lockstep_model::Inventory;
+use lockstep_report::metrics::{CatalogMetrics, ClusterMetrics, NodeMetrics};
 use lockstep_report::{TextOptions, json, text};
+use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 /// `lockstep check PATH...`
 #[derive(clap::Args, Debug)]
@@ -28,6 +34,13 @@ pub struct Args {
     /// Judge security posture with what the catalog says was published by this date (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<jiff::civil::Date>,
+    /// Record this check into the history (--history, LOCKSTEP_HISTORY, or
+    /// $XDG_DATA_HOME/lockstep/history.sqlite3), after the report is written.
+    #[arg(long)]
+    pub record: bool,
+    /// Also write Prometheus metrics (text format, for node_exporter's textfile collector) to FILE, atomically.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +72,14 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| jiff::ZonedDateTime::now().date()),
     );
     let options = CheckOptions { as_of: args.as_of };
+    // Errors after the report: the history or the metrics could not be
+    // written. The report is written all the same; the exit code says so.
+    let mut late_errors: Vec<String> = Vec::new();
+    let (mut store, out_of_step) =
+        open_history(global, args.record, &loaded.inventory, &mut late_errors);
+    timings.mark("history");
+    let per_cluster = PerCluster::new(&loaded.inventory, &out_of_step, args.metrics.is_some());
+    let observe = |c: &ClusterReport| per_cluster.observe(c);
     let color = output.is_stdout()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -122,8 +143,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             output.write_with(|w| {
                 text::write_head(w, &head, o)?;
                 let report = streamed(w, false, &|c| {
+                    observe(&c);
                     let mut s = String::new();
-                    text::cluster_text(&mut s, &c, o);
+                    text::cluster_text_with(&mut s, &c, per_cluster.line(&c.name), o);
                     Ok(text::terminal_safe(s, o).into_bytes())
                 })?;
                 timings.mark("check and clusters");
@@ -136,7 +158,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             // `\uXXXX` escapes: the same strings, nothing raw on a terminal.
             let mut w = lockstep_model::term::JsonSafeWriter::new(w);
             json::write_head(&mut w, &head)?;
-            let report = streamed(&mut w, true, &|c| json::cluster_json(&c))?;
+            let report = streamed(&mut w, true, &|c| {
+                observe(&c);
+                json::cluster_json(&c)
+            })?;
             timings.mark("check and clusters");
             json::write_tail(&mut w, &report)?;
             std::io::Write::flush(&mut w)?;
@@ -152,6 +177,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             );
             report.input_errors = loaded.errors.clone();
             report.input_warnings = loaded.warnings.clone();
+            report.clusters.iter().for_each(observe);
             timings.mark("check");
             let title = args
                 .paths
@@ -193,11 +219,22 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             ExitCode::from(2)
         });
     };
+    let extras = Extras {
+        record: store.as_deref_mut().filter(|_| args.record),
+        metrics: args.metrics.as_deref(),
+        cluster_metrics: per_cluster.into_metrics(),
+        out_of_step: &out_of_step,
+    };
+    late_errors.extend(extras.write(&report, &loaded.inventory, &sources, &knowledge));
+    timings.mark("metrics and record");
+    for e in &late_errors {
+        say!("lockstep: error: {e}");
+    }
     let failed = match (args.fail_on, report.max_severity()) {
         (FailOn::Level(level), Some(max)) => max >= level,
         _ => false,
     };
-    let code = if !loaded.errors.is_empty() {
+    let code = if !loaded.errors.is_empty() || !late_errors.is_empty() {
         ExitCode::from(2)
     } else if failed {
         ExitCode::from(1)
@@ -210,6 +247,217 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     std::mem::forget(report);
     std::mem::forget(loaded);
     Ok(code)
+}
+
+/// What the check's report and metrics take from each cluster as it
+/// streams past: the history's line, and the metrics.
+struct PerCluster<'a> {
+    lines: HashMap<&'a str, String>,
+    by_name: HashMap<&'a str, &'a lockstep_model::Cluster>,
+    metrics: Option<Mutex<Vec<ClusterMetrics>>>,
+}
+
+impl<'a> PerCluster<'a> {
+    fn new(
+        inventory: &'a Inventory,
+        out_of_step: &'a HashMap<String, OutOfStep>,
+        metrics: bool,
+    ) -> Self {
+        PerCluster {
+            lines: out_of_step
+                .iter()
+                .map(|(c, o)| (c.as_str(), text::out_of_step_line(o)))
+                .collect(),
+            by_name: if metrics {
+                inventory
+                    .clusters
+                    .iter()
+                    .map(|c| (c.name.as_str(), c))
+                    .collect()
+            } else {
+                HashMap::new()
+            },
+            metrics: metrics.then(|| Mutex::new(Vec::new())),
+        }
+    }
+
+    fn line(&self, cluster: &str) -> Option<&str> {
+        self.lines.get(cluster).map(String::as_str)
+    }
+
+    fn observe(&self, c: &ClusterReport) {
+        if let Some(m) = &self.metrics {
+            let cm = ClusterMetrics::of(c, self.by_name.get(c.name.as_str()).copied());
+            if let Ok(mut v) = m.lock() {
+                v.push(cm);
+            }
+        }
+    }
+
+    fn into_metrics(self) -> Vec<ClusterMetrics> {
+        self.metrics
+            .and_then(|m| m.into_inner().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// What a check writes after its report: the metrics file and the record.
+struct Extras<'a> {
+    record: Option<&'a mut (dyn Store + 'static)>,
+    metrics: Option<&'a Path>,
+    /// Gathered from each cluster's report as the check streamed it.
+    cluster_metrics: Vec<ClusterMetrics>,
+    out_of_step: &'a HashMap<String, OutOfStep>,
+}
+
+impl Extras<'_> {
+    /// Writes both; returns what failed.
+    fn write(
+        self,
+        report: &CheckReport,
+        inventory: &Inventory,
+        sources: &lockstep_check::sources::Sources,
+        knowledge: &dyn Knowledge,
+    ) -> Vec<String> {
+        let mut errors = Vec::new();
+        let stamp = match sources.catalog_info().path {
+            Some(p) if self.record.is_some() || self.metrics.is_some() => {
+                CatalogStamp::of_catalog(Path::new(&p))
+                    .map_err(|e| errors.push(e))
+                    .ok()
+            }
+            _ => None,
+        };
+        if let Some(path) = self.metrics {
+            let mut clusters = self.cluster_metrics;
+            for c in &mut clusters {
+                c.out_of_step_since = self.out_of_step.get(&c.name).map(|o| o.since);
+            }
+            let loose: Vec<NodeMetrics> = report
+                .loose_nodes
+                .iter()
+                .map(|p| {
+                    let node = inventory.loose_nodes.iter().find(|n| n.name == p.node);
+                    NodeMetrics::of(p, node)
+                })
+                .collect();
+            let catalog = CatalogMetrics {
+                available: sources.catalog_info().available,
+                newest_release: stamp
+                    .as_ref()
+                    .and_then(|s| s.newest_release.as_deref())
+                    .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+                    .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+                    .map(|z| z.timestamp().as_second()),
+                imported_at: stamp
+                    .as_ref()
+                    .and_then(|s| s.imported_at)
+                    .map(|t| t.as_second()),
+            };
+            let body = lockstep_report::metrics::render_metrics(
+                jiff::Timestamp::now().as_second(),
+                catalog,
+                &clusters,
+                &loose,
+                &report.findings,
+            );
+            let written =
+                crate::output::Output::resolve(Some(path)).and_then(|o| o.write(body.as_bytes()));
+            if let Err(e) = written {
+                errors.push(format!("{e:#}"));
+            }
+        }
+        if let Some(store) = self.record {
+            match record(store, inventory, &report.findings, knowledge, stamp, false) {
+                Ok(true) => errors.push("some nodes could not be recorded (above)".into()),
+                Ok(false) => {}
+                Err(e) => errors.push(format!("{e:#}")),
+            }
+        }
+        errors
+    }
+}
+
+/// The history, when there is one (or `--record` asks for it), and what it
+/// says about each cluster of the inventory that is out of step now. A
+/// history that cannot be opened is an error for `late_errors` (the
+/// check goes on); a reader finding none yet is not.
+fn open_history(
+    global: &Global,
+    record: bool,
+    inventory: &Inventory,
+    late_errors: &mut Vec<String>,
+) -> (Option<Box<dyn Store>>, HashMap<String, OutOfStep>) {
+    let (target, explicit) = super::history::target(global);
+    let mut out = HashMap::new();
+    if !(record || explicit || target.exists()) {
+        return (None, out);
+    }
+    let mut store = match target.open(record) {
+        Ok(s) => s,
+        Err(HistoryError::NotFound(_)) if !record => return (None, out),
+        Err(e) => {
+            late_errors.push(e.to_string());
+            return (None, out);
+        }
+    };
+    let (runs, _) = lockstep_history::record::runs_of(inventory, &[]);
+    for run in &runs {
+        match lockstep_history::out_of_step(store.as_mut(), run) {
+            Ok(Some(o)) => {
+                out.insert(run.cluster.clone(), o);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                late_errors.push(e.to_string());
+                return (None, HashMap::new());
+            }
+        }
+    }
+    (Some(store), out)
+}
+
+/// Records a check into the history and says what was stored (on standard
+/// output for `lockstep record`, else on standard error). Returns whether
+/// some node could not be recorded.
+pub fn record(
+    store: &mut dyn Store,
+    inventory: &Inventory,
+    findings: &[Finding],
+    knowledge: &dyn Knowledge,
+    catalog: Option<CatalogStamp>,
+    to_stdout: bool,
+) -> anyhow::Result<bool> {
+    let rec = lockstep_history::recording(
+        inventory,
+        findings,
+        knowledge,
+        catalog,
+        jiff::Timestamp::now(),
+    );
+    for n in &rec.notes {
+        say!("lockstep: note: {n}");
+    }
+    for e in &rec.errors {
+        say!("lockstep: not recorded: {e}");
+    }
+    let out = store.record(&rec)?;
+    let line = format!(
+        "recorded {} run(s) of {} cluster(s) ({} already recorded), {} node observation(s) ({} already recorded), {} new update set(s) into {}",
+        out.runs_new,
+        rec.runs.len(),
+        out.runs_known,
+        out.observations_new,
+        out.observations_known,
+        out.update_sets_new,
+        store.target()
+    );
+    if to_stdout {
+        crate::output::print(&format!("{line}\n"))?;
+    } else {
+        say!("lockstep: {line}");
+    }
+    Ok(!rec.errors.is_empty())
 }
 
 /// Phase times on standard error when `LOCKSTEP_TIMINGS` is set: how

@@ -7,9 +7,11 @@ pub mod check;
 pub mod collector;
 pub mod coverage;
 pub mod generate_fleet;
+pub mod history;
 pub mod inventory;
 pub mod known_issues;
 pub mod plan;
+pub mod record;
 pub mod snapshot;
 
 use crate::Global;

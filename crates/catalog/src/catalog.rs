@@ -116,22 +116,7 @@ impl Catalog {
     /// `$XDG_DATA_HOME/lockstep/catalog.sqlite3`, falling back to
     /// `~/.local/share/lockstep/`; on Windows `%LOCALAPPDATA%\lockstep\`.
     pub fn default_path() -> PathBuf {
-        let env = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        let base = if cfg!(windows) {
-            env("LOCALAPPDATA")
-                .or_else(|| env("USERPROFILE").map(|h| h.join("AppData").join("Local")))
-                .unwrap_or_else(|| PathBuf::from("."))
-        } else {
-            env("XDG_DATA_HOME")
-                .filter(|p| p.is_absolute())
-                .or_else(|| env("HOME").map(|h| h.join(".local").join("share")))
-                .unwrap_or_else(|| PathBuf::from("."))
-        };
-        base.join("lockstep").join("catalog.sqlite3")
+        data_dir().join("catalog.sqlite3")
     }
 
     /// Opens the store at `path` and loads it; an error if the file does not exist.
@@ -604,4 +589,26 @@ pub(crate) fn severity_from_rank(rank: i64) -> Severity {
         4 => Severity::Critical,
         _ => Severity::Unknown,
     }
+}
+
+/// lockstep's data folder: `$XDG_DATA_HOME/lockstep`, falling back to
+/// `~/.local/share/lockstep`; on Windows `%LOCALAPPDATA%\lockstep`. The
+/// catalog and the history live there by default.
+pub fn data_dir() -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let base = if cfg!(windows) {
+        env("LOCALAPPDATA")
+            .or_else(|| env("USERPROFILE").map(|h| h.join("AppData").join("Local")))
+            .unwrap_or_else(|| PathBuf::from("."))
+    } else {
+        env("XDG_DATA_HOME")
+            .filter(|p| p.is_absolute())
+            .or_else(|| env("HOME").map(|h| h.join(".local").join("share")))
+            .unwrap_or_else(|| PathBuf::from("."))
+    };
+    base.join("lockstep")
 }

@@ -39,6 +39,7 @@ pub mod wesng;
 pub use batch::{Severity, SourceFormat, SourceKind};
 pub use catalog::{
     Catalog, CveRef, Edge, ProductId, Provenance, ReleaseDateSource, Update, UpdateProduct,
+    data_dir,
 };
 pub use error::CatalogError;
 pub use kind::UpdateKind;

@@ -48,7 +48,7 @@ use crate::updates::UpdateIndex;
 use crate::{IngestError, IngestWarning, decode};
 use lockstep_model::input_file::{self, Origin};
 use lockstep_model::protection::{CsvNodeState, Section};
-use lockstep_model::{Cluster, Inventory, Node, OsInfo, SourceRef, Sourced};
+use lockstep_model::{Cluster, CollectedAt, Inventory, Node, OsInfo, SourceRef, Sourced};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -204,10 +204,12 @@ pub fn load_paths_with(paths: &[PathBuf], opts: &LoadOptions) -> LoadOutcome {
         one_line_name(&mut c.name);
         for n in &mut c.nodes {
             one_line_node(n);
+            fill_collected_at(n);
         }
     }
     for n in &mut out.inventory.loose_nodes {
         one_line_node(n);
+        fill_collected_at(n);
     }
     out
 }
@@ -224,6 +226,24 @@ fn one_line_node(n: &mut Node) {
         one_line_name(c);
     }
     n.updates.shrink_to_fit();
+}
+
+/// A node whose inputs do not say when they were collected (every format
+/// but the snapshot) gets the newest modification time of its files.
+fn fill_collected_at(n: &mut Node) {
+    if n.collected_at.is_some() {
+        return;
+    }
+    n.collected_at = n
+        .sources
+        .iter()
+        .filter_map(|s| std::fs::metadata(s).and_then(|m| m.modified()).ok())
+        .filter_map(|t| jiff::Timestamp::try_from(t).ok())
+        .max()
+        .map(|at| CollectedAt {
+            at,
+            basis: lockstep_model::CollectedBasis::FileModified,
+        });
 }
 
 /// Reads a directory as one cluster. The files are read and parsed in
@@ -573,6 +593,7 @@ fn merge_node(into: &mut Node, from: Node, log: &mut MergeLog) {
         failed_installs,
         protection,
         unread,
+        collected_at,
     } = from;
     into.unread.extend(unread);
     for f in failed_installs {
@@ -580,6 +601,7 @@ fn merge_node(into: &mut Node, from: Node, log: &mut MergeLog) {
             into.failed_installs.push(f);
         }
     }
+    into.collected_at = CollectedAt::better(into.collected_at, collected_at);
     if into.name_source.is_none() {
         into.name_source = name_source;
     }

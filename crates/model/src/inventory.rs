@@ -129,6 +129,63 @@ pub struct Node {
     /// must not report its updates as missing.
     #[serde(default)]
     pub unread: Vec<UnreadSection>,
+    /// When this node's facts were collected, and what says so. The
+    /// history keys observations by it (not by the time of recording), so
+    /// a capture recorded a day late still lands on the day it describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collected_at: Option<CollectedAt>,
+}
+
+/// A collection time and where it comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectedAt {
+    pub at: jiff::Timestamp,
+    pub basis: CollectedBasis,
+}
+
+/// What a [`CollectedAt`] rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CollectedBasis {
+    /// The input says when it was collected (a snapshot's `collectedAt`).
+    Input,
+    /// The input does not say (systeminfo, Get-HotFix, ...): the newest
+    /// modification time of the node's files stands in for it.
+    FileModified,
+}
+
+impl CollectedBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectedBasis::Input => "input",
+            CollectedBasis::FileModified => "file-modified",
+        }
+    }
+}
+
+impl CollectedAt {
+    /// The better of two statements about one node: what an input says
+    /// beats a file time; between equals, the later one (the node's facts
+    /// are as recent as its newest capture).
+    pub fn better(a: Option<CollectedAt>, b: Option<CollectedAt>) -> Option<CollectedAt> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(
+                if (a.basis == CollectedBasis::Input) != (b.basis == CollectedBasis::Input) {
+                    if a.basis == CollectedBasis::Input {
+                        a
+                    } else {
+                        b
+                    }
+                } else if b.at > a.at {
+                    b
+                } else {
+                    a
+                },
+            ),
+            (a, None) => a,
+            (None, b) => b,
+        }
+    }
 }
 
 /// A part of a node's inventory that the collector could not read.

@@ -38,8 +38,8 @@ pub mod version;
 pub mod windows;
 
 pub use inventory::{
-    Cluster, ClusterState, FailedInstall, HostMemory, InstalledUpdate, Inventory, Node, NodeState,
-    OsInfo, OtherEntry, PendingReboot, Sourced, VirtualMachine,
+    Cluster, ClusterState, CollectedAt, CollectedBasis, FailedInstall, HostMemory, InstalledUpdate,
+    Inventory, Node, NodeState, OsInfo, OtherEntry, PendingReboot, Sourced, VirtualMachine,
 };
 pub use kb::{HOTFIX_KB_DIGITS, HotfixId, KbId, KbMap, KbSet};
 pub use source::SourceRef;

@@ -11,11 +11,15 @@
 //! the caller's job. Nothing here decides anything: every word of judgement
 //! comes from the check stage.
 
+pub mod history;
+pub mod history_html;
 pub mod html;
 pub mod json;
+pub mod metrics;
 pub mod parts;
 pub mod text;
 
+pub use history_html::render_history_html;
 pub use html::render_html;
 pub use json::render_json;
 pub use text::TextOptions;

@@ -218,6 +218,17 @@ fn table<S: AsRef<str>>(out: &mut String, header: &[&str], rows: &[Vec<S>]) {
 /// verdict and each node's posture. Input text is interpolated as it is:
 /// [`terminal_safe`] the result before writing it to a terminal.
 pub fn cluster_text(out: &mut String, c: &ClusterReport, o: TextOptions) {
+    cluster_text_with(out, c, None, o)
+}
+
+/// [`cluster_text`] with what the history says about the cluster
+/// ([`out_of_step_line`]) under its heading.
+pub fn cluster_text_with(
+    out: &mut String,
+    c: &ClusterReport,
+    history: Option<&str>,
+    o: TextOptions,
+) {
     let d = &c.drift;
     let _ = writeln!(
         out,
@@ -228,6 +239,9 @@ pub fn cluster_text(out: &mut String, c: &ClusterReport, o: TextOptions) {
         d.common_updates,
         d.rows.len()
     );
+    if let Some(line) = history {
+        let _ = writeln!(out, "{}", paint(line, "1;33", o));
+    }
     let nodes_rows: Vec<Vec<String>> = d
         .nodes
         .iter()
@@ -390,6 +404,18 @@ fn posture_text(out: &mut String, p: &lockstep_check::posture::NodePosture) {
         );
     }
     let _ = writeln!(out, "{line}");
+}
+
+/// What a check with a history says about a cluster out of step:
+/// "Out of step since 2026-11-03 (31 days), per the history".
+pub fn out_of_step_line(o: &lockstep_history::OutOfStep) -> String {
+    let since = lockstep_history::Time(o.since).date();
+    let days = if o.days == 1 {
+        "1 day".to_string()
+    } else {
+        format!("{} days", o.days)
+    };
+    format!("Out of step since {since} ({days}), per the history")
 }
 
 #[cfg(test)]

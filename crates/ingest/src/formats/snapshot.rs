@@ -42,8 +42,9 @@ use lockstep_model::snapshot::{
     self as snap, HistoryEntry, ListOrText, SCHEMA_ID, Snapshot, Status,
 };
 use lockstep_model::{
-    Cluster, ClusterState, FailedInstall, HostMemory, HotfixId, InstalledUpdate, KbId, Node,
-    NodeState, OtherEntry, PendingReboot, SourceRef, Sourced, VirtualMachine, WinVersion,
+    Cluster, ClusterState, CollectedAt, CollectedBasis, FailedInstall, HostMemory, HotfixId,
+    InstalledUpdate, KbId, Node, NodeState, OtherEntry, PendingReboot, SourceRef, Sourced,
+    VirtualMachine, WinVersion,
 };
 use std::collections::BTreeMap;
 
@@ -133,11 +134,26 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
             at
         })
         .collect();
+    // A collection time that does not parse is left unknown: the loader
+    // then uses the file's modification time and says so.
+    let collected_at = snapshot
+        .collected_at
+        .trim()
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(|at| CollectedAt {
+            at,
+            basis: CollectedBasis::Input,
+        });
     let mut snapshot = snapshot;
     for (i, c) in snapshot.clusters.iter_mut().enumerate() {
         let start = cluster_starts.get(i).copied().unwrap_or(0);
         let end = cluster_starts.get(i + 1).copied().unwrap_or(body.len());
-        clusters.push(convert_cluster(text, &loc, start, end, c, &mut strings)?);
+        let mut cluster = convert_cluster(text, &loc, start, end, c, &mut strings)?;
+        for n in &mut cluster.nodes {
+            n.collected_at = collected_at;
+        }
+        clusters.push(cluster);
     }
     drop(snapshot);
     doc::reset_strings();

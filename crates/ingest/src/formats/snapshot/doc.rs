@@ -58,7 +58,6 @@ impl<'de> Deserialize<'de> for Shared {
 #[serde(rename_all = "camelCase", rename = "Snapshot")]
 pub(super) struct SnapshotDoc<'a> {
     pub schema: String,
-    #[allow(dead_code)]
     pub collected_at: String,
     #[allow(dead_code)]
     pub collector: snap::Collector,
