@@ -67,10 +67,12 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     }
     let sources = open_knowledge(global)?;
     timings.mark("catalog");
-    let knowledge = sources.knowledge().judged_on(
-        args.as_of
-            .unwrap_or_else(|| jiff::ZonedDateTime::now().date()),
-    );
+    // Verdicts and the catalog's age are judged as of the check's date.
+    let judged_on = args
+        .as_of
+        .unwrap_or_else(|| jiff::ZonedDateTime::now().date());
+    let knowledge = sources.knowledge().judged_on(judged_on);
+    let catalog_info = sources.catalog_info_on(judged_on);
     let options = CheckOptions { as_of: args.as_of };
     // Errors after the report: the history or the metrics could not be
     // written. The report is written all the same; the exit code says so.
@@ -85,7 +87,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut head = ReportHead::new(
         &loaded.inventory,
-        sources.catalog_info(),
+        catalog_info.clone(),
         &options,
         loaded.errors.clone(),
     );
@@ -114,7 +116,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 &loaded.inventory,
                 &knowledge,
                 Some(sources.protection()),
-                sources.catalog_info(),
+                catalog_info.clone(),
                 &options,
                 render,
                 |part: std::io::Result<Vec<u8>>| {
@@ -172,7 +174,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 &loaded.inventory,
                 &knowledge,
                 Some(sources.protection()),
-                sources.catalog_info(),
+                catalog_info.clone(),
                 &options,
             );
             report.input_errors = loaded.errors.clone();
@@ -320,13 +322,10 @@ impl Extras<'_> {
         knowledge: &dyn Knowledge,
     ) -> Vec<String> {
         let mut errors = Vec::new();
-        let stamp = match sources.catalog_info().path {
-            Some(p) if self.record.is_some() || self.metrics.is_some() => {
-                CatalogStamp::of_catalog(Path::new(&p))
-                    .map_err(|e| errors.push(e))
-                    .ok()
-            }
-            _ => None,
+        let stamp = if self.record.is_some() || self.metrics.is_some() {
+            catalog_stamp(&sources.catalog_info()).and_then(|r| r.map_err(|e| errors.push(e)).ok())
+        } else {
+            None
         };
         if let Some(path) = self.metrics {
             let mut clusters = self.cluster_metrics;
@@ -375,6 +374,17 @@ impl Extras<'_> {
             }
         }
         errors
+    }
+}
+
+/// The stamp of the catalog a check used (the bundled one, or a file).
+pub fn catalog_stamp(
+    info: &lockstep_check::run::CatalogInfo,
+) -> Option<Result<CatalogStamp, String>> {
+    match (&info.path, info.bundled) {
+        (_, true) => Some(CatalogStamp::of_bundled()),
+        (Some(p), false) => Some(CatalogStamp::of_catalog(Path::new(p))),
+        (None, false) => None,
     }
 }
 

@@ -36,11 +36,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         Ok(r) => r,
         Err(never) => match never {},
     };
-    let stamp = match sources.catalog_info().path {
-        Some(p) => Some(
-            lockstep_history::CatalogStamp::of_catalog(std::path::Path::new(&p))
-                .map_err(anyhow::Error::msg)?,
-        ),
+    let stamp = match super::check::catalog_stamp(&sources.catalog_info()) {
+        Some(r) => Some(r.map_err(anyhow::Error::msg)?),
         None => None,
     };
     let (target, _) = super::history::target(global);

@@ -55,6 +55,30 @@ fn main() {
             println!("derive + commit: {:.3} s", t.elapsed().as_secs_f64());
             println!("import: {:.3} s", start.elapsed().as_secs_f64());
         }
+        Some("bundled") => {
+            // Where a one-node check's start-up goes with the bundled catalog.
+            for _ in 0..5 {
+                let t = Instant::now();
+                let store = match lockstep_catalog::bundled::open_bundled() {
+                    Ok(s) => s,
+                    Err(e) => return eprintln!("{e}"),
+                };
+                let opened = t.elapsed();
+                let t = Instant::now();
+                let models = lockstep_catalog::models::ServicingModels::default();
+                let plain = Catalog::from_store_with(&store, &models).map(|c| c.updates().count());
+                let loaded = t.elapsed();
+                let t = Instant::now();
+                let with = Catalog::from_store(&store).map(|c| c.updates().count());
+                let derived = t.elapsed();
+                println!(
+                    "decompress+open {:.1} ms, load without models {:.1} ms, load with models {:.1} ms ({plain:?} {with:?})",
+                    opened.as_secs_f64() * 1e3,
+                    loaded.as_secs_f64() * 1e3,
+                    derived.as_secs_f64() * 1e3
+                );
+            }
+        }
         Some("chains") if args.len() == 4 => {
             let start = Instant::now();
             let store = match lockstep_catalog::Store::open(Path::new(&args[2])) {

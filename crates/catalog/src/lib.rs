@@ -19,6 +19,7 @@
 //! * [`known_issues`] is the known-issues database.
 
 pub mod batch;
+pub mod bundled;
 pub mod catalog;
 pub mod cvrf;
 pub mod cvrf_json;

@@ -236,6 +236,34 @@ impl Store {
         }
     }
 
+    /// A store over an already opened and identified connection (the
+    /// bundled catalog, deserialised in memory).
+    pub(crate) fn from_connection(conn: Connection, path: PathBuf) -> Store {
+        Store { conn, path }
+    }
+
+    /// The date of the newest data the catalog holds: the newest CVRF
+    /// document's CurrentReleaseDate, or the date in a WES-NG file name
+    /// (`CVEs_20260628.csv`), whichever is later.
+    pub fn data_date(&self) -> Result<Option<jiff::civil::Date>, CatalogError> {
+        Ok(self
+            .documents()?
+            .iter()
+            .filter_map(|d| match d.kind {
+                SourceKind::Cvrf => d
+                    .current_release
+                    .as_deref()
+                    .and_then(crate::batch::parse_iso_date_prefix),
+                SourceKind::Wesng => d
+                    .name
+                    .strip_prefix("CVEs_")
+                    .and_then(|n| n.strip_suffix(".csv"))
+                    .and_then(|n| jiff::civil::Date::strptime("%Y%m%d", n).ok()),
+                SourceKind::Model => None,
+            })
+            .max())
+    }
+
     /// Opens or creates a catalog at `path` (used for the temporary import copy).
     fn create(path: &Path) -> Result<Store, CatalogError> {
         let conn = Connection::open(path).map_err(CatalogError::sqlite(path))?;

@@ -27,6 +27,16 @@ pub struct CatalogInfo {
     pub path: Option<String>,
     /// Said when no catalog was loaded: what the report cannot tell, and how to get one.
     pub limits: Option<String>,
+    /// The catalog compiled into lockstep was used (no local catalog exists).
+    #[serde(default)]
+    pub bundled: bool,
+    /// The date of the newest data in the catalog.
+    #[serde(default, serialize_with = "lockstep_model::date_serde::option")]
+    pub data_date: Option<Date>,
+    /// What the reader should know about the catalog's data: that it is
+    /// the bundled one, and whether it is old.
+    #[serde(default)]
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -250,6 +250,10 @@ pub struct Sources {
     pub rules: crate::protection::Rules,
     catalog: Option<Box<dyn Knowledge + Send + Sync>>,
     catalog_path: Option<std::path::PathBuf>,
+    /// The bundled catalog is in use.
+    bundled: bool,
+    /// The date of the newest data in the catalog in use.
+    data_date: Option<Date>,
     /// Why there is no catalog, when there is none.
     missing_reason: Option<String>,
 }
@@ -271,13 +275,15 @@ impl Sources {
             rules: crate::protection::Rules::builtin(),
             catalog: None,
             catalog_path: None,
+            bundled: false,
+            data_date: None,
             missing_reason: None,
         };
         match path {
             Some(p) if p.exists() => {
-                let cat = lockstep_catalog::Catalog::open(&p)
+                let store = lockstep_catalog::Store::open(&p)
                     .map_err(|e| anyhow::anyhow!("opening the catalog {}: {e}", p.display()))?;
-                sources.catalog = Some(Box::new(crate::catalog_view::CatalogView::new(cat)));
+                sources.use_store(&store)?;
                 sources.catalog_path = Some(p);
             }
             Some(p) if explicit => {
@@ -287,11 +293,12 @@ impl Sources {
                     lockstep_model::quote::path_word(&p.display().to_string())
                 )
             }
-            Some(p) => {
-                sources.missing_reason = Some(format!(
-                    "No catalog at {}: drift is classified only where the built-in known issues know the supersedence; missing security updates and most supersedence cannot be judged. Get one with `lockstep catalog update` (MSRC) or `lockstep catalog import definitions.zip` (WES-NG).",
-                    p.display()
-                ));
+            // No local catalog: the one compiled into lockstep.
+            Some(_) => {
+                let store = lockstep_catalog::bundled::open_bundled()
+                    .map_err(|e| anyhow::anyhow!("opening the bundled catalog: {e}"))?;
+                sources.use_store(&store)?;
+                sources.bundled = true;
             }
             None => {}
         }
@@ -324,6 +331,8 @@ impl Sources {
             rules: crate::protection::Rules::builtin(),
             catalog: None,
             catalog_path: None,
+            bundled: false,
+            data_date: None,
             missing_reason: Some(reason.to_string()),
         }
     }
@@ -343,11 +352,49 @@ impl Sources {
         }
     }
 
+    fn use_store(&mut self, store: &lockstep_catalog::Store) -> anyhow::Result<()> {
+        let cat = lockstep_catalog::Catalog::from_store(store)
+            .map_err(|e| anyhow::anyhow!("loading the catalog {}: {e}", store.path().display()))?;
+        self.data_date = store.data_date().ok().flatten();
+        self.catalog = Some(Box::new(crate::catalog_view::CatalogView::new(cat)));
+        Ok(())
+    }
+
     pub fn catalog_info(&self) -> crate::run::CatalogInfo {
+        self.catalog_info_on(jiff::ZonedDateTime::now().date())
+    }
+
+    /// [`Sources::catalog_info`] as of `today` (how old the data is).
+    pub fn catalog_info_on(&self, today: Date) -> crate::run::CatalogInfo {
+        // Date subtraction spans days (its largest unit).
+        let age = self.data_date.map(|d| i64::from((today - d).get_days()));
+        let stale = age.filter(|d| *d > lockstep_catalog::bundled::STALE_AFTER_DAYS);
+        let date = self
+            .data_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "unknown date".into());
+        let notice = match (self.bundled, stale) {
+            (true, Some(days)) => Some(format!(
+                "bundled catalog of {date} ({days} days old: updates released since are not judged); `lockstep catalog update` for current data"
+            )),
+            (true, None) => Some(format!(
+                "bundled catalog of {date}; `lockstep catalog update` for current data"
+            )),
+            (false, Some(days)) => Some(format!(
+                "the catalog's newest data is of {date}, {days} days old: updates released since are not judged; `lockstep catalog update` for current data"
+            )),
+            (false, None) => None,
+        };
         crate::run::CatalogInfo {
             available: self.catalog.is_some(),
-            path: self.catalog_path.as_ref().map(|p| p.display().to_string()),
+            path: match (self.bundled, &self.catalog_path) {
+                (true, _) => Some(lockstep_catalog::bundled::BUNDLED_NAME.to_string()),
+                (false, p) => p.as_ref().map(|p| p.display().to_string()),
+            },
             limits: self.missing_reason.clone(),
+            bundled: self.bundled,
+            data_date: self.data_date,
+            notice,
         }
     }
 }

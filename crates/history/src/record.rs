@@ -97,6 +97,17 @@ impl CatalogStamp {
     pub fn of_catalog(path: &Path) -> Result<CatalogStamp, String> {
         let store = lockstep_catalog::Store::open(path)
             .map_err(|e| format!("reading the catalog {}: {e}", path.display()))?;
+        Self::of_store(&store, path)
+    }
+
+    /// The stamp of the catalog compiled into lockstep.
+    pub fn of_bundled() -> Result<CatalogStamp, String> {
+        let store = lockstep_catalog::bundled::open_bundled()
+            .map_err(|e| format!("reading the bundled catalog: {e}"))?;
+        Self::of_store(&store, Path::new(lockstep_catalog::bundled::BUNDLED_NAME))
+    }
+
+    fn of_store(store: &lockstep_catalog::Store, path: &Path) -> Result<CatalogStamp, String> {
         let mut docs = store
             .documents()
             .map_err(|e| format!("reading the catalog {}: {e}", path.display()))?;

@@ -155,6 +155,9 @@ mod tests {
                 available: false,
                 path: None,
                 limits: Some("no catalog".into()),
+                bundled: false,
+                data_date: None,
+                notice: None,
             },
             &CheckOptions {
                 as_of: Some(jiff::civil::date(2024, 1, 1)),

@@ -64,6 +64,9 @@ pub fn write_head(w: &mut dyn Write, head: &ReportHead, o: TextOptions) -> io::R
     if let Some(limits) = &head.catalog.limits {
         let _ = writeln!(out, "  {}", one_line(limits));
     }
+    if let Some(notice) = &head.catalog.notice {
+        let _ = writeln!(out, "  {}", one_line(notice));
+    }
     for e in &head.input_errors {
         let _ = writeln!(out, "{}: {}", paint("input error", "1;31", o), one_line(e));
     }
