@@ -40,6 +40,10 @@ pub struct ChainHead {
     pub severity: Option<Arc<str>>,
     /// Missing updates this one supersedes (folded under it), newest first.
     pub folds: Vec<KbId>,
+    /// Why it is missing, in the admin's words: what the node has of this
+    /// kind instead, and which servicing models link the folded updates.
+    #[serde(default)]
+    pub why: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +103,9 @@ pub struct ProductGraph {
     fixed_build: Vec<Option<WinVersion>>,
     /// `older[i]`: the updates `kbs[i]` supersedes.
     older: Vec<Vec<u32>>,
+    /// `older_model[i][j]`: the servicing model that alone derives the edge
+    /// `kbs[i]` → `older[i][j]` (no source document states it).
+    older_model: Vec<Vec<Option<Arc<str>>>>,
     /// `covers_installed[i]`: the updates `kbs[i]` covers only where it is
     /// installed (a servicing model's installed-only rule).
     covers_installed: Vec<Vec<u32>>,
@@ -136,6 +143,7 @@ impl ProductGraph {
             date: Vec::new(),
             fixed_build: Vec::new(),
             older: Vec::new(),
+            older_model: Vec::new(),
             covers_installed: Vec::new(),
             published: Vec::new(),
             in_hotpatch_month: Vec::new(),
@@ -186,13 +194,24 @@ impl ProductGraph {
         }
         for (i, &kb) in g.kbs.iter().enumerate() {
             // An edge a known issue calls wrong covers nothing.
-            let olders: Vec<u32> = k
+            let (olders, models): (Vec<u32>, Vec<Option<Arc<str>>>) = k
                 .supersedes(kb, product)
                 .iter()
                 .filter(|e| !is_wrong(e))
-                .filter_map(|e| g.index.get(&e.older).copied())
-                .collect();
+                .filter_map(|e| {
+                    let o = g.index.get(&e.older).copied()?;
+                    let derived = e
+                        .sources
+                        .iter()
+                        .all(|s| s.starts_with("model:"))
+                        .then(|| e.sources.first())
+                        .flatten()
+                        .map(|s| Arc::from(s.trim_start_matches("model:")));
+                    Some((o, derived))
+                })
+                .unzip();
             g.older[i] = olders;
+            g.older_model.push(models);
         }
         g.covers_installed = vec![Vec::new(); g.kbs.len()];
         for (i, &kb) in g.kbs.iter().enumerate() {
@@ -335,12 +354,19 @@ impl ProductGraph {
             // Through updates that are not missing but not covered either
             // (a preview, an update outside the as-of date) down to the
             // missing ones; covered ones cover everything below them.
+            let mut models: Vec<Arc<str>> = Vec::new();
             while let Some(cur) = stack.pop() {
-                for &o in &self.older[cur as usize] {
+                let cur = cur as usize;
+                for (j, &o) in self.older[cur].iter().enumerate() {
                     if !covered[o as usize] && folded_by[o as usize] != i as u32 {
                         folded_by[o as usize] = i as u32;
                         if missing[o as usize] {
                             folds.push(self.kbs[o as usize]);
+                        }
+                        if let Some(Some(m)) = self.older_model.get(cur).and_then(|v| v.get(j))
+                            && !models.contains(m)
+                        {
+                            models.push(m.clone());
                         }
                         stack.push(o);
                     }
@@ -348,6 +374,7 @@ impl ProductGraph {
             }
             folds.sort_by(|a, b| b.cmp(a));
             let kb = self.kbs[i];
+            let why = self.why(i, installed, folds.len(), &models);
             heads.push(ChainHead {
                 kb,
                 kind: self.kind[i],
@@ -355,6 +382,7 @@ impl ProductGraph {
                 title: self.title[i].clone(),
                 severity: self.severity[i].clone(),
                 folds,
+                why,
             });
         }
         heads.sort_by(|a, b| b.release_date.cmp(&a.release_date).then(b.kb.cmp(&a.kb)));
@@ -366,6 +394,78 @@ fn is_wrong(e: &crate::knowledge::EdgeInfo) -> bool {
     e.verdict
         .as_ref()
         .is_some_and(|v| v.kind == crate::knowledge::VerdictKind::Wrong)
+}
+
+impl ProductGraph {
+    /// "The newest monthly rollup installed is KB4467107 of 2018-11-13; it
+    /// contains the 5 older missing updates listed (servicing model
+    /// windows-monthly-rollup)."
+    fn why(&self, head: usize, installed: &[u32], folds: usize, models: &[Arc<str>]) -> String {
+        let kind = self.kind[head];
+        let what = kind_words(kind);
+        // The usual case: the node has the update this one replaces.
+        if let Some(&o) = self.older[head].iter().find(|o| installed.contains(o)) {
+            let mut out = format!(
+                "{} replaces {}, which is installed on the node",
+                self.kbs[head], self.kbs[o as usize]
+            );
+            if folds > 0 {
+                out.push_str(&format!(
+                    "; it contains the {folds} older missing update(s) listed"
+                ));
+            }
+            return out;
+        }
+        let newest = installed
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| self.kind[i] == kind)
+            .max_by_key(|&i| (self.date[i], self.kbs[i]));
+        let mut out = match newest {
+            Some(i) => match self.date[i] {
+                Some(d) => format!(
+                    "the newest {what} installed on the node is {} of {d}, and nothing installed supersedes {}",
+                    self.kbs[i], self.kbs[head]
+                ),
+                None => format!(
+                    "the newest {what} installed on the node is {}, and nothing installed supersedes {}",
+                    self.kbs[i], self.kbs[head]
+                ),
+            },
+            None => format!(
+                "no {what} of {} is installed on the node, and nothing installed supersedes {}",
+                self.product, self.kbs[head]
+            ),
+        };
+        if folds > 0 {
+            out.push_str(&format!(
+                "; it contains the {folds} older missing update(s) listed"
+            ));
+            if !models.is_empty() {
+                let names: Vec<&str> = models.iter().map(|m| m.as_ref()).collect();
+                out.push_str(&format!(
+                    " (chain derived by servicing model {})",
+                    names.join(", ")
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn kind_words(kind: Option<UpdateKind>) -> &'static str {
+    match kind {
+        Some(UpdateKind::Cumulative) => "security or cumulative update",
+        Some(UpdateKind::MonthlyRollup) => "monthly rollup",
+        Some(UpdateKind::SecurityOnly) => "security-only update",
+        Some(UpdateKind::Hotpatch) => "hotpatch",
+        Some(UpdateKind::ServicingStack) => "servicing stack update",
+        Some(UpdateKind::DotNet) => ".NET update",
+        Some(UpdateKind::Browser) => "browser update",
+        Some(UpdateKind::Preview) => "preview",
+        Some(UpdateKind::SetupDynamic) => "setup update",
+        Some(UpdateKind::Other) | None => "update",
+    }
 }
 
 /// Whether two versions are the same Windows build (a fixed build is only
