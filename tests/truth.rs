@@ -100,15 +100,16 @@ fn check_json(catalog: &Path, input: &Path, as_of: &str) -> Value {
 /// Every chain head reported missing for `node`, over all its products.
 fn reported(report: &Value, node: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for cluster in report["clusters"].as_array().unwrap() {
-        for p in cluster["posture"].as_array().unwrap() {
-            if p["node"] != node {
-                continue;
-            }
-            for product in p["products"].as_array().unwrap() {
-                for head in product["missing"].as_array().unwrap() {
-                    out.insert(head["kb"].as_str().unwrap().to_string());
-                }
+    let postures = report["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["posture"].as_array().unwrap())
+        .chain(report["loose_nodes"].as_array().unwrap());
+    for p in postures.filter(|p| p["node"] == node) {
+        for product in p["products"].as_array().unwrap() {
+            for head in product["missing"].as_array().unwrap() {
+                out.insert(head["kb"].as_str().unwrap().to_string());
             }
         }
     }
@@ -365,4 +366,47 @@ fn no_reported_update_is_covered_by_another_reported_or_installed_one() {
     // A floor, so that the property cannot hold vacuously (70 today).
     assert!(judged >= 60, "only {judged} reported updates were judged");
     assert_eq!(covered, Vec::new());
+}
+
+/// A node known only by its Get-HotFix list (no OS in it) takes the product
+/// its cluster peers agree on; alone, the one product its updates belong to.
+#[test]
+fn a_node_without_an_os_takes_its_product_from_peers_or_updates_and_says_so() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ws2022-behind");
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = dir.path().join("hvclu");
+    std::fs::create_dir(&cluster).unwrap();
+    for f in [
+        "HVS01.systeminfo.txt",
+        "HVS02.systeminfo.txt",
+        "HVS03.get-hotfix.csv",
+    ] {
+        std::fs::copy(examples.join(f), cluster.join(f)).unwrap();
+    }
+    let report = check_json(full_catalog(), &cluster, "2023-12-31");
+    let hvs03 = report["clusters"][0]["posture"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["node"] == "HVS03")
+        .unwrap();
+    assert_eq!(hvs03["product"], "Windows Server 2022");
+    assert_eq!(
+        hvs03["product_evidence"],
+        "its captures name no OS; its cluster peers HVS01, HVS02 all run Windows Server 2022"
+    );
+    assert_eq!(reported(&report, "HVS03"), set(&["KB5033118"]));
+
+    let alone = dir.path().join("HVS03.get-hotfix.csv");
+    std::fs::copy(examples.join("HVS03.get-hotfix.csv"), &alone).unwrap();
+    let report = check_json(full_catalog(), &alone, "2023-12-31");
+    let p = &report["loose_nodes"][0];
+    assert_eq!(p["product"], "Windows Server 2022");
+    let evidence = p["product_evidence"].as_str().unwrap();
+    assert!(
+        evidence.starts_with("its captures name no OS; its installed updates KB")
+            && evidence.ends_with(" are published for Windows Server 2022 only"),
+        "{evidence}"
+    );
+    assert_eq!(reported(&report, "HVS03"), set(&["KB5033118"]));
 }

@@ -22,6 +22,7 @@ pub mod health;
 pub mod inbox;
 pub mod knowledge;
 pub mod missing;
+pub mod node_product;
 pub mod posture;
 pub mod protection;
 pub mod run;

@@ -54,7 +54,7 @@ pub fn judge_cluster(
         posture: cluster
             .nodes
             .iter()
-            .map(|n| engine.node_posture(n, as_of, k))
+            .map(|n| engine.node_posture_in(n, &cluster.nodes, as_of, k))
             .collect(),
     }
 }

@@ -63,6 +63,9 @@ pub struct ProductPosture {
 pub struct NodePosture {
     pub node: String,
     pub product: Option<String>,
+    /// How the product was inferred when the node's captures name no OS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_evidence: Option<String>,
     pub as_of: Option<Date>,
     /// Whether the node is on the hotpatch chain.
     pub hotpatch: bool,
@@ -539,10 +542,25 @@ impl PostureEngine {
     }
 
     pub fn node_posture(&self, node: &Node, as_of: Option<Date>, k: &dyn Knowledge) -> NodePosture {
-        let product = k.product_of(&node.os);
+        self.node_posture_in(node, &[], as_of, k)
+    }
+
+    /// [`Self::node_posture`] for a node of a cluster: a node whose captures
+    /// name no OS takes its product from its peers or its updates
+    /// ([`crate::node_product`]).
+    pub fn node_posture_in(
+        &self,
+        node: &Node,
+        peers: &[Node],
+        as_of: Option<Date>,
+        k: &dyn Knowledge,
+    ) -> NodePosture {
+        let found = crate::node_product::node_product(node, peers, k);
+        let product = found.as_ref().map(|f| f.product.clone());
         let mut posture = NodePosture {
             node: node.name.clone(),
             product: product.clone(),
+            product_evidence: found.and_then(|f| f.evidence),
             as_of,
             hotpatch: false,
             products: Vec::new(),

@@ -219,7 +219,7 @@ pub fn check_each<T: Send, E>(
                 let posture: Vec<NodePosture> = cluster
                     .nodes
                     .iter()
-                    .map(|n| engine.node_posture(n, options.as_of, k))
+                    .map(|n| engine.node_posture_in(n, &cluster.nodes, options.as_of, k))
                     .collect();
                 findings.extend(posture_findings(
                     Some(&cluster.name),

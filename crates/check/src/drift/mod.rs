@@ -412,12 +412,12 @@ pub fn chain_text(chain: &[EdgeInfo]) -> String {
     s
 }
 
-fn node_summary(node: &Node, k: &dyn Knowledge) -> NodeSummary {
+fn node_summary(node: &Node, product: Option<String>) -> NodeSummary {
     NodeSummary {
         name: node.name.clone(),
         os: node.os.caption.as_ref().map(|c| c.value.trim().to_string()),
         version: node.os.version.as_ref().map(|v| v.value.to_string()),
-        product: k.product_of(&node.os),
+        product,
         updates: node.updates.len(),
         sources: node.sources.clone(),
     }
@@ -446,7 +446,12 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
         .iter()
         .map(|m| m.keys().copied().collect())
         .collect();
-    let products: Vec<Option<String>> = nodes.iter().map(|n| k.product_of(&n.os)).collect();
+    // A node whose captures name no OS takes its peers' product, or the one
+    // its updates belong to (crate::node_product).
+    let products: Vec<Option<String>> = nodes
+        .iter()
+        .map(|n| crate::node_product::node_product(n, &cluster.nodes, k).map(|p| p.product))
+        .collect();
     let mut cache = EdgeCache::default();
     let mut rows = Vec::new();
     let mut groups: Vec<DriftGroup> = Vec::new();
@@ -542,7 +547,11 @@ pub fn cluster_drift(cluster: &Cluster, k: &dyn Knowledge) -> ClusterDrift {
     let validation = validation_verdict(&cluster.name, &input, &kbs, &gap_kbs, &groups);
     ClusterDrift {
         cluster: cluster.name.clone(),
-        nodes: nodes.iter().map(|n| node_summary(n, k)).collect(),
+        nodes: nodes
+            .iter()
+            .zip(&products)
+            .map(|(n, p)| node_summary(n, p.clone()))
+            .collect(),
         common_updates,
         rows,
         groups,
