@@ -410,3 +410,47 @@ fn a_node_without_an_os_takes_its_product_from_peers_or_updates_and_says_so() {
     );
     assert_eq!(reported(&report, "HVS03"), set(&["KB5033118"]));
 }
+
+/// Flash ships inside Windows 10 1803: on two 1803 nodes, the Flash update
+/// one has and the other lacks is a missing update, not "a different product".
+#[test]
+fn a_flash_update_absent_on_a_windows_10_node_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = dir.path().join("c");
+    std::fs::create_dir(&cluster).unwrap();
+    let stem = "wesng__10_1803_x64_proforworkstations_en-us_A_20190305";
+    let original = std::fs::read(real(&format!("truth/{stem}_systeminfo.txt"))).unwrap();
+    std::fs::write(cluster.join("N1.systeminfo.txt"), &original).unwrap();
+    // The same capture as the second node would show it without the Flash
+    // update: renamed, entry [03] removed, the count lowered (UTF-16LE kept).
+    let units: Vec<u16> = original[2..]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let text = String::from_utf16(&units).unwrap();
+    let text = text
+        .replace("DESKTOP-OOF6NB5", "N2")
+        .replace("4 Hotfix(s) Installed.", "3 Hotfix(s) Installed.")
+        .replace("                           [03]: KB4487038\r\n", "")
+        .replace("[04]: KB4487017", "[03]: KB4487017");
+    assert!(!text.contains("KB4487038"));
+    let mut bytes = vec![0xff, 0xfe];
+    bytes.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+    std::fs::write(cluster.join("N2.systeminfo.txt"), bytes).unwrap();
+    let report = check_json(full_catalog(), &cluster, "2019-03-05");
+    let flash: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"].as_str().unwrap_or("").starts_with("update-drift"))
+        .collect();
+    assert_eq!(flash.len(), 1, "{flash:?}");
+    assert_eq!(flash[0]["code"], "update-drift-missing");
+    assert_eq!(flash[0]["title"], "KB4487038 absent on N2 (missing)");
+    assert_eq!(flash[0]["nodes"], serde_json::json!(["N2"]));
+    assert!(flash[0]["detail"].as_str().unwrap().contains(
+        "no installed update supersedes KB4487038 on Adobe Flash Player on Windows 10 Version 1803"
+    ));
+    // And N2's posture lists it for the in-box Flash Player.
+    assert_eq!(reported(&report, "N2"), set(&["KB4487038"]));
+}

@@ -213,6 +213,10 @@ fn classify_absent_for(
             known_issues: Vec::new(),
         };
     };
+    // An update of a product the OS ships or the node shows (Flash on
+    // Windows 10, IE 11 where its package is installed) is judged on that
+    // product: absent there, it is missing, not "a different product".
+    let product = serviced_product(node, &product, installed, kb, k).unwrap_or(product);
     if let Some(chain) = find_chain(kb, &product, installed, k, cache) {
         let known_issues: Vec<String> = chain
             .iter()
@@ -321,6 +325,29 @@ fn classify_absent_for(
         reason_tail: String::new(),
         known_issues: Vec::new(),
     }
+}
+
+/// The separately serviced product that publishes `kb` and that `node`
+/// has, when the OS product itself does not publish it.
+fn serviced_product(
+    node: &Node,
+    os: &str,
+    installed: &KbSet,
+    kb: KbId,
+    k: &dyn Knowledge,
+) -> Option<String> {
+    if !k.has_catalog() || k.published_for(kb, os) {
+        return None;
+    }
+    let kbs: Vec<KbId> = installed.iter().copied().collect();
+    k.companion_products(os).into_iter().find(|c| {
+        k.published_for(kb, c)
+            && (crate::inbox::inbox_component(c, os, &kbs).is_some()
+                || node
+                    .updates
+                    .iter()
+                    .any(|u| k.published_for(u.kb, c) && !k.published_for(u.kb, os)))
+    })
 }
 
 /// "Superseded by" edges already asked for, per (product, KB): the nodes of
