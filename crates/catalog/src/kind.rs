@@ -9,10 +9,17 @@
 use serde::Serialize;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// One enum for every stage. Reports (serde) name the kinds in kebab case
+/// (`cumulative`, `dot-net`); the store and the servicing-model files use
+/// [`UpdateKind::as_str`] (`security-update`, `dotnet`), and
+/// [`UpdateKind::parse`] reads both.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum UpdateKind {
     /// Windows 10/11/Server 2016+ cumulative update, or a plain security update.
-    SecurityUpdate,
+    Cumulative,
     /// Windows 7/8.1/2008 R2/2012 Security Monthly Quality Rollup.
     MonthlyRollup,
     /// Windows 7/8.1/2008 R2/2012 Security Only update.
@@ -37,7 +44,7 @@ pub enum UpdateKind {
 impl UpdateKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            UpdateKind::SecurityUpdate => "security-update",
+            UpdateKind::Cumulative => "security-update",
             UpdateKind::MonthlyRollup => "monthly-rollup",
             UpdateKind::SecurityOnly => "security-only",
             UpdateKind::Hotpatch => "hotpatch",
@@ -52,14 +59,14 @@ impl UpdateKind {
 
     pub fn parse(s: &str) -> Option<UpdateKind> {
         Some(match s {
-            "security-update" => UpdateKind::SecurityUpdate,
+            "security-update" | "cumulative" => UpdateKind::Cumulative,
             "monthly-rollup" => UpdateKind::MonthlyRollup,
             "security-only" => UpdateKind::SecurityOnly,
             "hotpatch" => UpdateKind::Hotpatch,
             "servicing-stack" => UpdateKind::ServicingStack,
             "preview" => UpdateKind::Preview,
             "setup-dynamic" => UpdateKind::SetupDynamic,
-            "dotnet" => UpdateKind::DotNet,
+            "dotnet" | "dot-net" => UpdateKind::DotNet,
             "browser" => UpdateKind::Browser,
             "other" => UpdateKind::Other,
             _ => return None,
@@ -168,7 +175,7 @@ pub fn infer_kind<'a>(
             .iter()
             .any(|p| p.starts_with("windows") || p.starts_with("microsoft windows"))
     {
-        return UpdateKind::SecurityUpdate;
+        return UpdateKind::Cumulative;
     }
     UpdateKind::Other
 }
@@ -186,7 +193,7 @@ mod tests {
         );
         assert_eq!(
             infer_kind(["Security Update"], none, ["Windows Server 2022"]),
-            UpdateKind::SecurityUpdate
+            UpdateKind::Cumulative
         );
         assert_eq!(
             infer_kind(["Monthly Rollup"], none, ["Windows Server 2012 R2"]),
@@ -254,7 +261,7 @@ mod tests {
                 none,
                 ["Windows 10 Version 1803"]
             ),
-            UpdateKind::SecurityUpdate
+            UpdateKind::Cumulative
         );
         assert_eq!(
             infer_kind(["Setup DU"], none, ["Windows 10 Version 1703"]),
@@ -270,7 +277,7 @@ mod tests {
                 none,
                 ["Microsoft Exchange Server 2019"]
             ),
-            UpdateKind::SecurityUpdate
+            UpdateKind::Cumulative
         );
     }
 }

@@ -314,7 +314,7 @@ fn is_member(u: &ProductUpdate, members: Members, big: &std::collections::HashSe
     match members {
         Members::All => true,
         Members::Cumulative => {
-            u.kind != UpdateKind::SecurityUpdate
+            u.kind != UpdateKind::Cumulative
                 || is_big(u)
                 || u.partners.iter().any(|p| big.contains(p))
         }
@@ -326,7 +326,7 @@ pub fn derive_edges(model: &ServicingModel, updates: &[ProductUpdate]) -> Vec<De
     let mut out = Vec::new();
     let big: std::collections::HashSet<KbId> = updates
         .iter()
-        .filter(|u| u.kind == UpdateKind::SecurityUpdate && is_big(u))
+        .filter(|u| u.kind == UpdateKind::Cumulative && is_big(u))
         .map(|u| u.kb)
         .collect();
     for rule in &model.rules {
@@ -389,11 +389,11 @@ pub fn derive_edges(model: &ServicingModel, updates: &[ProductUpdate]) -> Vec<De
 fn drop_parallel_packages(pool: &mut Vec<&ProductUpdate>) {
     let linked_months: std::collections::HashSet<(i16, i8)> = pool
         .iter()
-        .filter(|u| !u.partners.is_empty() && u.kind == UpdateKind::SecurityUpdate)
+        .filter(|u| !u.partners.is_empty() && u.kind == UpdateKind::Cumulative)
         .filter_map(|u| u.date.map(|d| (d.year(), d.month())))
         .collect();
     pool.retain(|u| {
-        u.kind != UpdateKind::SecurityUpdate
+        u.kind != UpdateKind::Cumulative
             || !u.partners.is_empty()
             || u.has_fixed_build
             || !u
@@ -467,24 +467,24 @@ mod tests {
         // unlinked five-CVE update in the month of Jan's CU (a parallel
         // package: left out).
         let updates = [
-            u(4471324, SecurityUpdate, "2018-12-11", true, 12),
-            u(4483234, SecurityUpdate, "2018-12-19", true, 1),
-            u(4480966, SecurityUpdate, "2019-01-08", true, 26),
-            u(4487017, SecurityUpdate, "2019-02-12", true, 29),
+            u(4471324, Cumulative, "2018-12-11", true, 12),
+            u(4483234, Cumulative, "2018-12-19", true, 1),
+            u(4480966, Cumulative, "2019-01-08", true, 26),
+            u(4487017, Cumulative, "2019-02-12", true, 29),
             u(4487029, Preview, "2019-02-20", false, 1),
-            u(4524244, SecurityUpdate, "2020-02-11", false, 1),
-            u(4480999, SecurityUpdate, "2019-01-08", false, 5),
+            u(4524244, Cumulative, "2020-02-11", false, 1),
+            u(4480999, Cumulative, "2019-01-08", false, 5),
             // A Secure Boot update linked only to the previous one: apart.
             ProductUpdate {
                 partners: vec![KbId(4535680)],
-                ..u(5012171, SecurityUpdate, "2019-01-20", false, 1)
+                ..u(5012171, Cumulative, "2019-01-20", false, 1)
             },
             // A Secure Boot update with five CVEs, also for Windows 8.1: apart.
             ProductUpdate {
                 products: vec!["Windows 10 Version 1803".into(), "Windows 8.1".into()],
-                ..u(5012170, SecurityUpdate, "2019-01-21", true, 5)
+                ..u(5012170, Cumulative, "2019-01-21", true, 5)
             },
-            u(4535680, SecurityUpdate, "2018-02-11", false, 1),
+            u(4535680, Cumulative, "2018-02-11", false, 1),
         ];
         assert_eq!(
             edges(model, &updates),
@@ -497,7 +497,7 @@ mod tests {
         );
         // A March CU covers the February preview.
         let mut more = updates.to_vec();
-        more.push(u(4489868, SecurityUpdate, "2019-03-12", true, 33));
+        more.push(u(4489868, Cumulative, "2019-03-12", true, 33));
         assert!(edges(model, &more).contains(&(4489868, 4487029, false)));
     }
 
@@ -532,7 +532,7 @@ mod tests {
         let updates = [
             u(4465663, ServicingStack, "2018-11-13", false, 1),
             u(4485449, ServicingStack, "2019-02-12", false, 0),
-            u(4487017, SecurityUpdate, "2019-02-12", true, 29),
+            u(4487017, Cumulative, "2019-02-12", true, 29),
         ];
         assert_eq!(
             edges(model, &updates),
@@ -558,12 +558,11 @@ mod tests {
         assert!(e.message.contains("unknown field `colour`"), "{e}");
         let e = parse_model(
             "x.toml",
-            &ok.replace("older = [\"security-update\"]", "older = [\"cumulative\"]"),
+            &ok.replace("older = [\"security-update\"]", "older = [\"rollup\"]"),
         )
         .unwrap_err();
         assert!(
-            e.message
-                .starts_with("rule.older: unknown kind \"cumulative\""),
+            e.message.starts_with("rule.older: unknown kind \"rollup\""),
             "{e}"
         );
     }

@@ -341,7 +341,7 @@ pub fn anomalies(c: &Catalog, only: Option<ProductId>) -> Vec<Anomaly> {
             let Some(d) = u.release_date else { continue };
             if !matches!(
                 u.kind,
-                UpdateKind::SecurityUpdate
+                UpdateKind::Cumulative
                     | UpdateKind::MonthlyRollup
                     | UpdateKind::Hotpatch
                     | UpdateKind::DotNet

@@ -118,7 +118,7 @@ fn dec_2023_acceptance() {
     assert_ne!(edition, s2022);
 
     let cu = c.update(KbId(5033118)).unwrap();
-    assert_eq!(cu.kind, UpdateKind::SecurityUpdate);
+    assert_eq!(cu.kind, UpdateKind::Cumulative);
     assert_eq!(cu.release_date, Some(jiff::civil::date(2023, 12, 12)));
     let p = cu.product(s2022).unwrap();
     assert_eq!(p.fixed_build, Some(v("10.0.20348.2159")));

@@ -135,7 +135,7 @@ fn cycle_and_cross_kind_and_chain_break() {
             assert_eq!((edge.newer, edge.older), (KbId(200), KbId(100)));
             assert_eq!(
                 (*newer_kind, *older_kind),
-                (UpdateKind::Hotpatch, UpdateKind::SecurityUpdate)
+                (UpdateKind::Hotpatch, UpdateKind::Cumulative)
             );
         }
         other => panic!("{other:?}"),
@@ -147,7 +147,7 @@ fn cycle_and_cross_kind_and_chain_break() {
         Anomaly::ChainBreak {
             product: S22.into(),
             kb: KbId(90),
-            kind: UpdateKind::SecurityUpdate,
+            kind: UpdateKind::Cumulative,
             newer: KbId(102)
         }
     );

@@ -7,7 +7,7 @@
 use crate::knowledge::{EdgeInfo, Knowledge, UpdateKind};
 use jiff::civil::Date;
 use lockstep_catalog::catalog::{Edge, ProductId};
-use lockstep_catalog::{Catalog, Severity, SourceKind, UpdateKind as CatKind};
+use lockstep_catalog::{Catalog, Severity, SourceKind};
 use lockstep_model::{KbId, OsInfo, WinVersion};
 use std::collections::BTreeSet;
 
@@ -78,21 +78,6 @@ impl CatalogView {
     }
 }
 
-fn kind_of(k: CatKind) -> UpdateKind {
-    match k {
-        CatKind::SecurityUpdate => UpdateKind::Cumulative,
-        CatKind::MonthlyRollup => UpdateKind::MonthlyRollup,
-        CatKind::SecurityOnly => UpdateKind::SecurityOnly,
-        CatKind::Hotpatch => UpdateKind::Hotpatch,
-        CatKind::ServicingStack => UpdateKind::ServicingStack,
-        CatKind::Preview => UpdateKind::Preview,
-        CatKind::SetupDynamic => UpdateKind::SetupDynamic,
-        CatKind::DotNet => UpdateKind::DotNet,
-        CatKind::Browser => UpdateKind::Browser,
-        CatKind::Other => UpdateKind::Other,
-    }
-}
-
 impl Knowledge for CatalogView {
     fn has_catalog(&self) -> bool {
         true
@@ -147,7 +132,7 @@ impl Knowledge for CatalogView {
         self.catalog.release_date(kb)
     }
     fn kind(&self, kb: KbId, _product: &str) -> Option<UpdateKind> {
-        self.catalog.update(kb).map(|u| kind_of(u.kind))
+        self.catalog.update(kb).map(|u| u.kind)
     }
     fn title(&self, kb: KbId) -> Option<String> {
         self.catalog.update(kb).and_then(|u| u.title.clone())

@@ -46,24 +46,8 @@ pub struct EdgeInfo {
     pub disputed: Option<String>,
 }
 
-/// Broad kind of an update, enough to keep chains apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UpdateKind {
-    Cumulative,
-    MonthlyRollup,
-    SecurityOnly,
-    Hotpatch,
-    ServicingStack,
-    /// A preview or optional non-security update: covered by the next
-    /// cumulative update, never reported as a missing security update.
-    Preview,
-    /// A setup dynamic update: never offered to an installed system.
-    SetupDynamic,
-    DotNet,
-    Browser,
-    Other,
-}
+/// The kind of an update (the catalog's; one enum for every stage).
+pub use lockstep_catalog::UpdateKind;
 
 pub trait Knowledge: Sync {
     /// Whether a catalog was loaded (without one, only known-issue edges exist).

@@ -244,7 +244,7 @@ fn infer_hotpatches(
         let mut by_month: std::collections::BTreeMap<(i16, i8), Vec<u32>> = Default::default();
         for (&kb, a) in acc {
             if a.product_ids.contains(pid)
-                && kinds.get(&KbId(kb)) == Some(&UpdateKind::SecurityUpdate)
+                && kinds.get(&KbId(kb)) == Some(&UpdateKind::Cumulative)
                 && let Some(d) = dated.get(&KbId(kb))
             {
                 by_month
