@@ -1,7 +1,8 @@
 //! Reading networks: hosts and edges as CSV or JSON, policy files, and
 //! hypervisor→guest edges from a lockstep snapshot.
 //!
-//! Encodings: UTF-8 (with or without BOM) and UTF-16LE/BE with BOM.
+//! Encodings: whatever `lockstep_ingest::decode` reads (UTF-8 with or
+//! without BOM, UTF-16LE/BE, legacy code pages).
 //!
 //! Formats (documented in `examples/coverage/README.md`):
 //! * hosts CSV: header `id,role,exposure,protected` (`exposure` and
@@ -97,7 +98,7 @@ impl Collector {
     }
 }
 
-/// Reads a text file; UTF-8 with or without a byte-order mark.
+/// Reads a text file in any encoding Windows writes.
 pub fn read_text(path: &Path) -> Result<String, InputErrors> {
     let name = path.display().to_string();
     let err = |message: String| {
@@ -114,34 +115,15 @@ pub fn read_text(path: &Path) -> Result<String, InputErrors> {
         lockstep_model::input_file::Origin::Named,
     )
     .map_err(|e| err(format!("cannot read: {e}")))?;
-    // Windows PowerShell 5.1's `>` and `Out-File` write UTF-16LE with a BOM.
-    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        return utf16(rest, u16::from_le_bytes).ok_or_else(|| err("expected UTF-16LE text".into()));
-    }
-    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        return utf16(rest, u16::from_be_bytes).ok_or_else(|| err("expected UTF-16BE text".into()));
-    }
-    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&bytes);
-    String::from_utf8(bytes.to_vec()).map_err(|e| {
-        let line = bytes[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64
-            + 1;
+    // The one decoder every input goes through (UTF-8 with or without BOM,
+    // UTF-16LE/BE as Windows PowerShell 5.1 writes, legacy code pages).
+    lockstep_ingest::decode::decode(&bytes, &name).map_err(|e| {
         InputErrors(vec![InputError {
             file: name.clone(),
-            line: Some(line),
-            message: "expected UTF-8 text".into(),
+            line: (e.line > 0).then_some(u64::from(e.line)),
+            message: e.expected,
         }])
     })
-}
-
-fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Option<String> {
-    if !bytes.len().is_multiple_of(2) {
-        return None;
-    }
-    let units: Vec<u16> = bytes.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
-    String::from_utf16(&units).ok()
 }
 
 fn looks_like_json(text: &str) -> bool {
@@ -689,15 +671,16 @@ mod tests {
         bom.extend(text.as_bytes());
         std::fs::write(&p, &bom).unwrap();
         assert_eq!(load_hosts(&p).unwrap().len(), 1);
-        le.push(0x41);
-        std::fs::write(&p, &le).unwrap();
-        let e = load_hosts(&p).unwrap_err();
-        assert_eq!(e.0[0].message, "expected UTF-16LE text");
-        std::fs::write(&p, b"id,role\nA,server\n\xff\n").unwrap();
+        // Binary data is refused by the shared decoder, naming the file.
+        std::fs::write(&p, b"id,role\nA,server\n\x00\x01\x02\x03\x00\x00\x00\n").unwrap();
         let e = load_hosts(&p).unwrap_err();
         assert_eq!(
-            (e.0[0].line, e.0[0].message.as_str()),
-            (Some(3), "expected UTF-8 text")
+            e.0[0],
+            InputError {
+                file: p.display().to_string(),
+                line: Some(3),
+                message: "text, found binary data (a NUL byte at offset 17)".into(),
+            }
         );
     }
 
