@@ -470,3 +470,32 @@ Body.
     let issue = lint_file(Path::new("LOCKSTEP-2099-0103.md"), &with_engine).expect("lints clean");
     assert!(issue.antivirus().expect("antivirus").versions.is_empty());
 }
+
+#[test]
+fn a_verdict_on_a_product_no_build_maps_to_is_rejected() {
+    let text = r#"+++
+id = "LOCKSTEP-2099-0101"
+kind = "supersedence"
+title = "t"
+published = 2026-12-05
+references = ["https://example.com/a"]
+
+[supersedence]
+newer = "KB5033118"
+older = ["KB5032198"]
+
+[[verdict]]
+products = ["Windows Server 2022", "Windows Server 2022 Datacenter"]
+verdict = "intended"
+note = "n"
++++
+
+Body.
+"#;
+    assert_eq!(
+        lint_inline("LOCKSTEP-2099-0101.md", text),
+        [
+            "LOCKSTEP-2099-0101.md:13: verdict.products: \"Windows Server 2022 Datacenter\" matches no product a Windows build maps to (data/windows-builds.toml), so the verdict could never apply to a node"
+        ]
+    );
+}

@@ -581,8 +581,8 @@ impl PostureEngine {
         };
         if let Some(u) = node.unread.iter().find(|u| u.section == "hotfixes") {
             posture.note = Some(format!(
-                "the node's installed updates could not be read ({:?}{}): nothing can be judged",
-                u.status,
+                "the node's installed updates could not be read ({}{}): nothing can be judged",
+                u.status.words(),
                 u.message
                     .as_deref()
                     .map(|m| format!(": {m}"))

@@ -19,6 +19,18 @@ pub enum SectionStatus {
     Error,
 }
 
+impl SectionStatus {
+    /// For messages to the admin (never Rust's Debug text).
+    pub fn words(self) -> &'static str {
+        match self {
+            SectionStatus::Ok => "read",
+            SectionStatus::AccessDenied => "access denied",
+            SectionStatus::NotAvailable => "not available",
+            SectionStatus::Error => "error",
+        }
+    }
+}
+
 /// One input section: its status, an optional message, and the data when read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Section<T> {

@@ -643,6 +643,23 @@ fn supersedence(cx: &mut Ctx<'_>, raw: &RawIssue, kind_span: &Range<usize>) -> O
     for rv in raw_verdicts {
         let rv = rv.get_ref();
         let products = cx.texts("verdict.products", &rv.products);
+        // A verdict must be able to apply to some node: its products are
+        // matched against the product a node's build maps to.
+        for (p, span) in products.iter().zip(rv.products.get_ref()) {
+            let known = lockstep_model::windows::releases().iter().any(|r| {
+                r.product
+                    .as_deref()
+                    .is_some_and(|name| super::product_matches(p, name))
+            });
+            if !p.is_empty() && !known {
+                cx.at(
+                    &span.span(),
+                    format!(
+                        "verdict.products: {p:?} matches no product a Windows build maps to (data/windows-builds.toml), so the verdict could never apply to a node"
+                    ),
+                );
+            }
+        }
         let mut v_older = Vec::new();
         if let Some(list) = rv.older.as_ref() {
             for s in list.get_ref() {

@@ -186,9 +186,9 @@ fn classify_absent_for(
             covered_by_build: None,
             product,
             reason: format!(
-                "the installed updates of {} could not be read ({:?}{})",
+                "the installed updates of {} could not be read ({}{})",
                 node.name,
-                u.status,
+                u.status.words(),
                 u.message
                     .as_deref()
                     .map(|m| format!(": {m}"))
@@ -206,9 +206,14 @@ fn classify_absent_for(
             product: None,
             reason_tail: String::new(),
             reason: format!(
-                "{} cannot be matched to a catalog product (OS {:?})",
+                "{} cannot be matched to a catalog product ({})",
                 node.name,
-                node.os.caption.as_ref().map(|c| c.value.trim())
+                match (node.os.caption.as_ref(), node.os.version.as_ref()) {
+                    (Some(c), Some(v)) => format!("OS {} version {}", c.value.trim(), v.value),
+                    (Some(c), None) => format!("OS {}, version unknown", c.value.trim()),
+                    (None, Some(v)) => format!("OS version {}", v.value),
+                    (None, None) => "its captures name no OS".to_string(),
+                }
             ),
             known_issues: Vec::new(),
         };
