@@ -137,3 +137,32 @@ fn is_closed_pipe(e: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// `MI_OPTION_PURGE_DELAY` is set by its number; this proves the number
+    /// names `purge_delay` in the linked mimalloc: a child process started
+    /// with `MIMALLOC_PURGE_DELAY` (mimalloc reads its options from the
+    /// environment) must read that value back at index 15.
+    #[test]
+    fn option_15_is_mimallocs_purge_delay() {
+        if std::env::var_os("LOCKSTEP_MIMALLOC_PROBE").is_some() {
+            // SAFETY: reading an allocator option is safe at any time.
+            let got = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
+            assert_eq!(got, 12345);
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["tests::option_15_is_mimallocs_purge_delay", "--exact"])
+            .env("LOCKSTEP_MIMALLOC_PROBE", "1")
+            .env("MIMALLOC_PURGE_DELAY", "12345")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
