@@ -37,6 +37,9 @@ pub struct Global {
     /// An extra folder of known-issue files, added to the built-in ones (repeatable).
     #[arg(long = "known-issues", global = true, value_name = "DIR")]
     pub known_issues: Vec<PathBuf>,
+    /// An extra folder of host-protection rule files (`*.toml`, the format of rules/host-protection/), added to the built-in ones (repeatable).
+    #[arg(long = "rules", global = true, value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
     /// Use no catalog even when one exists (only the built-in known issues); wins over --catalog and LOCKSTEP_CATALOG.
     #[arg(long, global = true)]
     pub no_catalog: bool,

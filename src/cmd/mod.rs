@@ -152,14 +152,16 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 
 /// The catalog (when there is one) and the known-issues database (always).
 pub fn open_knowledge(global: &Global) -> anyhow::Result<Sources> {
-    if global.no_catalog {
+    let sources = if global.no_catalog {
         let known = Sources::load_known(&global.known_issues)?;
-        return Ok(Sources::without_catalog(
+        Sources::without_catalog(
             known,
             "--no-catalog: drift is classified only where the built-in known issues know the supersedence; missing security updates cannot be judged.",
-        ));
-    }
-    Sources::open(global.catalog.as_deref(), &global.known_issues)
+        )
+    } else {
+        Sources::open(global.catalog.as_deref(), &global.known_issues)?
+    };
+    sources.with_rule_dirs(&global.rules)
 }
 
 #[cfg(test)]

@@ -352,6 +352,27 @@ impl Sources {
         }
     }
 
+    /// Adds the user's host-protection rule folders (`--rules DIR`) to the
+    /// built-in rules; a user rule with a built-in id replaces it. Every
+    /// file is linted; any error names its file and nothing of that folder
+    /// is used.
+    pub fn with_rule_dirs(mut self, dirs: &[std::path::PathBuf]) -> anyhow::Result<Sources> {
+        for dir in dirs {
+            let user = crate::protection::rules::lint_dir(dir).map_err(|errors| {
+                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                anyhow::anyhow!(
+                    "the rules folder {} does not lint:\n  {}",
+                    lockstep_model::term::one_line(&dir.display().to_string()),
+                    lines.join("\n  ")
+                )
+            })?;
+            for rule in user {
+                self.rules.insert(rule);
+            }
+        }
+        Ok(self)
+    }
+
     fn use_store(&mut self, store: &lockstep_catalog::Store) -> anyhow::Result<()> {
         let cat = lockstep_catalog::Catalog::from_store(store)
             .map_err(|e| anyhow::anyhow!("loading the catalog {}: {e}", store.path().display()))?;
