@@ -99,12 +99,13 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                     }
                 },
             };
+            let bar = crate::progress::Bar::new(true, "{bar:30} {pos}/{len} {msg}");
             let opts = UpdateOptions {
                 base_url,
                 since,
                 timeout: Duration::from_secs(timeout.max(1)),
                 retries,
-                progress: true,
+                progress: &bar,
             };
             let report = update_catalog(&path, &opts)?;
             let mut out = format!(

@@ -25,7 +25,6 @@ use crate::error::CatalogError;
 use crate::import::parse_bytes;
 use crate::store::{ImportSession, ImportStatus};
 use serde::Deserialize;
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
@@ -39,8 +38,8 @@ pub const MAX_DOCUMENT_BYTES: u64 = 64 << 20;
 /// Redirects followed per request (all on the base URL's host).
 const MAX_REDIRECTS: u32 = 5;
 
-#[derive(Debug, Clone)]
-pub struct UpdateOptions {
+#[derive(Clone)]
+pub struct UpdateOptions<'a> {
     /// Scheme and host (and optional path prefix), without the `/cvrf/v3.0` part.
     pub base_url: String,
     /// Only documents of this month and later: (year, month).
@@ -49,18 +48,18 @@ pub struct UpdateOptions {
     pub timeout: Duration,
     /// Extra attempts after a failed request (connection errors, timeouts, HTTP 5xx).
     pub retries: u32,
-    /// Show a progress bar (only drawn when stderr is a terminal).
-    pub progress: bool,
+    /// Told of every document (the binary draws a bar from it).
+    pub progress: &'a dyn lockstep_model::progress::Progress,
 }
 
-impl Default for UpdateOptions {
+impl Default for UpdateOptions<'_> {
     fn default() -> Self {
         Self {
             base_url: DEFAULT_BASE_URL.into(),
             since: None,
             timeout: Duration::from_secs(60),
             retries: 2,
-            progress: true,
+            progress: &lockstep_model::progress::Silent,
         }
     }
 }
@@ -137,13 +136,13 @@ fn same_release(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-struct Client {
+struct Client<'a> {
     agent: ureq::Agent,
-    opts: UpdateOptions,
+    opts: UpdateOptions<'a>,
 }
 
-impl Client {
-    fn new(opts: &UpdateOptions) -> Self {
+impl<'a> Client<'a> {
+    fn new(opts: &UpdateOptions<'a>) -> Self {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(opts.timeout))
             .http_status_as_error(false)
@@ -318,7 +317,10 @@ fn is_offline(e: &ureq::Error) -> bool {
 }
 
 /// Downloads new and changed MSRC documents into the catalog at `target`.
-pub fn update_catalog(target: &Path, opts: &UpdateOptions) -> Result<UpdateReport, CatalogError> {
+pub fn update_catalog(
+    target: &Path,
+    opts: &UpdateOptions<'_>,
+) -> Result<UpdateReport, CatalogError> {
     let base = opts.base_url.trim_end_matches('/');
     let client = Client::new(opts);
     let index_url = format!("{base}/cvrf/v3.0/updates");
@@ -360,17 +362,10 @@ pub fn update_catalog(target: &Path, opts: &UpdateOptions) -> Result<UpdateRepor
     report.in_range = entries.len();
 
     let mut session = ImportSession::begin(target)?;
-    let bar = if opts.progress && std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(entries.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
-            b.set_style(style);
-        }
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = opts.progress;
+    bar.start(entries.len() as u64);
     for entry in entries {
-        bar.set_message(entry.id.clone());
+        bar.step(&entry.id);
         let stored = session.document(SourceKind::Cvrf, &entry.id)?;
         if let (Some(doc), Some(current)) = (&stored, &entry.current_release)
             && doc
@@ -379,7 +374,7 @@ pub fn update_catalog(target: &Path, opts: &UpdateOptions) -> Result<UpdateRepor
                 .is_some_and(|c| same_release(c, current))
         {
             report.skipped.push(entry.id.clone());
-            bar.inc(1);
+            bar.advance(1);
             continue;
         }
         let url = format!("{base}/cvrf/v3.0/cvrf/{}", entry.id);
@@ -400,9 +395,9 @@ pub fn update_catalog(target: &Path, opts: &UpdateOptions) -> Result<UpdateRepor
             ImportStatus::Replaced => report.replaced.push(entry.id.clone()),
             ImportStatus::Unchanged => report.unchanged.push(entry.id.clone()),
         }
-        bar.inc(1);
+        bar.advance(1);
     }
-    bar.finish_and_clear();
+    bar.finish();
     session.commit()?;
     Ok(report)
 }

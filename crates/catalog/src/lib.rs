@@ -24,6 +24,7 @@ pub mod catalog;
 pub mod cvrf;
 pub mod cvrf_json;
 pub mod derive;
+#[cfg(feature = "download")]
 pub mod download;
 pub mod error;
 mod guard;

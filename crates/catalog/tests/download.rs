@@ -132,13 +132,13 @@ fn routes(dec: Reply) -> HashMap<String, Reply> {
     ])
 }
 
-fn opts(base: &str) -> UpdateOptions {
+fn opts(base: &str) -> UpdateOptions<'static> {
     UpdateOptions {
         base_url: base.to_string(),
         since: None,
         timeout: Duration::from_secs(2),
         retries: 1,
-        progress: false,
+        progress: &lockstep_model::progress::Silent,
     }
 }
 

@@ -28,6 +28,7 @@ pub mod capabilities;
 pub mod input_file;
 pub mod inventory;
 pub mod kb;
+pub mod progress;
 pub mod protection;
 pub mod quote;
 pub mod snapshot;
