@@ -17,7 +17,10 @@ trap 'rm -rf "$work"' EXIT
 cargo build --release --locked --quiet
 target/release/lockstep --catalog "$work/catalog.sqlite3" catalog import \
     "$real/cvrf-archive/msrc-cvrf-2016-2026.tar.zst" "$real/wesng/definitions.zip" >/dev/null
-python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("VACUUM"); c.close()' \
+# The per-product CVE rows (the `cves` table, 13 of 18 MB) only feed the
+# derivation, which has run: each update keeps its CVEs and worst severity in
+# `updates.cves`. Without them the bundle opens in a quarter of the time.
+python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("DELETE FROM cves"); c.commit(); c.execute("VACUUM"); c.close()' \
     "$work/catalog.sqlite3"
 zstd -q -19 -f "$work/catalog.sqlite3" -o "$work/catalog.sqlite3.zst"
 mv "$work/catalog.sqlite3.zst" "$out"

@@ -170,3 +170,38 @@ fn the_bundle_holds_exactly_the_repository_fixtures() {
     assert_eq!(have.len(), 109);
     assert_eq!(have, want, "run scripts/bundle-catalog.sh");
 }
+
+/// `catalog show` and `catalog stats` read the bundled catalog when there is
+/// no local one, as `check` does, and say which catalog they read.
+#[test]
+fn catalog_show_and_stats_read_the_bundled_catalog_without_a_local_one() {
+    let home = tempfile::tempdir().unwrap();
+    let out = run(home.path(), &["catalog", "show", "KB4493464"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.lines().next(),
+        Some(
+            "KB4493464  kind: security-update  released: 2019-04-09 (MSRC CVRF 2019-Apr)  CVEs: 54 (max Critical)"
+        )
+    );
+    let out = run(home.path(), &["catalog", "stats"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.lines().next().unwrap(),
+        format!(
+            "catalog: bundled catalog (data of 2026-06-28); no local catalog at {}",
+            home.path().join("lockstep/catalog.sqlite3").display()
+        )
+    );
+    assert!(text.contains("\nupdates: 7610\n"), "{text}");
+    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
+    // An explicit --catalog that does not exist is still an error.
+    let missing = home.path().join("nope.sqlite3");
+    let out = run(
+        home.path(),
+        &["--catalog", missing.to_str().unwrap(), "catalog", "stats"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -77,6 +77,32 @@ fn catalog_path(global: &Global) -> PathBuf {
     global.catalog.clone().unwrap_or_else(Catalog::default_path)
 }
 
+/// The catalog the read-only commands look at, and how to name it: the
+/// file, or (no `--catalog` and no local catalog) the bundled one, as
+/// `check` uses it.
+fn open_for_reading(global: &Global, path: &std::path::Path) -> anyhow::Result<(Catalog, String)> {
+    if global.catalog.is_none() && !path.exists() {
+        let store = lockstep_catalog::bundled::open_bundled()
+            .map_err(|e| anyhow::anyhow!("opening the bundled catalog: {e}"))?;
+        let date = store
+            .data_date()
+            .ok()
+            .flatten()
+            .map(|d| format!(" (data of {d})"))
+            .unwrap_or_default();
+        let catalog = Catalog::from_store(&store)?;
+        return Ok((
+            catalog,
+            format!(
+                "{}{date}; no local catalog at {}",
+                lockstep_catalog::bundled::BUNDLED_NAME,
+                path.display()
+            ),
+        ));
+    }
+    Ok((Catalog::open(path)?, path.display().to_string()))
+}
+
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let path = catalog_path(global);
     match args.command {
@@ -131,16 +157,19 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             print_text(&out)?;
             Ok(ExitCode::SUCCESS)
         }
-        CatalogCommand::Show { kbs, product, json } => show(&path, &kbs, product.as_deref(), json),
+        CatalogCommand::Show { kbs, product, json } => {
+            let (catalog, _) = open_for_reading(global, &path)?;
+            show(&catalog, &kbs, product.as_deref(), json)
+        }
         CatalogCommand::Stats { json } => {
-            let catalog = Catalog::open(&path)?;
+            let (catalog, name) = open_for_reading(global, &path)?;
             let s = query::stats(&catalog);
             if json {
                 print_json(&s)?;
                 return Ok(ExitCode::SUCCESS);
             }
             let mut out = String::new();
-            let _ = writeln!(out, "catalog: {}", path.display());
+            let _ = writeln!(out, "catalog: {name}");
             let _ = writeln!(out, "documents: {}", s.documents.len());
             for d in &s.documents {
                 let _ = writeln!(out, "  {d}");
@@ -166,7 +195,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             types,
             json,
         } => {
-            let catalog = Catalog::open(&path)?;
+            let (catalog, _) = open_for_reading(global, &path)?;
             let only = match product.as_deref() {
                 None => None,
                 Some(name) => match catalog.product_by_name(name) {
@@ -297,12 +326,11 @@ fn edge_line(e: &NamedEdge) -> String {
 }
 
 fn show(
-    path: &std::path::Path,
+    catalog: &Catalog,
     kbs: &[String],
     product: Option<&str>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let catalog = Catalog::open(path)?;
     let mut code = ExitCode::SUCCESS;
     let mut reports = Vec::new();
     for text in kbs {
@@ -314,7 +342,7 @@ fn show(
                 continue;
             }
         };
-        let mut r = query::show(&catalog, kb);
+        let mut r = query::show(catalog, kb);
         if let Some(p) = product {
             r.products.retain(|sp| sp.product == p);
         }

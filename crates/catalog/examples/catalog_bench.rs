@@ -57,7 +57,8 @@ fn main() {
         }
         Some("bundled") => {
             // Where a one-node check's start-up goes with the bundled catalog.
-            for _ in 0..5 {
+            let runs: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(5);
+            for _ in 0..runs {
                 let t = Instant::now();
                 let store = match lockstep_catalog::bundled::open_bundled() {
                     Ok(s) => s,

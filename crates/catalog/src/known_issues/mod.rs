@@ -721,7 +721,12 @@ pub fn product_matches(pattern: &str, servicing_name: &str) -> bool {
     let Some((head, rest)) = split_at_char_boundary(name, pattern.len()) else {
         return false;
     };
-    if !head.eq_ignore_ascii_case(pattern) && head.to_lowercase() != pattern.to_lowercase() {
+    // Unicode case folding only where the text is not ASCII: the check runs
+    // for every update and product when servicing models are derived.
+    let same = head.eq_ignore_ascii_case(pattern)
+        || (!(head.is_ascii() && pattern.is_ascii())
+            && head.to_lowercase() == pattern.to_lowercase());
+    if !same {
         return false;
     }
     if rest.is_empty() {
