@@ -65,6 +65,27 @@ pub enum UpdateKind {
     Other,
 }
 
+impl UpdateKind {
+    /// The kind in the words of Microsoft's catalogs (a report's
+    /// "classification" column).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            // MSRC's SubType for Windows 10/11 and Server 2016+ cumulative
+            // updates and for plain security updates alike.
+            UpdateKind::Cumulative => "Security update",
+            UpdateKind::MonthlyRollup => "Security monthly quality rollup",
+            UpdateKind::SecurityOnly => "Security-only update",
+            UpdateKind::Hotpatch => "Security hotpatch update",
+            UpdateKind::ServicingStack => "Servicing stack update",
+            UpdateKind::Preview => "Preview (non-security)",
+            UpdateKind::SetupDynamic => "Setup dynamic update",
+            UpdateKind::DotNet => ".NET Framework update",
+            UpdateKind::Browser => "Browser update",
+            UpdateKind::Other => "Update",
+        }
+    }
+}
+
 pub trait Knowledge: Sync {
     /// Whether a catalog was loaded (without one, only known-issue edges exist).
     fn has_catalog(&self) -> bool;
@@ -98,6 +119,10 @@ pub trait Knowledge: Sync {
     /// many costs minutes, one too few makes the next install fail). `None`
     /// when no source says.
     fn restart_required(&self, _kb: KbId, _product: &str) -> Option<bool> {
+        None
+    }
+    /// How many CVEs the KB fixes (over every product), when a source says.
+    fn cve_count(&self, _kb: KbId) -> Option<usize> {
         None
     }
 }
@@ -147,5 +172,8 @@ impl<K: Knowledge + ?Sized> Knowledge for &K {
     }
     fn restart_required(&self, kb: KbId, product: &str) -> Option<bool> {
         (**self).restart_required(kb, product)
+    }
+    fn cve_count(&self, kb: KbId) -> Option<usize> {
+        (**self).cve_count(kb)
     }
 }

@@ -232,7 +232,7 @@ pub fn render_html(
         .iter()
         .map(|f| FindingView {
             severity: f.severity.to_string(),
-            code: f.code.clone(),
+            code: f.code.to_string(),
             cluster: f.cluster.clone(),
             nodes: f.nodes.clone(),
             title: f.title.clone(),
