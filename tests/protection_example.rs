@@ -67,10 +67,26 @@ fn example_findings_name_filter_vendor_known_issue_and_commands() {
     assert_eq!(
         got,
         vec![
-            (FindingCode::AvPassiveMode.as_str(), Severity::Info, vec!["HV01"]),
-            (FindingCode::AvKnownIssue.as_str(), Severity::Error, vec!["HV01"]),
-            (FindingCode::AvExclusionMissingExtension.as_str(), Severity::Error, vec!["HV02"]),
-            (FindingCode::AvExclusionMissingProcess.as_str(), Severity::Error, vec!["HV02"]),
+            (
+                FindingCode::AvPassiveMode.as_str(),
+                Severity::Info,
+                vec!["HV01"]
+            ),
+            (
+                FindingCode::AvKnownIssue.as_str(),
+                Severity::Error,
+                vec!["HV01"]
+            ),
+            (
+                FindingCode::AvExclusionMissingExtension.as_str(),
+                Severity::Error,
+                vec!["HV02"]
+            ),
+            (
+                FindingCode::AvExclusionMissingProcess.as_str(),
+                Severity::Error,
+                vec!["HV02"]
+            ),
             (
                 FindingCode::AvVmFoldersUnchecked.as_str(),
                 Severity::Info,

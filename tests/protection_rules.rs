@@ -191,8 +191,16 @@ fn real_fixture_on_2012_r2_counts_no_automatic_exclusions() {
     assert_eq!(
         summary(&f),
         vec![
-            s(FindingCode::AvExclusionMissingExtension.as_str(), "HV01", Some(ALL_EXT)),
-            s(FindingCode::AvExclusionMissingPath.as_str(), "HV01", Some(DEFAULT_FOLDERS)),
+            s(
+                FindingCode::AvExclusionMissingExtension.as_str(),
+                "HV01",
+                Some(ALL_EXT)
+            ),
+            s(
+                FindingCode::AvExclusionMissingPath.as_str(),
+                "HV01",
+                Some(DEFAULT_FOLDERS)
+            ),
             // No Vmsp.exe (2016+) and no Vmcompute.exe (2019+) on 2012 R2.
             s(
                 FindingCode::AvExclusionMissingProcess.as_str(),
@@ -223,8 +231,16 @@ fn disable_auto_exclusions_makes_everything_explicit() {
     assert_eq!(
         summary(&f),
         vec![
-            s(FindingCode::AvExclusionMissingExtension.as_str(), "HV01", Some(ALL_EXT)),
-            s(FindingCode::AvExclusionMissingPath.as_str(), "HV01", Some(DEFAULT_FOLDERS)),
+            s(
+                FindingCode::AvExclusionMissingExtension.as_str(),
+                "HV01",
+                Some(ALL_EXT)
+            ),
+            s(
+                FindingCode::AvExclusionMissingPath.as_str(),
+                "HV01",
+                Some(DEFAULT_FOLDERS)
+            ),
             s(
                 FindingCode::AvExclusionMissingProcess.as_str(),
                 "HV01",
@@ -583,8 +599,16 @@ fn csv_states_from_json_redirect_reasons() {
             .map(|x| (x.code.as_str(), x.nodes[0].as_str(), x.severity))
             .collect::<Vec<_>>(),
         vec![
-            (FindingCode::CsvRedirectedByFilter.as_str(), "HV05", Severity::Error),
-            (FindingCode::CsvBlockRedirected.as_str(), "HV06", Severity::Error)
+            (
+                FindingCode::CsvRedirectedByFilter.as_str(),
+                "HV05",
+                Severity::Error
+            ),
+            (
+                FindingCode::CsvBlockRedirected.as_str(),
+                "HV06",
+                Severity::Error
+            )
         ]
     );
     assert_eq!(
@@ -628,7 +652,10 @@ fn csv_states_from_json_redirect_reasons() {
     let third = audit_cluster(&c, &Rules::builtin(), &KnownIssues::builtin());
     let hv06 = third
         .iter()
-        .find(|x| x.code == FindingCode::CsvRedirectedByFilter.as_str() && x.nodes == vec!["HV06".to_string()])
+        .find(|x| {
+            x.code == FindingCode::CsvRedirectedByFilter.as_str()
+                && x.nodes == vec!["HV06".to_string()]
+        })
         .unwrap();
     assert_eq!(
         hv06.title,
@@ -653,7 +680,10 @@ fn csv_states_from_json_redirect_reasons() {
     let fourth = audit_cluster(&c, &Rules::builtin(), &KnownIssues::builtin());
     let hv05 = fourth
         .iter()
-        .find(|x| x.code == FindingCode::CsvRedirectedByFilter.as_str() && x.nodes == vec!["HV05".to_string()])
+        .find(|x| {
+            x.code == FindingCode::CsvRedirectedByFilter.as_str()
+                && x.nodes == vec!["HV05".to_string()]
+        })
         .unwrap();
     assert!(
         hv05.detail.contains("because of IncompatibleVolumeFilter"),

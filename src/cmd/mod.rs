@@ -8,6 +8,7 @@ pub mod collector;
 pub mod coverage;
 pub mod generate_fleet;
 pub mod history;
+pub mod html_page;
 pub mod inventory;
 pub mod known_issues;
 pub mod plan;

@@ -110,6 +110,9 @@ mod tests {
         assert!(esu_only(os, Some(date(2020, 2, 11))));
         assert!(!esu_only(os, None));
         assert!(!esu_only(None, Some(date(2026, 1, 13))));
-        assert!(!esu_only(Some("Windows Server 2022"), Some(date(2026, 1, 13))));
+        assert!(!esu_only(
+            Some("Windows Server 2022"),
+            Some(date(2026, 1, 13))
+        ));
     }
 }

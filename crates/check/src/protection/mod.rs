@@ -73,7 +73,6 @@ use lockstep_model::protection::{
 use lockstep_model::{Cluster, Inventory, Node, SourceRef, WinVersion};
 use std::collections::{BTreeSet, HashMap};
 
-
 /// Every node of every cluster, then the loose nodes.
 pub fn audit_inventory(inventory: &Inventory, rules: &Rules, known: &KnownIssues) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -645,9 +644,15 @@ fn exclusion_findings(
     let passive = is_passive(node);
     let mut out = Vec::new();
     for (kind, code) in [
-        (ExclusionKind::Extension, FindingCode::AvExclusionMissingExtension),
+        (
+            ExclusionKind::Extension,
+            FindingCode::AvExclusionMissingExtension,
+        ),
         (ExclusionKind::Path, FindingCode::AvExclusionMissingPath),
-        (ExclusionKind::Process, FindingCode::AvExclusionMissingProcess),
+        (
+            ExclusionKind::Process,
+            FindingCode::AvExclusionMissingProcess,
+        ),
     ] {
         let missing: Vec<&Need<'_>> = verdicts
             .iter()
@@ -1044,7 +1049,8 @@ fn merge_unknowns(findings: Vec<Finding>) -> Vec<Finding> {
             .title
             .strip_prefix(&format!("{node}: "))
             .map(str::to_string);
-        let (true, Some(rest), Some(fix)) = (f.code == FindingCode::AvExclusionsUnknown, rest, &f.fix)
+        let (true, Some(rest), Some(fix)) =
+            (f.code == FindingCode::AvExclusionsUnknown, rest, &f.fix)
         else {
             out.push(f);
             continue;
