@@ -31,6 +31,30 @@ pub enum OutputFormat {
     Html,
 }
 
+/// `--format text|json` of the commands that print either (`--json`, the
+/// older spelling, still works).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct FormatArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    format: TextOrJson,
+    /// The same as --format json.
+    #[arg(long, hide = true)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
+impl FormatArg {
+    pub fn is_json(self) -> bool {
+        self.json || self.format == TextOrJson::Json
+    }
+}
+
 /// Inventories read from the command line's paths, with the inputs that failed.
 pub struct Loaded {
     pub inventory: Inventory,
