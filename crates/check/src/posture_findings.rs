@@ -317,6 +317,27 @@ fn gap_finding(cluster: Option<&str>, nodes: &[Node], g: Group<'_>) -> Finding {
     if let Some(esu) = counts.esu_sentence() {
         let _ = writeln!(detail, "{esu}");
     }
+    // A short list is named here too, with what each closes; a long one
+    // is left to the posture section and the items.
+    if n <= NAMED_IN_TITLE {
+        for (head, (_, folds, prods)) in first.iter().zip(&gap.heads) {
+            let _ = write!(detail, "{}", head.kb);
+            if let Some(t) = &head.title {
+                let _ = write!(detail, " ({t})");
+            }
+            if companion && gap.products.len() > 1 {
+                let _ = write!(detail, " for {}", prods.join("; "));
+            }
+            if let Some(d) = head.release_date {
+                let _ = write!(detail, " released {d}");
+            }
+            if !folds.is_empty() {
+                let list: Vec<String> = folds.iter().map(|k| k.to_string()).collect();
+                let _ = write!(detail, "; supersedes {}", list.join(", "));
+            }
+            detail.push('\n');
+        }
+    }
     let folded: usize = gap.heads.iter().map(|h| h.1.len()).sum();
     let _ = write!(
         detail,

@@ -377,10 +377,13 @@ fn posture_section(out: &mut String, postures: &[NodePosture], o: TextOptions) {
 fn posture_table(out: &mut String, nodes: &[String], prod: &crate::posture::ProductGaps) {
     let _ = writeln!(
         out,
-        "Missing on {} — {} ({} update(s){}, newest first):",
+        "Missing on {} — {} ({}{}):",
         one_line(&nodes.join(", ")),
         one_line(&prod.product),
-        prod.rows.len() + prod.esu_rows.len(),
+        match prod.rows.len() + prod.esu_rows.len() {
+            1 => "1 update".to_string(),
+            n => format!("{n} updates, newest first"),
+        },
         if prod.esu_rows.is_empty() {
             String::new()
         } else {
