@@ -65,27 +65,6 @@ pub enum UpdateKind {
     Other,
 }
 
-impl UpdateKind {
-    /// The kind in the words of Microsoft's catalogs (a report's
-    /// "classification" column).
-    pub fn display_name(self) -> &'static str {
-        match self {
-            // MSRC's SubType for Windows 10/11 and Server 2016+ cumulative
-            // updates and for plain security updates alike.
-            UpdateKind::Cumulative => "Security update",
-            UpdateKind::MonthlyRollup => "Security monthly quality rollup",
-            UpdateKind::SecurityOnly => "Security-only update",
-            UpdateKind::Hotpatch => "Security hotpatch update",
-            UpdateKind::ServicingStack => "Servicing stack update",
-            UpdateKind::Preview => "Preview (non-security)",
-            UpdateKind::SetupDynamic => "Setup dynamic update",
-            UpdateKind::DotNet => ".NET Framework update",
-            UpdateKind::Browser => "Browser update",
-            UpdateKind::Other => "Update",
-        }
-    }
-}
-
 pub trait Knowledge: Sync {
     /// Whether a catalog was loaded (without one, only known-issue edges exist).
     fn has_catalog(&self) -> bool;

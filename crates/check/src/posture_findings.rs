@@ -419,18 +419,17 @@ fn capitalise(s: &str) -> String {
 mod tests {
     use super::*;
     use jiff::civil::date;
-    use std::sync::Arc;
 
     fn head(kb: u32, d: jiff::civil::Date, sev: Option<&str>) -> ChainHead {
-        ChainHead {
-            kb: KbId(kb),
-            kind: None,
-            release_date: Some(d),
-            title: None,
-            severity: sev.map(Arc::from),
-            cves: None,
-            folds: Vec::new(),
-        }
+        serde_json::from_value(serde_json::json!({
+            "kb": format!("KB{kb}"),
+            "kind": null,
+            "release_date": d.to_string(),
+            "title": null,
+            "severity": sev,
+            "folds": [],
+        }))
+        .unwrap()
     }
 
     #[test]

@@ -4,10 +4,30 @@
 //! release date and links; updates only Extended Security Updates
 //! customers can install are marked and counted apart.
 
+use lockstep_check::knowledge::UpdateKind;
 use lockstep_check::lifecycle;
 use lockstep_check::posture::{ChainHead, NodePosture, ProductPosture};
 use lockstep_check::posture_findings::{GapCounts, catalog_url, support_url};
 use serde::Serialize;
+
+/// An update kind in the words of Microsoft's catalogs (the report's
+/// "classification").
+pub fn kind_name(kind: UpdateKind) -> &'static str {
+    match kind {
+        // MSRC's SubType for Windows 10/11 and Server 2016+ cumulative
+        // updates and for plain security updates alike.
+        UpdateKind::Cumulative => "Security update",
+        UpdateKind::MonthlyRollup => "Security monthly quality rollup",
+        UpdateKind::SecurityOnly => "Security-only update",
+        UpdateKind::Hotpatch => "Security hotpatch update",
+        UpdateKind::ServicingStack => "Servicing stack update",
+        UpdateKind::Preview => "Preview (non-security)",
+        UpdateKind::SetupDynamic => "Setup dynamic update",
+        UpdateKind::DotNet => ".NET Framework update",
+        UpdateKind::Browser => "Browser update",
+        UpdateKind::Other => "Update",
+    }
+}
 
 /// One missing update, as a row.
 #[derive(Debug, Clone, Serialize)]
@@ -31,7 +51,7 @@ impl UpdateRow {
         UpdateRow {
             kb: h.kb.to_string(),
             title: h.title.as_deref().map(str::to_string),
-            kind: h.kind.map(|k| k.display_name()),
+            kind: h.kind.map(kind_name),
             severity: h.severity.as_deref().map(str::to_string),
             cves: h.cves,
             released: h.release_date.map(|d| d.to_string()),
