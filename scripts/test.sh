@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# A one-off build: incremental state would only double the disk it takes.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # Property tests run with a fixed seed and a bounded case count in CI.
 export PROPTEST_CASES="${PROPTEST_CASES:-256}"
 export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261127}"

@@ -6,11 +6,11 @@
 //! error (an input that could not be read; the others were still processed).
 
 mod cmd;
+mod options;
 mod output;
 mod progress;
 
-use clap::{CommandFactory, Parser, Subcommand};
-use std::path::PathBuf;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[global_allocator]
@@ -29,32 +29,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command understands.
-#[derive(clap::Args, Debug, Clone)]
-pub struct Global {
-    /// The local catalog database (default: $XDG_DATA_HOME/lockstep/catalog.sqlite3).
-    #[arg(long, global = true, env = "LOCKSTEP_CATALOG", value_name = "PATH")]
-    pub catalog: Option<PathBuf>,
-    /// An extra folder of known-issue files, added to the built-in ones (repeatable).
-    #[arg(long = "known-issues", global = true, value_name = "DIR")]
-    pub known_issues: Vec<PathBuf>,
-    /// An extra folder of host-protection rule files (`*.toml`, the format of rules/host-protection/), added to the built-in ones (repeatable).
-    #[arg(long = "rules", global = true, value_name = "DIR")]
-    pub rules: Vec<PathBuf>,
-    /// Use no catalog even when one exists (only the built-in known issues); wins over --catalog and LOCKSTEP_CATALOG.
-    #[arg(long, global = true)]
-    pub no_catalog: bool,
-    /// The largest input file read, in bytes or with a unit (K, M, G: powers of 1024); larger files are an error.
-    #[arg(long, global = true, value_name = "SIZE", default_value = "256M", value_parser = cmd::parse_size)]
-    pub max_input_size: u64,
-    /// Let a fleet manifest name files outside its own folder (absolute paths, `..`, links leading out).
-    #[arg(long, global = true)]
-    pub allow_paths_outside_manifest: bool,
-    /// The history: an SQLite file, or a shared PostgreSQL as postgres://user@host:port/database
-    /// (default: $XDG_DATA_HOME/lockstep/history.sqlite3).
-    #[arg(long, global = true, env = "LOCKSTEP_HISTORY", value_name = "PATH|URL")]
-    pub history: Option<String>,
-}
+pub use options::Global;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -96,8 +71,11 @@ fn main() -> ExitCode {
     // SAFETY: sets a process-wide allocator option before any thread is
     // started; mimalloc documents the call as safe at any time.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = options::augment(Cli::command())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (m, cli)));
+    let (matches, cli) = match parsed {
+        Ok(p) => p,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             // `--help | head` must not panic either.
@@ -105,20 +83,27 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let global = match options::resolve(&matches) {
+        Ok(g) => g,
+        Err(e) => {
+            say!("lockstep: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
-        Command::Inventory(args) => cmd::inventory::run(&cli.global, args),
-        Command::Check(args) => cmd::check::run(&cli.global, args),
-        Command::Plan(args) => cmd::plan::run(&cli.global, args),
-        Command::Record(args) => cmd::record::run(&cli.global, args),
-        Command::History(args) => cmd::history::run(&cli.global, args),
-        Command::Catalog(args) => cmd::catalog::run(&cli.global, args),
-        Command::KnownIssues(args) => cmd::known_issues::run(&cli.global, args),
-        Command::Snapshot(args) => cmd::snapshot::run(&cli.global, args),
-        Command::Collector(args) => cmd::collector::run(&cli.global, args),
-        Command::Coverage(args) => cmd::coverage::run(&cli.global, args),
-        Command::GenerateFleet(args) => cmd::generate_fleet::run(&cli.global, args),
+        Command::Inventory(args) => cmd::inventory::run(&global, args),
+        Command::Check(args) => cmd::check::run(&global, args),
+        Command::Plan(args) => cmd::plan::run(&global, args),
+        Command::Record(args) => cmd::record::run(&global, args),
+        Command::History(args) => cmd::history::run(&global, args),
+        Command::Catalog(args) => cmd::catalog::run(&global, args),
+        Command::KnownIssues(args) => cmd::known_issues::run(&global, args),
+        Command::Snapshot(args) => cmd::snapshot::run(&global, args),
+        Command::Collector(args) => cmd::collector::run(&global, args),
+        Command::Coverage(args) => cmd::coverage::run(&global, args),
+        Command::GenerateFleet(args) => cmd::generate_fleet::run(&global, args),
         Command::Completions { shell } => {
-            let mut command = Cli::command();
+            let mut command = options::augment(Cli::command());
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut command, "lockstep", &mut script);
             output::print(&String::from_utf8_lossy(&script)).map(|_| ExitCode::SUCCESS)

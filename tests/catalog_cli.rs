@@ -108,6 +108,15 @@ fn import_show_stats_anomalies() {
     );
 
     let o = lockstep(&db, &["catalog", "stats", "--json"]);
+    // `--format json`, as every other command spells it, prints the same.
+    for cmd in [
+        &["catalog", "stats"][..],
+        &["catalog", "show", "KB5032198"],
+        &["catalog", "anomalies"],
+    ] {
+        let json = |flag: &[&str]| lockstep(&db, &[cmd, flag].concat()).stdout;
+        assert_eq!(json(&["--format", "json"]), json(&["--json"]), "{cmd:?}");
+    }
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["updates"], 21);
     assert_eq!(v["updates_by_kind"]["hotpatch"], 1);

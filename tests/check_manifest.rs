@@ -101,7 +101,7 @@ fn unknown_manifest_keys_are_rejected_with_the_line() {
     let manifest = dir.path().join("fleet.toml");
     std::fs::write(&manifest, "[[cluster]]\nname = \"C1\"\nnodes = []\n").unwrap();
     let out = Command::new(BIN)
-        .args(["--no-catalog", "inventory"])
+        .args(["inventory"])
         .arg(&manifest)
         .output()
         .unwrap();

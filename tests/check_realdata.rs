@@ -223,16 +223,72 @@ fn nodes_of_a_cluster_with_identical_gaps_share_one_finding() {
                 serde_json::json!(["HV01", "HV02"]),
                 serde_json::json!("KB5008223 missing on HV01, HV02 (Windows Server 2022)"),
                 serde_json::json!(
-                    "Each is the newest missing update of its chain; what it supersedes is absent too:\nKB5008223 released 2021-12-14; supersedes KB5007205, KB5006699, KB5005575"
+                    "1 missing (1 critical).\nKB5008223 released 2021-12-14; supersedes KB5007205, KB5006699, KB5005575\nEach is the newest missing update of its chain and installing it closes 3 older missing one(s) it supersedes; the security posture of cluster HVC22 lists each with its title, classification, severity, CVEs and links."
                 ),
             ),
             (
                 serde_json::json!(["HV03"]),
                 serde_json::json!("KB5008223 missing on HV03 (Windows Server 2022)"),
                 serde_json::json!(
-                    "Each is the newest missing update of its chain; what it supersedes is absent too:\nKB5008223 released 2021-12-14; supersedes KB5007205"
+                    "1 missing (1 critical).\nKB5008223 released 2021-12-14; supersedes KB5007205\nEach is the newest missing update of its chain and installing it closes 1 older missing one(s) it supersedes; the security posture of cluster HVC22 lists each with its title, classification, severity, CVEs and links."
                 ),
             ),
         ]
     );
+}
+
+#[test]
+fn kb2616676_with_the_wesng_catalog_fits_on_a_page() {
+    // The 2008 R2 example lacks hundreds of updates against WES-NG: each is
+    // listed once for the four nodes that lack the same ones, the ESU-only
+    // ones apart, after one line per node; the finding counts them.
+    let out = Command::new(BIN)
+        .arg("--catalog")
+        .arg(wesng_catalog())
+        .args(["check", "examples/kb2616676"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout)
+        .replace(wesng_catalog().to_str().unwrap(), "[WES-NG catalog]");
+    // The catalog's age depends on today's date; the rest is fixed.
+    let text: String = text
+        .lines()
+        .map(
+            |l| match l.strip_prefix("  the catalog's newest data is of 2026-06-28, ") {
+                Some(rest) if rest.contains(" days old: ") => format!(
+                    "  the catalog's newest data is of 2026-06-28, [N] days old: {}\n",
+                    rest.split_once(" days old: ").unwrap().1
+                ),
+                _ => format!("{l}\n"),
+            },
+        )
+        .collect();
+    let lines = text.lines().count();
+    assert!(lines <= 150, "{lines} lines:\n{text}");
+    let node_lines: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "Security posture:")
+        .skip(1)
+        .take(4)
+        .collect();
+    assert!(
+        node_lines
+            .iter()
+            .zip(["HV01", "HV02", "HV03", "HV04"])
+            .all(|(l, n)| l.starts_with(&format!("  {n}: "))),
+        "{node_lines:?}"
+    );
+    // The newest (ESU-only) update and the newest every customer can
+    // install are each named once.
+    assert_eq!(text.matches("KB5073699").count(), 1);
+    assert_eq!(text.matches("KB4534314").count(), 1);
+    insta::assert_snapshot!("kb2616676_wesng_text", text);
 }

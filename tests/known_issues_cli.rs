@@ -201,3 +201,26 @@ fn user_folder_extends_list_and_a_broken_one_is_skipped_with_exit_2() {
         stderr(&out)
     );
 }
+
+#[test]
+fn format_json_and_the_older_json_flag_print_the_same() {
+    for args in [
+        &["known-issues", "list", "--kind", "antivirus"][..],
+        &["known-issues", "show", "KB5042421"],
+    ] {
+        let with = |extra: &[&str]| {
+            let mut a = args.to_vec();
+            a.extend_from_slice(extra);
+            let out = lockstep(&a);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            stdout(&out)
+        };
+        let format = with(&["--format", "json"]);
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&format).is_ok(),
+            "{format}"
+        );
+        assert_eq!(format, with(&["--json"]), "{args:?}");
+        assert_ne!(format, with(&["--format", "text"]), "{args:?}");
+    }
+}

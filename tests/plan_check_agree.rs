@@ -4,10 +4,12 @@
 //! exactly what check reports missing there. Both go through check's own
 //! result (`run::check`'s per-cluster reports) and the one function that
 //! reads the missing updates from it (`missing::missing_updates`); the
-//! findings an admin reads name the same updates on the same nodes, and the
+//! findings an admin reads name the same updates on the same nodes (their
+//! items), and the
 //! per-cluster judgement `lockstep plan` makes (`missing::judge_cluster`)
 //! is check's.
 
+use lockstep_check::ItemKind;
 use lockstep_check::missing::{judge_cluster, missing_updates};
 use lockstep_check::posture::PostureEngine;
 use lockstep_check::run::{CheckOptions, check};
@@ -49,23 +51,19 @@ fn import(dir: &Path, source: &str) -> PathBuf {
     path
 }
 
-/// `KB` numbers named in a text.
-fn kbs_in(text: &str) -> BTreeSet<KbId> {
+/// The (node, update) pairs a finding names as items: an item without a
+/// node holds for every node of the finding.
+fn named_pairs(f: &lockstep_check::Finding) -> BTreeSet<(String, KbId)> {
     let mut out = BTreeSet::new();
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i + 2 < b.len() {
-        if &b[i..i + 2] == b"KB" {
-            let digits: String = text[i + 2..]
-                .chars()
-                .take_while(|c| c.is_ascii_digit())
-                .collect();
-            if let Ok(n) = digits.parse::<u32>() {
-                out.insert(KbId(n));
+    for item in &f.items {
+        let Some(kb) = item.kb.filter(|_| item.kind == ItemKind::Update) else {
+            continue;
+        };
+        match &item.node {
+            Some(n) => {
+                out.insert((n.clone(), kb));
             }
-            i += 2 + digits.len();
-        } else {
-            i += 1;
+            None => out.extend(f.nodes.iter().map(|n| (n.clone(), kb))),
         }
     }
     out
@@ -150,32 +148,14 @@ fn agree(sources: &Sources, what: &str) -> usize {
                         && MISSING_CODES.contains(&f.code.as_str())
                 })
                 .collect();
-            let mut named: BTreeSet<KbId> = BTreeSet::new();
-            for f in &findings {
-                let kbs = kbs_in(&f.fix.as_ref().map(|x| x.text.clone()).unwrap_or_default());
-                let on: BTreeSet<KbId> = f
-                    .nodes
-                    .iter()
-                    .flat_map(|n| planned.get(n).into_iter().flatten().copied())
-                    .collect();
-                assert!(
-                    kbs.is_subset(&on),
-                    "{at}: {} names {kbs:?}, the plan installs {on:?}",
-                    f.code
-                );
-                named.extend(kbs);
-            }
-            for (node, kbs) in &planned {
-                for kb in kbs {
-                    assert!(
-                        findings.iter().any(|f| f.nodes.contains(node)
-                            && f.fix.as_ref().is_some_and(|x| kbs_in(&x.text).contains(kb))),
-                        "{at}: the plan installs {kb} on {node}, which no finding names"
-                    );
-                }
-            }
-            let all: BTreeSet<KbId> = planned.values().flatten().copied().collect();
-            assert_eq!(named, all, "{at}");
+            // Exactly the pairs the plan installs, no more, no fewer.
+            let named: BTreeSet<(String, KbId)> =
+                findings.iter().flat_map(|f| named_pairs(f)).collect();
+            let installed: BTreeSet<(String, KbId)> = planned
+                .iter()
+                .flat_map(|(n, kbs)| kbs.iter().map(move |kb| (n.clone(), *kb)))
+                .collect();
+            assert_eq!(named, installed, "{at}");
         }
     }
     compared

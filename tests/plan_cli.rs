@@ -466,3 +466,42 @@ fn usage_errors_exit_two() {
     assert!(out(&o).contains("Plan for cluster kb2616676"));
     assert!(err(&o).contains("no/such/dir"), "{}", err(&o));
 }
+
+#[test]
+fn max_parallel_that_cannot_apply_says_why() {
+    // Two nodes change: the canary goes alone, and so does the other.
+    let o = run(&[
+        "examples/kb2616676",
+        "--target",
+        "converge",
+        "--max-parallel",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let plan: Value = serde_json::from_str(&out(&o)).unwrap();
+    let waves: Vec<usize> = plan["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["nodes"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(waves, [1, 1]);
+    assert_eq!(
+        plan["warnings"],
+        serde_json::json!([
+            "--max-parallel 2: only 2 nodes change and the first is the canary, which always goes alone; every node goes alone"
+        ])
+    );
+    // Asked for one at a time: nothing to explain.
+    let o = run(&[
+        "examples/kb2616676",
+        "--target",
+        "converge",
+        "--emit",
+        "json",
+    ]);
+    let plan: Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(plan["warnings"], serde_json::json!([]));
+}

@@ -3,8 +3,8 @@
 //! (ingest → host-protection audit).
 
 use lockstep_catalog::known_issues::KnownIssues;
-use lockstep_check::protection::{Rules, audit_cluster, codes};
-use lockstep_check::{Finding, Severity};
+use lockstep_check::protection::{Rules, audit_cluster};
+use lockstep_check::{Finding, FindingCode, Severity};
 use std::path::PathBuf;
 
 fn findings() -> Vec<Finding> {
@@ -67,17 +67,33 @@ fn example_findings_name_filter_vendor_known_issue_and_commands() {
     assert_eq!(
         got,
         vec![
-            (codes::PASSIVE_MODE, Severity::Info, vec!["HV01"]),
-            (codes::KNOWN_ISSUE, Severity::Error, vec!["HV01"]),
-            (codes::MISSING_EXTENSION, Severity::Warning, vec!["HV02"]),
-            (codes::MISSING_PROCESS, Severity::Warning, vec!["HV02"]),
             (
-                codes::VM_FOLDERS_UNCHECKED,
+                FindingCode::AvPassiveMode.as_str(),
+                Severity::Info,
+                vec!["HV01"]
+            ),
+            (
+                FindingCode::AvKnownIssue.as_str(),
+                Severity::Error,
+                vec!["HV01"]
+            ),
+            (
+                FindingCode::AvExclusionMissingExtension.as_str(),
+                Severity::Error,
+                vec!["HV02"]
+            ),
+            (
+                FindingCode::AvExclusionMissingProcess.as_str(),
+                Severity::Error,
+                vec!["HV02"]
+            ),
+            (
+                FindingCode::AvVmFoldersUnchecked.as_str(),
                 Severity::Info,
                 vec!["HV01", "HV02", "HV03"]
             ),
             (
-                codes::CSV_REDIRECTED_BY_FILTER,
+                FindingCode::CsvRedirectedByFilter.as_str(),
                 Severity::Error,
                 vec!["HV01"]
             ),

@@ -3,8 +3,8 @@
 //! the test. Every assertion names exact codes, nodes and values.
 
 use lockstep_catalog::known_issues::KnownIssues;
-use lockstep_check::protection::{Rules, audit_cluster, audit_node, codes};
-use lockstep_check::{Finding, Severity};
+use lockstep_check::protection::{Rules, audit_cluster, audit_node};
+use lockstep_check::{Finding, FindingCode, Severity};
 use lockstep_ingest::formats::{FileContent, Text, csvstate, fltmc, mppreference};
 use lockstep_model::inventory::ClusterState;
 use lockstep_model::protection::{
@@ -95,7 +95,7 @@ fn summary(f: &[Finding]) -> Vec<(String, Vec<String>, Option<String>)> {
     f.iter()
         .map(|x| {
             (
-                x.code.clone(),
+                x.code.to_string(),
                 x.nodes.clone(),
                 x.fix.as_ref().and_then(|f| f.commands.first().cloned()),
             )
@@ -135,18 +135,18 @@ fn real_fixture_on_a_2016_hyper_v_host() {
         summary(&f),
         vec![
             s(
-                codes::MISSING_EXTENSION,
+                FindingCode::AvExclusionMissingExtension.as_str(),
                 "HV01",
                 Some("Add-MpPreference -ExclusionExtension '.vhds', '.vhdpmem', '.mrt', '.vmgs'")
             ),
             s(
-                codes::MISSING_PROCESS,
+                FindingCode::AvExclusionMissingProcess.as_str(),
                 "HV01",
                 Some(r"Add-MpPreference -ExclusionProcess '%SystemRoot%\System32\Vmsp.exe'")
             ),
         ]
     );
-    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(f[0].severity, Severity::Error);
     assert_eq!(
         f[0].title,
         "HV01: Defender does not exclude 4 required file types: .vhds, .vhdpmem, .mrt, .vmgs"
@@ -174,7 +174,7 @@ fn real_fixture_on_2019_and_2022_adds_vmcompute() {
         assert_eq!(
             summary(&f)[1],
             s(
-                codes::MISSING_PROCESS,
+                FindingCode::AvExclusionMissingProcess.as_str(),
                 "HV01",
                 Some(
                     r"Add-MpPreference -ExclusionProcess '%SystemRoot%\System32\Vmsp.exe', '%SystemRoot%\System32\Vmcompute.exe'"
@@ -191,11 +191,19 @@ fn real_fixture_on_2012_r2_counts_no_automatic_exclusions() {
     assert_eq!(
         summary(&f),
         vec![
-            s(codes::MISSING_EXTENSION, "HV01", Some(ALL_EXT)),
-            s(codes::MISSING_PATH, "HV01", Some(DEFAULT_FOLDERS)),
+            s(
+                FindingCode::AvExclusionMissingExtension.as_str(),
+                "HV01",
+                Some(ALL_EXT)
+            ),
+            s(
+                FindingCode::AvExclusionMissingPath.as_str(),
+                "HV01",
+                Some(DEFAULT_FOLDERS)
+            ),
             // No Vmsp.exe (2016+) and no Vmcompute.exe (2019+) on 2012 R2.
             s(
-                codes::MISSING_PROCESS,
+                FindingCode::AvExclusionMissingProcess.as_str(),
                 "HV01",
                 Some(
                     r"Add-MpPreference -ExclusionProcess '%SystemRoot%\System32\Vmms.exe', '%SystemRoot%\System32\Vmwp.exe'"
@@ -223,10 +231,18 @@ fn disable_auto_exclusions_makes_everything_explicit() {
     assert_eq!(
         summary(&f),
         vec![
-            s(codes::MISSING_EXTENSION, "HV01", Some(ALL_EXT)),
-            s(codes::MISSING_PATH, "HV01", Some(DEFAULT_FOLDERS)),
             s(
-                codes::MISSING_PROCESS,
+                FindingCode::AvExclusionMissingExtension.as_str(),
+                "HV01",
+                Some(ALL_EXT)
+            ),
+            s(
+                FindingCode::AvExclusionMissingPath.as_str(),
+                "HV01",
+                Some(DEFAULT_FOLDERS)
+            ),
+            s(
+                FindingCode::AvExclusionMissingProcess.as_str(),
                 "HV01",
                 Some(
                     r"Add-MpPreference -ExclusionProcess '%SystemRoot%\System32\Vmms.exe', '%SystemRoot%\System32\Vmwp.exe', '%SystemRoot%\System32\Vmsp.exe', '%SystemRoot%\System32\Vmcompute.exe'"
@@ -249,7 +265,7 @@ fn redacted_lists_are_unknown_not_compliant() {
     assert_eq!(
         summary(&f),
         vec![s(
-            codes::EXCLUSIONS_UNKNOWN,
+            FindingCode::AvExclusionsUnknown.as_str(),
             "HV07",
             Some(
                 "Get-MpPreference | ConvertTo-Json -Depth 3 | Out-File -Encoding utf8 \"$env:COMPUTERNAME.mppreference.json\""
@@ -285,7 +301,7 @@ fn missing_or_shortened_capture_is_unknown_too() {
     // No Get-MpPreference at all: nothing counts, not even automatic exclusions.
     let f = audit(&host("HV08", WS2019, None, true));
     assert_eq!(summary(&f).len(), 1);
-    assert_eq!(f[0].code, codes::EXCLUSIONS_UNKNOWN);
+    assert_eq!(f[0].code, FindingCode::AvExclusionsUnknown.as_str());
     assert_eq!(
         f[0].detail.lines().filter(|l| l.starts_with("- ")).count(),
         13 + 3 + 4
@@ -305,9 +321,9 @@ fn missing_or_shortened_capture_is_unknown_too() {
     assert_eq!(
         f.iter().map(|x| x.code.as_str()).collect::<Vec<_>>(),
         vec![
-            codes::MISSING_PATH,
-            codes::MISSING_PROCESS,
-            codes::EXCLUSIONS_UNKNOWN
+            FindingCode::AvExclusionMissingPath.as_str(),
+            FindingCode::AvExclusionMissingProcess.as_str(),
+            FindingCode::AvExclusionsUnknown.as_str()
         ]
     );
     assert!(f[2].detail.contains("shortened"));
@@ -387,7 +403,7 @@ fn csv_volume_ids_cover_their_csv() {
     assert_eq!(
         summary(&f),
         vec![s(
-            codes::MISSING_PATH,
+            FindingCode::AvExclusionMissingPath.as_str(),
             "HV01",
             Some(r"Add-MpPreference -ExclusionPath '%SystemDrive%\ClusterStorage'")
         )]
@@ -437,7 +453,7 @@ fn wildcards_and_environment_variables_match_like_defender() {
     assert_eq!(
         summary(&f),
         vec![s(
-            codes::MISSING_PATH,
+            FindingCode::AvExclusionMissingPath.as_str(),
             "HV02",
             Some(r"Add-MpPreference -ExclusionPath 'D:\Hyper-V\App01'")
         )]
@@ -474,7 +490,7 @@ fn hostile_folder_names_are_quoted_or_refused() {
     assert_eq!(
         summary(&f),
         vec![s(
-            codes::MISSING_PATH,
+            FindingCode::AvExclusionMissingPath.as_str(),
             "HV03",
             Some(r"Add-MpPreference -ExclusionPath 'D:\VMs\O''Brien $(Stop-Computer)'")
         )]
@@ -509,12 +525,12 @@ fn passive_defender_downgrades_and_names_the_product() {
     assert_eq!(
         codes,
         vec![
-            codes::MISSING_EXTENSION,
-            codes::MISSING_PATH,
-            codes::MISSING_PROCESS,
-            codes::PASSIVE_MODE,
-            codes::KNOWN_ISSUE,
-            codes::KNOWN_ISSUE
+            FindingCode::AvExclusionMissingExtension.as_str(),
+            FindingCode::AvExclusionMissingPath.as_str(),
+            FindingCode::AvExclusionMissingProcess.as_str(),
+            FindingCode::AvPassiveMode.as_str(),
+            FindingCode::AvKnownIssue.as_str(),
+            FindingCode::AvKnownIssue.as_str()
         ]
     );
     assert!(f[..3].iter().all(|x| x.severity == Severity::Info));
@@ -575,7 +591,7 @@ fn csv_states_from_json_redirect_reasons() {
     c.protection.csv_states = Some(Section::ok(states, SourceRef::new("csvstate.json", 0)));
     let f: Vec<Finding> = audit_cluster(&c, &Rules::builtin(), &KnownIssues::builtin())
         .into_iter()
-        .filter(|x| x.code.starts_with("csv-"))
+        .filter(|x| x.code.as_str().starts_with("csv-"))
         .collect();
     // HV06's Cluster Disk 2 is ReFS only (32): normal, no finding.
     assert_eq!(
@@ -583,8 +599,16 @@ fn csv_states_from_json_redirect_reasons() {
             .map(|x| (x.code.as_str(), x.nodes[0].as_str(), x.severity))
             .collect::<Vec<_>>(),
         vec![
-            (codes::CSV_REDIRECTED_BY_FILTER, "HV05", Severity::Error),
-            (codes::CSV_BLOCK_REDIRECTED, "HV06", Severity::Error)
+            (
+                FindingCode::CsvRedirectedByFilter.as_str(),
+                "HV05",
+                Severity::Error
+            ),
+            (
+                FindingCode::CsvBlockRedirected.as_str(),
+                "HV06",
+                Severity::Error
+            )
         ]
     );
     assert_eq!(
@@ -604,7 +628,7 @@ fn csv_states_from_json_redirect_reasons() {
     let again = audit_cluster(&c, &Rules::builtin(), &KnownIssues::builtin());
     let csv = again
         .iter()
-        .find(|x| x.code == codes::CSV_REDIRECTED_BY_FILTER)
+        .find(|x| x.code == FindingCode::CsvRedirectedByFilter.as_str())
         .unwrap();
     assert_eq!(
         csv.title,
@@ -628,7 +652,10 @@ fn csv_states_from_json_redirect_reasons() {
     let third = audit_cluster(&c, &Rules::builtin(), &KnownIssues::builtin());
     let hv06 = third
         .iter()
-        .find(|x| x.code == codes::CSV_REDIRECTED_BY_FILTER && x.nodes == vec!["HV06".to_string()])
+        .find(|x| {
+            x.code == FindingCode::CsvRedirectedByFilter.as_str()
+                && x.nodes == vec!["HV06".to_string()]
+        })
         .unwrap();
     assert_eq!(
         hv06.title,
@@ -653,7 +680,10 @@ fn csv_states_from_json_redirect_reasons() {
     let fourth = audit_cluster(&c, &Rules::builtin(), &KnownIssues::builtin());
     let hv05 = fourth
         .iter()
-        .find(|x| x.code == codes::CSV_REDIRECTED_BY_FILTER && x.nodes == vec!["HV05".to_string()])
+        .find(|x| {
+            x.code == FindingCode::CsvRedirectedByFilter.as_str()
+                && x.nodes == vec!["HV05".to_string()]
+        })
         .unwrap();
     assert!(
         hv05.detail.contains("because of IncompatibleVolumeFilter"),
@@ -691,7 +721,7 @@ fn installed_product_known_issue_with_a_time_window() {
     ));
     let f = audit_node(&n, None, &Rules::builtin(), &KnownIssues::builtin());
     assert_eq!(f.len(), 1, "{f:#?}");
-    assert_eq!(f[0].code, codes::KNOWN_ISSUE);
+    assert_eq!(f[0].code, FindingCode::AvKnownIssue.as_str());
     assert_eq!(f[0].known_issues, vec!["LOCKSTEP-2024-0001".to_string()]);
     // A one-time event: a warning to check, not an error.
     assert_eq!(f[0].severity, Severity::Warning);
@@ -712,7 +742,7 @@ fn defender_not_available_is_unknown_with_advice() {
     );
     let f = audit(&host("HV11", WS2012R2, Some(section), true));
     assert_eq!(f.len(), 1);
-    assert_eq!(f[0].code, codes::EXCLUSIONS_UNKNOWN);
+    assert_eq!(f[0].code, FindingCode::AvExclusionsUnknown.as_str());
     assert_eq!(
         f[0].title,
         "HV11: Defender is not available; cannot tell whether the anti-virus in use excludes what this host needs"

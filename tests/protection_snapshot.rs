@@ -4,8 +4,8 @@
 //! which plain files cannot give.
 
 use lockstep_catalog::known_issues::KnownIssues;
-use lockstep_check::protection::{Rules, audit_cluster, codes};
-use lockstep_check::{Finding, Severity};
+use lockstep_check::protection::{Rules, audit_cluster};
+use lockstep_check::{Finding, FindingCode, Severity};
 use std::path::PathBuf;
 
 fn findings() -> Vec<Finding> {
@@ -31,10 +31,26 @@ fn hvclu22_findings() {
     assert_eq!(
         got,
         vec![
-            (codes::KNOWN_ISSUE, Severity::Warning, "HV22-01"),
-            (codes::EXCLUSIONS_UNKNOWN, Severity::Warning, "HV22-02"),
-            (codes::KNOWN_ISSUE, Severity::Warning, "HV22-02"),
-            (codes::KNOWN_ISSUE, Severity::Warning, "HV22-03"),
+            (
+                FindingCode::AvKnownIssue.as_str(),
+                Severity::Warning,
+                "HV22-01"
+            ),
+            (
+                FindingCode::AvExclusionsUnknown.as_str(),
+                Severity::Warning,
+                "HV22-02"
+            ),
+            (
+                FindingCode::AvKnownIssue.as_str(),
+                Severity::Warning,
+                "HV22-02"
+            ),
+            (
+                FindingCode::AvKnownIssue.as_str(),
+                Severity::Warning,
+                "HV22-03"
+            ),
         ]
     );
     let unknown = &f[1];
@@ -56,7 +72,10 @@ fn hvclu22_findings() {
         "Judged as a Hyper-V host because the inputs list its virtual machines (2 VMs, Get-VM)."
     ));
     // Snapshot VM lists: no "VM folders unchecked" finding.
-    assert!(f.iter().all(|x| x.code != codes::VM_FOLDERS_UNCHECKED));
+    assert!(
+        f.iter()
+            .all(|x| x.code != FindingCode::AvVmFoldersUnchecked.as_str())
+    );
 }
 
 #[test]

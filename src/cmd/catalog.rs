@@ -1,6 +1,7 @@
 //! `lockstep catalog`: import, update, show, stats, anomalies.
 
 use crate::Global;
+use crate::cmd::FormatArg;
 use crate::output::print;
 use crate::say;
 use anyhow::Context;
@@ -52,13 +53,13 @@ pub enum CatalogCommand {
         /// Only this servicing product (e.g. "Windows Server 2022").
         #[arg(long)]
         product: Option<String>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Counts: documents, products, updates by kind, edges by source.
     Stats {
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Cycles, edges to unknown KBs, chain breaks, source conflicts, cross-kind and cross-product edges.
     Anomalies {
@@ -68,8 +69,8 @@ pub enum CatalogCommand {
         /// Only these anomaly types (cycle, missing-kb, cross-product, cross-kind, chain-break, source-conflict).
         #[arg(long = "type", value_name = "TYPE")]
         types: Vec<String>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: FormatArg,
     },
 }
 
@@ -157,11 +158,16 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             print_text(&out)?;
             Ok(ExitCode::SUCCESS)
         }
-        CatalogCommand::Show { kbs, product, json } => {
+        CatalogCommand::Show {
+            kbs,
+            product,
+            format,
+        } => {
             let (catalog, _) = open_for_reading(global, &path)?;
-            show(&catalog, &kbs, product.as_deref(), json)
+            show(&catalog, &kbs, product.as_deref(), format.is_json())
         }
-        CatalogCommand::Stats { json } => {
+        CatalogCommand::Stats { format } => {
+            let json = format.is_json();
             let (catalog, name) = open_for_reading(global, &path)?;
             let s = query::stats(&catalog);
             if json {
@@ -193,8 +199,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         CatalogCommand::Anomalies {
             product,
             types,
-            json,
+            format,
         } => {
+            let json = format.is_json();
             let (catalog, _) = open_for_reading(global, &path)?;
             let only = match product.as_deref() {
                 None => None,

@@ -181,30 +181,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             report.input_warnings = loaded.warnings.clone();
             report.clusters.iter().for_each(observe);
             timings.mark("check");
-            let title = args
-                .paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            // The HTML report is the page for the change ticket: it carries
-            // both plans, so the board sees what each target would do.
-            let plans: Vec<lockstep_report::html::PlanView> = [
-                lockstep_plan::Target::Secure,
-                lockstep_plan::Target::Converge,
-            ]
-            .into_iter()
-            .flat_map(|t| {
-                lockstep_plan::report_sections(&loaded.inventory, &report.clusters, &knowledge, t)
-            })
-            .map(|(cluster, target, text)| lockstep_report::html::PlanView {
-                cluster,
-                target,
-                text,
-            })
-            .collect();
-            let body = lockstep_report::render_html(&report, &title, &plans)
-                .map_err(|e| anyhow::anyhow!(e))?;
+            let inputs = super::html_page::inputs(&loaded.inventory, &report, &sources, &knowledge);
+            let body =
+                lockstep_report::render_html(&report, &inputs).map_err(|e| anyhow::anyhow!(e))?;
             output.write(body.as_bytes())?.map(|()| report)
         }
     };

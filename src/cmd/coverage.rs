@@ -379,7 +379,7 @@ fn run_sim(a: RunArgs) -> anyhow::Result<ExitCode> {
         )
         .into_owned(),
         Format::Json => lockstep_model::term::json_safe(render::json(&report)),
-        Format::Html => render::html(&report),
+        Format::Html => render::html(&report, Some(&net)),
     };
     output.write(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)

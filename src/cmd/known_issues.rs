@@ -7,6 +7,7 @@
 //! job with the rest and exits 2 at the end.
 
 use crate::Global;
+use crate::cmd::FormatArg;
 use crate::output::print;
 use crate::say;
 use lockstep_catalog::known_issues::{
@@ -30,16 +31,14 @@ pub enum Sub {
         /// Only issues of this kind: supersedence, bad-update or antivirus.
         #[arg(long, value_parser = ["supersedence", "bad-update", "antivirus"])]
         kind: Option<String>,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Show one known issue in full (by id or alias).
     Show {
         id: String,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Check known-issue files: unknown keys, bad dates, malformed KB numbers,
     /// versions and ranges, id/file-name mismatches, duplicate ids. Without
@@ -52,7 +51,8 @@ pub enum Sub {
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        Sub::List { kind, json } => {
+        Sub::List { kind, format } => {
+            let json = format.is_json();
             let (db, ok) = load(global);
             let issues: Vec<&KnownIssue> = db
                 .all()
@@ -67,7 +67,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(exit(ok))
         }
-        Sub::Show { id, json } => {
+        Sub::Show { id, format } => {
+            let json = format.is_json();
             let (db, ok) = load(global);
             let Some(issue) = db.get(&id) else {
                 say!(

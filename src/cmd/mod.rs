@@ -8,6 +8,7 @@ pub mod collector;
 pub mod coverage;
 pub mod generate_fleet;
 pub mod history;
+pub mod html_page;
 pub mod inventory;
 pub mod known_issues;
 pub mod plan;
@@ -28,6 +29,30 @@ pub enum OutputFormat {
     Text,
     Json,
     Html,
+}
+
+/// `--format text|json` of the commands that print either (`--json`, the
+/// older spelling, still works).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct FormatArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    format: TextOrJson,
+    /// The same as --format json.
+    #[arg(long, hide = true)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
+impl FormatArg {
+    pub fn is_json(self) -> bool {
+        self.json || self.format == TextOrJson::Json
+    }
 }
 
 /// Inventories read from the command line's paths, with the inputs that failed.

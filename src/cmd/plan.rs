@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_target)]
     pub target: Target,
     /// Output: text (for people), json, powershell, ansible, wsus or cau.
-    #[arg(long = "emit", default_value = "text", value_parser = parse_emit)]
+    #[arg(long = "emit", visible_alias = "format", default_value = "text", value_parser = parse_emit)]
     pub emit: Emit,
     /// Write to this file instead of standard output (a regular file is replaced atomically; `-` is standard output).
     #[arg(short, long, value_name = "FILE")]

@@ -163,6 +163,9 @@ impl Knowledge for CatalogView {
         out.sort();
         out
     }
+    fn cve_count(&self, kb: KbId) -> Option<usize> {
+        self.catalog.update(kb).map(|u| u.cves.len())
+    }
     fn restart_required(&self, kb: KbId, product: &str) -> Option<bool> {
         let p = self.product(product)?;
         let word = self

@@ -1,6 +1,7 @@
 //! Findings: the unit every check emits and every report renders.
 
-use lockstep_model::SourceRef;
+use crate::codes::FindingCode;
+use lockstep_model::{KbId, SourceRef};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -52,10 +53,96 @@ pub struct Fix {
     pub commands: Vec<String>,
 }
 
+/// What an [`Item`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemKind {
+    /// An update (`value` and `kb` name it).
+    Update,
+    /// A file type Defender should exclude (`-ExclusionExtension`).
+    Extension,
+    /// A folder Defender should exclude (`-ExclusionPath`).
+    Path,
+    /// A process Defender should exclude (`-ExclusionProcess`).
+    Process,
+    /// A file-system minifilter driver.
+    Filter,
+    /// An installed product (anti-virus, an OS product).
+    Product,
+    /// A Cluster Shared Volume.
+    Volume,
+    /// A cluster group.
+    Group,
+    /// What says a restart is pending (`CBS RebootPending`, ...).
+    PendingReboot,
+}
+
+/// One thing a finding is about, for programs that act on it: the
+/// update, exclusion, filter or volume its prose names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub kind: ItemKind,
+    /// As an admin writes it: `KB5033118`, `%SystemRoot%\Cluster`, `vhdx`.
+    pub value: String,
+    /// The host-protection rule that requires it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The update it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kb: Option<KbId>,
+    /// The servicing product (an update) or the OS product (a node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// The node it is about; absent when it holds for every node of the finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// An update released after its product's extended support ended: only
+    /// Extended Security Updates customers can install it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub esu_only: bool,
+}
+
+impl Item {
+    pub fn new(kind: ItemKind, value: impl Into<String>) -> Item {
+        Item {
+            kind,
+            value: value.into(),
+            rule: None,
+            kb: None,
+            product: None,
+            node: None,
+            esu_only: false,
+        }
+    }
+
+    /// An update item.
+    pub fn update(kb: KbId) -> Item {
+        Item {
+            kb: Some(kb),
+            ..Item::new(ItemKind::Update, kb.to_string())
+        }
+    }
+
+    pub fn on(mut self, node: impl Into<String>) -> Item {
+        self.node = Some(node.into());
+        self
+    }
+
+    pub fn for_product(mut self, product: impl Into<String>) -> Item {
+        self.product = Some(product.into());
+        self
+    }
+
+    pub fn by_rule(mut self, rule: impl Into<String>) -> Item {
+        self.rule = Some(rule.into());
+        self
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Stable kebab-case code, e.g. `update-missing`, `csv-redirected-by-filter`.
-    pub code: String,
+    /// Stable kebab-case code ([`FindingCode`]).
+    pub code: FindingCode,
     pub severity: Severity,
     pub cluster: Option<String>,
     /// The nodes this finding is about (empty for cluster-wide findings).
@@ -69,4 +156,7 @@ pub struct Finding {
     /// Known-issue ids that this finding rests on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known_issues: Vec<String>,
+    /// What the prose names, one entry each (which KB, which exclusion).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
 }

@@ -6,14 +6,10 @@
 //!
 //! Codes: `update-install-failed`, `reboot-pending`, `cluster-group-offline`.
 
-use crate::{Evidence, Finding, Fix, Severity};
+use crate::{Evidence, Finding, FindingCode, Fix, Item, ItemKind, Severity};
 use lockstep_model::capabilities::{Feature, release_name, supports};
 use lockstep_model::quote::ps_literal;
 use lockstep_model::{Cluster, Node, SourceRef};
-
-pub const INSTALL_FAILED: &str = "update-install-failed";
-pub const REBOOT_PENDING: &str = "reboot-pending";
-pub const GROUP_OFFLINE: &str = "cluster-group-offline";
 
 /// The health findings of a cluster: its nodes' and its groups'.
 pub fn cluster_findings(cluster: &Cluster) -> Vec<Finding> {
@@ -65,7 +61,7 @@ fn failed_installs(node: &Node, cluster: Option<&str>) -> Option<Finding> {
         })
         .collect();
     Some(Finding {
-        code: INSTALL_FAILED.into(),
+        code: FindingCode::UpdateInstallFailed,
         severity: Severity::Warning,
         cluster: cluster.map(str::to_string),
         nodes: vec![node.name.clone()],
@@ -95,6 +91,10 @@ fn failed_installs(node: &Node, cluster: Option<&str>) -> Option<Finding> {
             commands: Vec::new(),
         }),
         known_issues: Vec::new(),
+        items: failed
+            .iter()
+            .map(|f| Item::update(f.kb).on(&node.name))
+            .collect(),
     })
 }
 
@@ -112,6 +112,7 @@ fn pending_reboots(nodes: &[Node], cluster: Option<&str>) -> Option<Finding> {
     let mut evidence = Vec::new();
     let mut commands = Vec::new();
     let mut old_release = Vec::new();
+    let mut items = Vec::new();
     for n in &pending {
         let Some(p) = n.pending_reboot else { continue };
         let mut why = Vec::new();
@@ -125,6 +126,10 @@ fn pending_reboots(nodes: &[Node], cluster: Option<&str>) -> Option<Finding> {
             why.push("PendingFileRenameOperations");
         }
         detail.push(format!("{}: {}", n.name, why.join(", ")));
+        items.extend(
+            why.iter()
+                .map(|w| Item::new(ItemKind::PendingReboot, *w).on(&n.name)),
+        );
         evidence.push(Evidence {
             source: node_source(n),
             note: format!("{}: reboot pending ({})", n.name, why.join(", ")),
@@ -172,7 +177,7 @@ fn pending_reboots(nodes: &[Node], cluster: Option<&str>) -> Option<Finding> {
     }
     text.push_str(" From a management host or another node:");
     Some(Finding {
-        code: REBOOT_PENDING.into(),
+        code: FindingCode::RebootPending,
         severity: Severity::Warning,
         cluster: cluster.map(str::to_string),
         nodes: names.clone(),
@@ -181,6 +186,7 @@ fn pending_reboots(nodes: &[Node], cluster: Option<&str>) -> Option<Finding> {
         evidence,
         fix: Some(Fix { text, commands }),
         known_issues: Vec::new(),
+        items,
     })
 }
 
@@ -216,7 +222,7 @@ fn offline_groups(cluster: &Cluster) -> Option<Finding> {
         })
         .collect();
     Some(Finding {
-        code: GROUP_OFFLINE.into(),
+        code: FindingCode::ClusterGroupOffline,
         severity: Severity::Warning,
         cluster: Some(cluster.name.clone()),
         nodes: Vec::new(),
@@ -246,6 +252,10 @@ fn offline_groups(cluster: &Cluster) -> Option<Finding> {
                 .collect(),
         }),
         known_issues: Vec::new(),
+        items: off
+            .iter()
+            .map(|g| Item::new(ItemKind::Group, g.name.clone()))
+            .collect(),
     })
 }
 

@@ -84,6 +84,10 @@ pub trait Knowledge: Sync {
     fn restart_required(&self, _kb: KbId, _product: &str) -> Option<bool> {
         None
     }
+    /// How many CVEs the KB fixes (over every product), when a source says.
+    fn cve_count(&self, _kb: KbId) -> Option<usize> {
+        None
+    }
 }
 
 impl<K: Knowledge + ?Sized> Knowledge for &K {
@@ -131,5 +135,8 @@ impl<K: Knowledge + ?Sized> Knowledge for &K {
     }
     fn restart_required(&self, kb: KbId, product: &str) -> Option<bool> {
         (**self).restart_required(kb, product)
+    }
+    fn cve_count(&self, kb: KbId) -> Option<usize> {
+        (**self).cve_count(kb)
     }
 }

@@ -16,16 +16,20 @@
 //! severity, the nodes, the evidence (file and line of each fact) and the fix.
 
 pub mod catalog_view;
+pub mod codes;
 pub mod drift;
 pub mod finding;
 pub mod health;
 pub mod inbox;
 pub mod knowledge;
+pub mod lifecycle;
 pub mod missing;
 pub mod node_product;
 pub mod posture;
+pub mod posture_findings;
 pub mod protection;
 pub mod run;
 pub mod sources;
 
-pub use finding::{Evidence, Finding, Fix, Severity};
+pub use codes::FindingCode;
+pub use finding::{Evidence, Finding, Fix, Item, ItemKind, Severity};

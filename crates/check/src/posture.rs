@@ -38,6 +38,9 @@ pub struct ChainHead {
     pub title: Option<Arc<str>>,
     /// Highest CVE severity on this product.
     pub severity: Option<Arc<str>>,
+    /// How many CVEs it fixes, when the catalog says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cves: Option<u32>,
     /// Missing updates this one supersedes (folded under it), newest first.
     pub folds: Vec<KbId>,
     /// Why it is missing, in the admin's words: what the node has of this
@@ -118,6 +121,7 @@ pub struct ProductGraph {
     in_hotpatch_month: Vec<bool>,
     title: Vec<Option<Arc<str>>>,
     severity: Vec<Option<Arc<str>>>,
+    cves: Vec<Option<u32>>,
     /// `superseded[hotpatch as usize][i]`: an in-scope candidate supersedes
     /// `kbs[i]`, directly or through updates that are not candidates (a
     /// preview, an update of another kind); the same for every node, so
@@ -152,6 +156,7 @@ impl ProductGraph {
             in_hotpatch_month: Vec::new(),
             title: Vec::new(),
             severity: Vec::new(),
+            cves: Vec::new(),
             superseded: [Vec::new(), Vec::new()],
         };
         let mut queue: Vec<KbId> = k.updates_for(product);
@@ -242,6 +247,11 @@ impl ProductGraph {
             .kbs
             .iter()
             .map(|&kb| k.max_severity(kb, product).map(Arc::from))
+            .collect();
+        g.cves = g
+            .kbs
+            .iter()
+            .map(|&kb| k.cve_count(kb).map(|n| n as u32))
             .collect();
         for hotpatch in [false, true] {
             let mut superseded = vec![false; g.kbs.len()];
@@ -384,6 +394,7 @@ impl ProductGraph {
                 release_date: self.date[i],
                 title: self.title[i].clone(),
                 severity: self.severity[i].clone(),
+                cves: self.cves[i],
                 folds,
                 why,
             });

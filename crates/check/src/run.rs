@@ -3,14 +3,13 @@
 
 use crate::drift::{ClusterDrift, DriftClass, cluster_drift};
 use crate::knowledge::Knowledge;
-use crate::posture::{ChainHead, NodePosture, PostureEngine, ProductPosture};
-use crate::{Evidence, Finding, Fix, Severity};
+use crate::posture::{NodePosture, PostureEngine, ProductPosture};
+use crate::posture_findings::posture_findings;
+use crate::{Evidence, Finding, FindingCode, Fix, Item, ItemKind, Severity};
 use jiff::civil::Date;
-use lockstep_model::{Cluster, Inventory, KbId, KbMap, Node};
+use lockstep_model::{Cluster, Inventory};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::fmt::Write as _;
 
 pub const REPORT_SCHEMA: &str = "lockstep-report/1";
 
@@ -188,7 +187,7 @@ pub fn check_each<T: Send, E>(
     let mut findings = Vec::new();
     if !catalog.available {
         findings.push(Finding {
-            code: "catalog-unavailable".into(),
+            code: FindingCode::CatalogUnavailable,
             severity: Severity::Info,
             cluster: None,
             nodes: Vec::new(),
@@ -204,6 +203,7 @@ pub fn check_each<T: Send, E>(
                 ],
             }),
             known_issues: Vec::new(),
+            items: Vec::new(),
         });
     }
     let engine = PostureEngine::default();
@@ -335,6 +335,7 @@ fn merge_by_code(findings: Vec<Finding>) -> Vec<Finding> {
                         m.known_issues.push(k);
                     }
                 }
+                m.items.extend(f.items);
                 if let (Some(mf), Some(ff)) = (&mut m.fix, f.fix)
                     && !fixes[i].contains(&ff.text)
                 {
@@ -348,7 +349,7 @@ fn merge_by_code(findings: Vec<Finding>) -> Vec<Finding> {
     for (m, count) in merged.iter_mut().zip(counts) {
         if count > 1 {
             m.nodes.sort();
-            let class = m.code.trim_start_matches("update-drift-");
+            let class = m.code.as_str().trim_start_matches("update-drift-");
             m.title = format!("{count} updates absent on some nodes ({class})");
         }
     }
@@ -360,7 +361,7 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
     for g in &drift.groups {
         let (code, severity, fix) = match g.class {
             DriftClass::Missing => (
-                "update-drift-missing",
+                FindingCode::UpdateDriftMissing,
                 Severity::Error,
                 Fix {
                     text: format!(
@@ -372,7 +373,7 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
                 },
             ),
             DriftClass::Suspect => (
-                "update-drift-suspect",
+                FindingCode::UpdateDriftSuspect,
                 Severity::Warning,
                 Fix {
                     text: format!(
@@ -384,7 +385,7 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
                 },
             ),
             DriftClass::Unknown => (
-                "update-drift-unknown",
+                FindingCode::UpdateDriftUnknown,
                 Severity::Warning,
                 Fix {
                     text: "Import a catalog that covers this update (`lockstep catalog update`), or check the KB article by hand.".into(),
@@ -392,7 +393,7 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
                 },
             ),
             DriftClass::Covered => (
-                "update-drift-covered",
+                FindingCode::UpdateDriftCovered,
                 Severity::Info,
                 Fix {
                     text: "Not a security gap. Cluster validation still warns; `lockstep plan --target converge` makes the nodes identical.".into(),
@@ -400,7 +401,7 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
                 },
             ),
             DriftClass::NotApplicable => (
-                "update-drift-not-applicable",
+                FindingCode::UpdateDriftNotApplicable,
                 Severity::Info,
                 Fix {
                     text: "The nodes run different products; the update cannot be installed where it is absent.".into(),
@@ -426,8 +427,15 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
                 });
             }
         }
+        let product = |node: &str| {
+            drift
+                .nodes
+                .iter()
+                .find(|n| n.name == node)
+                .and_then(|n| n.product.clone())
+        };
         out.push(Finding {
-            code: code.into(),
+            code,
             severity,
             cluster: Some(cluster.name.clone()),
             nodes: g.absent_on.clone(),
@@ -441,12 +449,20 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
             evidence,
             fix: Some(fix),
             known_issues: g.known_issues.clone(),
+            items: g
+                .absent_on
+                .iter()
+                .map(|n| Item {
+                    product: product(n),
+                    ..Item::update(g.kb).on(n)
+                })
+                .collect(),
         });
     }
     let mut out = merge_by_code(out);
     if drift.validation.will_warn {
         out.push(Finding {
-            code: "cluster-validation-will-warn".into(),
+            code: FindingCode::ClusterValidationWillWarn,
             severity: Severity::Warning,
             cluster: Some(cluster.name.clone()),
             nodes: Vec::new(),
@@ -467,6 +483,12 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
                 commands: Vec::new(),
             }),
             known_issues: Vec::new(),
+            items: drift
+                .validation
+                .kbs
+                .iter()
+                .map(|&kb| Item::update(kb))
+                .collect(),
         });
     }
     out
@@ -489,7 +511,7 @@ fn os_mismatch(cluster: &Cluster, drift: &ClusterDrift) -> Option<Finding> {
         return None;
     }
     Some(Finding {
-        code: "cluster-mixed-os".into(),
+        code: FindingCode::ClusterMixedOs,
         severity: Severity::Warning,
         cluster: Some(cluster.name.clone()),
         nodes: Vec::new(),
@@ -506,245 +528,9 @@ fn os_mismatch(cluster: &Cluster, drift: &ClusterDrift) -> Option<Finding> {
             commands: Vec::new(),
         }),
         known_issues: Vec::new(),
-    })
-}
-
-/// Posture findings, grouped: nodes of one cluster whose missing chain
-/// heads are identical share one finding (a cluster patched together lacks
-/// the same updates on every node, and the admin installs them once per
-/// node either way). The OS product gives `security-update-missing`; the
-/// separately installed products the node shows give one
-/// `companion-update-missing` per node group, each KB listed once with every
-/// product it belongs to (a .NET rollup is published for several .NET
-/// versions; the admin installs it once). Products the inventory does not
-/// show are listed in the posture, not raised as findings.
-fn posture_findings(
-    cluster: Option<&str>,
-    nodes: &[Node],
-    postures: &[NodePosture],
-) -> Vec<Finding> {
-    // Nodes are grouped by what they lack (the heads, what each folds, the
-    // products listing each); the words are written once per group.
-    #[derive(Clone, PartialEq, Eq, Hash)]
-    struct Gap<'p> {
-        code: &'static str,
-        products: Vec<&'p str>,
-        /// (head, folded KBs newest first, the products listing it)
-        heads: Vec<(KbId, Vec<KbId>, Vec<&'p str>)>,
-    }
-    struct Group<'p> {
-        gap: Gap<'p>,
-        /// The first member's heads, for titles, dates and severities.
-        first: Vec<&'p ChainHead>,
-        os: Option<&'p str>,
-        members: Vec<usize>,
-    }
-    let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<Gap, usize> = HashMap::new();
-    for (ni, p) in postures.iter().enumerate() {
-        let mut products = p
-            .products
+        items: products
             .iter()
-            .filter(|x| x.applicable && !x.missing.is_empty());
-        let os = p
-            .products
-            .first()
-            .filter(|x| x.applicable && !x.missing.is_empty());
-        let mut found: Vec<(Gap, Vec<&ChainHead>)> = Vec::new();
-        if let Some(os) = os {
-            products.next();
-            found.push((
-                Gap {
-                    code: "security-update-missing",
-                    products: vec![&*os.product],
-                    heads: os
-                        .missing
-                        .iter()
-                        .map(|h| (h.kb, h.folds.clone(), Vec::new()))
-                        .collect(),
-                },
-                os.missing.iter().collect(),
-            ));
-        }
-        // Every companion head once, with the products that list it and the
-        // union of what it folds on each.
-        let mut heads: Vec<(KbId, Vec<KbId>, Vec<&str>)> = Vec::new();
-        let mut first: Vec<&ChainHead> = Vec::new();
-        let mut at: KbMap<usize> = KbMap::default();
-        let mut names: Vec<&str> = Vec::new();
-        for prod in products {
-            names.push(&prod.product);
-            for h in &prod.missing {
-                match at.get(&h.kb) {
-                    Some(&i) => {
-                        heads[i].1.extend(h.folds.iter().copied());
-                        heads[i].2.push(&prod.product);
-                    }
-                    None => {
-                        at.insert(h.kb, heads.len());
-                        heads.push((h.kb, h.folds.clone(), vec![&*prod.product]));
-                        first.push(h);
-                    }
-                }
-            }
-        }
-        if !heads.is_empty() {
-            let mut order: Vec<usize> = (0..heads.len()).collect();
-            order.sort_by(|&a, &b| {
-                first[b]
-                    .release_date
-                    .cmp(&first[a].release_date)
-                    .then(first[b].kb.cmp(&first[a].kb))
-            });
-            let mut sorted_heads = Vec::with_capacity(heads.len());
-            let mut sorted_first = Vec::with_capacity(heads.len());
-            for i in order {
-                let kb = heads[i].0;
-                let (_, mut folds, prods) =
-                    std::mem::replace(&mut heads[i], (kb, Vec::new(), Vec::new()));
-                folds.sort_by(|a, b| b.cmp(a));
-                folds.dedup();
-                sorted_heads.push((kb, folds, prods));
-                sorted_first.push(first[i]);
-            }
-            found.push((
-                Gap {
-                    code: "companion-update-missing",
-                    products: names,
-                    heads: sorted_heads,
-                },
-                sorted_first,
-            ));
-        }
-        for (gap, first) in found {
-            match index.get(&gap) {
-                Some(&i) => groups[i].members.push(ni),
-                None => {
-                    index.insert(gap.clone(), groups.len());
-                    groups.push(Group {
-                        gap,
-                        first,
-                        os: p.product.as_deref(),
-                        members: vec![ni],
-                    });
-                }
-            }
-        }
-    }
-    groups
-        .into_iter()
-        .map(|g| {
-            let Group {
-                gap,
-                first,
-                os,
-                members,
-            } = g;
-            let companion = gap.code == "companion-update-missing";
-            // Per line, "Microsoft .NET Framework 3.5" says enough: the
-            // finding names the OS once.
-            let suffix = os.map(|os| format!(" on {os}"));
-            let short = |name: &str| -> String {
-                suffix
-                    .as_deref()
-                    .and_then(|sfx| name.strip_suffix(sfx))
-                    .unwrap_or(name)
-                    .to_string()
-            };
-            let several = gap.products.len() > 1;
-            let mut severity = Severity::Warning;
-            let mut lines = Vec::with_capacity(first.len());
-            for (head, (_, folds, prods)) in first.iter().zip(&gap.heads) {
-                if matches!(
-                    head.severity.as_deref(),
-                    Some("Critical") | Some("Important") | None
-                ) {
-                    severity = Severity::Error;
-                }
-                let mut line = head.kb.to_string();
-                if let Some(t) = &head.title {
-                    let _ = write!(line, " ({t})");
-                }
-                // Only worth saying when the finding spans several products.
-                if companion && several {
-                    let names: Vec<String> = prods.iter().map(|p| short(p)).collect();
-                    let _ = write!(line, " for {}", names.join("; "));
-                }
-                if let Some(d) = head.release_date {
-                    let _ = write!(line, " released {d}");
-                }
-                if !folds.is_empty() {
-                    line.push_str("; supersedes ");
-                    line.push_str(
-                        &folds
-                            .iter()
-                            .map(|k| k.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    );
-                }
-                lines.push(line);
-            }
-            let names: Vec<String> = members.iter().map(|&i| nodes[i].name.clone()).collect();
-            let on = names.join(", ");
-            let kb_list = gap
-                .heads
-                .iter()
-                .map(|h| h.0.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let title = if companion {
-                format!(
-                    "{} update(s) missing on {on} for {} separately installed product(s)",
-                    gap.heads.len(),
-                    gap.products.len()
-                )
-            } else {
-                let product = gap.products.first().copied().unwrap_or("");
-                if gap.heads.len() == 1 {
-                    format!("{kb_list} missing on {on} ({product})")
-                } else {
-                    format!(
-                        "{} updates missing on {on} ({product}): {kb_list}",
-                        gap.heads.len()
-                    )
-                }
-            };
-            let mut detail = String::new();
-            if companion {
-                detail.push_str(
-                    "Products the inventory shows installed (an installed update of each): ",
-                );
-                detail.push_str(&gap.products.join("; "));
-                detail.push('\n');
-            }
-            // Said once, not on every line: a fleet has millions of them.
-            detail.push_str(
-                "Each is the newest missing update of its chain; what it supersedes is absent too:\n",
-            );
-            detail.push_str(&lines.join("\n"));
-            Finding {
-                code: gap.code.into(),
-                severity,
-                cluster: cluster.map(str::to_string),
-                title,
-                detail,
-                evidence: members
-                    .iter()
-                    .filter_map(|&i| {
-                        nodes[i].os.version.as_ref().map(|v| Evidence {
-                            source: v.source.clone(),
-                            note: format!("{}: OS version {}", nodes[i].name, v.value),
-                        })
-                    })
-                    .collect(),
-                fix: Some(Fix {
-                    text: format!("Install {kb_list} on {on}."),
-                    commands: Vec::new(),
-                }),
-                nodes: names,
-                known_issues: Vec::new(),
-            }
-        })
-        .collect()
+            .map(|(p, n)| Item::new(ItemKind::Product, *p).on(*n))
+            .collect(),
+    })
 }

@@ -240,6 +240,9 @@ impl<B: Knowledge> Knowledge for WithKnownIssues<'_, B> {
     fn restart_required(&self, kb: KbId, product: &str) -> Option<bool> {
         self.base.restart_required(kb, product)
     }
+    fn cve_count(&self, kb: KbId) -> Option<usize> {
+        self.base.cve_count(kb)
+    }
 }
 
 /// What `check` and `plan` open once per run: the known-issues database

@@ -92,6 +92,25 @@ pub struct Report {
     pub start_count: u32,
     pub major_threshold: u32,
     pub policies: Vec<PolicyResult>,
+    /// The answer to "may the hypervisors go without anti-virus?": `full`
+    /// against `except-hypervisors`, when both policies ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+/// Exempting the hypervisors from anti-virus, in numbers: the expected
+/// share of hosts infected with every host protected and with all but the
+/// hypervisors, and the change, whose interval comes from the paired runs
+/// (run `r` of both policies starts from the same hosts).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Verdict {
+    pub hypervisors: usize,
+    /// Expected share infected under `full`.
+    pub with_av: MeanCi,
+    /// Under `except-hypervisors`.
+    pub without_av: MeanCi,
+    /// `without_av − with_av`, run by run.
+    pub change: MeanCi,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -133,6 +152,9 @@ pub struct PolicyResult {
     pub size_given_major: Option<SizeEstimate>,
     /// Mean infected hosts over all runs.
     pub mean_size: f64,
+    /// The expected share of hosts infected (infected / hosts, over all
+    /// runs) with its 95% t-interval; `None` with fewer than two runs.
+    pub share_infected: Option<MeanCi>,
     /// Mean `duration` over all runs (SIR: time until the last recovery in
     /// units of 1/γ's time scale; percolation: BFS generations).
     pub mean_duration: f64,
@@ -229,11 +251,12 @@ pub fn run_experiment(
     for r in &roles {
         role_hosts[r.index()] += 1;
     }
-    let results = policies
+    let results: Vec<PolicyResult> = policies
         .iter()
         .zip(&records)
         .map(|(policy, runs)| summarise(policy, runs, n, threshold, &role_hosts))
         .collect();
+    let verdict = verdict(policies, &records, n, role_hosts[Role::Hypervisor.index()]);
 
     let (tau, gamma) = match config.model {
         Model::Sir { tau, gamma } => (Some(tau), Some(gamma)),
@@ -268,6 +291,34 @@ pub fn run_experiment(
         start_count: config.start_count,
         major_threshold: threshold,
         policies: results,
+        verdict,
+    })
+}
+
+/// `full` against `except-hypervisors`, when both ran and there are
+/// hypervisors and at least two runs.
+fn verdict(
+    policies: &[Policy],
+    records: &[Vec<RunRecord>],
+    n: usize,
+    hypervisors: usize,
+) -> Option<Verdict> {
+    let runs_of = |name: &str| {
+        policies
+            .iter()
+            .position(|p| p.name == name)
+            .map(|i| &records[i])
+    };
+    let (full, except) = (runs_of("full")?, runs_of("except-hypervisors")?);
+    if hypervisors == 0 {
+        return None;
+    }
+    let share = |r: &RunRecord| f64::from(r.infected) / n as f64;
+    Some(Verdict {
+        hypervisors,
+        with_av: mean_ci(full.iter().map(share))?,
+        without_av: mean_ci(except.iter().map(share))?,
+        change: mean_ci(full.iter().zip(except).map(|(f, e)| share(e) - share(f)))?,
     })
 }
 
@@ -432,6 +483,7 @@ fn summarise(
         },
         size_given_major,
         mean_size: runs.iter().map(|r| f64::from(r.infected)).sum::<f64>() / total.max(1) as f64,
+        share_infected: mean_ci(runs.iter().map(|r| f64::from(r.infected) / n as f64)),
         mean_duration: runs.iter().map(|r| r.duration).sum::<f64>() / total.max(1) as f64,
         role_infection,
         size_histogram: histogram,

@@ -19,14 +19,17 @@
 //! * [`experiment`]: many seeded runs per policy in parallel, summarised as
 //!   P(major outbreak) with a Wilson interval, size given a major outbreak
 //!   with a t-interval, and per-role infection probabilities;
-//! * [`render`]: text, JSON and a self-contained HTML report with SVG charts
-//!   (the binary writes them, through the one writer every `-o` uses).
+//! * [`render`]: the verdict on exempting the hypervisors first, then text,
+//!   JSON and a self-contained HTML report with SVG charts (the binary
+//!   writes them, through the one writer every `-o` uses);
+//! * [`picture`]: an SVG drawing of a small network.
 
 pub mod engine;
 pub mod experiment;
 pub mod generate;
 pub mod input;
 pub mod network;
+pub mod picture;
 pub mod policy;
 pub mod render;
 pub mod stats;

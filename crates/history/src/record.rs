@@ -166,7 +166,7 @@ pub fn runs_of(inventory: &Inventory, findings: &[Finding]) -> (Vec<RunRecord>, 
     for f in findings {
         if let Some(c) = &f.cluster {
             by_cluster.entry(c).or_default().push(FindingRecord {
-                code: f.code.clone(),
+                code: f.code.to_string(),
                 severity: f.severity.to_string(),
                 nodes: f.nodes.clone(),
                 title: f.title.clone(),

@@ -35,25 +35,25 @@ pub mod winargs;
 pub use emit::{Emit, EmitOptions, emit};
 pub use model::*;
 pub use planner::{PlanError, PlanOptions, format_duration, parse_duration, plan_cluster};
-pub use text::{render_json, render_text};
+pub use text::{node_heading, render_json, render_text, step_lines};
 
 use lockstep_check::knowledge::Knowledge;
 use lockstep_check::missing::missing_updates;
 use lockstep_check::run::ClusterReport;
 use lockstep_model::Inventory;
 
-/// For the HTML report of `check`: `(cluster, target, text)` for every
-/// cluster with something to do under the target (its nodes differ, or
-/// check reports updates missing), planned from check's own per-cluster
-/// results (`reports`, in the inventory's cluster order) with the default
-/// options (one node at a time, no soak). A cluster whose plan cannot be
-/// made (an invalid node name) gets the reason as its text.
-pub fn report_sections(
+/// For the HTML report of `check`: `(cluster, plan)` for every cluster
+/// with something to do under the target (its nodes differ, or check
+/// reports updates missing), planned from check's own per-cluster results
+/// (`reports`, in the inventory's cluster order) with the default options
+/// (one node at a time, no soak). A cluster whose plan cannot be made (an
+/// invalid node name) gets the reason instead.
+pub fn report_plans(
     inventory: &Inventory,
     reports: &[ClusterReport],
     k: &dyn Knowledge,
     target: Target,
-) -> Vec<(String, String, String)> {
+) -> Vec<(String, Result<Plan, String>)> {
     let opts = PlanOptions {
         target,
         ..PlanOptions::default()
@@ -67,11 +67,9 @@ pub fn report_sections(
             if report.drift.groups.is_empty() && !missing {
                 return None;
             }
-            let text = match plan_cluster(c, report, k, &opts) {
-                Ok(p) => render_text(&p),
-                Err(e) => format!("No plan for {}: {e}\n", c.name),
-            };
-            Some((c.name.clone(), target.label().to_string(), text))
+            let plan = plan_cluster(c, report, k, &opts)
+                .map_err(|e| format!("No plan for {}: {e}", c.name));
+            Some((c.name.clone(), plan))
         })
         .collect()
 }

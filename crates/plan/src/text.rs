@@ -84,6 +84,27 @@ fn step_text(node: &NodePlan, step: &Step) -> String {
     }
 }
 
+/// A node's heading in a plan: "HV03 [canary] — Windows 6.1.7601, wusa.exe".
+pub fn node_heading(node: &NodePlan) -> String {
+    format!(
+        "{}{} — Windows {}, {}{}",
+        node.name,
+        if node.canary { " [canary]" } else { "" },
+        node.os_version.as_deref().unwrap_or("version unknown"),
+        mechanism_text(node.mechanism),
+        match node.roles {
+            Some(r) => format!(", {r} role{}", if r == 1 { "" } else { "s" }),
+            None => String::new(),
+        }
+    )
+}
+
+/// A node's steps in words, in the order they run (the text plan numbers
+/// them; the HTML report lists them).
+pub fn step_lines(node: &NodePlan) -> Vec<String> {
+    node.steps.iter().map(|st| step_text(node, st)).collect()
+}
+
 /// Renders the whole plan; stable (snapshot-tested).
 pub fn render_text(plan: &Plan) -> String {
     let mut s = String::new();
@@ -151,19 +172,9 @@ pub fn render_text(plan: &Plan) -> String {
                     continue;
                 };
                 n += 1;
-                s.push_str(&format!(
-                    "  {n}. {}{} — Windows {}, {}{}\n",
-                    node.name,
-                    if node.canary { " [canary]" } else { "" },
-                    node.os_version.as_deref().unwrap_or("version unknown"),
-                    mechanism_text(node.mechanism),
-                    match node.roles {
-                        Some(r) => format!(", {r} role{}", if r == 1 { "" } else { "s" }),
-                        None => String::new(),
-                    }
-                ));
-                for (i, step) in node.steps.iter().enumerate() {
-                    s.push_str(&format!("     {}. {}\n", i + 1, step_text(node, step)));
+                s.push_str(&format!("  {n}. {}\n", node_heading(node)));
+                for (i, step) in step_lines(node).iter().enumerate() {
+                    s.push_str(&format!("     {}. {step}\n", i + 1));
                 }
             }
             s.push_str("     health gate after\n");

@@ -183,15 +183,30 @@ fn every_emitter_snapshot() {
 }
 
 #[test]
-fn report_sections_for_the_html_report() {
+fn report_plans_for_the_html_report() {
     let inv = example_inventory();
     let known = known();
     let k =
         lockstep_check::sources::WithKnownIssues::new(lockstep_check::sources::NoCatalog, &known);
     let reports: Vec<_> = inv.clusters.iter().map(|c| report_k(c, &k)).collect();
-    let sections = report_sections(&inv, &reports, &k, Target::Converge);
-    assert_eq!(sections.len(), 1);
-    assert_eq!(sections[0].0, "kb2616676");
-    assert_eq!(sections[0].1, "converge");
-    assert_eq!(sections[0].2, render_text(&converge()));
+    let plans = report_plans(&inv, &reports, &k, Target::Converge);
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].0, "kb2616676");
+    assert_eq!(plans[0].1.as_ref().unwrap(), &converge());
+    // What the report lists for a node is what the text plan numbers.
+    let p = converge();
+    let node = &p.nodes[0];
+    assert_eq!(
+        node_heading(node),
+        "HV03 [canary] — Windows 6.1.7601, wusa.exe"
+    );
+    let lines = step_lines(node);
+    assert_eq!(lines.len(), node.steps.len());
+    let text = render_text(&p);
+    for (i, line) in lines.iter().enumerate() {
+        assert!(
+            text.contains(&format!("     {}. {line}\n", i + 1)),
+            "{line}"
+        );
+    }
 }

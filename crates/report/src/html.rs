@@ -3,293 +3,124 @@
 //! HTML auto-escaping (host names and file paths are input data), after
 //! [`lockstep_model::term`] replaced control characters and bidi controls
 //! (a U+202E in a host name must not reorder what the change board reads).
+//! Prose is escaped by [`crate::markup`], which also makes its web
+//! addresses links; known issues are rendered from their Markdown.
+//!
+//! A fleet stays one small page: each cluster is a `<details>` section, and
+//! when the sections together are large their bodies travel gzip-compressed
+//! (base64 in a `<script type="application/x-lockstep-gzip">`, which the
+//! browser does not parse as HTML) and are unpacked by the page's script
+//! when a section is opened. A page of one cluster is plain HTML, open.
 
-use lockstep_check::Severity;
-use lockstep_check::drift::{Cell as DriftCell, DriftClass};
-use lockstep_check::posture::NodePosture;
+use crate::html_views::{ClusterView, Counts, FindingView, PostureView};
+pub use crate::html_views::{KnownIssueView, NodeStepsView, PlanView, WaveView};
+use lockstep_check::Finding;
 use lockstep_check::run::CheckReport;
-use minijinja::{AutoEscape, Environment};
+use minijinja::{AutoEscape, Environment, Value};
+use rayon::prelude::*;
 use serde::Serialize;
+use std::io::Write as _;
 
-const TEMPLATE: &str = include_str!("templates/report.html.j2");
+const PAGE: &str = include_str!("templates/report.html.j2");
+const CLUSTER: &str = include_str!("templates/cluster.html.j2");
+const MACROS: &str = include_str!("templates/macros.html.j2");
+
+/// Cluster sections larger than this in all are sent compressed.
+const PACK_ABOVE_BYTES: usize = 2 << 20;
+/// A page about more nodes than this is a fleet's overview: its cluster
+/// sections leave out the plans and the evidence (each says how to get
+/// them), which are most of a section and would make a page of thousands
+/// of nodes too large to open.
+const FLEET_NODES: usize = 400;
+/// Clusters named in the page's title; more are counted.
+const TITLE_CLUSTERS: usize = 3;
+
+/// What the page says beyond the check's report.
+#[derive(Debug, Clone, Default)]
+pub struct HtmlInputs {
+    /// "2026-12-05 02:10 UTC".
+    pub generated_at: String,
+    /// When the inputs were collected, and what says so.
+    pub collected: Option<String>,
+    /// The catalog's date ("newest update released 2026-06-09, imported …").
+    pub catalog_date: Option<String>,
+    pub plans: Vec<PlanView>,
+    /// The known issues the findings rest on.
+    pub known_issues: Vec<KnownIssueView>,
+}
 
 #[derive(Serialize)]
-struct View {
+struct Section {
+    name: String,
+    index: usize,
+    /// Cluster and node names, for the filter box when the body is packed.
+    search: String,
+    line: String,
+    counts: Counts,
+    will_warn: bool,
+    nodes: usize,
+    missing: usize,
+    body: Option<Value>,
+    /// gzip, base64: no character HTML escapes.
+    packed: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct KnownIssueHtml {
+    id: String,
+    title: String,
+    severity: String,
+    body: Value,
+    fix_steps: Vec<String>,
+    references: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Page {
     title: String,
     version: String,
+    generated_at: String,
+    collected: Option<String>,
     catalog: String,
+    catalog_date: Option<String>,
     catalog_limits: Option<String>,
     as_of: Option<String>,
     counts: Counts,
     node_count: usize,
     input_errors: Vec<String>,
     input_warnings: Vec<String>,
-    clusters: Vec<ClusterView>,
-    loose: Vec<PostureView>,
+    clusters: Vec<Section>,
+    packed: bool,
+    loose: Option<PostureView>,
     findings: Vec<FindingView>,
+    known_issues: Vec<KnownIssueHtml>,
 }
 
-#[derive(Serialize)]
-struct Counts {
-    error: usize,
-    warning: usize,
-    info: usize,
-}
-
-#[derive(Serialize)]
-struct ClusterView {
-    name: String,
-    nodes: Vec<lockstep_check::drift::NodeSummary>,
-    common: usize,
-    validation: lockstep_check::drift::ValidationVerdict,
-    rows: Vec<RowView>,
-    groups: Vec<GroupView>,
-    posture: Vec<PostureView>,
-    plans: Vec<PlanView>,
-}
-
-#[derive(Serialize)]
-struct RowView {
-    kb: String,
-    title: Option<String>,
-    search: String,
-    cells: Vec<CellView>,
-}
-
-#[derive(Serialize)]
-struct CellView {
-    class: &'static str,
-    label: String,
-    title: String,
-}
-
-#[derive(Serialize)]
-struct GroupView {
-    class: &'static str,
-    summary: String,
-    search: String,
-}
-
-#[derive(Serialize)]
-struct PostureView {
-    node: String,
-    product: String,
-    note: Option<String>,
-    lines: Vec<String>,
-    search: String,
-}
-
-/// A plan rendered as text by the plan stage, shown per cluster.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanView {
-    pub cluster: String,
-    pub target: String,
-    pub text: String,
-}
-
-#[derive(Serialize)]
-struct FindingView {
-    severity: String,
-    code: String,
-    cluster: Option<String>,
-    nodes: Vec<String>,
-    title: String,
-    detail: String,
-    evidence: Vec<EvidenceView>,
-    fix: Option<String>,
-    commands: Vec<String>,
-    known_issues: Vec<String>,
-    search: String,
-}
-
-#[derive(Serialize)]
-struct EvidenceView {
-    source: String,
-    note: String,
-}
-
-fn class_css(c: DriftClass) -> &'static str {
-    c.label()
-}
-
-fn posture_view(p: &NodePosture) -> PostureView {
-    let mut lines = Vec::new();
-    for prod in &p.products {
-        for h in &prod.missing {
-            let mut l = format!("{} [{}]", h.kb, prod.product);
-            if let Some(d) = h.release_date {
-                l.push_str(&format!(" released {d}"));
-            }
-            if !h.folds.is_empty() {
-                l.push_str(&format!(
-                    "; supersedes {}",
-                    h.folds
-                        .iter()
-                        .map(|k| k.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            if !prod.applicable {
-                l.push_str(" (only if the product is installed)");
-            }
-            lines.push(l);
-        }
-    }
-    let product = p.product.clone().unwrap_or_else(|| "unknown".into());
-    PostureView {
-        search: format!("{} {} {}", p.node, product, lines.join(" ")),
-        node: p.node.clone(),
-        product,
-        note: p.note.clone(),
-        lines,
-    }
-}
-
-pub fn render_html(
-    report: &CheckReport,
-    title: &str,
-    plans: &[PlanView],
-) -> Result<String, String> {
-    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
-    let clusters = report
-        .clusters
-        .iter()
-        .map(|c| {
-            let d = &c.drift;
-            let rows = d
-                .rows
-                .iter()
-                .map(|r| {
-                    let mut search = r.kb.to_string();
-                    let cells = r
-                        .cells
-                        .iter()
-                        .zip(&d.nodes)
-                        .map(|(cell, node)| match cell {
-                            DriftCell::Present {
-                                installed_on,
-                                source,
-                            } => {
-                                search.push_str(&format!(" {} installed", node.name));
-                                CellView {
-                                    class: "present",
-                                    label: installed_on
-                                        .map(|d| d.to_string())
-                                        .unwrap_or_else(|| "installed".into()),
-                                    title: format!("{} on {}: {}", r.kb, node.name, source),
-                                }
-                            }
-                            DriftCell::Absent { class } => {
-                                search.push_str(&format!(" {} {}", node.name, class.label()));
-                                CellView {
-                                    class: class_css(*class),
-                                    label: class.label().into(),
-                                    title: format!(
-                                        "{} absent on {}: {}",
-                                        r.kb,
-                                        node.name,
-                                        class.label()
-                                    ),
-                                }
-                            }
-                        })
-                        .collect();
-                    RowView {
-                        kb: r.kb.to_string(),
-                        title: r.title.clone(),
-                        search,
-                        cells,
-                    }
-                })
-                .collect();
-            ClusterView {
-                name: c.name.clone(),
-                nodes: d.nodes.clone(),
-                common: d.common_updates,
-                validation: d.validation.clone(),
-                rows,
-                groups: d
-                    .groups
-                    .iter()
-                    .map(|g| GroupView {
-                        class: g.class.label(),
-                        summary: g.summary.clone(),
-                        search: format!("{} {} {}", g.kb, g.class.label(), g.summary),
-                    })
-                    .collect(),
-                posture: c.posture.iter().map(posture_view).collect(),
-                plans: plans
-                    .iter()
-                    .filter(|p| p.cluster == c.name)
-                    .cloned()
-                    .collect(),
-            }
-        })
-        .collect();
-    let findings = report
-        .findings
-        .iter()
-        .map(|f| FindingView {
-            severity: f.severity.to_string(),
-            code: f.code.clone(),
-            cluster: f.cluster.clone(),
-            nodes: f.nodes.clone(),
-            title: f.title.clone(),
-            detail: f.detail.clone(),
-            evidence: f
-                .evidence
-                .iter()
-                .map(|e| EvidenceView {
-                    source: e.source.to_string(),
-                    note: e.note.clone(),
-                })
-                .collect(),
-            fix: f.fix.as_ref().map(|x| x.text.clone()),
-            commands: f
-                .fix
-                .as_ref()
-                .map(|x| x.commands.clone())
-                .unwrap_or_default(),
-            known_issues: f.known_issues.clone(),
-            search: format!(
-                "{} {} {} {} {} {}",
-                f.severity,
-                f.code,
-                f.cluster.as_deref().unwrap_or(""),
-                f.nodes.join(" "),
-                f.title,
-                f.detail
-            ),
-        })
-        .collect();
-    let view = View {
-        title: title.to_string(),
-        version: report.lockstep_version.clone(),
-        catalog: match (&report.catalog.available, &report.catalog.path) {
-            (true, Some(p)) => p.clone(),
-            (true, None) => "loaded".into(),
-            (false, _) => "none".into(),
-        },
-        catalog_limits: report.catalog.limits.clone(),
-        as_of: report.as_of.map(|d| d.to_string()),
-        counts: Counts {
-            error: count(Severity::Error),
-            warning: count(Severity::Warning),
-            info: count(Severity::Info),
-        },
-        node_count: report
-            .clusters
-            .iter()
-            .map(|c| c.drift.nodes.len())
-            .sum::<usize>()
-            + report.loose_nodes.len(),
-        input_errors: report.input_errors.clone(),
-        input_warnings: report.input_warnings.clone(),
-        clusters,
-        loose: report.loose_nodes.iter().map(posture_view).collect(),
-        findings,
+/// The page's title: the clusters it is about (never a file path).
+pub fn page_title(report: &CheckReport) -> String {
+    let names: Vec<&str> = report.clusters.iter().map(|c| c.name.as_str()).collect();
+    let loose = report.loose_nodes.len();
+    let mut title = match names.len() {
+        0 => String::new(),
+        n if n <= TITLE_CLUSTERS => names.join(", "),
+        n => format!("{} … {} ({n} clusters)", names[0], names[n - 1]),
     };
+    if loose > 0 {
+        if !title.is_empty() {
+            title.push_str(" and ");
+        }
+        title.push_str(&match (loose, report.loose_nodes.first()) {
+            (1, Some(p)) => format!("node {}", p.node),
+            _ => format!("{loose} nodes"),
+        });
+    }
+    if title.is_empty() {
+        title.push_str("no nodes");
+    }
+    title
+}
+
+fn environment() -> Result<Environment<'static>, String> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.set_formatter(|out, state, value| {
@@ -297,16 +128,172 @@ pub fn render_html(
             let clean =
                 lockstep_model::term::terminal_safe(text, lockstep_model::term::Lines::Keep);
             if let std::borrow::Cow::Owned(clean) = clean {
-                return minijinja::escape_formatter(out, state, &minijinja::Value::from(clean));
+                return minijinja::escape_formatter(out, state, &Value::from(clean));
             }
         }
         minijinja::escape_formatter(out, state, value)
     });
-    env.add_template("report.html", TEMPLATE)
-        .map_err(|e| format!("report template: {e}"))?;
-    let tmpl = env
-        .get_template("report.html")
-        .map_err(|e| format!("report template: {e}"))?;
-    tmpl.render(minijinja::value::Serde(view))
+    env.add_filter("linkify", |s: String| {
+        Value::from_safe_string(crate::markup::linkify(&s))
+    });
+    for (name, source) in [
+        ("macros.html", MACROS),
+        ("cluster.html", CLUSTER),
+        ("report.html", PAGE),
+    ] {
+        env.add_template(name, source)
+            .map_err(|e| format!("report template {name}: {e}"))?;
+    }
+    Ok(env)
+}
+
+fn render(env: &Environment<'_>, name: &str, ctx: impl Serialize) -> Result<String, String> {
+    env.get_template(name)
+        .and_then(|t| t.render(minijinja::value::Serde(ctx)))
         .map_err(|e| format!("rendering the HTML report: {e:#}"))
+}
+
+fn gzip_base64(s: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(s.as_bytes())
+        .and_then(|()| z.finish())
+        .map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes))
+        .map_err(|e| format!("compressing the HTML report: {e}"))
+}
+
+fn node_count(report: &CheckReport) -> usize {
+    report
+        .clusters
+        .iter()
+        .map(|c| c.drift.nodes.len())
+        .sum::<usize>()
+        + report.loose_nodes.len()
+}
+
+/// Whether the page is a fleet's overview, whose sections carry no plans
+/// (the caller need not make them).
+pub fn is_fleet(report: &CheckReport) -> bool {
+    node_count(report) > FLEET_NODES
+}
+
+pub fn render_html(report: &CheckReport, inputs: &HtmlInputs) -> Result<String, String> {
+    let env = environment()?;
+    let known = &inputs.known_issues;
+    let node_count = node_count(report);
+    let lean = is_fleet(report);
+    // Each cluster's body, rendered in parallel (a fleet has a thousand).
+    let bodies: Vec<(ClusterView, String)> = report
+        .clusters
+        .par_iter()
+        .map(|c| {
+            let findings: Vec<&Finding> = report
+                .findings
+                .iter()
+                .filter(|f| f.cluster.as_deref() == Some(c.name.as_str()))
+                .collect();
+            let view = ClusterView::of(c, &findings, &inputs.plans, known, lean);
+            let body = render(&env, "cluster.html", &view)?;
+            Ok((view, body))
+        })
+        .collect::<Result<_, String>>()?;
+    let packed =
+        bodies.len() > 1 && bodies.iter().map(|b| b.1.len()).sum::<usize>() > PACK_ABOVE_BYTES;
+    let clusters = bodies
+        .into_par_iter()
+        .zip(report.clusters.par_iter())
+        .enumerate()
+        .map(|(i, ((view, body), c))| {
+            let nodes: Vec<&str> = c.drift.nodes.iter().map(|n| n.name.as_str()).collect();
+            Ok(Section {
+                index: i + 1,
+                search: format!("{} {}", c.name, nodes.join(" ")),
+                line: section_line(&view, nodes.len()),
+                name: view.name,
+                counts: view.counts,
+                will_warn: view.will_warn,
+                nodes: nodes.len(),
+                missing: view.missing,
+                packed: if packed {
+                    Some(Value::from_safe_string(gzip_base64(&body)?))
+                } else {
+                    None
+                },
+                body: (!packed).then(|| Value::from_safe_string(body)),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let page = Page {
+        title: page_title(report),
+        version: report.lockstep_version.clone(),
+        generated_at: inputs.generated_at.clone(),
+        collected: inputs.collected.clone(),
+        catalog: match (&report.catalog.available, &report.catalog.path) {
+            (true, Some(p)) => p.clone(),
+            (true, None) => "loaded".into(),
+            (false, _) => "none".into(),
+        },
+        catalog_date: inputs.catalog_date.clone(),
+        catalog_limits: report.catalog.limits.clone(),
+        as_of: report.as_of.map(|d| d.to_string()),
+        counts: Counts::of(&report.findings),
+        node_count,
+        input_errors: report.input_errors.clone(),
+        input_warnings: report.input_warnings.clone(),
+        clusters,
+        packed,
+        loose: (!report.loose_nodes.is_empty()).then(|| PostureView::of(&report.loose_nodes)),
+        findings: report
+            .findings
+            .iter()
+            .filter(|f| {
+                f.cluster
+                    .as_deref()
+                    .is_none_or(|c| !report.clusters.iter().any(|x| x.name == c))
+            })
+            .map(|f| FindingView::of(f, known, lean))
+            .collect(),
+        known_issues: known
+            .iter()
+            .map(|k| KnownIssueHtml {
+                id: k.id.clone(),
+                title: k.title.clone(),
+                severity: k.severity.clone(),
+                body: Value::from_safe_string(crate::markup::markdown(&k.markdown)),
+                fix_steps: k.fix_steps.clone(),
+                references: k.references.clone(),
+            })
+            .collect(),
+    };
+    render(&env, "report.html", &page)
+}
+
+/// "8 nodes · 3 errors, 1 warning · 16 updates missing · validation will warn".
+fn section_line(v: &ClusterView, nodes: usize) -> String {
+    let mut parts = vec![format!("{nodes} node{}", if nodes == 1 { "" } else { "s" })];
+    let c = &v.counts;
+    parts.push(format!(
+        "{} error{}, {} warning{}, {} info",
+        c.error,
+        if c.error == 1 { "" } else { "s" },
+        c.warning,
+        if c.warning == 1 { "" } else { "s" },
+        c.info
+    ));
+    if v.missing > 0 {
+        parts.push(format!(
+            "{} update{} missing",
+            v.missing,
+            if v.missing == 1 { "" } else { "s" }
+        ));
+    }
+    parts.push(
+        if v.will_warn {
+            "cluster validation will warn"
+        } else {
+            "cluster validation passes"
+        }
+        .into(),
+    );
+    parts.join(" · ")
 }

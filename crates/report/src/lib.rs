@@ -14,9 +14,12 @@
 pub mod history;
 pub mod history_html;
 pub mod html;
+mod html_views;
 pub mod json;
+pub mod markup;
 pub mod metrics;
 pub mod parts;
+pub mod posture;
 pub mod text;
 
 pub use history_html::render_history_html;

@@ -4,6 +4,7 @@
 use lockstep_check::Finding;
 use lockstep_check::Severity;
 use lockstep_check::drift::{Cell as DriftCell, DriftClass};
+use lockstep_check::posture::NodePosture;
 use lockstep_check::run::{CheckReport, ClusterReport, ReportHead};
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -87,9 +88,7 @@ pub fn write_tail(
     let mut out = String::new();
     if !report.loose_nodes.is_empty() {
         let _ = writeln!(out, "\n{}", paint("Nodes outside a cluster", "1", o));
-        for p in &report.loose_nodes {
-            posture_text(&mut out, p);
-        }
+        posture_section(&mut out, &report.loose_nodes, o);
     }
     let _ = writeln!(
         out,
@@ -296,9 +295,7 @@ pub fn cluster_text_with(
     if !d.validation.remedy.is_empty() {
         let _ = writeln!(out, "{}", one_line(&d.validation.remedy));
     }
-    for p in &c.posture {
-        posture_text(out, p);
-    }
+    posture_section(out, &c.posture, o);
 }
 
 fn finding_text(out: &mut String, f: &Finding, o: TextOptions) {
@@ -349,64 +346,113 @@ fn finding_text(out: &mut String, f: &Finding, o: TextOptions) {
     }
 }
 
-fn posture_text(out: &mut String, p: &lockstep_check::posture::NodePosture) {
-    let product = one_line(p.product.as_deref().unwrap_or("unknown product"));
-    let node = one_line(&p.node);
-    if let Some(note) = &p.note {
-        let _ = writeln!(
-            out,
-            "Security posture of {node} ({product}): {}",
-            one_line(note)
-        );
+/// Rows of each update table in the terminal; the rest are named by KB
+/// (HTML and JSON list every one in full).
+const TEXT_ROWS: usize = 20;
+/// KB numbers per line where only the numbers are listed.
+const KBS_PER_LINE: usize = 10;
+
+/// The security posture of some nodes: one line per node, then each group
+/// of nodes with the same gaps and what it lacks, per product.
+fn posture_section(out: &mut String, postures: &[NodePosture], o: TextOptions) {
+    if postures.is_empty() {
         return;
     }
-    let gaps: usize = p.products.iter().map(|x| x.missing.len()).sum();
-    if gaps == 0 {
+    let _ = writeln!(out, "\n{}", paint("Security posture:", "1", o));
+    for p in postures {
         let _ = writeln!(
             out,
-            "Security posture of {node} ({product}): no missing update in the catalog{}",
-            p.as_of.map(|d| format!(" as of {d}")).unwrap_or_default()
+            "  {}: {}",
+            one_line(&p.node),
+            one_line(&crate::posture::node_summary(p))
         );
-        return;
     }
-    // One line per node: the findings carry each head with what it folds.
-    let mut line = format!("Security posture of {node} ({product}):");
-    let os = p.products.first().filter(|x| x.applicable);
-    if let Some(os) = os.filter(|x| !x.missing.is_empty()) {
-        let _ = write!(
-            line,
-            " {} chain head(s) missing ({})",
-            os.missing.len(),
-            os.missing
-                .iter()
-                .map(|h| h.kb.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    } else {
-        line.push_str(" nothing missing for the OS");
+    for g in crate::posture::groups(postures) {
+        for prod in &g.products {
+            posture_table(out, &g.nodes, prod);
+        }
+        if let Some(note) = &g.esu_note {
+            let _ = writeln!(out, "  {}", one_line(note));
+        }
     }
-    let companions: Vec<_> = p
-        .products
+}
+
+fn posture_table(out: &mut String, nodes: &[String], prod: &crate::posture::ProductGaps) {
+    let _ = writeln!(
+        out,
+        "Missing on {} — {} ({}{}):",
+        one_line(&nodes.join(", ")),
+        one_line(&prod.product),
+        match prod.rows.len() + prod.esu_rows.len() {
+            1 => "1 update".to_string(),
+            n => format!("{n} updates, newest first"),
+        },
+        if prod.esu_rows.is_empty() {
+            String::new()
+        } else {
+            format!(", {} of them ESU only", prod.esu_rows.len())
+        }
+    );
+    if let Some(why) = &prod.shown_by {
+        let _ = writeln!(out, "  shown by: {}", one_line(why));
+    }
+    let all: Vec<&crate::posture::UpdateRow> = prod.rows.iter().chain(&prod.esu_rows).collect();
+    let shown = &all[..all.len().min(TEXT_ROWS)];
+    let titled = shown.iter().any(|r| r.title.is_some());
+    let mut header = vec![
+        "Update",
+        "Released",
+        "Classification",
+        "Severity",
+        "CVEs",
+        "Article",
+    ];
+    if titled {
+        header.push("Title");
+    }
+    let rows: Vec<Vec<String>> = shown
         .iter()
-        .skip(usize::from(os.is_some()))
-        .filter(|x| !x.missing.is_empty())
+        .map(|r| {
+            let mut row = vec![
+                r.kb.clone(),
+                match (&r.released, r.esu_only) {
+                    (Some(d), true) => format!("{d} ESU only"),
+                    (Some(d), false) => d.clone(),
+                    (None, _) => "?".into(),
+                },
+                r.kind.unwrap_or("?").to_string(),
+                r.severity.clone().unwrap_or_else(|| "—".into()),
+                r.cves.map_or_else(|| "?".into(), |n| n.to_string()),
+                r.support_url.clone(),
+            ];
+            if titled {
+                row.push(one_line(r.title.as_deref().unwrap_or("")).into_owned());
+            }
+            row
+        })
         .collect();
-    if !companions.is_empty() {
-        let mut kbs: Vec<_> = companions
-            .iter()
-            .flat_map(|x| x.missing.iter().map(|h| h.kb))
-            .collect();
-        kbs.sort();
-        kbs.dedup();
-        let _ = write!(
-            line,
-            "; {} for {} separately installed product(s)",
-            kbs.len(),
-            companions.len()
-        );
+    table(out, &header, &rows);
+    let rest: Vec<&&crate::posture::UpdateRow> = all.iter().skip(TEXT_ROWS).collect();
+    let (rest_esu, rest_all): (Vec<_>, Vec<_>) = rest.into_iter().partition(|r| r.esu_only);
+    kb_lines(out, "and {n} older", &rest_all);
+    kb_lines(out, "ESU only, {n} more (newest first)", &rest_esu);
+    let _ = writeln!(
+        out,
+        "  Packages: https://catalog.update.microsoft.com/Search.aspx?q=KB<number>"
+    );
+}
+
+/// "  and 252 older: KB…, KB…" wrapped at [`KBS_PER_LINE`] numbers a line;
+/// `{n}` in `lead` is the count.
+fn kb_lines(out: &mut String, lead: &str, rows: &[&&crate::posture::UpdateRow]) {
+    if rows.is_empty() {
+        return;
     }
-    let _ = writeln!(out, "{line}");
+    let _ = writeln!(out, "  {}:", lead.replace("{n}", &rows.len().to_string()));
+    for chunk in rows.chunks(KBS_PER_LINE) {
+        let kbs: Vec<&str> = chunk.iter().map(|r| r.kb.as_str()).collect();
+        let _ = writeln!(out, "    {}", kbs.join(", "));
+    }
 }
 
 /// What a check with a history says about a cluster out of step:

@@ -10,21 +10,12 @@
 //! products, minifilters and Defender versions against the known-issues
 //! database.
 //!
-//! # Finding codes (stable)
+//! # Finding codes
 //!
-//! | code | severity | meaning |
-//! |---|---|---|
-//! | `av-exclusion-missing-extension` | warning (info when Defender is passive) | a file type the rules require is not excluded |
-//! | `av-exclusion-missing-path` | warning (info when passive) | a folder the rules require is not excluded |
-//! | `av-exclusion-missing-process` | warning (info when passive) | a process the rules require is not excluded |
-//! | `av-exclusions-unknown` | warning | the exclusions could not be read (redacted, shortened or missing): cannot tell, collect elevated |
-//! | `av-vm-folders-unchecked` | info | Hyper-V hosts without a VM list in the inputs: custom VM folders not checked |
-//! | `av-passive-mode` | info | Defender is in passive mode: another product does the real-time scanning |
-//! | `av-known-issue` | from the known issue (error for the McAfee and CrowdStrike entries) | an installed product, minifilter or Defender version has a known issue |
-//! | `csv-redirected-by-filter` | error | a CSV is in file-system redirected access because of an incompatible filter, with the non-Microsoft filters attached to it on that node |
-//! | `csv-redirected` | warning (user request) / info | a CSV is file-system redirected for another reason (not ReFS alone) |
-//! | `csv-block-redirected` | error (no disk connectivity) / warning / info | a CSV is in block redirected access: a storage problem, not anti-virus |
-//! | `csv-state-unknown` | info | `Get-ClusterSharedVolumeState` could not be read |
+//! The `av-*` and `csv-*` codes of [`crate::codes::FindingCode`], with the
+//! severities README's finding-code table gives. Missing exclusions are
+//! errors (info when Defender is passive): a found fault, which monitoring
+//! must tell from "could not look" below.
 //!
 //! # Why "unknown" is a warning
 //!
@@ -72,7 +63,7 @@ pub mod rules;
 pub use minifilters::{KnownFilter, MinifilterTable};
 pub use rules::{AppliesTo, AutoExclusions, ExclusionKind, Requirement, Rule, RuleError, Rules};
 
-use crate::{Evidence, Finding, Fix, Severity};
+use crate::{Evidence, Finding, FindingCode, Fix, Item, ItemKind, Severity};
 use lockstep_catalog::known_issues::{IssueSeverity, KnownIssue, KnownIssues};
 use lockstep_model::capabilities::{Feature, release_name, supports};
 use lockstep_model::protection::{
@@ -81,21 +72,6 @@ use lockstep_model::protection::{
 };
 use lockstep_model::{Cluster, Inventory, Node, SourceRef, WinVersion};
 use std::collections::{BTreeSet, HashMap};
-
-/// The stable finding codes.
-pub mod codes {
-    pub const MISSING_EXTENSION: &str = "av-exclusion-missing-extension";
-    pub const MISSING_PATH: &str = "av-exclusion-missing-path";
-    pub const MISSING_PROCESS: &str = "av-exclusion-missing-process";
-    pub const EXCLUSIONS_UNKNOWN: &str = "av-exclusions-unknown";
-    pub const VM_FOLDERS_UNCHECKED: &str = "av-vm-folders-unchecked";
-    pub const PASSIVE_MODE: &str = "av-passive-mode";
-    pub const KNOWN_ISSUE: &str = "av-known-issue";
-    pub const CSV_REDIRECTED_BY_FILTER: &str = "csv-redirected-by-filter";
-    pub const CSV_REDIRECTED: &str = "csv-redirected";
-    pub const CSV_BLOCK_REDIRECTED: &str = "csv-block-redirected";
-    pub const CSV_STATE_UNKNOWN: &str = "csv-state-unknown";
-}
 
 /// Every node of every cluster, then the loose nodes.
 pub fn audit_inventory(inventory: &Inventory, rules: &Rules, known: &KnownIssues) -> Vec<Finding> {
@@ -610,6 +586,18 @@ fn display_value(kind: ExclusionKind, v: &str) -> String {
     }
 }
 
+/// An exclusion as a finding item.
+fn exclusion_item(need: &Need<'_>, node: &str) -> Item {
+    let kind = match need.rule.kind {
+        ExclusionKind::Extension => ItemKind::Extension,
+        ExclusionKind::Path => ItemKind::Path,
+        ExclusionKind::Process => ItemKind::Process,
+    };
+    Item::new(kind, display_value(need.rule.kind, &need.value))
+        .by_rule(need.rule.id.clone())
+        .on(node)
+}
+
 fn summarize(values: &[String]) -> String {
     const SHOWN: usize = 4;
     let mut s = values
@@ -656,9 +644,15 @@ fn exclusion_findings(
     let passive = is_passive(node);
     let mut out = Vec::new();
     for (kind, code) in [
-        (ExclusionKind::Extension, codes::MISSING_EXTENSION),
-        (ExclusionKind::Path, codes::MISSING_PATH),
-        (ExclusionKind::Process, codes::MISSING_PROCESS),
+        (
+            ExclusionKind::Extension,
+            FindingCode::AvExclusionMissingExtension,
+        ),
+        (ExclusionKind::Path, FindingCode::AvExclusionMissingPath),
+        (
+            ExclusionKind::Process,
+            FindingCode::AvExclusionMissingProcess,
+        ),
     ] {
         let missing: Vec<&Need<'_>> = verdicts
             .iter()
@@ -709,7 +703,7 @@ fn missing_finding(
     roles: &Roles,
     cov: &Coverage<'_>,
     kind: ExclusionKind,
-    code: &str,
+    code: FindingCode,
     missing: &[&Need<'_>],
     all: &[(Need<'_>, Verdict)],
     passive: bool,
@@ -820,7 +814,7 @@ fn missing_finding(
         ));
     }
     Finding {
-        code: code.to_string(),
+        code,
         severity,
         cluster: cluster_name(cluster),
         nodes: vec![node.name.clone()],
@@ -832,6 +826,10 @@ fn missing_finding(
             commands: cmd.into_iter().collect(),
         }),
         known_issues: Vec::new(),
+        items: missing
+            .iter()
+            .map(|n| exclusion_item(n, &node.name))
+            .collect(),
     }
 }
 
@@ -939,7 +937,7 @@ fn unknown_finding(
     };
     let (title, fix) = unknown_wording(&node.name, situation);
     Finding {
-        code: codes::EXCLUSIONS_UNKNOWN.into(),
+        code: FindingCode::AvExclusionsUnknown,
         severity: Severity::Warning,
         cluster: cluster_name(cluster),
         nodes: vec![node.name.clone()],
@@ -948,6 +946,10 @@ fn unknown_finding(
         evidence,
         fix: Some(fix),
         known_issues: Vec::new(),
+        items: unknown
+            .iter()
+            .map(|(n, _)| exclusion_item(n, &node.name))
+            .collect(),
     }
 }
 
@@ -1047,7 +1049,8 @@ fn merge_unknowns(findings: Vec<Finding>) -> Vec<Finding> {
             .title
             .strip_prefix(&format!("{node}: "))
             .map(str::to_string);
-        let (true, Some(rest), Some(fix)) = (f.code == codes::EXCLUSIONS_UNKNOWN, rest, &f.fix)
+        let (true, Some(rest), Some(fix)) =
+            (f.code == FindingCode::AvExclusionsUnknown, rest, &f.fix)
         else {
             out.push(f);
             continue;
@@ -1069,7 +1072,7 @@ fn merge_unknowns(findings: Vec<Finding>) -> Vec<Finding> {
         }
     }
     for f in &mut out {
-        if f.code != codes::EXCLUSIONS_UNKNOWN || f.nodes.len() < 2 {
+        if f.code != FindingCode::AvExclusionsUnknown || f.nodes.len() < 2 {
             continue;
         }
         // The wording is written again for the group, not patched: a node
@@ -1090,6 +1093,10 @@ fn merge_unknowns(findings: Vec<Finding>) -> Vec<Finding> {
         let (title, fix) = unknown_wording(&f.nodes.join(", "), situation);
         f.title = title;
         f.fix = Some(fix);
+        // The same needs on every node of the group (the detail says so).
+        for item in &mut f.items {
+            item.node = None;
+        }
     }
     out
 }
@@ -1098,7 +1105,7 @@ fn vm_folders_finding(nodes: &[&Node], cluster: Option<&Cluster>) -> Option<Find
     let first = nodes.first()?;
     let names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
     Some(Finding {
-        code: codes::VM_FOLDERS_UNCHECKED.into(),
+        code: FindingCode::AvVmFoldersUnchecked,
         severity: Severity::Info,
         cluster: cluster_name(cluster),
         nodes: names.clone(),
@@ -1129,6 +1136,7 @@ fn vm_folders_finding(nodes: &[&Node], cluster: Option<&Cluster>) -> Option<Find
             }
         }),
         known_issues: Vec::new(),
+        items: Vec::new(),
     })
 }
 
@@ -1257,7 +1265,7 @@ fn passive_finding(
         ));
     }
     Some(Finding {
-        code: codes::PASSIVE_MODE.into(),
+        code: FindingCode::AvPassiveMode,
         severity: Severity::Info,
         cluster: cluster_name(cluster),
         nodes: vec![node.name.clone()],
@@ -1276,6 +1284,7 @@ fn passive_finding(
             commands: Vec::new(),
         }),
         known_issues: Vec::new(),
+        items: needs.iter().map(|n| exclusion_item(n, &node.name)).collect(),
     })
 }
 
@@ -1397,7 +1406,7 @@ fn known_issue_findings(
                 );
             }
             out.push(Finding {
-                code: codes::KNOWN_ISSUE.into(),
+                code: FindingCode::AvKnownIssue,
                 severity,
                 cluster: cluster_name(cluster),
                 nodes: vec![node.name.clone()],
@@ -1409,6 +1418,7 @@ fn known_issue_findings(
                 evidence,
                 fix: Some(issue_fix(issue)),
                 known_issues: vec![issue.id.clone()],
+                items: vec![Item::new(ItemKind::Product, shown.clone()).on(&node.name)],
             });
         }
     }
@@ -1429,7 +1439,7 @@ fn known_issue_findings(
                     continue;
                 };
                 out.push(Finding {
-                    code: codes::KNOWN_ISSUE.into(),
+                    code: FindingCode::AvKnownIssue,
                     severity: severity_of(issue.severity).min(Severity::Warning),
                     cluster: cluster_name(cluster),
                     nodes: vec![node.name.clone()],
@@ -1444,6 +1454,7 @@ fn known_issue_findings(
                     evidence: filter_evidence(f).into_iter().collect(),
                     fix: Some(issue_fix(issue)),
                     known_issues: vec![issue.id.clone()],
+                    items: vec![Item::new(ItemKind::Filter, f.clone()).on(&node.name)],
                 });
             }
         }
@@ -1462,7 +1473,7 @@ fn known_issue_findings(
                 v.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into())
             };
             out.push(Finding {
-                code: codes::KNOWN_ISSUE.into(),
+                code: FindingCode::AvKnownIssue,
                 severity: severity_of(issue.severity),
                 cluster: cluster_name(cluster),
                 nodes: vec![node.name.clone()],
@@ -1485,6 +1496,17 @@ fn known_issue_findings(
                 }],
                 fix: Some(issue_fix(issue)),
                 known_issues: vec![issue.id.clone()],
+                items: vec![
+                    Item::new(
+                        ItemKind::Product,
+                        format!(
+                            "Microsoft Defender platform {} engine {}",
+                            show(&s.am_product_version),
+                            show(&s.am_engine_version)
+                        ),
+                    )
+                    .on(&node.name),
+                ],
             });
         }
     }
@@ -1546,7 +1568,7 @@ fn csv_findings(cluster: &Cluster, known: &KnownIssues) -> Vec<Finding> {
     };
     let Some(states) = section.data() else {
         return vec![Finding {
-            code: codes::CSV_STATE_UNKNOWN.into(),
+            code: FindingCode::CsvStateUnknown,
             severity: Severity::Info,
             cluster: Some(cluster.name.clone()),
             nodes: Vec::new(),
@@ -1571,6 +1593,7 @@ fn csv_findings(cluster: &Cluster, known: &KnownIssues) -> Vec<Finding> {
                 commands: vec!["Get-ClusterSharedVolumeState | ConvertTo-Json".into()],
             }),
             known_issues: Vec::new(),
+            items: Vec::new(),
         }];
     };
     let mut out = Vec::new();
@@ -1623,7 +1646,7 @@ fn csv_findings(cluster: &Cluster, known: &KnownIssues) -> Vec<Finding> {
                     }
                     let user = other.contains(FsRedirectReason::UserRequest);
                     out.push(Finding {
-                        code: codes::CSV_REDIRECTED.into(),
+                        code: FindingCode::CsvRedirected,
                         severity: if user { Severity::Warning } else { Severity::Info },
                         cluster: Some(cluster.name.clone()),
                         nodes: vec![st.node.clone()],
@@ -1647,6 +1670,7 @@ fn csv_findings(cluster: &Cluster, known: &KnownIssues) -> Vec<Finding> {
                             },
                         }),
                         known_issues: Vec::new(),
+                        items: vec![volume_item(st)],
                     });
                 }
             }
@@ -1678,7 +1702,7 @@ fn csv_findings(cluster: &Cluster, known: &KnownIssues) -> Vec<Finding> {
                     )
                 };
                 out.push(Finding {
-                    code: codes::CSV_BLOCK_REDIRECTED.into(),
+                    code: FindingCode::CsvBlockRedirected,
                     severity,
                     cluster: Some(cluster.name.clone()),
                     nodes: vec![st.node.clone()],
@@ -1693,6 +1717,7 @@ fn csv_findings(cluster: &Cluster, known: &KnownIssues) -> Vec<Finding> {
                         commands: vec![state_cmd],
                     }),
                     known_issues: Vec::new(),
+                    items: vec![volume_item(st)],
                 });
             }
             _ => {}
@@ -1916,7 +1941,7 @@ fn csv_filter_finding(
         )
     };
     Finding {
-        code: codes::CSV_REDIRECTED_BY_FILTER.into(),
+        code: FindingCode::CsvRedirectedByFilter,
         severity: Severity::Error,
         cluster: Some(cluster.name.clone()),
         nodes: vec![st.node.clone()],
@@ -1931,7 +1956,19 @@ fn csv_filter_finding(
             commands,
         }),
         known_issues: issue_ids,
+        items: std::iter::once(volume_item(st))
+            .chain(
+                suspects
+                    .iter()
+                    .map(|s| Item::new(ItemKind::Filter, s.instance.filter.clone()).on(&st.node)),
+            )
+            .collect(),
     }
+}
+
+/// A CSV on one node as a finding item.
+fn volume_item(st: &CsvNodeState) -> Item {
+    Item::new(ItemKind::Volume, st.volume.clone()).on(&st.node)
 }
 
 #[cfg(test)]

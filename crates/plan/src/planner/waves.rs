@@ -215,6 +215,19 @@ pub fn waves(
         }
         i += candidate.len();
     }
+    if settings.max_parallel > 1 && max_wave <= 1 && node_plans.len() <= 2 {
+        // Waves of one only because there are too few nodes, which the
+        // splits above do not say.
+        warnings.push(format!(
+            "--max-parallel {}: {}; every node goes alone",
+            settings.max_parallel,
+            match node_plans.len() {
+                0 | 1 => "only one node changes".to_string(),
+                _ => "only 2 nodes change and the first is the canary, which always goes alone"
+                    .to_string(),
+            }
+        ));
+    }
     if waves.len() > 1
         && let Some(first) = waves.first_mut()
     {
