@@ -235,7 +235,7 @@ impl StemHosts {
             let [one] = list.as_slice() else { continue };
             let Some(name) = &one.name else { continue };
             let entry = by_stem
-                .entry(key(path))
+                .entry(stem_key(path))
                 .or_insert_with(|| Some(name.value.clone()));
             if entry
                 .as_deref()
@@ -249,11 +249,13 @@ impl StemHosts {
 
     /// The host that another file of the same stem names.
     pub(crate) fn host_of(&self, path: &Path) -> Option<&str> {
-        self.by_stem.get(&key(path))?.as_deref()
+        self.by_stem.get(&stem_key(path))?.as_deref()
     }
 }
 
-fn key(path: &Path) -> (String, String) {
+/// A file's folder and its name up to the first dot (lower case): files
+/// that share it are captures of one host.
+pub(crate) fn stem_key(path: &Path) -> (String, String) {
     let dir = path
         .parent()
         .map(|p| p.to_string_lossy().into_owned())
