@@ -228,6 +228,11 @@ impl<'a> Judge<'a> {
         }
     }
 
+    /// What the clusters are judged with.
+    pub fn knowledge(&self) -> &'a dyn Knowledge {
+        self.k
+    }
+
     /// Drift, posture, health and host protection of one cluster.
     pub fn cluster(&self, cluster: &Cluster) -> JudgedCluster {
         let k = self.k;

@@ -17,6 +17,7 @@ pub mod html;
 pub mod json;
 pub mod metrics;
 pub mod parts;
+pub mod spill;
 pub mod text;
 
 pub use history_html::render_history_html;
