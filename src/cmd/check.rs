@@ -160,7 +160,7 @@ fn run_streamed(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         .map(|f| (f, (0, 0)))
         .chain(loose.findings.iter().enumerate().map(|(i, f)| (f, (u64::MAX, i as u64))));
     for (f, made) in extra {
-        findings.push(f, made, render.finding(f)?)?;
+        findings.push(f, made, &render.finding(f)?)?;
         counts.add(f);
     }
     companions.extend(loose.companions);

@@ -222,7 +222,7 @@ impl<'a> Pass<'a> {
         self.body.push(position, &j.body)?;
         let group = position as u64 + 1;
         for (i, (f, bytes)) in j.findings.iter().zip(j.rendered).enumerate() {
-            self.findings.push(f, (group, i as u64), bytes)?;
+            self.findings.push(f, (group, i as u64), &bytes)?;
             self.counts.add(f);
         }
         if let (Some(r), Some(judge)) = (&mut self.recording, self.judge) {

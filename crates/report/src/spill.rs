@@ -113,7 +113,8 @@ struct Entry {
     title: String,
     /// The check's order among findings that sort equal: (group, index).
     made: (u64, u64),
-    bytes: Vec<u8>,
+    /// Where its rendered bytes are in the payload file: (offset, length).
+    payload: (u64, u64),
 }
 
 impl Entry {
@@ -147,8 +148,8 @@ impl Entry {
         put_str(out, &self.title);
         put_u64(out, self.made.0);
         put_u64(out, self.made.1);
-        put_u64(out, self.bytes.len() as u64);
-        out.extend_from_slice(&self.bytes);
+        put_u64(out, self.payload.0);
+        put_u64(out, self.payload.1);
     }
 }
 
@@ -174,30 +175,40 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 /// Findings kept in sorted runs on disk and merged into the report's
 /// order ([`lockstep_check::run::sort_findings`]: by severity, code,
 /// cluster, nodes and title, and the order the check made them among
-/// equals).
+/// equals). The rendered bytes go to one file as they come, the sort keys
+/// in sorted runs to another; the merge holds one key per run.
 pub struct FindingRuns {
-    file: File,
-    len: u64,
-    /// (offset, length) of each run written.
+    /// Rendered findings, in the order they were added.
+    payloads: File,
+    payloads_len: u64,
+    /// Sorted runs of keys.
+    keys: File,
+    keys_len: u64,
+    /// (offset, length) of each run of keys.
     runs: Vec<(u64, u64)>,
     pending: Vec<Entry>,
     pending_bytes: usize,
+    /// How many bytes of keys are held before they are written as a run.
+    run_bytes: usize,
     count: usize,
     by_severity: [usize; 3],
 }
 
-/// How many bytes of findings are held before they are written as a run.
+/// How many bytes of keys are held before they are written as a run.
 const RUN_BYTES: usize = 1 << 20;
 
 impl FindingRuns {
-    /// A temporary file in `dir` (the system's temporary folder when `None`).
+    /// Temporary files in `dir` (the system's temporary folder when `None`).
     pub fn new(dir: Option<&Path>) -> io::Result<FindingRuns> {
         Ok(FindingRuns {
-            file: temporary(dir)?,
-            len: 0,
+            payloads: temporary(dir)?,
+            payloads_len: 0,
+            keys: temporary(dir)?,
+            keys_len: 0,
             runs: Vec::new(),
             pending: Vec::new(),
             pending_bytes: 0,
+            run_bytes: RUN_BYTES,
             count: 0,
             by_severity: [0; 3],
         })
@@ -206,10 +217,17 @@ impl FindingRuns {
     /// Adds a finding with its rendered bytes. `made` places it among
     /// findings that sort equal: the group it was made in (a cluster's
     /// position) and its index there.
-    pub fn push(&mut self, f: &Finding, made: (u64, u64), bytes: Vec<u8>) -> io::Result<()> {
+    pub fn push(&mut self, f: &Finding, made: (u64, u64), bytes: &[u8]) -> io::Result<()> {
+        (&self.payloads).write_all(bytes)?;
+        let payload = (self.payloads_len, bytes.len() as u64);
+        self.payloads_len += bytes.len() as u64;
         self.count += 1;
         self.by_severity[usize::from(2 - severity_byte(f.severity))] += 1;
-        self.pending_bytes += bytes.len() + f.title.len() + 64;
+        self.pending_bytes += f.code.len()
+            + f.cluster.as_ref().map_or(0, String::len)
+            + f.nodes.iter().map(|n| n.len() + 32).sum::<usize>()
+            + f.title.len()
+            + 160;
         self.pending.push(Entry {
             severity: f.severity,
             code: f.code.clone(),
@@ -217,9 +235,9 @@ impl FindingRuns {
             nodes: f.nodes.clone(),
             title: f.title.clone(),
             made,
-            bytes,
+            payload,
         });
-        if self.pending_bytes >= RUN_BYTES {
+        if self.pending_bytes >= self.run_bytes {
             self.write_run()?;
         }
         Ok(())
@@ -260,9 +278,9 @@ impl FindingRuns {
             e.encode(&mut buf);
         }
         self.pending_bytes = 0;
-        (&self.file).write_all(&buf)?;
-        self.runs.push((self.len, buf.len() as u64));
-        self.len += buf.len() as u64;
+        (&self.keys).write_all(&buf)?;
+        self.runs.push((self.keys_len, buf.len() as u64));
+        self.keys_len += buf.len() as u64;
         Ok(())
     }
 
@@ -273,7 +291,7 @@ impl FindingRuns {
         let mut sources: Vec<Source> = self
             .runs
             .iter()
-            .map(|&(at, len)| Source::Run(RunReader::new(&self.file, at, at + len)))
+            .map(|&(at, len)| Source::Run(RunReader::new(&self.keys, at, at + len)))
             .collect();
         sources.push(Source::Memory(std::mem::take(&mut self.pending).into_iter()));
         let mut heap = BinaryHeap::with_capacity(sources.len());
@@ -282,13 +300,15 @@ impl FindingRuns {
                 heap.push(Head(e, i));
             }
         }
+        let mut buf = vec![0u8; COPY_BUFFER.min(self.payloads_len as usize).max(1)];
         let mut first = true;
         while let Some(Head(e, i)) = heap.pop() {
             if !first {
                 w.write_all(separator)?;
             }
             first = false;
-            w.write_all(&e.bytes)?;
+            let (at, len) = e.payload;
+            copy_range(&self.payloads, at, at + len, &mut buf, w)?;
             if let Some(next) = sources[i].next()? {
                 heap.push(Head(next, i));
             }
@@ -393,13 +413,9 @@ impl<'f> RunReader<'f> {
         Ok(u64::from_le_bytes(a))
     }
 
-    fn bytes(&mut self) -> io::Result<Vec<u8>> {
-        let n = usize::try_from(self.u64()?).map_err(io::Error::other)?;
-        Ok(self.take(n)?.to_vec())
-    }
-
     fn string(&mut self) -> io::Result<String> {
-        String::from_utf8(self.bytes()?).map_err(io::Error::other)
+        let n = usize::try_from(self.u64()?).map_err(io::Error::other)?;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(io::Error::other)
     }
 
     fn next(&mut self) -> io::Result<Option<Entry>> {
@@ -421,7 +437,7 @@ impl<'f> RunReader<'f> {
             .collect::<io::Result<Vec<_>>>()?;
         let title = self.string()?;
         let made = (self.u64()?, self.u64()?);
-        let bytes = self.bytes()?;
+        let payload = (self.u64()?, self.u64()?);
         Ok(Some(Entry {
             severity,
             code,
@@ -429,7 +445,7 @@ impl<'f> RunReader<'f> {
             nodes,
             title,
             made,
-            bytes,
+            payload,
         }))
     }
 }
@@ -445,7 +461,7 @@ fn entry_of(f: &Finding, made: (u64, u64)) -> Entry {
         nodes: f.nodes.clone(),
         title: f.title.clone(),
         made,
-        bytes: Vec::new(),
+        payload: (0, 0),
     }
 }
 
@@ -481,6 +497,7 @@ mod tests {
         let sevs = [Severity::Info, Severity::Warning, Severity::Error];
         let mut all = Vec::new();
         let mut runs = FindingRuns::new(None).unwrap();
+        runs.run_bytes = 64 << 10;
         let mut seed = 7u64;
         let mut next = || {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -500,7 +517,7 @@ mod tests {
             // Bytes that say where the finding was added: the merge must
             // keep equal keys in that order.
             let bytes = format!("{i}\n{}", "p".repeat(next() % 300)).into_bytes();
-            runs.push(&f, (i / 100, i % 100), bytes.clone()).unwrap();
+            runs.push(&f, (i / 100, i % 100), &bytes).unwrap();
             all.push((f, bytes));
         }
         assert!(runs.runs.len() > 3, "{} runs", runs.runs.len());
