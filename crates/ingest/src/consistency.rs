@@ -229,10 +229,19 @@ impl StemHosts {
     ) -> Self {
         let mut by_stem: HashMap<(String, String), Option<String>> = HashMap::new();
         for (path, parsed) in files {
-            let Ok((FileContent::Nodes(list), _)) = parsed else {
-                continue;
+            let one = match parsed {
+                Ok((FileContent::Nodes(list), _)) => match list.as_slice() {
+                    [one] => one,
+                    _ => continue,
+                },
+                Ok((FileContent::NodePieces(pieces), _)) => {
+                    match pieces.iter().flatten().collect::<Vec<_>>().as_slice() {
+                        [one] => *one,
+                        _ => continue,
+                    }
+                }
+                _ => continue,
             };
-            let [one] = list.as_slice() else { continue };
             let Some(name) = &one.name else { continue };
             let entry = by_stem
                 .entry(stem_key(path))

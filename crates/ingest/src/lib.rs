@@ -22,6 +22,7 @@ pub mod decode;
 pub mod error;
 pub mod formats;
 pub mod hotfix_id;
+mod large;
 pub mod load;
 pub mod manifest;
 pub mod stream;

@@ -165,7 +165,11 @@ pub(crate) fn load_into(paths: &[PathBuf], loader: &mut Loader<'_>) {
                 }
             }
             Ok(_) => {
-                let mut loose = Vec::new();
+                let mut loose = LooseNodes {
+                    list: std::mem::take(&mut loader.out.inventory.loose_nodes),
+                    index: &mut loose_index,
+                    later: Vec::new(),
+                };
                 let mut csv = Vec::new();
                 let content = match prefetch.take(i) {
                     Some(Ok((content, format))) => {
@@ -191,10 +195,11 @@ pub(crate) fn load_into(paths: &[PathBuf], loader: &mut Loader<'_>) {
                     }
                     None => {}
                 }
-                for n in loose {
-                    let list = &mut loader.out.inventory.loose_nodes;
-                    merge_into_indexed(list, &mut loose_index, n, &mut loader.out.log);
+                let LooseNodes { mut list, index, later } = loose;
+                for n in later {
+                    merge_into_indexed(&mut list, index, n, &mut loader.out.log);
                 }
+                loader.out.inventory.loose_nodes = list;
                 if !csv.is_empty() {
                     let mut c = Cluster {
                         name: stem_name(p),
@@ -379,12 +384,18 @@ thread_local! {
 
 /// Reads, decodes, detects and parses one file. The file's bytes become its
 /// text in place (UTF-8) and the buffer is kept for the next file once the
-/// text is parsed.
+/// text is parsed; a large run of systeminfo captures is read in pieces
+/// ([`crate::large`]).
 pub(crate) fn read_file(
     path: &Path,
     opts: &LoadOptions,
     origin: Origin,
 ) -> Result<(FileContent, &'static str), IngestError> {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() >= crate::large::PIECES_FROM)
+        && let Some(read) = crate::large::read_in_pieces(path, opts, origin)
+    {
+        return read;
+    }
     let shown = path.display().to_string();
     let mut bytes = READ_BUFFER.take();
     bytes.clear();
@@ -487,7 +498,7 @@ pub(crate) fn absorb(
     path: &str,
     format: &str,
     owner: Option<&str>,
-    nodes: &mut Vec<Node>,
+    nodes: &mut dyn Nodes,
     csv: &mut Vec<CsvNodeState>,
     loader: &mut Loader<'_>,
 ) {
@@ -495,10 +506,21 @@ pub(crate) fn absorb(
     out.log.file_read(path, format);
     match content {
         FileContent::Nodes(list) => {
+            nodes.reserve(list.len());
             for mut facts in list {
                 out.errors.append(&mut facts.errors);
                 out.log.warnings.append(&mut facts.warnings);
                 nodes.push(named_node(facts, path, owner));
+            }
+        }
+        FileContent::NodePieces(pieces) => {
+            nodes.reserve(pieces.iter().map(Vec::len).sum());
+            for piece in pieces {
+                for mut facts in piece {
+                    out.errors.append(&mut facts.errors);
+                    out.log.warnings.append(&mut facts.warnings);
+                    nodes.push(named_node(facts, path, owner));
+                }
             }
         }
         FileContent::Clusters(cs) => {
@@ -507,6 +529,50 @@ pub(crate) fn absorb(
             }
         }
         FileContent::CsvStates(states) => csv.extend(states),
+    }
+}
+
+/// Where [`absorb`] puts a file's nodes, in order; they are merged by
+/// name afterwards.
+pub(crate) trait Nodes {
+    fn push(&mut self, node: Node);
+    /// Room for `n` more.
+    fn reserve(&mut self, n: usize);
+}
+
+impl Nodes for Vec<Node> {
+    fn push(&mut self, node: Node) {
+        Vec::push(self, node)
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.reserve_exact(n)
+    }
+}
+
+/// The nodes outside a cluster as named files bring them: a node with a
+/// new name is added at once, one named like a node already there waits
+/// in `later` to be merged into it (after the file's errors and warnings,
+/// as if every node of the file were merged after them). A run of
+/// thousands of captures so becomes the list without a second list of it.
+struct LooseNodes<'i> {
+    list: Vec<Node>,
+    index: &'i mut NameIndex,
+    later: Vec<Node>,
+}
+
+impl Nodes for LooseNodes<'_> {
+    fn push(&mut self, node: Node) {
+        match self.index.find(&self.list, node_name, &node.name) {
+            Some(_) => self.later.push(node),
+            None => self.list.push(node),
+        }
+    }
+
+    fn reserve(&mut self, n: usize) {
+        if self.list.capacity() - self.list.len() < n {
+            self.list.reserve_exact(n.max(self.list.len() / 2));
+        }
     }
 }
 

@@ -251,10 +251,18 @@ impl<'p> Prefetch<'p> {
     fn read_batch(&mut self, batch: Vec<(usize, &Path)>) {
         let origin = self.origin;
         let opts = self.opts;
-        let parsed: Vec<(usize, Parsed)> = batch
-            .into_par_iter()
-            .map(|(i, p)| (i, crate::load::read_file(p, &opts, origin)))
-            .collect();
+        // One file is read on this thread, which takes what it gives.
+        let parsed: Vec<(usize, Parsed)> = if batch.len() == 1 {
+            batch
+                .into_iter()
+                .map(|(i, p)| (i, crate::load::read_file(p, &opts, origin)))
+                .collect()
+        } else {
+            batch
+                .into_par_iter()
+                .map(|(i, p)| (i, crate::load::read_file(p, &opts, origin)))
+                .collect()
+        };
         self.ready.extend(parsed);
     }
 }
