@@ -19,7 +19,7 @@ fi
 for c in ${@:-100 1000}; do
     if ! [ -f "$WORK/fleet-$c/.complete" ]; then
         rm -rf "$WORK/fleet-$c"
-        "$BIN" --catalog "$CAT" generate-fleet --out "$WORK/fleet-$c" --clusters "$c" --nodes 8 --updates 300 --seed 1 2>/dev/null
+        "$BIN" --catalog "$CAT" generate-fleet --out "$WORK/fleet-$c" --nodes "$((c * 8))" --cluster-size 8 --seed 1 2>/dev/null
         touch "$WORK/fleet-$c/.complete"
     fi
     size=$(du -sm --exclude=.complete "$WORK/fleet-$c" | cut -f1)

@@ -26,7 +26,7 @@ if ! [ -f "$CAT" ]; then
 fi
 if ! [ -f "$FLEET/.complete" ]; then
     rm -rf "$FLEET"
-    "$BIN" --catalog "$CAT" generate-fleet --out "$FLEET" --clusters 1000 --nodes 8 --updates 300 --seed 1 2>/dev/null
+    "$BIN" --catalog "$CAT" generate-fleet --out "$FLEET" --nodes 8000 --cluster-size 8 --seed 1 2>/dev/null
     touch "$FLEET/.complete"
 fi
 

@@ -158,6 +158,19 @@ impl Output {
         }
     }
 
+    /// Where a command writing here keeps its temporary files: beside a
+    /// file it replaces (the same file system), else in the system's
+    /// temporary folder (`None`).
+    pub fn spill_dir(&self) -> Option<PathBuf> {
+        match &self.target {
+            Target::Replace { path, .. } => Some(match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            }),
+            Target::Stdout | Target::Through { .. } => None,
+        }
+    }
+
     pub fn is_stdout(&self) -> bool {
         matches!(self.target, Target::Stdout)
     }

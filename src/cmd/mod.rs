@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod check;
+mod check_stream;
 pub mod collector;
 pub mod coverage;
 pub mod generate_fleet;
@@ -83,25 +84,38 @@ pub fn load_options(global: &Global) -> LoadOptions {
     }
 }
 
+impl Loaded {
+    /// What loading gave, as the commands keep it.
+    pub fn of(
+        inventory: Inventory,
+        errors: &[lockstep_ingest::IngestError],
+        warnings: &[lockstep_ingest::IngestWarning],
+        files: &[(String, &'static str)],
+    ) -> Loaded {
+        Loaded {
+            inventory,
+            errors: errors.iter().map(|e| e.to_string()).collect(),
+            warnings: warnings.iter().map(|w| w.to_string()).collect(),
+            files: files.iter().map(|(p, _)| PathBuf::from(p)).collect(),
+        }
+    }
+}
+
 /// Reads snapshots, directories and fleet manifests; one bad input is an
 /// error in the list, the others are still read. The warnings go to
 /// standard error at once (`lockstep: warning: ...`).
 pub fn load_inputs(global: &Global, paths: &[PathBuf]) -> Loaded {
     let outcome = lockstep_ingest::load_paths_with(paths, &load_options(global));
-    let warnings: Vec<String> = outcome.warnings.iter().map(|w| w.to_string()).collect();
-    for w in &warnings {
+    let loaded = Loaded::of(
+        outcome.inventory,
+        &outcome.errors,
+        &outcome.warnings,
+        &outcome.files,
+    );
+    for w in &loaded.warnings {
         crate::say!("lockstep: warning: {w}");
     }
-    Loaded {
-        warnings,
-        inventory: outcome.inventory,
-        errors: outcome.errors.iter().map(|e| e.to_string()).collect(),
-        files: outcome
-            .files
-            .into_iter()
-            .map(|(p, _)| PathBuf::from(p))
-            .collect(),
-    }
+    loaded
 }
 
 /// When no input could be read, says so (every error, then why nothing was

@@ -7,7 +7,7 @@ use crate::posture::{NodePosture, PostureEngine, ProductPosture};
 use crate::posture_findings::posture_findings;
 use crate::{Evidence, Finding, FindingCode, Fix, Item, ItemKind, Severity};
 use jiff::civil::Date;
-use lockstep_model::{Cluster, Inventory};
+use lockstep_model::{Cluster, Inventory, Node};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -169,6 +169,189 @@ pub fn check(
 /// Clusters judged in parallel per chunk, handed on in input order.
 const CLUSTERS_PER_CHUNK: usize = 64;
 
+/// The `catalog-unavailable` finding, when there is no catalog: the first
+/// finding of every check without one.
+pub fn catalog_unavailable(catalog: &CatalogInfo) -> Option<Finding> {
+    if catalog.available {
+        return None;
+    }
+    Some(Finding {
+        code: FindingCode::CatalogUnavailable,
+        severity: Severity::Info,
+        cluster: None,
+        nodes: Vec::new(),
+        title: "No update catalog: supersedence and missing security updates cannot be judged"
+            .into(),
+        detail: catalog.limits.clone().unwrap_or_default(),
+        evidence: Vec::new(),
+        fix: Some(Fix {
+            text: "Import a catalog once; it is kept locally.".into(),
+            commands: vec![
+                "lockstep catalog update".into(),
+                "lockstep catalog import definitions.zip".into(),
+            ],
+        }),
+        known_issues: Vec::new(),
+        items: Vec::new(),
+    })
+}
+
+/// One cluster judged: its report, its findings (in the order the check
+/// makes them, unsorted) and the separately installed products its nodes'
+/// OS supports but the inventory does not show (sorted, once each).
+pub struct JudgedCluster {
+    pub report: ClusterReport,
+    pub findings: Vec<Finding>,
+    pub companions: Vec<String>,
+}
+
+/// Nodes outside a cluster, judged: their postures, findings and the
+/// companions not shown (as [`JudgedCluster`]).
+pub struct JudgedLoose {
+    pub postures: Vec<NodePosture>,
+    pub findings: Vec<Finding>,
+    pub companions: Vec<String>,
+}
+
+/// What judges clusters and nodes: the knowledge, the host-protection
+/// inputs and the options of one check, with the posture graphs it builds
+/// on the way (shared by every cluster and thread). A streamed check
+/// judges each cluster as it is read; [`check_each`] judges an inventory.
+pub struct Judge<'a> {
+    k: &'a dyn Knowledge,
+    protection: Option<ProtectionInputs<'a>>,
+    as_of: Option<Date>,
+    engine: PostureEngine,
+}
+
+impl<'a> Judge<'a> {
+    pub fn new(
+        k: &'a dyn Knowledge,
+        protection: Option<ProtectionInputs<'a>>,
+        options: &CheckOptions,
+    ) -> Self {
+        Judge {
+            k,
+            protection,
+            as_of: options.as_of,
+            engine: PostureEngine::default(),
+        }
+    }
+
+    /// What the clusters are judged with.
+    pub fn knowledge(&self) -> &'a dyn Knowledge {
+        self.k
+    }
+
+    /// Drift, posture, health and host protection of one cluster.
+    pub fn cluster(&self, cluster: &Cluster) -> JudgedCluster {
+        let k = self.k;
+        let mut findings = Vec::new();
+        let drift = cluster_drift(cluster, k);
+        findings.extend(drift_findings(cluster, &drift));
+        findings.extend(os_mismatch(cluster, &drift));
+        let posture: Vec<NodePosture> = cluster
+            .nodes
+            .iter()
+            .map(|n| {
+                self.engine
+                    .node_posture_in(n, &cluster.nodes, self.as_of, k)
+            })
+            .collect();
+        findings.extend(posture_findings(
+            Some(&cluster.name),
+            &cluster.nodes,
+            &posture,
+        ));
+        findings.extend(crate::health::cluster_findings(cluster));
+        if let Some(pi) = &self.protection {
+            findings.extend(crate::protection::audit_cluster(
+                cluster, pi.rules, pi.known,
+            ));
+        }
+        let mut companions: Vec<String> = posture
+            .iter()
+            .flat_map(|p| p.companions_not_shown.iter().cloned())
+            .collect();
+        companions.sort();
+        companions.dedup();
+        JudgedCluster {
+            report: ClusterReport {
+                name: cluster.name.clone(),
+                drift,
+                posture,
+            },
+            findings,
+            companions,
+        }
+    }
+
+    /// Posture, health and host protection of nodes outside a cluster.
+    pub fn loose(&self, nodes: &[Node]) -> JudgedLoose {
+        let mut findings = Vec::new();
+        let mut postures = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let p = self.engine.node_posture(node, self.as_of, self.k);
+            findings.extend(posture_findings(
+                None,
+                std::slice::from_ref(node),
+                std::slice::from_ref(&p),
+            ));
+            findings.extend(crate::health::node_findings(node));
+            if let Some(pi) = &self.protection {
+                findings.extend(crate::protection::audit_node(
+                    node, None, pi.rules, pi.known,
+                ));
+            }
+            postures.push(p);
+        }
+        let mut companions: Vec<String> = postures
+            .iter()
+            .flat_map(|p| p.companions_not_shown.iter().cloned())
+            .collect();
+        companions.sort();
+        companions.dedup();
+        JudgedLoose {
+            postures,
+            findings,
+            companions,
+        }
+    }
+
+    /// The chains of the separately installed products that some node's
+    /// OS supports but the inventory does not show (`names` sorted, once
+    /// each): the report's `companion_chains`.
+    pub fn companion_chains(&self, names: &[String]) -> Vec<ProductPosture> {
+        names
+            .iter()
+            .map(|p| self.engine.product_chains(p, self.as_of, self.k))
+            .collect()
+    }
+}
+
+/// The report without its clusters (loose nodes, companion chains, the
+/// findings as given), as [`check_each`] and a streamed check return it.
+pub fn report_rest(
+    catalog: CatalogInfo,
+    options: &CheckOptions,
+    loose_nodes: Vec<NodePosture>,
+    companion_chains: Vec<ProductPosture>,
+    findings: Vec<Finding>,
+) -> CheckReport {
+    CheckReport {
+        schema: REPORT_SCHEMA.into(),
+        lockstep_version: env!("CARGO_PKG_VERSION").into(),
+        as_of: options.as_of,
+        catalog,
+        input_errors: Vec::new(),
+        input_warnings: Vec::new(),
+        clusters: Vec::new(),
+        loose_nodes,
+        companion_chains,
+        findings,
+    }
+}
+
 /// The check, streamed: each cluster's report goes through `render` (in
 /// parallel; e.g. to text) and then, in input order, to `sink` (e.g. the
 /// output file), and is dropped, so a fleet's drift matrices and postures
@@ -184,66 +367,15 @@ pub fn check_each<T: Send, E>(
     render: impl Fn(ClusterReport) -> T + Sync,
     mut sink: impl FnMut(T) -> Result<(), E>,
 ) -> Result<CheckReport, E> {
-    let mut findings = Vec::new();
-    if !catalog.available {
-        findings.push(Finding {
-            code: FindingCode::CatalogUnavailable,
-            severity: Severity::Info,
-            cluster: None,
-            nodes: Vec::new(),
-            title: "No update catalog: supersedence and missing security updates cannot be judged"
-                .into(),
-            detail: catalog.limits.clone().unwrap_or_default(),
-            evidence: Vec::new(),
-            fix: Some(Fix {
-                text: "Import a catalog once; it is kept locally.".into(),
-                commands: vec![
-                    "lockstep catalog update".into(),
-                    "lockstep catalog import definitions.zip".into(),
-                ],
-            }),
-            known_issues: Vec::new(),
-            items: Vec::new(),
-        });
-    }
-    let engine = PostureEngine::default();
+    let mut findings: Vec<Finding> = catalog_unavailable(&catalog).into_iter().collect();
+    let judge = Judge::new(k, protection, options);
     let mut not_shown: Vec<String> = Vec::new();
     for chunk in inventory.clusters.chunks(CLUSTERS_PER_CHUNK) {
         let judged: Vec<(T, Vec<Finding>, Vec<String>)> = chunk
             .par_iter()
             .map(|cluster| {
-                let mut findings = Vec::new();
-                let drift = cluster_drift(cluster, k);
-                findings.extend(drift_findings(cluster, &drift));
-                findings.extend(os_mismatch(cluster, &drift));
-                let posture: Vec<NodePosture> = cluster
-                    .nodes
-                    .iter()
-                    .map(|n| engine.node_posture_in(n, &cluster.nodes, options.as_of, k))
-                    .collect();
-                findings.extend(posture_findings(
-                    Some(&cluster.name),
-                    &cluster.nodes,
-                    &posture,
-                ));
-                findings.extend(crate::health::cluster_findings(cluster));
-                if let Some(pi) = &protection {
-                    findings.extend(crate::protection::audit_cluster(
-                        cluster, pi.rules, pi.known,
-                    ));
-                }
-                let mut companions: Vec<String> = posture
-                    .iter()
-                    .flat_map(|p| p.companions_not_shown.iter().cloned())
-                    .collect();
-                companions.sort();
-                companions.dedup();
-                let report = ClusterReport {
-                    name: cluster.name.clone(),
-                    drift,
-                    posture,
-                };
-                (render(report), findings, companions)
+                let j = judge.cluster(cluster);
+                (render(j.report), j.findings, j.companions)
             })
             .collect();
         for (rendered, f, companions) in judged {
@@ -252,57 +384,53 @@ pub fn check_each<T: Send, E>(
             not_shown.extend(companions);
         }
     }
-    let mut loose = Vec::new();
-    for node in &inventory.loose_nodes {
-        let p = engine.node_posture(node, options.as_of, k);
-        findings.extend(posture_findings(
-            None,
-            std::slice::from_ref(node),
-            std::slice::from_ref(&p),
-        ));
-        findings.extend(crate::health::node_findings(node));
-        if let Some(pi) = &protection {
-            findings.extend(crate::protection::audit_node(
-                node, None, pi.rules, pi.known,
-            ));
-        }
-        loose.push(p);
-    }
-    not_shown.extend(
-        loose
-            .iter()
-            .flat_map(|p| p.companions_not_shown.iter().cloned()),
-    );
+    let loose = judge.loose(&inventory.loose_nodes);
+    findings.extend(loose.findings);
+    not_shown.extend(loose.companions);
     not_shown.sort();
     not_shown.dedup();
-    let companion_chains = not_shown
-        .iter()
-        .map(|p| engine.product_chains(p, options.as_of, k))
-        .collect();
+    let companion_chains = judge.companion_chains(&not_shown);
     sort_findings(&mut findings);
-    Ok(CheckReport {
-        schema: REPORT_SCHEMA.into(),
-        lockstep_version: env!("CARGO_PKG_VERSION").into(),
-        as_of: options.as_of,
+    Ok(report_rest(
         catalog,
-        input_errors: Vec::new(),
-        input_warnings: Vec::new(),
-        clusters: Vec::new(),
-        loose_nodes: loose,
+        options,
+        loose.postures,
         companion_chains,
         findings,
-    })
+    ))
 }
 
+/// The report's order of findings: severity (highest first), code,
+/// cluster, nodes, title; a stable sort keeps the check's order among
+/// equals.
 pub fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.code.cmp(&b.code))
-            .then_with(|| a.cluster.cmp(&b.cluster))
-            .then_with(|| a.nodes.cmp(&b.nodes))
-            .then_with(|| a.title.cmp(&b.title))
-    });
+    findings.sort_by(finding_order);
+}
+
+/// The order [`sort_findings`] sorts by.
+pub fn finding_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    finding_key(a).cmp(&finding_key(b))
+}
+
+/// What findings are sorted by, in order: severity (highest first), code,
+/// cluster, nodes, title.
+pub type FindingKey<'f> = (
+    std::cmp::Reverse<Severity>,
+    &'f str,
+    Option<&'f str>,
+    &'f [String],
+    &'f str,
+);
+
+/// The sort key of a finding ([`sort_findings`]).
+pub fn finding_key(f: &Finding) -> FindingKey<'_> {
+    (
+        std::cmp::Reverse(f.severity),
+        f.code.as_str(),
+        f.cluster.as_deref(),
+        &f.nodes,
+        &f.title,
+    )
 }
 
 /// One finding per code: a cluster whose nodes differ in 80 updates gets one

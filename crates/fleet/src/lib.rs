@@ -1,252 +1,543 @@
-//! Fleet generator: N clusters of M nodes with install histories that look
-//! like real ones, drawn from the catalog, written as lockstep snapshots (one
-//! file per cluster). Used by the check benchmark and available as the
-//! hidden `lockstep generate-fleet` command.
+//! Fleet generator: realistic fleets of failover clusters drawn from the
+//! catalog, for benchmarks and scale tests (the hidden `lockstep
+//! generate-fleet` command).
 //!
-//! How a node's history is made: each cluster runs one servicing product
-//! with enough updates in the catalog. The cluster has a patch level (mostly
-//! recent). A node carries what Windows Update would have left it with: every
-//! update published up to its patch level that nothing newer supersedes (the
-//! chain heads), plus older, superseded updates it installed on the way,
-//! up to about `updates_per_node` in all. One node in five is behind the
-//! cluster by up to 30 updates, and a few updates are skipped at random: the
-//! drift lockstep exists to explain. Everything derives from one seed.
+//! What a fleet looks like:
+//!
+//! * Clusters of 2 to 64 nodes, most of them small (2–8 nodes), a few
+//!   large; the first cluster always has the largest size
+//!   ([`FleetSpec::max_cluster_nodes`]), so that fleets of any size made
+//!   with one seed share their largest cluster. Or every cluster of one
+//!   size ([`FleetSpec::cluster_nodes`]).
+//! * Each cluster runs one Windows Server release, from 2008 R2 to 2025,
+//!   in the proportions a Hyper-V estate of today might have (most on 2019
+//!   and 2022, a few left on 2008 R2 and 2012), and a .NET Framework that
+//!   release ships with.
+//! * The updates are the catalog's own: a node patched up to a date
+//!   carries what Windows Update leaves installed (every update published
+//!   for its release and its .NET by then that no other of them supersedes)
+//!   and part of the superseded history it installed on the way (much on
+//!   the monthly-rollup releases, little on the cumulative ones; servicing
+//!   stack updates stay). The cluster's nodes share that history.
+//! * Most clusters are within a few months of the newest update; a node in
+//!   a dozen is one to three months behind its cluster, a cluster in ten is
+//!   in the middle of a rolling update (some nodes already carry the next
+//!   month), and now and then a node lacks one update that failed to
+//!   install: the drift lockstep exists to explain.
+//!
+//! Everything derives from the seed and the catalog. Clusters are made one
+//! at a time ([`Fleet`] is an iterator), so a fleet of any size is written
+//! in the memory of one cluster ([`write`]).
 
-use lockstep_catalog::Catalog;
+pub mod captures;
+pub mod write;
+
+use jiff::civil::Date;
 use lockstep_catalog::catalog::ProductId;
+use lockstep_catalog::{Catalog, UpdateKind};
 use lockstep_model::KbId;
-use lockstep_model::snapshot::{
-    Collector, Hotfix, Os, Section, Snapshot, SnapshotCluster, SnapshotNode, Status,
-};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, HashSet};
+
+pub use write::{Layout, write};
 
 #[derive(Debug, Clone)]
 pub struct FleetSpec {
-    pub clusters: usize,
-    pub nodes_per_cluster: usize,
-    /// Roughly how many updates a node carries; products are picked so that
-    /// their catalog holds at least this many.
-    pub updates_per_node: usize,
+    /// Nodes in the whole fleet.
+    pub nodes: usize,
+    /// Every cluster this size; `None`: realistic sizes up to
+    /// `max_cluster_nodes`.
+    pub cluster_nodes: Option<usize>,
+    /// The largest cluster (and the size of the first).
+    pub max_cluster_nodes: usize,
     pub seed: u64,
 }
 
-/// Servicing products usable for the fleet: (id, name, build, sorted KBs with dates).
-struct ProductPool {
-    id: ProductId,
-    name: String,
-    build: u32,
-    caption: &'static str,
-    kbs: Vec<(KbId, jiff::civil::Date)>,
-}
-
-fn build_of(name: &str) -> Option<(u32, &'static str)> {
-    Some(match name {
-        "Windows Server 2008 R2 Service Pack 1" => {
-            (7601, "Microsoft Windows Server 2008 R2 Datacenter")
+impl Default for FleetSpec {
+    fn default() -> Self {
+        FleetSpec {
+            nodes: 8000,
+            cluster_nodes: None,
+            max_cluster_nodes: 64,
+            seed: 1,
         }
-        "Windows Server 2012" => (9200, "Microsoft Windows Server 2012 Datacenter"),
-        "Windows Server 2012 R2" => (9600, "Microsoft Windows Server 2012 R2 Datacenter"),
-        "Windows Server 2016" => (14393, "Microsoft Windows Server 2016 Datacenter"),
-        "Windows Server 2019" => (17763, "Microsoft Windows Server 2019 Datacenter"),
-        "Windows Server 2022" => (20348, "Microsoft Windows Server 2022 Datacenter"),
-        _ => return None,
-    })
+    }
 }
 
-fn pools(catalog: &Catalog, min_updates: usize) -> Vec<ProductPool> {
-    let mut out = Vec::new();
+/// A Windows Server release as the generated nodes report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// The catalog's servicing product.
+    pub product: &'static str,
+    /// `Microsoft Windows Server 2019 Datacenter`.
+    pub caption: &'static str,
+    /// `10.0.17763`.
+    pub version: &'static str,
+    pub build: u32,
+    /// `Service Pack 1` on 2008 R2.
+    pub service_pack: Option<&'static str>,
+    /// Share of the fleet's clusters, in percent.
+    weight: u32,
+    /// Chance that a superseded update stays in the node's list, in percent.
+    history: u32,
+}
+
+/// The releases a fleet runs (those the catalog has updates for).
+pub const RELEASES: &[Release] = &[
+    Release {
+        product: "Windows Server 2008 R2 Service Pack 1",
+        caption: "Microsoft Windows Server 2008 R2 Datacenter",
+        version: "6.1.7601",
+        build: 7601,
+        service_pack: Some("Service Pack 1"),
+        weight: 3,
+        history: 60,
+    },
+    Release {
+        product: "Windows Server 2012",
+        caption: "Microsoft Windows Server 2012 Datacenter",
+        version: "6.2.9200",
+        build: 9200,
+        service_pack: None,
+        weight: 4,
+        history: 60,
+    },
+    Release {
+        product: "Windows Server 2012 R2",
+        caption: "Microsoft Windows Server 2012 R2 Datacenter",
+        version: "6.3.9600",
+        build: 9600,
+        service_pack: None,
+        weight: 12,
+        history: 50,
+    },
+    Release {
+        product: "Windows Server 2016",
+        caption: "Microsoft Windows Server 2016 Datacenter",
+        version: "10.0.14393",
+        build: 14393,
+        service_pack: None,
+        weight: 20,
+        history: 10,
+    },
+    Release {
+        product: "Windows Server 2019",
+        caption: "Microsoft Windows Server 2019 Datacenter",
+        version: "10.0.17763",
+        build: 17763,
+        service_pack: None,
+        weight: 28,
+        history: 10,
+    },
+    Release {
+        product: "Windows Server 2022",
+        caption: "Microsoft Windows Server 2022 Datacenter",
+        version: "10.0.20348",
+        build: 20348,
+        service_pack: None,
+        weight: 24,
+        history: 10,
+    },
+    Release {
+        product: "Windows Server 2025",
+        caption: "Microsoft Windows Server 2025 Datacenter",
+        version: "10.0.26100",
+        build: 26100,
+        service_pack: None,
+        weight: 9,
+        history: 10,
+    },
+];
+
+/// One generated cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetCluster {
+    pub name: String,
+    pub nodes: Vec<FleetNode>,
+}
+
+/// One generated node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetNode {
+    pub name: String,
+    pub release: &'static Release,
+    /// The update build revision of its newest cumulative update, where
+    /// the catalog gives that update's fixed build.
+    pub ubr: Option<u32>,
+    /// Sorted by installation date, then KB.
+    pub hotfixes: Vec<Installed>,
+}
+
+/// An installed update as `Get-HotFix` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installed {
+    pub kb: KbId,
+    /// `Security Update` or `Update`.
+    pub description: &'static str,
+    pub installed_on: Date,
+}
+
+/// A product's dated updates that Windows Update installs.
+#[derive(Debug)]
+struct Line {
+    id: ProductId,
+    /// Sorted by date, then KB.
+    kbs: Vec<(KbId, Date, UpdateKind)>,
+}
+
+/// A release with its catalog data: its own updates and its .NET lines.
+#[derive(Debug)]
+struct Pool {
+    release: &'static Release,
+    os: Line,
+    /// The .NET Framework versions published for it: a cluster runs one.
+    dotnet: Vec<Line>,
+    /// Internet Explorer 11 and Adobe Flash Player on it, where published:
+    /// every node has them.
+    browsers: Vec<Line>,
+    /// The distinct release dates of the OS line: the patch levels.
+    levels: Vec<Date>,
+}
+
+/// Kinds Windows Update installs on a server that is not on hotpatch.
+fn installs(kind: UpdateKind) -> bool {
+    !matches!(
+        kind,
+        UpdateKind::Hotpatch | UpdateKind::Preview | UpdateKind::SetupDynamic
+    )
+}
+
+fn line(catalog: &Catalog, id: ProductId) -> Line {
+    let mut kbs: Vec<(KbId, Date, UpdateKind)> = catalog
+        .updates_for(id)
+        .filter_map(|kb| {
+            let u = catalog.update(kb)?;
+            Some((kb, u.release_date?, u.kind))
+        })
+        .filter(|(_, _, kind)| installs(*kind))
+        .collect();
+    kbs.sort_by_key(|(kb, d, _)| (*d, *kb));
+    kbs.dedup_by_key(|(kb, _, _)| *kb);
+    Line { id, kbs }
+}
+
+fn pools(catalog: &Catalog) -> Vec<Pool> {
     let products: Vec<(ProductId, String)> = catalog
         .products()
         .map(|(id, n)| (id, n.to_string()))
         .collect();
-    for (id, name) in products {
-        let Some((build, caption)) = build_of(&name) else {
+    let mut out = Vec::new();
+    for release in RELEASES {
+        let Some(id) = catalog.product_by_name(release.product) else {
             continue;
         };
-        let mut kbs: Vec<(KbId, jiff::civil::Date)> = catalog
-            .updates_for(id)
-            .filter_map(|kb| catalog.release_date(kb).map(|d| (kb, d)))
-            .collect();
-        kbs.sort_by_key(|(kb, d)| (*d, *kb));
-        if kbs.len() >= min_updates {
-            out.push(ProductPool {
-                id,
-                name,
-                build,
-                caption,
-                kbs,
-            });
+        let os = line(catalog, id);
+        if os.kbs.len() < 10 {
+            continue;
         }
+        let suffix = format!(" on {}", release.product);
+        let on_release = |prefix: &str| -> Vec<Line> {
+            products
+                .iter()
+                .filter(|(_, n)| n.starts_with(prefix) && n.ends_with(&suffix))
+                .map(|(id, _)| line(catalog, *id))
+                .filter(|l| !l.kbs.is_empty())
+                .collect()
+        };
+        let dotnet = on_release("Microsoft .NET Framework");
+        let browsers = [
+            on_release("Internet Explorer 11"),
+            on_release("Adobe Flash Player"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut levels: Vec<Date> = os.kbs.iter().map(|(_, d, _)| *d).collect();
+        levels.dedup();
+        out.push(Pool {
+            release,
+            os,
+            dotnet,
+            browsers,
+            levels,
+        });
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
 
-/// Generates the fleet in memory.
-pub fn generate(catalog: &Catalog, spec: &FleetSpec) -> Result<Vec<Snapshot>, String> {
-    let pools = pools(catalog, spec.updates_per_node);
+/// The fleet, one cluster at a time.
+pub struct Fleet<'c> {
+    catalog: &'c Catalog,
+    spec: FleetSpec,
+    pools: Vec<Pool>,
+    rng: ChaCha8Rng,
+    made: usize,
+    clusters: usize,
+    /// (product, level) → (chain heads, superseded updates) published by then.
+    sets: HashMap<(ProductId, Date), (Vec<KbId>, Vec<KbId>)>,
+    /// When the fleet was collected: a week after the newest update.
+    pub collected: Date,
+}
+
+/// The fleet `spec` describes, from the catalog's updates.
+pub fn fleet<'c>(catalog: &'c Catalog, spec: &FleetSpec) -> Result<Fleet<'c>, String> {
+    let pools = pools(catalog);
     if pools.is_empty() {
-        return Err(format!(
-            "the catalog has no Windows Server product with {} or more dated updates",
-            spec.updates_per_node
-        ));
+        return Err(
+            "the catalog has no Windows Server release from 2008 R2 to 2025 with dated updates"
+                .into(),
+        );
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let mut out = Vec::with_capacity(spec.clusters);
-    for c in 0..spec.clusters {
-        let pool = &pools[rng.random_range(0..pools.len())];
-        // The cluster's patch level: an index into the product's history
-        // such that about `updates_per_node` updates precede it.
-        let len = pool.kbs.len();
-        // Most clusters are within a few months of the newest update.
-        let end = len - rng.random_range(0..len.min(60));
-        let cluster_name = format!("CLU{c:05}");
-        let mut nodes = Vec::with_capacity(spec.nodes_per_cluster);
-        for n in 0..spec.nodes_per_cluster {
-            let behind = if rng.random_bool(0.2) {
-                rng.random_range(1..=30usize)
-            } else {
-                0
-            };
-            let node_end = end.saturating_sub(behind).max(1);
-            let chosen = history(catalog, pool, node_end, spec.updates_per_node, &mut rng);
-            let mut hotfixes = Vec::with_capacity(chosen.len());
-            for (kb, date) in chosen {
-                // A few updates are skipped (drift).
-                if rng.random_bool(0.985) {
-                    hotfixes.push(Hotfix {
-                        hot_fix_id: kb.to_string(),
-                        description: Some("Security Update".into()),
-                        installed_on: Some(date.to_string()),
-                        installed_by: Some("NT AUTHORITY\\SYSTEM".into()),
-                    });
+    if spec.max_cluster_nodes < 2 || spec.cluster_nodes.is_some_and(|n| n < 1) {
+        return Err("a cluster has at least 2 nodes (1 with a fixed size)".into());
+    }
+    let newest = pools
+        .iter()
+        .filter_map(|p| p.levels.last())
+        .max()
+        .copied()
+        .unwrap_or(jiff::civil::date(2026, 1, 1));
+    Ok(Fleet {
+        catalog,
+        spec: spec.clone(),
+        pools,
+        rng: ChaCha8Rng::seed_from_u64(spec.seed),
+        made: 0,
+        clusters: 0,
+        sets: HashMap::new(),
+        collected: newest.saturating_add(jiff::Span::new().days(7)),
+    })
+}
+
+impl Iterator for Fleet<'_> {
+    type Item = FleetCluster;
+
+    fn next(&mut self) -> Option<FleetCluster> {
+        let left = self.spec.nodes.saturating_sub(self.made);
+        if left == 0 {
+            return None;
+        }
+        let size = match self.spec.cluster_nodes {
+            Some(n) => n,
+            None if self.clusters == 0 => self.spec.max_cluster_nodes,
+            None => cluster_size(&mut self.rng, self.spec.max_cluster_nodes),
+        };
+        // The last cluster takes what is left (a single node joins it).
+        let size = if left < size + 2 && self.spec.cluster_nodes.is_none() {
+            left
+        } else {
+            size.min(left)
+        };
+        let c = self.cluster(size);
+        self.made += size;
+        self.clusters += 1;
+        Some(c)
+    }
+}
+
+/// A cluster size: mostly small, a few large, at most `max`.
+fn cluster_size(rng: &mut ChaCha8Rng, max: usize) -> usize {
+    let (lo, hi) = match rng.random_range(0..100u32) {
+        0..18 => (2, 2),
+        18..28 => (3, 3),
+        28..48 => (4, 4),
+        48..73 => (5, 8),
+        73..90 => (9, 16),
+        90..97 => (17, 32),
+        _ => (33, 64),
+    };
+    rng.random_range(lo.min(max)..=hi.min(max))
+}
+
+/// One of a release's lines of updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Os,
+    DotNet(usize),
+    Browser(usize),
+}
+
+/// The rule of a cluster's history: which superseded updates its nodes
+/// kept (the same on every node), decided by a hash of the cluster's
+/// seed and the KB.
+struct History {
+    seed: u64,
+    keep: f64,
+}
+
+impl History {
+    fn kept(&self, kb: KbId) -> bool {
+        let mut x = self.seed ^ u64::from(kb.number()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        x ^= x >> 33;
+        (x as f64 / u64::MAX as f64) < self.keep
+    }
+}
+
+impl Fleet<'_> {
+    fn pick_pool(&mut self) -> usize {
+        let total: u32 = self.pools.iter().map(|p| p.release.weight).sum();
+        let mut at = self.rng.random_range(0..total);
+        for (i, p) in self.pools.iter().enumerate() {
+            if at < p.release.weight {
+                return i;
+            }
+            at -= p.release.weight;
+        }
+        0
+    }
+
+    fn cluster(&mut self, size: usize) -> FleetCluster {
+        let name = format!("CLU{:05}", self.clusters);
+        let pi = self.pick_pool();
+        let levels = self.pools[pi].levels.len();
+        // Most clusters are within a few patch levels of the newest.
+        let lag = match self.rng.random_range(0..100u32) {
+            0..45 => 0,
+            45..70 => 1,
+            70..82 => 2,
+            82..94 => self.rng.random_range(3..=6usize),
+            _ => self.rng.random_range(7..=24usize),
+        };
+        let level = levels.saturating_sub(1 + lag);
+        let dotnet = match self.pools[pi].dotnet.len() {
+            0 => None,
+            n => {
+                let newest = self.pools[pi]
+                    .dotnet
+                    .iter()
+                    .position(|l| self.catalog.product_name(l.id).contains("4.8"));
+                match newest {
+                    Some(i) if self.rng.random_bool(0.8) => Some(i),
+                    _ => Some(self.rng.random_range(0..n)),
                 }
             }
-            nodes.push(SnapshotNode {
-                name: format!("{cluster_name}-N{n:02}"),
-                state: Some("Up".into()),
-                node_weight: Some(1),
-                dynamic_weight: Some(1),
-                drain_status: Some("NotInitiated".into()),
-                os: Section {
-                    status: Status::Ok,
-                    message: None,
-                    data: Some(Os {
-                        caption: pool.caption.into(),
-                        version: format!("{}.{}", major_minor(pool.build), pool.build),
-                        build: pool.build,
-                        ubr: None,
-                        display_version: None,
-                        installation_type: Some("Server".into()),
-                        architecture: Some("AMD64".into()),
-                        domain: Some("corp.contoso.com".into()),
-                        last_boot_time: None,
-                    }),
-                },
-                hotfixes: Section {
-                    status: Status::Ok,
-                    message: None,
-                    data: Some(hotfixes),
-                },
-                packages: None,
-                update_history: None,
-                pending_reboot: None,
-                defender_preferences: None,
-                defender_status: None,
-                fltmc_filters: None,
-                fltmc_instances: None,
-                installed_products: None,
-                vms: None,
-                memory: None,
-            });
+        };
+        let history = History {
+            seed: self.rng.random(),
+            keep: f64::from(self.pools[pi].release.history) / 100.0,
+        };
+        let installed_after = self.rng.random_range(0..10i64);
+        let rolling = size > 2 && level + 1 < levels && self.rng.random_bool(0.1);
+        let mut nodes = Vec::with_capacity(size);
+        for n in 0..size {
+            let mut node_level = level;
+            if rolling && n < size / 2 {
+                node_level = level + 1;
+            } else if self.rng.random_bool(0.08) {
+                node_level = level.saturating_sub(self.rng.random_range(1..=3usize));
+            }
+            let failed = self.rng.random_bool(0.01).then(|| self.rng.random::<u64>());
+            let jitter = self.rng.random_range(0..3i64);
+            let node = self.node(
+                format!("{name}-N{n:02}"),
+                pi,
+                dotnet,
+                node_level,
+                &history,
+                installed_after + jitter,
+                failed,
+            );
+            nodes.push(node);
         }
-        out.push(Snapshot {
-            schema: lockstep_model::snapshot::SCHEMA_ID.into(),
-            collected_at: "2026-11-27T00:00:00Z".into(),
-            collector: Collector {
-                version: "generated".into(),
-                host: format!("{cluster_name}-N00"),
-                user: None,
-                elevated: true,
-                powershell_version: None,
-            },
-            clusters: vec![SnapshotCluster {
-                name: cluster_name,
-                domain: Some("corp.contoso.com".into()),
-                quorum: None,
-                shared_volume_compatible_filters: None,
-                shared_volume_incompatible_filters: None,
-                groups: None,
-                shared_volumes: None,
-                nodes,
-            }],
-        });
+        FleetCluster { name, nodes }
     }
-    Ok(out)
-}
 
-/// A node's installed updates at patch level `end` (an index into the
-/// product's dated history): the chain heads, then superseded older updates,
-/// newest first, until about `want` are chosen. Sorted by date.
-fn history(
-    catalog: &Catalog,
-    pool: &ProductPool,
-    end: usize,
-    want: usize,
-    rng: &mut ChaCha8Rng,
-) -> Vec<(KbId, jiff::civil::Date)> {
-    let published = &pool.kbs[..end.min(pool.kbs.len())];
-    let present: std::collections::HashSet<KbId> = published.iter().map(|(kb, _)| *kb).collect();
-    let mut superseded = std::collections::HashSet::new();
-    for (kb, _) in published {
-        for e in catalog.supersedes(pool.id, *kb) {
-            if present.contains(&e.older) {
-                superseded.insert(e.older);
+    /// The chain heads and the superseded updates of a line published by `by`.
+    fn set(&mut self, pool: usize, which: Which, by: Date) -> (Vec<KbId>, Vec<KbId>) {
+        let p = &self.pools[pool];
+        let line = match which {
+            Which::Os => &p.os,
+            Which::DotNet(i) => &p.dotnet[i],
+            Which::Browser(i) => &p.browsers[i],
+        };
+        let key = (line.id, by);
+        if let Some(s) = self.sets.get(&key) {
+            return s.clone();
+        }
+        let published: Vec<KbId> = line
+            .kbs
+            .iter()
+            .take_while(|(_, d, _)| *d <= by)
+            .map(|(kb, _, _)| *kb)
+            .collect();
+        let present: HashSet<KbId> = published.iter().copied().collect();
+        let mut superseded = HashSet::new();
+        for kb in &published {
+            for e in self.catalog.supersedes(line.id, *kb) {
+                if present.contains(&e.older) {
+                    superseded.insert(e.older);
+                }
             }
         }
+        let (old, heads): (Vec<KbId>, Vec<KbId>) =
+            published.iter().partition(|kb| superseded.contains(kb));
+        self.sets.insert(key, (heads.clone(), old.clone()));
+        (heads, old)
     }
-    let mut chosen: Vec<(KbId, jiff::civil::Date)> = published
-        .iter()
-        .filter(|(kb, _)| !superseded.contains(kb))
-        .copied()
-        .collect();
-    for (kb, date) in published.iter().rev() {
-        if chosen.len() >= want {
-            break;
-        }
-        if superseded.contains(kb) && rng.random_bool(0.8) {
-            chosen.push((*kb, *date));
-        }
-    }
-    chosen.sort_by_key(|(kb, d)| (*d, *kb));
-    chosen
-}
 
-fn major_minor(build: u32) -> &'static str {
-    match build {
-        7601 => "6.1",
-        9200 => "6.2",
-        9600 => "6.3",
-        _ => "10.0",
+    #[allow(clippy::too_many_arguments)]
+    fn node(
+        &mut self,
+        name: String,
+        pool: usize,
+        dotnet: Option<usize>,
+        level: usize,
+        history: &History,
+        installed_after: i64,
+        failed: Option<u64>,
+    ) -> FleetNode {
+        let by = self.pools[pool].levels[level];
+        let mut kbs: Vec<KbId> = Vec::new();
+        let lines = std::iter::once(Which::Os)
+            .chain(dotnet.map(Which::DotNet))
+            .chain((0..self.pools[pool].browsers.len()).map(Which::Browser));
+        for which in lines {
+            let (heads, old) = self.set(pool, which, by);
+            let mut heads = heads;
+            if let Some(f) = failed.filter(|_| which == Which::Os && !heads.is_empty()) {
+                heads.remove(f as usize % heads.len());
+            }
+            kbs.extend(heads);
+            kbs.extend(old.into_iter().filter(|kb| {
+                history.kept(*kb)
+                    || self.catalog.update(*kb).map(|u| u.kind) == Some(UpdateKind::ServicingStack)
+            }));
+        }
+        let os = self.pools[pool].os.id;
+        let release = self.pools[pool].release;
+        let mut hotfixes: Vec<Installed> = kbs
+            .iter()
+            .filter_map(|kb| {
+                let u = self.catalog.update(*kb)?;
+                let released = u.release_date?;
+                let on = released
+                    .saturating_add(jiff::Span::new().days(installed_after))
+                    .min(self.collected);
+                Some(Installed {
+                    kb: *kb,
+                    description: match u.kind {
+                        UpdateKind::ServicingStack | UpdateKind::Other => "Update",
+                        _ => "Security Update",
+                    },
+                    installed_on: on,
+                })
+            })
+            .collect();
+        hotfixes.sort_by_key(|h| (h.installed_on, h.kb));
+        let ubr = hotfixes
+            .iter()
+            .filter_map(|h| self.catalog.update(h.kb)?.product(os)?.fixed_build)
+            .filter(|v| v.build() == release.build && v.len() == 4)
+            .map(|v| v.revision())
+            .max();
+        FleetNode {
+            name,
+            release,
+            ubr,
+            hotfixes,
+        }
     }
-}
-
-/// Writes one snapshot file per cluster into `dir`; returns the paths.
-pub fn write(dir: &Path, fleet: &[Snapshot]) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let mut paths = Vec::with_capacity(fleet.len());
-    for s in fleet {
-        let name = s
-            .clusters
-            .first()
-            .map(|c| c.name.as_str())
-            .unwrap_or("fleet");
-        let path = dir.join(format!("{name}.json"));
-        let body = serde_json::to_vec(s).map_err(std::io::Error::other)?;
-        std::fs::write(&path, body)?;
-        paths.push(path);
-    }
-    Ok(paths)
 }

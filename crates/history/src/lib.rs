@@ -27,7 +27,7 @@ pub mod store;
 pub mod timeline;
 
 pub use error::HistoryError;
-pub use record::{CatalogStamp, Recording, RunRecord, recording};
+pub use record::{CatalogStamp, Recording, RecordingBuilder, RunRecord, recording, run_of};
 pub use store::{ClusterListing, Counts, RecordOutcome, Store};
 pub use timeline::{HistoryReport, Time, Window, days_between, history};
 

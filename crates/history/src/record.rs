@@ -9,9 +9,9 @@ use crate::codec;
 use jiff::Timestamp;
 use lockstep_check::Finding;
 use lockstep_check::knowledge::{Knowledge, UpdateKind};
-use lockstep_model::{CollectedBasis, Inventory, KbSet, Node};
+use lockstep_model::{Cluster, CollectedBasis, Inventory, KbSet, Node};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Everything one `--record` writes, in one transaction.
@@ -162,40 +162,57 @@ impl CatalogStamp {
 /// about it (`findings` may be empty: "out of step since" needs only the
 /// update sets). Nodes that cannot be recorded are `errors`.
 pub fn runs_of(inventory: &Inventory, findings: &[Finding]) -> (Vec<RunRecord>, Vec<String>) {
-    let mut by_cluster: BTreeMap<&str, Vec<FindingRecord>> = BTreeMap::new();
+    let mut by_cluster: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
         if let Some(c) = &f.cluster {
-            by_cluster.entry(c).or_default().push(FindingRecord {
-                code: f.code.to_string(),
-                severity: f.severity.to_string(),
-                nodes: f.nodes.clone(),
-                title: f.title.clone(),
-            });
+            by_cluster.entry(c).or_default().push(f);
         }
     }
     let mut errors = Vec::new();
     let mut runs = Vec::with_capacity(inventory.clusters.len());
     for c in &inventory.clusters {
-        let mut members = Vec::with_capacity(c.nodes.len());
-        for n in &c.nodes {
-            match node_record(n) {
-                Ok(m) => members.push(m),
-                Err(e) => errors.push(format!("{} (cluster {}): {e}", n.name, c.name)),
-            }
-        }
-        let Some(collected_at) = members.iter().map(|m| m.collected_at).max() else {
-            continue;
-        };
-        let mut findings = by_cluster.remove(c.name.as_str()).unwrap_or_default();
-        findings.sort();
-        runs.push(RunRecord {
-            cluster: c.name.clone(),
-            collected_at,
-            members,
-            findings,
-        });
+        let mine = by_cluster.remove(c.name.as_str()).unwrap_or_default();
+        let (run, errs) = run_of(c, mine);
+        errors.extend(errs);
+        runs.extend(run);
     }
     (runs, errors)
+}
+
+/// One cluster as a run, with the check's findings about it; `None` when
+/// none of its nodes can be recorded (the errors say why).
+pub fn run_of<'f>(
+    c: &Cluster,
+    findings: impl IntoIterator<Item = &'f Finding>,
+) -> (Option<RunRecord>, Vec<String>) {
+    let mut errors = Vec::new();
+    let mut members = Vec::with_capacity(c.nodes.len());
+    for n in &c.nodes {
+        match node_record(n) {
+            Ok(m) => members.push(m),
+            Err(e) => errors.push(format!("{} (cluster {}): {e}", n.name, c.name)),
+        }
+    }
+    let Some(collected_at) = members.iter().map(|m| m.collected_at).max() else {
+        return (None, errors);
+    };
+    let mut findings: Vec<FindingRecord> = findings
+        .into_iter()
+        .map(|f| FindingRecord {
+            code: f.code.to_string(),
+            severity: f.severity.to_string(),
+            nodes: f.nodes.clone(),
+            title: f.title.clone(),
+        })
+        .collect();
+    findings.sort();
+    let run = RunRecord {
+        cluster: c.name.clone(),
+        collected_at,
+        members,
+        findings,
+    };
+    (Some(run), errors)
 }
 
 /// The recording of a check: `findings` are the check's (every cluster's),
@@ -207,55 +224,114 @@ pub fn recording(
     catalog: Option<CatalogStamp>,
     recorded_at: Timestamp,
 ) -> Recording {
-    let (runs, errors) = runs_of(inventory, findings);
-    let mut notes = Vec::new();
-    if !inventory.loose_nodes.is_empty() {
-        notes.push(format!(
-            "{} node(s) outside a cluster not recorded ({}): the history is kept per cluster; give the cluster's folder, a snapshot or a fleet manifest",
-            inventory.loose_nodes.len(),
-            inventory
-                .loose_nodes
-                .iter()
-                .map(|n| n.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    // KBs per servicing product, to ask the catalog once per pair.
-    let mut per_product: BTreeMap<String, KbSet> = BTreeMap::new();
-    for n in inventory.clusters.iter().flat_map(|c| c.nodes.iter()) {
-        if let Some(p) = k.product_of(&n.os) {
-            per_product
-                .entry(p)
-                .or_default()
-                .extend(n.updates.iter().map(|u| u.kb));
+    RecordingBuilder::of(inventory, findings, k).finish(
+        &inventory.loose_nodes,
+        catalog,
+        recorded_at,
+    )
+}
+
+/// A recording built cluster by cluster, as a streamed check hands them
+/// on (in any order: each comes with its position in the inventory).
+#[derive(Debug, Default)]
+pub struct RecordingBuilder {
+    runs: Vec<(usize, RunRecord)>,
+    errors: Vec<(usize, String)>,
+    cumulative: BTreeMap<u32, Option<String>>,
+    /// The KBs the catalog was asked about, per product.
+    asked: HashMap<String, KbSet>,
+}
+
+impl RecordingBuilder {
+    /// The builder of a whole check: every cluster of the inventory with
+    /// the check's findings (every cluster's).
+    pub fn of(inventory: &Inventory, findings: &[Finding], k: &dyn Knowledge) -> RecordingBuilder {
+        let (runs, errors) = runs_of(inventory, findings);
+        let mut builder = RecordingBuilder::default();
+        for c in &inventory.clusters {
+            builder.add_cumulative(c, k);
         }
+        builder.runs = runs.into_iter().enumerate().collect();
+        builder.errors = errors.into_iter().map(|e| (0, e)).collect();
+        builder
     }
-    let mut cumulative: BTreeMap<u32, Option<String>> = BTreeMap::new();
-    for (product, kbs) in &per_product {
-        for kb in kbs.iter() {
-            if matches!(
-                k.kind(*kb, product),
-                Some(UpdateKind::Cumulative | UpdateKind::MonthlyRollup)
-            ) {
-                let released = k.release_date(*kb).map(|d| d.to_string());
-                let slot = cumulative.entry(kb.number()).or_insert(None);
-                if slot.is_none() {
-                    *slot = released;
+
+    /// Adds the cluster at `position` with the check's findings about it.
+    pub fn add_cluster(
+        &mut self,
+        position: usize,
+        c: &Cluster,
+        findings: &[Finding],
+        k: &dyn Knowledge,
+    ) {
+        let (run, errors) = run_of(c, findings);
+        self.runs.extend(run.map(|r| (position, r)));
+        self.errors
+            .extend(errors.into_iter().map(|e| (position, e)));
+        self.add_cumulative(c, k);
+    }
+
+    /// Notes the cumulative updates (and monthly rollups) among the
+    /// cluster's nodes' updates, asking the catalog once per product and KB.
+    fn add_cumulative(&mut self, c: &Cluster, k: &dyn Knowledge) {
+        for n in &c.nodes {
+            let Some(p) = k.product_of(&n.os) else {
+                continue;
+            };
+            let asked = self.asked.entry(p.clone()).or_default();
+            for u in &n.updates {
+                if !asked.insert(u.kb) {
+                    continue;
+                }
+                if matches!(
+                    k.kind(u.kb, &p),
+                    Some(UpdateKind::Cumulative | UpdateKind::MonthlyRollup)
+                ) {
+                    let released = k.release_date(u.kb).map(|d| d.to_string());
+                    let slot = self.cumulative.entry(u.kb.number()).or_insert(None);
+                    if slot.is_none() {
+                        *slot = released;
+                    }
                 }
             }
         }
     }
-    Recording {
-        recorded_at: recorded_at.as_second(),
-        catalog,
-        runs,
-        cumulative: cumulative
-            .into_iter()
-            .map(|(kb, released)| CumulativeFact { kb, released })
-            .collect(),
-        errors,
-        notes,
+
+    /// The recording: runs and errors in the inventory's order, a note for
+    /// the nodes outside a cluster (not recorded).
+    pub fn finish(
+        mut self,
+        loose_nodes: &[Node],
+        catalog: Option<CatalogStamp>,
+        recorded_at: Timestamp,
+    ) -> Recording {
+        let mut notes = Vec::new();
+        if !loose_nodes.is_empty() {
+            notes.push(format!(
+                "{} node(s) outside a cluster not recorded ({}): the history is kept per cluster; give the cluster's folder, a snapshot or a fleet manifest",
+                loose_nodes.len(),
+                loose_nodes
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        // Stable: a cluster's errors keep their order.
+        self.runs.sort_by_key(|(at, _)| *at);
+        self.errors.sort_by_key(|(at, _)| *at);
+        Recording {
+            recorded_at: recorded_at.as_second(),
+            catalog,
+            runs: self.runs.into_iter().map(|(_, r)| r).collect(),
+            cumulative: self
+                .cumulative
+                .into_iter()
+                .map(|(kb, released)| CumulativeFact { kb, released })
+                .collect(),
+            errors: self.errors.into_iter().map(|(_, e)| e).collect(),
+            notes,
+        }
     }
 }
 

@@ -229,13 +229,22 @@ impl StemHosts {
     ) -> Self {
         let mut by_stem: HashMap<(String, String), Option<String>> = HashMap::new();
         for (path, parsed) in files {
-            let Ok((FileContent::Nodes(list), _)) = parsed else {
-                continue;
+            let one = match parsed {
+                Ok((FileContent::Nodes(list), _)) => match list.as_slice() {
+                    [one] => one,
+                    _ => continue,
+                },
+                Ok((FileContent::NodePieces(pieces), _)) => {
+                    match pieces.iter().flatten().collect::<Vec<_>>().as_slice() {
+                        [one] => *one,
+                        _ => continue,
+                    }
+                }
+                _ => continue,
             };
-            let [one] = list.as_slice() else { continue };
             let Some(name) = &one.name else { continue };
             let entry = by_stem
-                .entry(key(path))
+                .entry(stem_key(path))
                 .or_insert_with(|| Some(name.value.clone()));
             if entry
                 .as_deref()
@@ -249,11 +258,13 @@ impl StemHosts {
 
     /// The host that another file of the same stem names.
     pub(crate) fn host_of(&self, path: &Path) -> Option<&str> {
-        self.by_stem.get(&key(path))?.as_deref()
+        self.by_stem.get(&stem_key(path))?.as_deref()
     }
 }
 
-fn key(path: &Path) -> (String, String) {
+/// A file's folder and its name up to the first dot (lower case): files
+/// that share it are captures of one host.
+pub(crate) fn stem_key(path: &Path) -> (String, String) {
     let dir = path
         .parent()
         .map(|p| p.to_string_lossy().into_owned())

@@ -53,19 +53,15 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<String, IngestError> {
 /// Like [`decode`], taking the buffer: UTF-8 input (the common case for
 /// large files) is checked and normalised in place, without a second buffer.
 pub fn decode_owned(mut bytes: Vec<u8>, path: &str) -> Result<String, IngestError> {
-    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
-    };
-    let maybe_utf8 = bytes.len() > bom
-        && !bytes.starts_with(b"\xFF\xFE")
-        && !bytes.starts_with(b"\xFE\xFF")
-        && (bom == 3 || (sniff_utf16(&bytes).is_none() && ascii_then_utf16le(&bytes).is_none()));
-    match std::str::from_utf8(bytes.get(bom..).unwrap_or(&[])) {
-        Ok(text) if maybe_utf8 => check_text(text, path)?,
+    let bom = utf8_bom(&bytes);
+    match (
+        bom,
+        std::str::from_utf8(bytes.get(bom.unwrap_or(0)..).unwrap_or(&[])),
+    ) {
+        (Some(_), Ok(text)) => check_text(text, path)?,
         _ => return decode(&bytes, path),
     }
+    let bom = bom.unwrap_or(0);
     bytes.drain(..bom);
     normalize_in_place(&mut bytes);
     // Only ASCII bytes and whole multi-byte sequences were replaced, so this
@@ -74,8 +70,25 @@ pub fn decode_owned(mut bytes: Vec<u8>, path: &str) -> Result<String, IngestErro
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
+/// Whether `bytes` (a whole file, or its start) is to be read as UTF-8 if
+/// it is valid UTF-8: the length of its UTF-8 byte-order mark (0 without
+/// one), or `None` when it is UTF-16 (by its mark or its byte pattern) or
+/// empty.
+pub(crate) fn utf8_bom(bytes: &[u8]) -> Option<usize> {
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let maybe_utf8 = bytes.len() > bom
+        && !bytes.starts_with(b"\xFF\xFE")
+        && !bytes.starts_with(b"\xFE\xFF")
+        && (bom == 3 || (sniff_utf16(bytes).is_none() && ascii_then_utf16le(bytes).is_none()));
+    maybe_utf8.then_some(bom)
+}
+
 /// [`normalize`] inside the buffer: the output is never longer than the input.
-fn normalize_in_place(b: &mut Vec<u8>) {
+pub(crate) fn normalize_in_place(b: &mut Vec<u8>) {
     if memchr::memchr3(b'\r', 0xC2, 0xE2, b).is_none() {
         return;
     }
@@ -315,54 +328,77 @@ fn check_text(text: &str, path: &str) -> Result<(), IngestError> {
             format!("text, found binary data (a NUL byte at offset {at})"),
         ));
     }
-    let mut controls = 0usize;
-    let mut replacements = 0usize;
-    let mut chars = 0usize;
-    let bytes = text.as_bytes();
-    // Counting over bytes is enough for control characters (ASCII) and fast;
-    // replacement characters are looked for only when the text is not ASCII.
-    // Branch-free so that it vectorizes: this runs over every input byte.
-    // Counting in u8 lanes over 255-byte chunks cannot overflow.
-    for chunk in bytes.chunks(255) {
-        let n = chunk.iter().fold(0u8, |acc, &b| {
-            let allowed = (b == b'\t')
-                | (b == b'\n')
-                | (b == b'\r')
-                | (b == 0x0c)
-                | (b == 0x1a)
-                | (b == 0x1b);
-            acc.wrapping_add(u8::from((b < 0x20) & !allowed))
-        });
-        controls += usize::from(n);
-    }
-    if !text.is_ascii() {
-        for c in text.chars() {
-            chars += 1;
-            if c == '\u{FFFD}' {
-                replacements += 1;
-            }
+    let mut stats = TextStats::default();
+    stats.add(text);
+    stats.verdict(path)
+}
+
+/// What [`check_text`] counts in a text: added up piece by piece for a
+/// file read in pieces (which are cut between characters).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TextStats {
+    controls: usize,
+    replacements: usize,
+    chars: usize,
+}
+
+impl TextStats {
+    pub(crate) fn add(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        // Counting over bytes is enough for control characters (ASCII) and
+        // fast; replacement characters are looked for only when the text is
+        // not ASCII. Branch-free so that it vectorizes: this runs over every
+        // input byte. Counting in u8 lanes over 255-byte chunks cannot
+        // overflow.
+        for chunk in bytes.chunks(255) {
+            let n = chunk.iter().fold(0u8, |acc, &b| {
+                let allowed = (b == b'\t')
+                    | (b == b'\n')
+                    | (b == b'\r')
+                    | (b == 0x0c)
+                    | (b == 0x1a)
+                    | (b == 0x1b);
+                acc.wrapping_add(u8::from((b < 0x20) & !allowed))
+            });
+            self.controls += usize::from(n);
         }
-    } else {
-        chars = bytes.len();
+        if !text.is_ascii() {
+            for c in text.chars() {
+                self.chars += 1;
+                if c == '\u{FFFD}' {
+                    self.replacements += 1;
+                }
+            }
+        } else {
+            self.chars += bytes.len();
+        }
     }
-    let limit = 4 + chars / 200;
-    if controls > limit {
-        return Err(IngestError::new(
-            path,
-            0,
-            format!("text, found binary data ({controls} control characters)"),
-        ));
+
+    /// Whether the text counted is text (see [`check_text`]).
+    pub(crate) fn verdict(&self, path: &str) -> Result<(), IngestError> {
+        let limit = 4 + self.chars / 200;
+        if self.controls > limit {
+            return Err(IngestError::new(
+                path,
+                0,
+                format!(
+                    "text, found binary data ({} control characters)",
+                    self.controls
+                ),
+            ));
+        }
+        if self.replacements > limit {
+            return Err(IngestError::new(
+                path,
+                0,
+                format!(
+                    "text in UTF-8, UTF-16 or a Windows code page, found {} undecodable byte sequences",
+                    self.replacements
+                ),
+            ));
+        }
+        Ok(())
     }
-    if replacements > limit {
-        return Err(IngestError::new(
-            path,
-            0,
-            format!(
-                "text in UTF-8, UTF-16 or a Windows code page, found {replacements} undecodable byte sequences"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 fn line_of(text: &str, byte: usize) -> u32 {

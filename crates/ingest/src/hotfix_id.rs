@@ -86,7 +86,9 @@ fn ends_file_inside(t: &Text, line: u32, id: &str) -> bool {
         && !id.is_empty()
         && text.trim_end().ends_with(id)
         && usize::try_from(line).ok()
-            == Some(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1)
+            == Some(
+                memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1 + t.line_offset as usize,
+            )
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@
 
 use crate::consistency::{MergeLog, StemHosts};
 use crate::formats::{self, FileContent, NodeFacts, Text};
+use crate::stream::{Hold, Loader, Prefetch};
 use crate::updates::UpdateIndex;
 use crate::{IngestError, IngestWarning, decode};
 use lockstep_model::input_file::{self, Origin};
@@ -99,37 +100,50 @@ pub fn load_paths(paths: &[PathBuf]) -> LoadOutcome {
     load_paths_with(paths, &LoadOptions::default())
 }
 
-/// Reads files and directories into one inventory.
+/// Reads files and directories into one inventory (the stream of
+/// [`crate::stream`], every cluster held).
 pub fn load_paths_with(paths: &[PathBuf], opts: &LoadOptions) -> LoadOutcome {
-    let mut out = LoadOutcome::default();
-    // Files named one by one (`fleet/*.json`) are parsed in parallel first;
-    // what they yield is recorded and merged below, in argument order.
-    let parsed: Vec<Option<Result<(FileContent, &'static str), IngestError>>> = paths
+    let mut clusters = Vec::new();
+    let streamed =
+        crate::stream::stream_paths_with(paths, opts, Hold::All, &mut |_, c| clusters.push(c));
+    LoadOutcome {
+        inventory: Inventory {
+            clusters,
+            loose_nodes: streamed.loose_nodes,
+        },
+        errors: streamed.errors,
+        warnings: streamed.warnings,
+        files: streamed.files,
+        log: MergeLog::default(),
+    }
+}
+
+/// Reads files and directories into `loader`, in argument order.
+pub(crate) fn load_into(paths: &[PathBuf], loader: &mut Loader<'_>) {
+    let opts = loader.opts;
+    // Files named one by one (`fleet/*.json`) are read and parsed in
+    // parallel ahead of the loop, a batch at a time; what they yield is
+    // merged below, in argument order.
+    let named: Vec<Option<&Path>> = paths
         .par_iter()
         .map(|p| match std::fs::metadata(p) {
-            Ok(m) if !m.is_dir() && !is_toml(p) => Some(read_file(p, opts, Origin::Named)),
+            Ok(m) if !m.is_dir() && !is_toml(p) => Some(p.as_path()),
             _ => None,
         })
         .collect();
-    let hosts = StemHosts::learn(
-        paths
-            .iter()
-            .zip(&parsed)
-            .filter_map(|(p, r)| Some((p.as_path(), r.as_ref()?))),
-    );
-    // Loose nodes are only added below; clusters also by directories and
-    // manifests, which the cluster index catches up with.
+    let mut prefetch = Prefetch::new(named.clone(), Origin::Named, &opts);
+    let hosts = stem_hosts(&named, &mut prefetch);
+    // Loose nodes are only added below.
     let mut loose_index = NameIndex::default();
-    let mut cluster_index = NameIndex::default();
-    for (p, parsed) in paths.iter().zip(parsed) {
+    for (i, p) in paths.iter().enumerate() {
         let shown = p.display().to_string();
         match std::fs::metadata(p) {
-            Err(e) => out.errors.push(IngestError::new(
+            Err(e) => loader.out.errors.push(IngestError::new(
                 shown,
                 0,
                 format!("a readable file or directory, found an error: {e}"),
             )),
-            Ok(m) if m.is_dir() => load_dir(p, opts, &mut out),
+            Ok(m) if m.is_dir() => load_dir(p, loader),
             Ok(_) if is_toml(p) => {
                 match input_file::read(p, opts.max_input_size, Origin::Named)
                     .map_err(|e| e.expected())
@@ -139,48 +153,56 @@ pub fn load_paths_with(paths: &[PathBuf], opts: &LoadOptions) -> LoadOutcome {
                         })
                     }) {
                     Ok(text) if crate::manifest::is_manifest(p, &text) => {
-                        crate::manifest::load_manifest(p, &text, opts, &mut out)
+                        crate::manifest::load_manifest(p, &text, loader)
                     }
-                    Ok(_) => out.errors.push(IngestError::new(
+                    Ok(_) => loader.out.errors.push(IngestError::new(
                         shown,
                         0,
                         "a fleet manifest: a UTF-8 TOML file with [[cluster]] tables",
                     )),
-                    Err(expected) => out.errors.push(IngestError::new(shown, 0, expected)),
+                    Err(expected) => loader.out.errors.push(IngestError::new(shown, 0, expected)),
                 }
             }
             Ok(_) => {
-                let mut loose = Vec::new();
+                let mut loose = LooseNodes {
+                    list: std::mem::take(&mut loader.out.inventory.loose_nodes),
+                    index: &mut loose_index,
+                    later: Vec::new(),
+                };
                 let mut csv = Vec::new();
-                let content = match parsed {
+                let content = match prefetch.take(i) {
                     Some(Ok((content, format))) => {
-                        out.files.push((shown.clone(), format));
+                        loader.out.files.push((shown.clone(), format));
                         Some((content, format))
                     }
                     Some(Err(e)) => {
-                        out.errors.push(e);
+                        loader.out.errors.push(e);
                         None
                     }
                     // It was not a plain file a moment ago.
-                    None => read_one(p, opts, &mut out),
+                    None => read_one(p, &opts, &mut loader.out),
                 };
                 match content {
                     Some((FileContent::Clusters(cs), _)) => {
                         for c in cs {
-                            let clusters = &mut out.inventory.clusters;
-                            merge_cluster_indexed(clusters, &mut cluster_index, c, &mut out.log);
+                            loader.clusters.add(c, &mut loader.out.log);
                         }
                     }
                     Some((other, format)) => {
                         let owner = hosts.host_of(p);
-                        absorb(other, &shown, format, owner, &mut loose, &mut csv, &mut out);
+                        absorb(other, &shown, format, owner, &mut loose, &mut csv, loader);
                     }
                     None => {}
                 }
-                for n in loose {
-                    let list = &mut out.inventory.loose_nodes;
-                    merge_into_indexed(list, &mut loose_index, n, &mut out.log);
+                let LooseNodes {
+                    mut list,
+                    index,
+                    later,
+                } = loose;
+                for n in later {
+                    merge_into_indexed(&mut list, index, n, &mut loader.out.log);
                 }
+                loader.out.inventory.loose_nodes = list;
                 if !csv.is_empty() {
                     let mut c = Cluster {
                         name: stem_name(p),
@@ -188,39 +210,55 @@ pub fn load_paths_with(paths: &[PathBuf], opts: &LoadOptions) -> LoadOutcome {
                         ..Cluster::default()
                     };
                     attach_csv(&mut c, csv, &shown);
-                    let clusters = &mut out.inventory.clusters;
-                    merge_cluster_indexed(clusters, &mut cluster_index, c, &mut out.log);
+                    loader.clusters.add(c, &mut loader.out.log);
                 }
             }
         }
     }
-    out.warnings = std::mem::take(&mut out.log.warnings);
-    // Parsers and merges grow update lists by pushing; a fleet holds
-    // millions of updates, so give back the unused capacity (in place).
-    // Cluster and node names are identifiers every report, plan and message
-    // shows: one line each, no terminal or bidi control (no Windows name
-    // has one; a folder name can).
-    for c in &mut out.inventory.clusters {
-        one_line_name(&mut c.name);
-        for n in &mut c.nodes {
-            one_line_node(n);
-            fill_collected_at(n);
-        }
-    }
-    for n in &mut out.inventory.loose_nodes {
-        one_line_node(n);
-        fill_collected_at(n);
-    }
-    out
 }
 
-fn one_line_name(name: &mut String) {
+/// Which host a file's stem names ([`StemHosts`]), learnt from the files
+/// that share their folder and stem with another (only those can name a
+/// host for another file); they are read now.
+fn stem_hosts(paths: &[Option<&Path>], prefetch: &mut Prefetch<'_>) -> StemHosts {
+    let mut count: HashMap<(String, String), usize> = HashMap::new();
+    for p in paths.iter().flatten() {
+        *count.entry(crate::consistency::stem_key(p)).or_default() += 1;
+    }
+    let shared: Vec<usize> = paths
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let key = crate::consistency::stem_key((*p)?);
+            (count.get(&key).copied().unwrap_or(0) > 1).then_some(i)
+        })
+        .collect();
+    if shared.is_empty() {
+        return StemHosts::default();
+    }
+    prefetch.read_now(&shared);
+    StemHosts::learn(
+        shared
+            .iter()
+            .filter_map(|&i| Some((paths[i]?, prefetch.peek(i)?)))
+            .collect::<Vec<_>>()
+            .into_iter(),
+    )
+}
+
+/// Cluster and node names are identifiers every report, plan and message
+/// shows: one line each, no terminal or bidi control (no Windows name has
+/// one; a folder name can).
+pub(crate) fn one_line_name(name: &mut String) {
     if let std::borrow::Cow::Owned(clean) = lockstep_model::term::one_line(name) {
         *name = clean;
     }
 }
 
-fn one_line_node(n: &mut Node) {
+/// A node as the inventory holds it: names on one line; parsers and merges
+/// grow update lists by pushing, and a fleet holds millions of updates, so
+/// the unused capacity is given back (in place).
+pub(crate) fn one_line_node(n: &mut Node) {
     one_line_name(&mut n.name);
     if let Some(c) = &mut n.cluster {
         one_line_name(c);
@@ -230,7 +268,7 @@ fn one_line_node(n: &mut Node) {
 
 /// A node whose inputs do not say when they were collected (every format
 /// but the snapshot) gets the newest modification time of its files.
-fn fill_collected_at(n: &mut Node) {
+pub(crate) fn fill_collected_at(n: &mut Node) {
     if n.collected_at.is_some() {
         return;
     }
@@ -247,10 +285,12 @@ fn fill_collected_at(n: &mut Node) {
 }
 
 /// Reads a directory as one cluster. The files are read and parsed in
-/// parallel (each on its own: nothing is shared but the result), then
-/// merged one after the other in sorted file order, so the inventory and the
-/// order of errors do not depend on the number of threads or on timing.
-fn load_dir(dir: &Path, opts: &LoadOptions, out: &mut LoadOutcome) {
+/// parallel, a batch at a time (each on its own: nothing is shared but the
+/// result), then merged one after the other in sorted file order, so the
+/// inventory and the order of errors do not depend on the number of
+/// threads or on timing. Snapshots in it bring their own clusters, handed
+/// on as each file is merged.
+fn load_dir(dir: &Path, loader: &mut Loader<'_>) {
     let name = dir
         .canonicalize()
         .ok()
@@ -263,45 +303,42 @@ fn load_dir(dir: &Path, opts: &LoadOptions, out: &mut LoadOutcome) {
         source: Some(SourceRef::new(shown.as_str(), 0)),
         ..Cluster::default()
     };
-    let files = crate::walk::Walk::files_of(dir, out);
-    let parsed: Vec<Result<(FileContent, &'static str), IngestError>> = files
-        .par_iter()
-        .map(|(path, _)| read_file(path, opts, Origin::Found))
-        .collect();
-    let hosts = StemHosts::learn(files.iter().map(|(p, _)| p.as_path()).zip(&parsed));
+    let files = crate::walk::Walk::files_of(dir, &mut loader.out);
+    let paths: Vec<Option<&Path>> = files.iter().map(|(p, _)| Some(p.as_path())).collect();
+    let mut prefetch = Prefetch::new(paths.clone(), Origin::Found, &loader.opts);
+    let hosts = stem_hosts(&paths, &mut prefetch);
     let mut nodes = Vec::new();
     let mut csv = Vec::new();
-    let mut cluster_index = NameIndex::default();
-    for ((path, node_dir), result) in files.iter().zip(parsed) {
+    for (i, (path, node_dir)) in files.iter().enumerate() {
         let shown = path.display().to_string();
-        let (content, format) = match result {
-            Ok((content, format)) => {
-                out.files.push((shown.clone(), format));
+        let (content, format) = match prefetch.take(i) {
+            Some(Ok((content, format))) => {
+                loader.out.files.push((shown.clone(), format));
                 (content, format)
             }
-            Err(e) => {
-                out.errors.push(e);
+            Some(Err(e)) => {
+                loader.out.errors.push(e);
                 continue;
             }
+            None => continue,
         };
         match content {
             // A directory of snapshots is a fleet: thousands of clusters,
-            // found by name through the index rather than a search.
+            // each handed on as its file is merged.
             FileContent::Clusters(cs) => {
                 for c in cs {
-                    let clusters = &mut out.inventory.clusters;
-                    merge_cluster_indexed(clusters, &mut cluster_index, c, &mut out.log);
+                    loader.clusters.add(c, &mut loader.out.log);
                 }
             }
             other => {
                 let owner = node_dir.as_deref().or_else(|| hosts.host_of(path));
-                absorb(other, &shown, format, owner, &mut nodes, &mut csv, out);
+                absorb(other, &shown, format, owner, &mut nodes, &mut csv, loader);
             }
         }
     }
     let mut node_index = NameIndex::default();
     for n in nodes {
-        merge_into_indexed(&mut cluster.nodes, &mut node_index, n, &mut out.log);
+        merge_into_indexed(&mut cluster.nodes, &mut node_index, n, &mut loader.out.log);
     }
     if !csv.is_empty() {
         attach_csv(&mut cluster, csv, &shown);
@@ -312,7 +349,7 @@ fn load_dir(dir: &Path, opts: &LoadOptions, out: &mut LoadOutcome) {
         }
     }
     if !cluster.nodes.is_empty() || cluster.protection.csv_states.is_some() {
-        merge_cluster(&mut out.inventory.clusters, cluster, &mut out.log);
+        loader.clusters.add(cluster, &mut loader.out.log);
     }
 }
 
@@ -352,12 +389,18 @@ thread_local! {
 
 /// Reads, decodes, detects and parses one file. The file's bytes become its
 /// text in place (UTF-8) and the buffer is kept for the next file once the
-/// text is parsed.
+/// text is parsed; a large run of systeminfo captures is read in pieces
+/// ([`crate::large`]).
 pub(crate) fn read_file(
     path: &Path,
     opts: &LoadOptions,
     origin: Origin,
 ) -> Result<(FileContent, &'static str), IngestError> {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() >= crate::large::PIECES_FROM)
+        && let Some(read) = crate::large::read_in_pieces(path, opts, origin)
+    {
+        return read;
+    }
     let shown = path.display().to_string();
     let mut bytes = READ_BUFFER.take();
     bytes.clear();
@@ -453,32 +496,88 @@ fn stem_name(path: &Path) -> String {
 
 /// Takes what one file (read as `format`) yields: its nodes into `nodes`
 /// (named by their content, else `owner`, else the file name), its
-/// clusters into the inventory, its CSV states into `csv`; the errors and
-/// warnings of its lines into `out`.
+/// clusters to the loader's clusters, its CSV states into `csv`; the
+/// errors and warnings of its lines into the loader's outcome.
 pub(crate) fn absorb(
     content: FileContent,
     path: &str,
     format: &str,
     owner: Option<&str>,
-    nodes: &mut Vec<Node>,
+    nodes: &mut dyn Nodes,
     csv: &mut Vec<CsvNodeState>,
-    out: &mut LoadOutcome,
+    loader: &mut Loader<'_>,
 ) {
+    let out = &mut loader.out;
     out.log.file_read(path, format);
     match content {
         FileContent::Nodes(list) => {
+            nodes.reserve(list.len());
             for mut facts in list {
                 out.errors.append(&mut facts.errors);
                 out.log.warnings.append(&mut facts.warnings);
                 nodes.push(named_node(facts, path, owner));
             }
         }
+        FileContent::NodePieces(pieces) => {
+            nodes.reserve(pieces.iter().map(Vec::len).sum());
+            for piece in pieces {
+                for mut facts in piece {
+                    out.errors.append(&mut facts.errors);
+                    out.log.warnings.append(&mut facts.warnings);
+                    nodes.push(named_node(facts, path, owner));
+                }
+            }
+        }
         FileContent::Clusters(cs) => {
             for c in cs {
-                merge_cluster(&mut out.inventory.clusters, c, &mut out.log);
+                loader.clusters.add(c, &mut out.log);
             }
         }
         FileContent::CsvStates(states) => csv.extend(states),
+    }
+}
+
+/// Where [`absorb`] puts a file's nodes, in order; they are merged by
+/// name afterwards.
+pub(crate) trait Nodes {
+    fn push(&mut self, node: Node);
+    /// Room for `n` more.
+    fn reserve(&mut self, n: usize);
+}
+
+impl Nodes for Vec<Node> {
+    fn push(&mut self, node: Node) {
+        Vec::push(self, node)
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.reserve_exact(n)
+    }
+}
+
+/// The nodes outside a cluster as named files bring them: a node with a
+/// new name is added at once, one named like a node already there waits
+/// in `later` to be merged into it (after the file's errors and warnings,
+/// as if every node of the file were merged after them). A run of
+/// thousands of captures so becomes the list without a second list of it.
+struct LooseNodes<'i> {
+    list: Vec<Node>,
+    index: &'i mut NameIndex,
+    later: Vec<Node>,
+}
+
+impl Nodes for LooseNodes<'_> {
+    fn push(&mut self, node: Node) {
+        match self.index.find(&self.list, node_name, &node.name) {
+            Some(_) => self.later.push(node),
+            None => self.list.push(node),
+        }
+    }
+
+    fn reserve(&mut self, n: usize) {
+        if self.list.capacity() - self.list.len() < n {
+            self.list.reserve_exact(n.max(self.list.len() / 2));
+        }
     }
 }
 
@@ -511,14 +610,19 @@ fn same_name(a: &str, b: &str) -> bool {
 /// merged into or appended, never removed or renamed), so the index catches
 /// up with what was appended since it last looked, whoever appended it.
 #[derive(Default)]
-struct NameIndex {
+pub(crate) struct NameIndex {
     by_lower: HashMap<String, Vec<usize>>,
     indexed: usize,
 }
 
 impl NameIndex {
     /// Position of the first element of `list` named like `name`.
-    fn find<T>(&mut self, list: &[T], name_of: fn(&T) -> &str, name: &str) -> Option<usize> {
+    pub(crate) fn find<T>(
+        &mut self,
+        list: &[T],
+        name_of: fn(&T) -> &str,
+        name: &str,
+    ) -> Option<usize> {
         for (i, x) in list.iter().enumerate().skip(self.indexed) {
             self.by_lower
                 .entry(name_of(x).to_lowercase())
@@ -534,23 +638,8 @@ impl NameIndex {
     }
 }
 
-fn cluster_name(c: &Cluster) -> &str {
-    &c.name
-}
-
 fn node_name(n: &Node) -> &str {
     &n.name
-}
-
-/// [`merge_cluster`] through an index of `clusters`.
-fn merge_cluster_indexed(
-    clusters: &mut Vec<Cluster>,
-    index: &mut NameIndex,
-    c: Cluster,
-    log: &mut MergeLog,
-) {
-    let at = index.find(clusters, cluster_name, &c.name);
-    merge_cluster_at(clusters, at, c, log);
 }
 
 /// [`merge_into`] through an index of `list`.
@@ -711,22 +800,9 @@ pub(crate) fn attach_csv(cluster: &mut Cluster, states: Vec<CsvNodeState>, path:
     }
 }
 
-pub(crate) fn merge_cluster(clusters: &mut Vec<Cluster>, c: Cluster, log: &mut MergeLog) {
-    let at = clusters.iter().position(|x| same_name(&x.name, &c.name));
-    merge_cluster_at(clusters, at, c, log);
-}
-
-/// Merges `c` into the cluster at `at` (the one with its name), or adds it.
-fn merge_cluster_at(
-    clusters: &mut Vec<Cluster>,
-    at: Option<usize>,
-    c: Cluster,
-    log: &mut MergeLog,
-) {
-    let Some(existing) = at.and_then(|i| clusters.get_mut(i)) else {
-        clusters.push(c);
-        return;
-    };
+/// Merges `c` into `existing`, the cluster of the same name: what
+/// `existing` lacks is filled from `c`, nodes are merged by name.
+pub(crate) fn merge_cluster_into(existing: &mut Cluster, c: Cluster, log: &mut MergeLog) {
     let Cluster {
         name: _,
         source,

@@ -30,14 +30,12 @@
 //! that makes drift reports lie). Unknown keys are rejected.
 
 use crate::IngestError;
-use crate::load::{
-    LoadOptions, LoadOutcome, absorb, attach_csv, merge_cluster, merge_into, read_file, record,
-};
+use crate::load::{LoadOptions, LoadOutcome, absorb, attach_csv, merge_into, record};
+use crate::stream::{Loader, Prefetch};
 use lockstep_model::input_file::Origin;
 use lockstep_model::inventory::AdminFacts;
 use lockstep_model::units::{parse_bytes, parse_witness};
 use lockstep_model::{Cluster, SourceRef};
-use rayon::prelude::*;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -81,10 +79,12 @@ pub fn is_manifest(path: &Path, text: &str) -> bool {
         && text.lines().any(|l| l.trim() == "[[cluster]]")
 }
 
-/// Reads the manifest's clusters into `out`; every problem is an error in
-/// `out.errors` and the other entries are still read.
-pub fn load_manifest(path: &Path, text: &str, opts: &LoadOptions, out: &mut LoadOutcome) {
+/// Reads the manifest's clusters into `loader`, each handed on after its
+/// entry; every problem is an error in the loader's outcome and the other
+/// entries are still read.
+pub(crate) fn load_manifest(path: &Path, text: &str, loader: &mut Loader<'_>) {
     let shown = path.display().to_string();
+    let opts = loader.opts;
     let manifest: Manifest = match toml::from_str(text) {
         Ok(m) => m,
         Err(e) => {
@@ -98,7 +98,7 @@ pub fn load_manifest(path: &Path, text: &str, opts: &LoadOptions, out: &mut Load
                         + 1
                 })
                 .unwrap_or(0);
-            out.errors.push(IngestError::new(
+            loader.out.errors.push(IngestError::new(
                 shown,
                 line,
                 format!("a fleet manifest ([[cluster]] with name, files, [[cluster.node]] name and files): {}", e.message()),
@@ -107,9 +107,10 @@ pub fn load_manifest(path: &Path, text: &str, opts: &LoadOptions, out: &mut Load
         }
     };
     let base = path.parent().unwrap_or(Path::new("."));
-    // Every file is read and parsed in parallel first, then taken in the
-    // order the loop below visits them (cluster files, then each node's), so
-    // files, errors and merges come out as if read one after the other.
+    // Files are read and parsed in parallel ahead of the loop, a batch at
+    // a time, and taken in the order the loop below visits them (cluster
+    // files, then each node's), so files, errors and merges come out as if
+    // read one after the other.
     let all: Vec<Result<PathBuf, IngestError>> = manifest
         .cluster
         .iter()
@@ -118,48 +119,57 @@ pub fn load_manifest(path: &Path, text: &str, opts: &LoadOptions, out: &mut Load
                 .iter()
                 .chain(e.node.iter().flat_map(|n| n.files.iter()))
         })
-        .map(|f| inside(base, f, opts))
+        .map(|f| inside(base, f, &opts))
         .collect();
-    let mut parsed = all
-        .par_iter()
-        .map(|p| match p {
-            Ok(p) => read_file(p, opts, Origin::Found),
-            Err(e) => Err(e.clone()),
-        })
-        .collect::<Vec<_>>()
-        .into_iter();
+    let mut prefetch = Prefetch::new(
+        all.iter()
+            .map(|p| p.as_ref().ok().map(PathBuf::as_path))
+            .collect(),
+        Origin::Found,
+        &opts,
+    );
+    let mut next = 0;
+    let mut parsed = || {
+        let i = next;
+        next += 1;
+        match all.get(i)? {
+            Ok(_) => prefetch.take(i),
+            Err(e) => Some(Err(e.clone())),
+        }
+    };
     for entry in manifest.cluster {
         let mut cluster = Cluster {
             name: entry.name.clone(),
             source: Some(SourceRef::new(shown.as_str(), 0)),
-            admin: admin_facts(&entry, text, &shown, out),
+            admin: admin_facts(&entry, text, &shown, &mut loader.out),
             ..Cluster::default()
         };
         let mut csv = Vec::new();
         let mut loose = Vec::new();
         for f in &entry.files {
             let p = base.join(f);
-            if let Some((content, format)) = parsed.next().and_then(|r| record(&p, r, out)) {
+            if let Some((content, format)) = parsed().and_then(|r| record(&p, r, &mut loader.out)) {
                 let file = p.display().to_string();
-                absorb(content, &file, format, None, &mut loose, &mut csv, out);
+                absorb(content, &file, format, None, &mut loose, &mut csv, loader);
             }
         }
         for n in loose {
-            merge_into(&mut cluster.nodes, n, &mut out.log);
+            merge_into(&mut cluster.nodes, n, &mut loader.out.log);
         }
         for node in &entry.node {
             for f in &node.files {
                 let p = base.join(f);
                 let file = p.display().to_string();
-                let Some((content, format)) = parsed.next().and_then(|r| record(&p, r, out)) else {
+                let Some((content, format)) = parsed().and_then(|r| record(&p, r, &mut loader.out))
+                else {
                     continue;
                 };
                 let mut nodes = Vec::new();
                 let owner = Some(node.name.as_str());
-                absorb(content, &file, format, owner, &mut nodes, &mut csv, out);
+                absorb(content, &file, format, owner, &mut nodes, &mut csv, loader);
                 for n in nodes {
                     if !n.name.eq_ignore_ascii_case(&node.name) {
-                        out.errors.push(IngestError::new(
+                        loader.out.errors.push(IngestError::new(
                             file.clone(),
                             n.name_source.as_ref().map(|s| s.line).unwrap_or(0),
                             format!(
@@ -169,7 +179,7 @@ pub fn load_manifest(path: &Path, text: &str, opts: &LoadOptions, out: &mut Load
                         ));
                         continue;
                     }
-                    merge_into(&mut cluster.nodes, n, &mut out.log);
+                    merge_into(&mut cluster.nodes, n, &mut loader.out.log);
                 }
             }
         }
@@ -179,7 +189,7 @@ pub fn load_manifest(path: &Path, text: &str, opts: &LoadOptions, out: &mut Load
         for n in &mut cluster.nodes {
             n.cluster = Some(cluster.name.clone());
         }
-        merge_cluster(&mut out.inventory.clusters, cluster, &mut out.log);
+        loader.clusters.add(cluster, &mut loader.out.log);
     }
 }
 

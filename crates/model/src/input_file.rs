@@ -140,6 +140,26 @@ pub fn read_into(
     origin: Origin,
     buf: &mut Vec<u8>,
 ) -> Result<(), ReadError> {
+    let (file, size) = open_checked(path, limit, origin)?;
+    let start = buf.len();
+    if let Some(size) = size {
+        buf.reserve(usize::try_from(size).unwrap_or(0));
+    }
+    file.take(limit.saturating_add(1)).read_to_end(buf)?;
+    if (buf.len() - start) as u64 > limit {
+        return Err(ReadError::TooLarge { limit, size: None });
+    }
+    Ok(())
+}
+
+/// The file opened for reading after the checks of [`read_into`], with its
+/// size when it is a regular file. Reading more than `limit` bytes from it
+/// is the caller's [`ReadError::TooLarge`].
+pub fn open_checked(
+    path: &Path,
+    limit: u64,
+    origin: Origin,
+) -> Result<(std::fs::File, Option<u64>), ReadError> {
     let file = open(path, origin)?;
     let meta = file.metadata()?;
     let ft = meta.file_type();
@@ -152,15 +172,7 @@ pub fn read_into(
             size: Some(meta.len()),
         });
     }
-    let start = buf.len();
-    if ft.is_file() {
-        buf.reserve(usize::try_from(meta.len()).unwrap_or(0));
-    }
-    file.take(limit.saturating_add(1)).read_to_end(buf)?;
-    if (buf.len() - start) as u64 > limit {
-        return Err(ReadError::TooLarge { limit, size: None });
-    }
-    Ok(())
+    Ok((file, ft.is_file().then_some(meta.len())))
 }
 
 /// The file's bytes (see [`read_into`]).

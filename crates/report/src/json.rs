@@ -30,14 +30,9 @@ fn field(w: &mut dyn Write, first: bool, name: &str, value: &impl Serialize) -> 
     Ok(())
 }
 
-fn array<T: Serialize + Sync>(
-    w: &mut (dyn Write + Send),
-    name: &str,
-    items: &[T],
-) -> io::Result<()> {
-    w.write_all(b",")?;
-    serde_json::to_writer(&mut *w, name)?;
-    w.write_all(b":[")?;
+/// The elements of a long array, separated by `,` (rendered in parallel
+/// parts).
+fn items<T: Serialize + Sync>(w: &mut (dyn Write + Send), items: &[T]) -> io::Result<()> {
     crate::parts::write_parts(w, items, ITEMS_PER_PART, |part, first| {
         let mut buf = sized_buffer();
         for (i, item) in part.iter().enumerate() {
@@ -48,8 +43,7 @@ fn array<T: Serialize + Sync>(
         }
         note_size(buf.len());
         Ok(buf)
-    })?;
-    w.write_all(b"]")
+    })
 }
 
 /// Streams the whole JSON report (one line, then a newline) to `w`.
@@ -116,11 +110,31 @@ pub fn write_cluster(w: &mut dyn Write, part: &[u8], first: bool) -> io::Result<
 /// `report.clusters` is not read (it is empty when the clusters were
 /// streamed).
 pub fn write_tail(w: &mut (dyn Write + Send), report: &CheckReport) -> io::Result<()> {
+    write_tail_start(w, report)?;
+    items(w, &report.findings)?;
+    write_tail_end(w)
+}
+
+/// What [`write_tail`] writes before the first finding (`report.findings`
+/// is not read): the findings then follow as [`finding_json`] writes them,
+/// separated by `,`, and [`write_tail_end`] closes the report.
+pub fn write_tail_start(w: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
     w.write_all(b"]")?;
     field(w, false, "loose_nodes", &report.loose_nodes)?;
     field(w, false, "companion_chains", &report.companion_chains)?;
-    array(w, "findings", &report.findings)?;
-    w.write_all(b"}\n")
+    w.write_all(b",\"findings\":[")
+}
+
+/// One finding as an element of the `findings` array.
+pub fn finding_json(f: &lockstep_check::Finding) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    serde_json::to_writer(&mut buf, f)?;
+    Ok(buf)
+}
+
+/// The end of the report after the last finding.
+pub fn write_tail_end(w: &mut dyn Write) -> io::Result<()> {
+    w.write_all(b"]}\n")
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod markup;
 pub mod metrics;
 pub mod parts;
 pub mod posture;
+pub mod spill;
 pub mod text;
 
 pub use history_html::render_history_html;

@@ -121,6 +121,28 @@ fn family(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} gauge");
 }
 
+/// The check's findings counted by code and severity (what the metrics
+/// file says of them), gathered as a streamed check hands them on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingCounts(BTreeMap<(String, String), usize>);
+
+impl FindingCounts {
+    pub fn of<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Self {
+        let mut counts = FindingCounts::default();
+        for f in findings {
+            counts.add(f);
+        }
+        counts
+    }
+
+    pub fn add(&mut self, f: &Finding) {
+        *self
+            .0
+            .entry((f.code.to_string(), f.severity.to_string()))
+            .or_default() += 1;
+    }
+}
+
 /// The whole file. `clusters` in any order (sorted here by name); `loose`
 /// are the nodes outside a cluster (their `cluster` label is empty).
 pub fn render_metrics(
@@ -128,7 +150,7 @@ pub fn render_metrics(
     catalog: CatalogMetrics,
     clusters: &[ClusterMetrics],
     loose: &[NodeMetrics],
-    findings: &[Finding],
+    findings: &FindingCounts,
 ) -> String {
     let mut sorted: Vec<&ClusterMetrics> = clusters.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -259,18 +281,12 @@ pub fn render_metrics(
             }
         }
     }
-    let mut by_code: BTreeMap<(&str, String), usize> = BTreeMap::new();
-    for f in findings {
-        *by_code
-            .entry((f.code.as_str(), f.severity.to_string()))
-            .or_default() += 1;
-    }
     family(
         &mut out,
         "lockstep_findings",
         "Findings of the check, by code and severity.",
     );
-    for ((code, sev), n) in by_code {
+    for ((code, sev), n) in &findings.0 {
         let _ = writeln!(
             out,
             "lockstep_findings{{code=\"{}\",severity=\"{sev}\"}} {n}",
@@ -298,7 +314,13 @@ mod tests {
             }],
             out_of_step_since: Some(1_699_000_000),
         };
-        let text = render_metrics(1_700_000_100, CatalogMetrics::default(), &[c], &[], &[]);
+        let text = render_metrics(
+            1_700_000_100,
+            CatalogMetrics::default(),
+            &[c],
+            &[],
+            &FindingCounts::default(),
+        );
         assert!(
             text.contains(
                 "lockstep_cluster_drift_updates{cluster=\"HV\\\"CLU\\n1\",class=\"missing\"} 1\n"

@@ -85,18 +85,7 @@ pub fn write_tail(
     report: &CheckReport,
     o: TextOptions,
 ) -> io::Result<()> {
-    let mut out = String::new();
-    if !report.loose_nodes.is_empty() {
-        let _ = writeln!(out, "\n{}", paint("Nodes outside a cluster", "1", o));
-        posture_section(&mut out, &report.loose_nodes, o);
-    }
-    let _ = writeln!(
-        out,
-        "\n{} ({})",
-        paint("Findings", "1", o),
-        report.findings.len()
-    );
-    w.write_all(terminal_safe(out, o).as_bytes())?;
+    write_findings_head(w, &report.loose_nodes, report.findings.len(), o)?;
     crate::parts::write_parts(w, &report.findings, FINDINGS_PER_PART, |fs, _| {
         let mut s = String::new();
         for f in fs {
@@ -105,12 +94,46 @@ pub fn write_tail(
         Ok(terminal_safe(s, o).into_bytes())
     })?;
     let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+    write_totals(
+        w,
+        [
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Info),
+        ],
+    )
+}
+
+/// The tail up to the first finding: the nodes outside a cluster and the
+/// findings' heading with their number.
+pub fn write_findings_head(
+    w: &mut dyn Write,
+    loose_nodes: &[lockstep_check::posture::NodePosture],
+    findings: usize,
+    o: TextOptions,
+) -> io::Result<()> {
+    let mut out = String::new();
+    if !loose_nodes.is_empty() {
+        let _ = writeln!(out, "\n{}", paint("Nodes outside a cluster", "1", o));
+        posture_section(&mut out, loose_nodes, o);
+    }
+    let _ = writeln!(out, "\n{} ({findings})", paint("Findings", "1", o));
+    w.write_all(terminal_safe(out, o).as_bytes())
+}
+
+/// One finding as the report writes it (terminal-safe): findings written
+/// one after the other in their order make the report's list.
+pub fn finding_bytes(f: &Finding, o: TextOptions) -> Vec<u8> {
+    let mut s = String::new();
+    finding_text(&mut s, f, o);
+    terminal_safe(s, o).into_bytes()
+}
+
+/// The last line: how many errors, warnings and infos.
+pub fn write_totals(w: &mut dyn Write, [errors, warnings, infos]: [usize; 3]) -> io::Result<()> {
     writeln!(
         w,
-        "\n{} error(s), {} warning(s), {} info",
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Info)
+        "\n{errors} error(s), {warnings} warning(s), {infos} info"
     )
 }
 

@@ -27,6 +27,9 @@ pub struct Text {
     /// The path as given by the user, for messages and evidence.
     pub path: Arc<str>,
     pub text: String,
+    /// How many lines of the file come before `text` (0 but for a piece of
+    /// a large file read in pieces): its first line is line `line_offset + 1`.
+    pub line_offset: u32,
 }
 
 impl Text {
@@ -34,6 +37,7 @@ impl Text {
         Self {
             path: path.into(),
             text: text.into(),
+            line_offset: 0,
         }
     }
     pub fn at(&self, line: u32) -> SourceRef {
@@ -64,6 +68,10 @@ pub struct NodeFacts {
 #[derive(Debug, Clone)]
 pub enum FileContent {
     Nodes(Vec<NodeFacts>),
+    /// The nodes of a large file read in pieces (a run of `systeminfo`
+    /// captures, see the loader), each piece's apart and in order: taken a
+    /// piece at a time, so that they are never held twice over.
+    NodePieces(Vec<Vec<NodeFacts>>),
     /// Whole clusters, from a lockstep snapshot.
     Clusters(Vec<Cluster>),
     /// Cluster-wide `Get-ClusterSharedVolumeState` records (each names its node).

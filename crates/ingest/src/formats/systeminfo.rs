@@ -90,8 +90,10 @@ struct Entry<'a> {
 }
 
 #[derive(Debug)]
-struct Field<'a> {
+pub(crate) struct Field<'a> {
     line: u32,
+    /// Byte offset of its line in the text.
+    at: usize,
     value: &'a str,
     entries: Vec<Entry<'a>>,
     /// Continuation lines indented deeper than the entries (network cards).
@@ -242,15 +244,69 @@ fn value_column(text: &str) -> Option<usize> {
         .map(|(c, _)| *c)
 }
 
+/// Where a run of captures is split into records: what the text said so
+/// far, for a text fed in pieces ([`feed_records`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Records {
+    /// The value column of the whole text (from its first lines).
+    value_col: Option<usize>,
+    /// The line of the first field, for the error when no record is found.
+    first_line: Option<u32>,
+    /// Whether a record was found.
+    found: bool,
+}
+
+impl Records {
+    /// Splitting `start`, the text or its first piece (at least its first
+    /// 80 lines).
+    pub(crate) fn new(start: &str) -> Records {
+        Records {
+            value_col: value_column(start),
+            first_line: None,
+            found: false,
+        }
+    }
+
+    /// `None` when a record was found, else the line of the first field
+    /// (the error's line; 0 when there is none).
+    pub(crate) fn missing(&self) -> Option<u32> {
+        (!self.found).then_some(self.first_line.unwrap_or(0))
+    }
+}
+
 /// Feeds the fields of `text` to `record` one capture at a time: the fields
 /// of a record and the index of its OS version field. Only one record's
 /// fields are held at once, so memory stays flat on large concatenations.
-fn for_each_record<'a>(text: &'a str, mut record: impl FnMut(&[Field<'a>], usize)) -> Option<u32> {
-    let value_col = value_column(text);
+fn for_each_record<'a>(text: &'a str, record: impl FnMut(&[Field<'a>], usize)) -> Option<u32> {
+    let mut records = Records::new(text);
+    feed_records(text, 0, false, &mut records, record);
+    records.missing()
+}
+
+/// [`for_each_record`] on a piece of a text whose lines are numbered from
+/// `line0 + 1`. With `more` (the text goes on after this piece, which ends
+/// with a line end), the last record may go on too: it is not fed, and the
+/// byte offset where it starts is returned; the caller feeds the text from
+/// there again with the next piece. Without `more`, everything is fed and
+/// the length of the piece is returned.
+pub(crate) fn feed_records<'a>(
+    text: &'a str,
+    line0: u32,
+    more: bool,
+    records: &mut Records,
+    mut record: impl FnMut(&[Field<'a>], usize),
+) -> usize {
+    let value_col = records.value_col;
     let mut buf: Vec<Field> = Vec::new();
     let mut anchor: Option<usize> = None;
-    let mut first_line = None;
+    let mut start = 0usize;
     for (n, l) in lines(text) {
+        let at = start;
+        start += l.len() + 1;
+        if text.as_bytes().get(at + l.len()) == Some(&b'\r') {
+            start += 1;
+        }
+        let n = n.saturating_add(line0);
         let indent = indent_len(l);
         let Some(rest) = l.get(indent..).map(str::trim_end).filter(|r| !r.is_empty()) else {
             continue;
@@ -260,13 +316,14 @@ fn for_each_record<'a>(text: &'a str, mut record: impl FnMut(&[Field<'a>], usize
             let Some(value) = field_value(l, value_col) else {
                 continue;
             };
-            first_line.get_or_insert(n);
+            records.first_line.get_or_insert(n);
             if parse_os_version(value).is_some() {
                 let cur = buf.len();
                 if let Some(a) = anchor {
                     // The previous capture ends where this one's host name
                     // and OS name fields begin.
                     let boundary = cur.saturating_sub(2).max(a + 1);
+                    records.found = true;
                     record(buf.get(..boundary).unwrap_or(&[]), a);
                     buf.drain(..boundary.min(buf.len()));
                 }
@@ -274,6 +331,7 @@ fn for_each_record<'a>(text: &'a str, mut record: impl FnMut(&[Field<'a>], usize
             }
             buf.push(Field {
                 line: n,
+                at,
                 value,
                 entries: Vec::new(),
                 nested: false,
@@ -292,14 +350,15 @@ fn for_each_record<'a>(text: &'a str, mut record: impl FnMut(&[Field<'a>], usize
             }
         }
     }
-    match anchor {
-        Some(a) => {
-            record(&buf, a);
-            None
-        }
-        // No OS version anywhere: report where the fields started.
-        None => Some(first_line.unwrap_or(0)),
+    if more {
+        // The fields held belong to the record that may go on.
+        return buf.first().map_or(text.len(), |f| f.at);
     }
+    if let Some(a) = anchor {
+        records.found = true;
+        record(&buf, a);
+    }
+    text.len()
 }
 
 fn detect(text: &str) -> bool {
@@ -326,13 +385,32 @@ fn parse(t: &Text) -> Result<FileContent, IngestError> {
         nodes.push(record_to_node(t, fields, o))
     });
     if let Some(line) = missing {
-        return Err(IngestError::new(
-            t.path.as_ref(),
-            line,
-            "a systeminfo OS version line such as \"OS Version:  10.0.20348 N/A Build 20348\"",
-        ));
+        return Err(no_record(t, line));
     }
     Ok(FileContent::Nodes(nodes))
+}
+
+/// The error for a text without a capture.
+pub(crate) fn no_record(t: &Text, line: u32) -> IngestError {
+    IngestError::new(
+        t.path.as_ref(),
+        line,
+        "a systeminfo OS version line such as \"OS Version:  10.0.20348 N/A Build 20348\"",
+    )
+}
+
+/// Parses a piece of a large capture read in pieces (see
+/// [`feed_records`]): its records' nodes into `nodes`; returns the byte
+/// offset of the text to feed again with the next piece.
+pub(crate) fn parse_piece(
+    t: &Text,
+    more: bool,
+    records: &mut Records,
+    nodes: &mut Vec<NodeFacts>,
+) -> usize {
+    feed_records(&t.text, t.line_offset, more, records, |fields, o| {
+        nodes.push(record_to_node(t, fields, o))
+    })
 }
 
 fn record_to_node(t: &Text, f: &[Field], o: usize) -> NodeFacts {
@@ -398,6 +476,8 @@ fn record_to_node(t: &Text, f: &[Field], o: usize) -> NodeFacts {
         node.domain = Some(Sourced::new(d.value.to_string(), at(d.line)));
     }
     if let Some((_, h)) = hotfix {
+        // Exactly as many as listed: a run of captures holds millions.
+        facts.node.updates.reserve_exact(h.entries.len());
         add_entries(&mut facts, t, h.entries.iter().map(|e| (e.line, e.text)));
         facts
             .warnings
