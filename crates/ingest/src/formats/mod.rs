@@ -9,6 +9,7 @@ pub mod fltmc;
 pub mod mppreference;
 pub mod mpstatus;
 pub mod products;
+pub mod qfe;
 pub mod snapshot;
 
 use lockstep_model::protection::CsvNodeState;
