@@ -1,17 +1,21 @@
-//! Fleet manifests (TOML) on arbitrary text: clusters, nodes and file lists
-//! are read or refused with the line; paths that leave the manifest's folder
-//! are refused (the files named mostly do not exist: errors, not panics).
+//! Fleet manifests (TOML) on arbitrary text: recognised by content or not,
+//! clusters, nodes and file lists read or refused with the line; paths that
+//! leave the manifest's folder are refused (the files named mostly do not
+//! exist: errors, not panics).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lockstep_ingest::manifest::{is_manifest, load_manifest};
-use lockstep_ingest::{LoadOptions, LoadOutcome};
-use std::path::Path;
+use lockstep_ingest::formats::manifest_line;
+use lockstep_ingest::load_paths;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let path = Path::new("/nonexistent-lockstep-fuzz/fleet.toml");
-    let _ = is_manifest(path, &text);
-    let mut out = LoadOutcome::default();
-    load_manifest(path, &text, &LoadOptions::default(), &mut out);
+    let _ = manifest_line(&text);
+    // The loader reads manifests from files: one per fuzzing process.
+    let dir = std::env::temp_dir().join(format!("lockstep-fuzz-manifest-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("fleet.toml");
+    if std::fs::write(&path, data).is_ok() {
+        let _ = load_paths(&[path]);
+    }
 });

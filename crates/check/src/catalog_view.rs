@@ -85,7 +85,7 @@ impl Knowledge for CatalogView {
     fn product_of(&self, os: &OsInfo) -> Option<String> {
         // The servicing name even when the catalog lacks the product: the
         // known-issues database may still know it.
-        crate::sources::product_of_os(os)
+        crate::node_product::product_of_os(os)
     }
     fn kb_known(&self, kb: KbId) -> bool {
         self.catalog.update(kb).is_some()

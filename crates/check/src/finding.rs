@@ -39,9 +39,49 @@ impl std::str::FromStr for Severity {
 /// One fact behind a finding, with where it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
+    /// The capture, and the line when the fact has one. A line of 0 means
+    /// the whole capture (an update absent from a node's list, a capture
+    /// without a Defender section): the report leaves the line out rather
+    /// than claim one.
+    #[serde(with = "evidence_source")]
     pub source: SourceRef,
     /// What this source says, e.g. "KB2616676 installed 9/20/2011".
     pub note: String,
+}
+
+/// [`Evidence::source`] as `{"file", "line"}` with `line` only when the
+/// fact has one (schema `evidenceSource`).
+mod evidence_source {
+    use lockstep_model::SourceRef;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize)]
+    struct Out<'a> {
+        file: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        line: Option<u32>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct In {
+        file: String,
+        #[serde(default)]
+        line: u32,
+    }
+
+    pub fn serialize<S: Serializer>(source: &SourceRef, s: S) -> Result<S::Ok, S::Error> {
+        Out {
+            file: &source.file,
+            line: (source.line > 0).then_some(source.line),
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SourceRef, D::Error> {
+        let In { file, line } = In::deserialize(d)?;
+        Ok(SourceRef::new(file, line))
+    }
 }
 
 /// What to do about a finding: prose, and commands an admin can paste.
@@ -159,4 +199,31 @@ pub struct Finding {
     /// What the prose names, one entry each (which KB, which exclusion).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Item>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Evidence claims a line only when it has one, and reads back as it was.
+    #[test]
+    fn evidence_without_a_line_leaves_it_out() {
+        let absent = Evidence {
+            source: SourceRef::new("HV03.systeminfo.txt", 0),
+            note: "KB2607712 not listed on HV03".into(),
+        };
+        let read = Evidence {
+            source: SourceRef::new("HV01.systeminfo.txt", 42),
+            note: "KB2607712 installed on HV01".into(),
+        };
+        let json = serde_json::to_string(&[&absent, &read]).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"source":{"file":"HV03.systeminfo.txt"},"note":"KB2607712 not listed on HV03"},{"source":{"file":"HV01.systeminfo.txt","line":42},"note":"KB2607712 installed on HV01"}]"#
+        );
+        let back: Vec<Evidence> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, [absent, read]);
+        let unknown = r#"{"source":{"file":"a","line":1,"column":2},"note":"n"}"#;
+        assert!(serde_json::from_str::<Evidence>(unknown).is_err());
+    }
 }

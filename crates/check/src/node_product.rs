@@ -5,7 +5,18 @@
 //! its installed updates are published for, and says which it did.
 
 use crate::knowledge::Knowledge;
-use lockstep_model::Node;
+use lockstep_model::{Node, OsInfo};
+
+/// The servicing product of a node, as the catalog names products.
+pub fn product_of_os(os: &OsInfo) -> Option<String> {
+    let caption = os
+        .caption
+        .as_ref()
+        .map(|c| c.value.as_str())
+        .or(os.installation_type.as_deref());
+    let build = os.build()?;
+    lockstep_model::windows::product_for(caption, build, os.service_pack.as_deref())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeProduct {

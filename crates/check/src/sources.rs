@@ -9,21 +9,11 @@
 //!   source, carries the database's verdict for the node's product.
 
 use crate::knowledge::{EdgeInfo, EdgeVerdict, Knowledge, UpdateKind, VerdictKind};
+use crate::node_product::product_of_os;
 use jiff::civil::Date;
 use lockstep_catalog::known_issues::{KnownIssues, VerdictKind as KiVerdict, product_matches};
 use lockstep_model::{KbId, OsInfo, WinVersion};
 use std::collections::HashMap;
-
-/// The servicing product of a node, as the catalog names products.
-pub fn product_of_os(os: &OsInfo) -> Option<String> {
-    let caption = os
-        .caption
-        .as_ref()
-        .map(|c| c.value.as_str())
-        .or(os.installation_type.as_deref());
-    let build = os.build()?;
-    lockstep_model::windows::product_for(caption, build, os.service_pack.as_deref())
-}
 
 /// No catalog loaded.
 pub struct NoCatalog;

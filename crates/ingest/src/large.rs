@@ -18,7 +18,7 @@
 use crate::IngestError;
 use crate::decode::{self, TextStats};
 use crate::formats::{FileContent, NodeFacts, Text, systeminfo};
-use crate::load::LoadOptions;
+use crate::outcome::LoadOptions;
 use lockstep_model::input_file::{self, Origin};
 use std::io::Read;
 use std::path::Path;

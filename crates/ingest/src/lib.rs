@@ -25,6 +25,8 @@ pub mod hotfix_id;
 mod large;
 pub mod load;
 pub mod manifest;
+mod merge;
+mod outcome;
 pub mod stream;
 mod updates;
 pub mod util;

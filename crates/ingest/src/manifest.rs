@@ -1,6 +1,7 @@
 //! Fleet manifests: a TOML file naming clusters, their nodes and each node's
 //! inventory files, for fleets whose captures are not laid out one folder
-//! per cluster.
+//! per cluster. A manifest is recognised by its content, like every input
+//! (a `[[cluster]]` table; `*.toml` is the convention, not the rule).
 //!
 //! ```toml
 //! [[cluster]]
@@ -30,7 +31,9 @@
 //! that makes drift reports lie). Unknown keys are rejected.
 
 use crate::IngestError;
-use crate::load::{LoadOptions, LoadOutcome, absorb, attach_csv, merge_into, record};
+use crate::formats::Text;
+use crate::merge::{absorb, attach_csv, merge_into};
+use crate::outcome::{LoadOptions, LoadOutcome, record};
 use crate::stream::{Loader, Prefetch};
 use lockstep_model::input_file::Origin;
 use lockstep_model::inventory::AdminFacts;
@@ -72,11 +75,28 @@ struct NodeEntry {
     files: Vec<PathBuf>,
 }
 
-/// Whether `text` looks like a fleet manifest (a TOML file with `[[cluster]]`).
-pub fn is_manifest(path: &Path, text: &str) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
-        && text.lines().any(|l| l.trim() == "[[cluster]]")
+/// The error for a `.toml` file that is neither inventory output nor a
+/// fleet manifest: TOML's own error and line, or the first line of a TOML
+/// file without a `[[cluster]]` table.
+pub(crate) fn not_a_manifest(text: &Text) -> IngestError {
+    const EXPECTED: &str = "a fleet manifest (TOML with [[cluster]] tables)";
+    match toml::from_str::<toml::Table>(&text.text) {
+        Err(e) => IngestError::new(
+            text.path.as_ref(),
+            e.span().map_or(0, |s| line_at(&text.text, s.start)),
+            EXPECTED,
+        )
+        .found(e.message()),
+        Ok(_) => {
+            let first = text.text.lines().position(|l| !l.trim().is_empty());
+            IngestError::new(
+                text.path.as_ref(),
+                first.map_or(0, |i| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+                EXPECTED,
+            )
+            .found("TOML without a [[cluster]] table")
+        }
+    }
 }
 
 /// Reads the manifest's clusters into `loader`, each handed on after its
@@ -88,16 +108,7 @@ pub(crate) fn load_manifest(path: &Path, text: &str, loader: &mut Loader<'_>) {
     let manifest: Manifest = match toml::from_str(text) {
         Ok(m) => m,
         Err(e) => {
-            let line = e
-                .span()
-                .map(|s| {
-                    text.as_bytes()[..s.start.min(text.len())]
-                        .iter()
-                        .filter(|b| **b == b'\n')
-                        .count() as u32
-                        + 1
-                })
-                .unwrap_or(0);
+            let line = e.span().map_or(0, |s| line_at(text, s.start));
             loader.out.errors.push(IngestError::new(
                 shown,
                 line,
@@ -150,7 +161,16 @@ pub(crate) fn load_manifest(path: &Path, text: &str, loader: &mut Loader<'_>) {
             let p = base.join(f);
             if let Some((content, format)) = parsed().and_then(|r| record(&p, r, &mut loader.out)) {
                 let file = p.display().to_string();
-                absorb(content, &file, format, None, &mut loose, &mut csv, loader);
+                let clusters = &mut loader.clusters;
+                csv.extend(absorb(
+                    content,
+                    &file,
+                    format,
+                    None,
+                    &mut loose,
+                    &mut loader.out,
+                    &mut |c, log| clusters.add(c, log),
+                ));
             }
         }
         for n in loose {
@@ -166,7 +186,16 @@ pub(crate) fn load_manifest(path: &Path, text: &str, loader: &mut Loader<'_>) {
                 };
                 let mut nodes = Vec::new();
                 let owner = Some(node.name.as_str());
-                absorb(content, &file, format, owner, &mut nodes, &mut csv, loader);
+                let clusters = &mut loader.clusters;
+                csv.extend(absorb(
+                    content,
+                    &file,
+                    format,
+                    owner,
+                    &mut nodes,
+                    &mut loader.out,
+                    &mut |c, log| clusters.add(c, log),
+                ));
                 for n in nodes {
                     if !n.name.eq_ignore_ascii_case(&node.name) {
                         loader.out.errors.push(IngestError::new(

@@ -3,7 +3,7 @@
 //! module documentation).
 
 use crate::IngestError;
-use crate::load::LoadOutcome;
+use crate::outcome::LoadOutcome;
 use lockstep_model::input_file::{self, FileKey, file_key};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -192,10 +192,11 @@ fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
 /// inventory command also uses), written directly: a fleet's report has a
 /// thousand matrices, and a general table engine spent a tenth of the
 /// check on them. Cells are one line; columns are as wide as their widest
-/// cell (counted in characters), so a wide matrix is left to the terminal
-/// to wrap.
+/// cell, measured in terminal cells as comfy-table measures them (a CJK
+/// character takes two, a combining mark none), so a wide matrix is left to
+/// the terminal to wrap.
 fn table<S: AsRef<str>>(out: &mut String, header: &[&str], rows: &[Vec<S>]) {
-    let width = |s: &str| s.chars().count();
+    let width = |s: &str| unicode_width::UnicodeWidthStr::width(s);
     let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -493,6 +494,35 @@ pub fn out_of_step_line(o: &lockstep_history::OutOfStep) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Node and product names in Japanese (two cells a character) and with
+    /// a combining mark (none) line up as comfy-table lines them up, the
+    /// look the tables copy; every line is as wide as the others.
+    #[test]
+    fn tables_measure_display_width_like_comfy_table() {
+        let header = ["Node", "Product", "KBs"];
+        let rows = vec![
+            vec!["ノード01", "Windows Server 2022", "12"],
+            vec!["Cafe\u{301}-HV02", "サーバー 2019", "3"],
+            vec!["HV03", "Windows Server 2016", "0"],
+        ];
+        let mut ours = String::new();
+        table(&mut ours, &header, &rows);
+
+        let mut oracle = comfy_table::Table::new();
+        oracle.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+        oracle.set_header(header);
+        for r in &rows {
+            oracle.add_row(r.clone());
+        }
+        assert_eq!(ours, format!("{oracle}\n"));
+
+        let widths: Vec<usize> = ours
+            .lines()
+            .map(unicode_width::UnicodeWidthStr::width)
+            .collect();
+        assert_eq!(widths, [41; 7], "{ours}");
+    }
 
     const HOSTILE: &str = "HV\u{1b}]0;owned\u{7}01\u{1b}[2J\r\u{9b}31m\tx\u{202E}\n";
 

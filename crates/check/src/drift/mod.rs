@@ -169,6 +169,21 @@ pub fn classify_absent_with(
     )
 }
 
+impl AbsentVerdict {
+    /// A verdict without a chain, a build that covers it or known issues.
+    fn plain(class: DriftClass, product: Option<String>, reason: String) -> AbsentVerdict {
+        AbsentVerdict {
+            class,
+            chain: Vec::new(),
+            covered_by_build: None,
+            product,
+            reason,
+            reason_tail: String::new(),
+            known_issues: Vec::new(),
+        }
+    }
+}
+
 /// [`classify_absent_with`] with the node's product already named (a
 /// cluster's drift classifies many KBs per node).
 fn classify_absent_for(
@@ -180,97 +195,36 @@ fn classify_absent_for(
     cache: &mut EdgeCache,
 ) -> AbsentVerdict {
     if let Some(u) = node.unread("hotfixes") {
-        return AbsentVerdict {
-            class: DriftClass::Unknown,
-            chain: Vec::new(),
-            covered_by_build: None,
-            product,
-            reason: format!(
-                "the installed updates of {} could not be read ({}{})",
-                node.name,
-                u.status.words(),
-                u.message
-                    .as_deref()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            ),
-            reason_tail: String::new(),
-            known_issues: Vec::new(),
-        };
+        let reason = format!(
+            "the installed updates of {} could not be read ({}{})",
+            node.name,
+            u.status.words(),
+            u.message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        );
+        return AbsentVerdict::plain(DriftClass::Unknown, product, reason);
     }
     let Some(product) = product else {
-        return AbsentVerdict {
-            class: DriftClass::Unknown,
-            chain: Vec::new(),
-            covered_by_build: None,
-            product: None,
-            reason_tail: String::new(),
-            reason: format!(
-                "{} cannot be matched to a catalog product ({})",
-                node.name,
-                match (node.os.caption.as_ref(), node.os.version.as_ref()) {
-                    (Some(c), Some(v)) => format!("OS {} version {}", c.value.trim(), v.value),
-                    (Some(c), None) => format!("OS {}, version unknown", c.value.trim()),
-                    (None, Some(v)) => format!("OS version {}", v.value),
-                    (None, None) => "its captures name no OS".to_string(),
-                }
-            ),
-            known_issues: Vec::new(),
-        };
+        let reason = format!(
+            "{} cannot be matched to a catalog product ({})",
+            node.name,
+            match (node.os.caption.as_ref(), node.os.version.as_ref()) {
+                (Some(c), Some(v)) => format!("OS {} version {}", c.value.trim(), v.value),
+                (Some(c), None) => format!("OS {}, version unknown", c.value.trim()),
+                (None, Some(v)) => format!("OS version {}", v.value),
+                (None, None) => "its captures name no OS".to_string(),
+            }
+        );
+        return AbsentVerdict::plain(DriftClass::Unknown, None, reason);
     };
     // An update of a product the OS ships or the node shows (Flash on
     // Windows 10, IE 11 where its package is installed) is judged on that
     // product: absent there, it is missing, not "a different product".
     let product = serviced_product(node, &product, installed, kb, k).unwrap_or(product);
     if let Some(chain) = find_chain(kb, &product, installed, k, cache) {
-        let known_issues: Vec<String> = chain
-            .iter()
-            .filter_map(|e| e.verdict.as_ref().map(|v| v.known_issue.clone()))
-            .collect();
-        let weak = chain.iter().find(|e| {
-            e.disputed.is_some()
-                || e.verdict
-                    .as_ref()
-                    .is_some_and(|v| v.kind == VerdictKind::Incomplete)
-        });
-        let top = chain.last().map(|e| e.newer).unwrap_or(kb);
-        let (class, reason) = match weak {
-            Some(e) => (
-                DriftClass::Suspect,
-                format!(
-                    "covered by {top} only through {} → {}, which {}",
-                    e.newer,
-                    e.older,
-                    match (&e.verdict, &e.disputed) {
-                        (Some(v), _) if v.kind == VerdictKind::Incomplete => format!(
-                            "known issue {} marks incomplete on {product}: {}",
-                            v.known_issue, v.note
-                        ),
-                        (_, Some(d)) => format!("the sources disagree on: {d}"),
-                        _ => "is in doubt".to_string(),
-                    }
-                ),
-            ),
-            None => (DriftClass::Covered, format!("covered by {top}")),
-        };
-        let mut reason_tail = format!(", chain {}", chain_text(&chain));
-        if let Some(v) = chain.iter().find_map(|e| e.verdict.as_ref())
-            && v.kind == VerdictKind::Intended
-        {
-            reason_tail.push_str(&format!(
-                " — supersedence intended on {product} (known issue {}: {})",
-                v.known_issue, v.note
-            ));
-        }
-        return AbsentVerdict {
-            class,
-            chain,
-            covered_by_build: None,
-            product: Some(product),
-            reason,
-            reason_tail,
-            known_issues,
-        };
+        return chain_verdict(kb, product, chain);
     }
     if !k.kb_known(kb) {
         let reason = if k.has_catalog() {
@@ -278,26 +232,11 @@ fn classify_absent_for(
         } else {
             format!("no catalog loaded: whether an installed update covers {kb} cannot be told")
         };
-        return AbsentVerdict {
-            class: DriftClass::Unknown,
-            chain: Vec::new(),
-            covered_by_build: None,
-            product: Some(product),
-            reason,
-            reason_tail: String::new(),
-            known_issues: Vec::new(),
-        };
+        return AbsentVerdict::plain(DriftClass::Unknown, Some(product), reason);
     }
     if !k.published_for(kb, &product) {
-        return AbsentVerdict {
-            class: DriftClass::NotApplicable,
-            chain: Vec::new(),
-            covered_by_build: None,
-            product: Some(product.clone()),
-            reason: format!("{kb} is not published for {product}"),
-            reason_tail: String::new(),
-            known_issues: Vec::new(),
-        };
+        let reason = format!("{kb} is not published for {product}");
+        return AbsentVerdict::plain(DriftClass::NotApplicable, Some(product), reason);
     }
     if let (Some(fixed), Some(version)) = (
         k.fixed_build(kb, &product),
@@ -308,27 +247,69 @@ fn classify_absent_for(
             .filter(|v| v.len() == 4),
     ) && version >= fixed
     {
+        let reason = format!("build {version} is at or past {kb}'s fixed build {fixed}");
         return AbsentVerdict {
-            class: DriftClass::Covered,
-            chain: Vec::new(),
             covered_by_build: Some(BuildCover {
                 fixed_build: fixed,
                 node_version: version,
             }),
-            product: Some(product),
-            reason: format!("build {version} is at or past {kb}'s fixed build {fixed}"),
-            reason_tail: String::new(),
-            known_issues: Vec::new(),
+            ..AbsentVerdict::plain(DriftClass::Covered, Some(product), reason)
         };
     }
+    let reason = format!("no installed update supersedes {kb} on {product}");
+    AbsentVerdict::plain(DriftClass::Missing, Some(product), reason)
+}
+
+/// The verdict on an absent `kb` that `chain` leads from to an installed
+/// update: covered, or suspect when an edge of it is in doubt.
+fn chain_verdict(kb: KbId, product: String, chain: Vec<EdgeInfo>) -> AbsentVerdict {
+    let known_issues: Vec<String> = chain
+        .iter()
+        .filter_map(|e| e.verdict.as_ref().map(|v| v.known_issue.clone()))
+        .collect();
+    let weak = chain.iter().find(|e| {
+        e.disputed.is_some()
+            || e.verdict
+                .as_ref()
+                .is_some_and(|v| v.kind == VerdictKind::Incomplete)
+    });
+    let top = chain.last().map(|e| e.newer).unwrap_or(kb);
+    let (class, reason) = match weak {
+        Some(e) => (
+            DriftClass::Suspect,
+            format!(
+                "covered by {top} only through {} → {}, which {}",
+                e.newer,
+                e.older,
+                match (&e.verdict, &e.disputed) {
+                    (Some(v), _) if v.kind == VerdictKind::Incomplete => format!(
+                        "known issue {} marks incomplete on {product}: {}",
+                        v.known_issue, v.note
+                    ),
+                    (_, Some(d)) => format!("the sources disagree on: {d}"),
+                    _ => "is in doubt".to_string(),
+                }
+            ),
+        ),
+        None => (DriftClass::Covered, format!("covered by {top}")),
+    };
+    let mut reason_tail = format!(", chain {}", chain_text(&chain));
+    if let Some(v) = chain.iter().find_map(|e| e.verdict.as_ref())
+        && v.kind == VerdictKind::Intended
+    {
+        reason_tail.push_str(&format!(
+            " — supersedence intended on {product} (known issue {}: {})",
+            v.known_issue, v.note
+        ));
+    }
     AbsentVerdict {
-        class: DriftClass::Missing,
-        chain: Vec::new(),
+        class,
+        chain,
         covered_by_build: None,
-        product: Some(product.clone()),
-        reason: format!("no installed update supersedes {kb} on {product}"),
-        reason_tail: String::new(),
-        known_issues: Vec::new(),
+        product: Some(product),
+        reason,
+        reason_tail,
+        known_issues,
     }
 }
 

@@ -1,9 +1,13 @@
 //! Unit tests of the audit, and the generated one-test-per-rule-file suite.
 
+use super::needs::display_value;
 use super::*;
+use crate::Severity;
 use lockstep_model::inventory::Witness;
 use lockstep_model::protection::CsvVolume;
+use lockstep_model::protection::{DefenderPreferences, ExclusionList, Section};
 use lockstep_model::{ClusterState, Sourced, VirtualMachine};
+use lockstep_model::{SourceRef, WinVersion};
 
 fn src() -> SourceRef {
     SourceRef::new("t", 1)

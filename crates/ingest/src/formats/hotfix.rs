@@ -22,10 +22,11 @@
 //! Culture dates `a/b/yyyy` are read month-first unless a value in the
 //! same file proves day-first (a first number above 12).
 
+use super::qfe::{self, QfeRow};
 use super::{FileContent, Format, Text};
 use crate::IngestError;
 use crate::hotfix_id;
-use crate::util::{self, JsonDate, Loose, QfeRow, Table, lines};
+use crate::util::{self, JsonDate, Loose, Table, lines};
 use std::borrow::Cow;
 
 pub static FORMAT: Format = Format {
@@ -108,7 +109,7 @@ fn parse(t: &Text) -> Result<FileContent, IngestError> {
             ));
         }
     };
-    Ok(FileContent::Nodes(util::qfe_rows_to_nodes(t, &rows)))
+    Ok(FileContent::Nodes(qfe::qfe_rows_to_nodes(t, &rows)))
 }
 
 /// The CSV header line after blank lines and a `#TYPE` line: (line number,
@@ -258,7 +259,7 @@ fn parse_json(t: &Text) -> Result<FileContent, IngestError> {
             installed_on: r.installed_on.0,
         })
         .collect();
-    Ok(FileContent::Nodes(util::qfe_rows_to_nodes(t, &rows)))
+    Ok(FileContent::Nodes(qfe::qfe_rows_to_nodes(t, &rows)))
 }
 
 fn parse_table(t: &Text) -> Result<Vec<QfeRow<'_>>, IngestError> {
@@ -294,7 +295,7 @@ fn parse_table(t: &Text) -> Result<Vec<QfeRow<'_>>, IngestError> {
     let node = col("Source")
         .or_else(|| col("PSComputerName"))
         .or_else(|| col("CSName"));
-    let columns = util::QfeColumns {
+    let columns = qfe::QfeColumns {
         node,
         hotfix_id: id,
         description: desc,

@@ -9,6 +9,7 @@ pub mod fltmc;
 pub mod mppreference;
 pub mod mpstatus;
 pub mod products;
+pub mod qfe;
 pub mod snapshot;
 
 use lockstep_model::protection::CsvNodeState;
@@ -76,6 +77,10 @@ pub enum FileContent {
     Clusters(Vec<Cluster>),
     /// Cluster-wide `Get-ClusterSharedVolumeState` records (each names its node).
     CsvStates(Vec<CsvNodeState>),
+    /// A fleet manifest's text (the `manifest` module): recognised by its
+    /// content like every input, read by the loader when named as an
+    /// argument.
+    Manifest(String),
 }
 
 pub struct Format {
@@ -107,4 +112,30 @@ pub static FORMATS: &[&Format] = &[
 /// The first format whose `detect` claims the text.
 pub fn detect(text: &str) -> Option<&'static Format> {
     FORMATS.iter().find(|f| (f.detect)(text)).copied()
+}
+
+/// The name files read as fleet manifests are known by.
+pub const MANIFEST: &str = "fleet-manifest";
+
+/// Line (1-based) of the first `[[cluster]]` table header of a fleet
+/// manifest (the `manifest` module), comments and blanks around it allowed;
+/// `None` when the text has none. Asked only of text no format claims, so
+/// inventory output never pays for the scan.
+pub fn manifest_line(text: &str) -> Option<u32> {
+    let header = |l: &str| {
+        let code = l.split('#').next().unwrap_or("");
+        code.split_whitespace().collect::<String>() == "[[cluster]]"
+    };
+    let at = text.lines().position(header)?;
+    Some(u32::try_from(at + 1).unwrap_or(u32::MAX))
+}
+
+/// The error for a fleet manifest where inventory output was expected: in
+/// a folder, or among a manifest's files.
+pub(crate) fn manifest_not_here(path: &str, text: &str) -> crate::IngestError {
+    crate::IngestError::new(
+        path,
+        manifest_line(text).unwrap_or(0),
+        "inventory output, found a fleet manifest (a manifest is read when named as an argument, not from a folder or another manifest)",
+    )
 }

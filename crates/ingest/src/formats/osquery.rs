@@ -7,9 +7,10 @@
 //! distributed API) are out of scope; `osqueryd` result logs carry one
 //! object per line and are read as a sequence of bare objects.
 
+use super::qfe::{self, QfeRow};
 use super::{FileContent, Format, Text};
 use crate::IngestError;
-use crate::util::{self, Loose, QfeRow};
+use crate::util::{self, Loose};
 
 pub static FORMAT: Format = Format {
     name: "osquery-patches",
@@ -76,7 +77,7 @@ fn parse(t: &Text) -> Result<FileContent, IngestError> {
             installed_on: r.installed_on.0,
         })
         .collect();
-    Ok(FileContent::Nodes(util::qfe_rows_to_nodes(t, &rows)))
+    Ok(FileContent::Nodes(qfe::qfe_rows_to_nodes(t, &rows)))
 }
 
 #[cfg(test)]

@@ -17,10 +17,11 @@
 //! lines that are not rows are skipped. `InstalledOn` is `M/d/yyyy` (or a
 //! hex FILETIME on old systems); the node is `CSName` (`Node` in CSV).
 
+use super::qfe::{self, QfeRow};
 use super::{FileContent, Format, Text};
 use crate::IngestError;
 use crate::hotfix_id;
-use crate::util::{self, QfeRow, Table, lines};
+use crate::util::{self, Table, lines};
 use std::borrow::Cow;
 
 pub static FORMAT: Format = Format {
@@ -95,7 +96,7 @@ fn parse(t: &Text) -> Result<FileContent, IngestError> {
             ));
         }
     };
-    Ok(FileContent::Nodes(util::qfe_rows_to_nodes(t, &rows)))
+    Ok(FileContent::Nodes(qfe::qfe_rows_to_nodes(t, &rows)))
 }
 
 fn parse_list(t: &Text) -> Vec<QfeRow<'_>> {
@@ -156,7 +157,7 @@ fn parse_table(t: &Text, header_idx: usize) -> Vec<QfeRow<'_>> {
         col("InstalledOn"),
         col("CSName"),
     );
-    let columns = util::QfeColumns {
+    let columns = qfe::QfeColumns {
         node,
         hotfix_id: id,
         description: desc,
