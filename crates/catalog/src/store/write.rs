@@ -58,7 +58,7 @@ impl Store {
                     "update_documents",
                 ] {
                     c.execute(&format!("DELETE FROM {table} WHERE document_id = ?1"), [id])
-                        .map_err(CatalogError::sqlite(&path))?;
+                        .map_err(CatalogError::sqlite(path))?;
                 }
                 c.execute(
                     "UPDATE documents SET format = ?2, title = ?3, content_hash = ?4, initial_release = ?5,
@@ -73,7 +73,7 @@ impl Store {
                         now
                     ],
                 )
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
                 id
             }
             None => {
@@ -91,7 +91,7 @@ impl Store {
                         now
                     ],
                 )
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
                 c.last_insert_rowid()
             }
         };
@@ -108,23 +108,23 @@ impl Store {
         {
             let mut find_raw = c
                 .prepare_cached("SELECT id, product_id FROM raw_products WHERE name = ?1")
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
             let mut find_product = c
                 .prepare_cached("SELECT id FROM products WHERE name = ?1")
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
             let mut insert_product = c
                 .prepare_cached("INSERT INTO products (name) VALUES (?1)")
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
             let mut insert_raw = c
                 .prepare_cached(
                     "INSERT INTO raw_products (name, product_id, architecture, server_core) VALUES (?1, ?2, ?3, ?4)",
                 )
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
             for raw in &batch.products.names {
                 let id: Option<(i64, i64)> = find_raw
                     .query_row([raw], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
-                    .map_err(CatalogError::sqlite(&path))?;
+                    .map_err(CatalogError::sqlite(path))?;
                 let (id, pid) = match id {
                     Some(ids) => ids,
                     None => {
@@ -132,13 +132,13 @@ impl Store {
                         let pid: Option<i64> = find_product
                             .query_row([&n.servicing_name], |r| r.get(0))
                             .optional()
-                            .map_err(CatalogError::sqlite(&path))?;
+                            .map_err(CatalogError::sqlite(path))?;
                         let pid = match pid {
                             Some(p) => p,
                             None => {
                                 insert_product
                                     .execute([&n.servicing_name])
-                                    .map_err(CatalogError::sqlite(&path))?;
+                                    .map_err(CatalogError::sqlite(path))?;
                                 c.last_insert_rowid()
                             }
                         };
@@ -149,7 +149,7 @@ impl Store {
                                 n.architecture.map(|a| a.as_str()),
                                 n.server_core
                             ])
-                            .map_err(CatalogError::sqlite(&path))?;
+                            .map_err(CatalogError::sqlite(path))?;
                         (c.last_insert_rowid(), pid)
                     }
                 };
@@ -178,7 +178,7 @@ impl Store {
                     "INSERT INTO update_products (kb, raw_product_id, document_id, subtype, fixed_build, restart_required)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
             let mut rows: Vec<_> = batch
                 .fixes
                 .iter()
@@ -194,7 +194,7 @@ impl Store {
                     f.fixed_build.map(|v| v.to_string()),
                     f.restart_required
                 ])
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
             }
         }
         Ok(())
@@ -214,7 +214,7 @@ impl Store {
                 .prepare_cached(
                     "INSERT INTO supersedence (newer, older, raw_product_id, document_id) VALUES (?1, ?2, ?3, ?4)",
                 )
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
             let mut rows: Vec<_> = batch
                 .edges
                 .keys()
@@ -223,7 +223,7 @@ impl Store {
             rows.sort_unstable();
             for (n, o, p) in rows {
                 stmt.execute(params![n, o, p, doc_id])
-                    .map_err(CatalogError::sqlite(&path))?;
+                    .map_err(CatalogError::sqlite(path))?;
             }
         }
         Ok(())
@@ -245,7 +245,7 @@ impl Store {
                     "INSERT INTO cves (kb, product_id, cve, document_id, severity, impact, date_posted)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
             let servicing = |i: u32| servicing_ids.get(i as usize).copied().unwrap_or(0);
             let mut merged: crate::batch::HashMap<(u32, i64, u32), crate::batch::CveFacts> =
                 crate::batch::HashMap::default();
@@ -281,7 +281,7 @@ impl Store {
                     f.impact,
                     date
                 ])
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
             }
         }
         Ok(())
@@ -298,7 +298,7 @@ impl Store {
                     "INSERT INTO update_documents (kb, document_id, title, date_estimate, native, clean, native_date, clean_date)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
             let mut rows: Vec<_> = batch.kbs.iter().collect();
             rows.sort_unstable_by_key(|(kb, _)| **kb);
             for (kb, f) in rows {
@@ -316,7 +316,7 @@ impl Store {
                     listing.and_then(|l| l.native_date).map(|d| d.to_string()),
                     listing.and_then(|l| l.clean_date).map(|d| d.to_string()),
                 ])
-                .map_err(CatalogError::sqlite(&path))?;
+                .map_err(CatalogError::sqlite(path))?;
             }
         }
         Ok(())
