@@ -65,6 +65,7 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
 pub use guard::APPLICATION_ID;
+pub(crate) use load::{LoadedFix, LoadedUpdate};
 pub use schema::SCHEMA_VERSION;
 pub use session::ImportSession;
 
