@@ -7,4 +7,6 @@
 # prints every item over the limits.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The check itself, on small trees that must fail (and pass) as they should.
+python3 scripts/code_shape_test.py
 python3 scripts/code_shape.py
