@@ -4,6 +4,7 @@ on what it should, names the file (and function), and leaves tests, strings
 and comments alone."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -12,8 +13,12 @@ import textwrap
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "code_shape.py")
 
 
+ROOTS = []
+
+
 def tree(files, allow=None):
     root = tempfile.mkdtemp(prefix="code-shape-test-")
+    ROOTS.append(root)
     files = dict(files)
     files.setdefault("crates/a/Cargo.toml", "")
     files.setdefault("src/main.rs", "fn main() {}\n")
@@ -118,6 +123,8 @@ check(
 rc, out = run(tree(cyc, "crates/a/src/p.rs<->crates/a/src/q.rs\n"))
 check("allowlist reason", rc == 1 and "has no reason" in out, out)
 
+for root in ROOTS:
+    shutil.rmtree(root, ignore_errors=True)
 if FAILURES:
     print("\n\n".join(FAILURES), file=sys.stderr)
     print(f"code_shape_test: {len(FAILURES)} failure(s)", file=sys.stderr)
