@@ -65,7 +65,7 @@ impl Output {
         let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
             return Ok(Output::stdout());
         };
-        let shown = crate::cmd::shown(path);
+        let shown = shown(path);
         let link = match std::fs::symlink_metadata(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok(Output {
@@ -143,7 +143,7 @@ impl Output {
                 anyhow::bail!(
                     "the output {} is the input {}: lockstep never writes over what it reads; choose another -o",
                     self.shown(),
-                    crate::cmd::shown(input)
+                    shown(input)
                 );
             }
         }
@@ -154,7 +154,7 @@ impl Output {
     pub fn shown(&self) -> String {
         match &self.target {
             Target::Stdout => "-".into(),
-            Target::Through { path, .. } | Target::Replace { path, .. } => crate::cmd::shown(path),
+            Target::Through { path, .. } | Target::Replace { path, .. } => shown(path),
         }
     }
 
@@ -197,7 +197,7 @@ impl Output {
                 )
             }
             Target::Through { path, .. } => {
-                let shown = crate::cmd::shown(path);
+                let shown = shown(path);
                 let file = std::fs::OpenOptions::new()
                     .write(true)
                     .open(path)
@@ -230,7 +230,7 @@ fn replace<R>(
     existing: Option<&std::fs::Metadata>,
     render: impl FnOnce(&mut (dyn Write + Send)) -> io::Result<R>,
 ) -> anyhow::Result<R> {
-    let shown = crate::cmd::shown(path);
+    let shown = shown(path);
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -311,4 +311,9 @@ macro_rules! say {
     ($($arg:tt)*) => {
         $crate::output::say(&format!($($arg)*))
     };
+}
+
+/// A path for a message: one line, no terminal controls.
+pub fn shown(path: &Path) -> String {
+    lockstep_model::term::one_line(&path.display().to_string()).into_owned()
 }

@@ -5,7 +5,7 @@
 use crate::Global;
 use crate::output::Output;
 use crate::say;
-use lockstep_coverage::experiment::{Config, RunRecord, Start, run_experiment};
+use lockstep_coverage::experiment::{Config, RunRecord, Start, run_experiment_with};
 use lockstep_coverage::generate::{DataCentre, Topology, generate, to_csv, to_json};
 use lockstep_coverage::input::{
     InputErrors, load_edges, load_hosts, load_policy_file, load_snapshot_edges,
@@ -362,9 +362,9 @@ fn run_sim(a: RunArgs) -> anyhow::Result<ExitCode> {
         start_count: a.start_count,
         major_threshold: a.major_threshold,
         threads: a.threads,
-        progress: true,
     };
-    let report = match run_experiment(&net, &policies, &config) {
+    let bar = crate::progress::Bar::new(true, "{msg:20} [{bar:40}] {pos}/{len} runs ({eta} left)");
+    let report = match run_experiment_with(&net, &policies, &config, &bar) {
         Ok(r) => r,
         Err(e) => {
             say!("lockstep: error: {e}");
@@ -379,7 +379,13 @@ fn run_sim(a: RunArgs) -> anyhow::Result<ExitCode> {
         )
         .into_owned(),
         Format::Json => lockstep_model::term::json_safe(render::json(&report)),
-        Format::Html => render::html(&report, Some(&net)),
+        Format::Html => match render::html(&report, Some(&net)) {
+            Ok(page) => page,
+            Err(e) => {
+                say!("lockstep: error: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        },
     };
     output.write(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)

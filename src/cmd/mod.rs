@@ -156,10 +156,8 @@ pub fn output_for(
     Ok(output)
 }
 
-/// A path for a message: one line, no terminal controls.
-pub fn shown(path: &Path) -> String {
-    lockstep_model::term::one_line(&path.display().to_string()).into_owned()
-}
+// Commands name paths in messages with the writer's rule.
+pub use crate::output::shown;
 
 /// `--max-input-size`: bytes, or a number with K, M or G (powers of 1024,
 /// an optional trailing `B` or `iB`).

@@ -6,7 +6,7 @@
 //! warn when it is old (`lockstep catalog update` for current data).
 
 use crate::error::CatalogError;
-use crate::guard::identify;
+use crate::store::guard::identify;
 use crate::store::{SCHEMA_VERSION, Store};
 use rusqlite::{Connection, MAIN_DB};
 use std::path::{Path, PathBuf};
@@ -38,7 +38,7 @@ pub fn open_bundled() -> Result<Store, CatalogError> {
     conn.deserialize_read_exact(MAIN_DB, decoder, size as usize, true)
         .map_err(CatalogError::sqlite(&path))?;
     match identify(&conn, Path::new(BUNDLED_NAME))? {
-        crate::guard::Identity::Catalog(v) if v == SCHEMA_VERSION => {}
+        crate::store::guard::Identity::Catalog(v) if v == SCHEMA_VERSION => {}
         other => {
             return Err(bad(format!(
                 "it is not a catalog of schema {SCHEMA_VERSION} ({other:?}): run scripts/bundle-catalog.sh and rebuild"

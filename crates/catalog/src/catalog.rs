@@ -7,7 +7,7 @@ use crate::error::CatalogError;
 use crate::kind::UpdateKind;
 use crate::models::{ProductUpdate, ServicingModel, ServicingModels, derive_edges};
 use crate::product::Architecture;
-use crate::store::Store;
+use crate::store::{LoadedFix, LoadedUpdate, Store};
 use lockstep_model::{KbId, OsInfo, WinVersion};
 use serde::Serialize;
 use std::collections::{HashSet, VecDeque};
@@ -169,93 +169,19 @@ impl Catalog {
         let mut updates: HashMap<KbId, Update> = HashMap::default();
         updates.reserve(loaded.updates.len());
         for lu in loaded.updates {
-            // "CVE-2023-36696:3 CVE-2023-36011:3" (see the store schema).
-            let cves = lu
-                .cves
-                .as_deref()
-                .unwrap_or("")
-                .split_ascii_whitespace()
-                .map(|w| {
-                    let (id, rank) = w.rsplit_once(':').unwrap_or((w, "0"));
-                    CveRef {
-                        id: id.to_string(),
-                        severity: severity_from_rank(rank.parse().unwrap_or(0)),
-                    }
-                })
-                .collect();
-            updates.insert(
-                KbId(lu.kb),
-                Update {
-                    kb: KbId(lu.kb),
-                    kind: UpdateKind::parse(&lu.kind).unwrap_or(UpdateKind::Other),
-                    release_date: lu.release_date.as_deref().and_then(|d| d.parse().ok()),
-                    release_date_source: lu
-                        .release_date_source
-                        .as_deref()
-                        .and_then(ReleaseDateSource::parse),
-                    release_document: lu.release_document,
-                    kind_note: lu.kind_note,
-                    title: lu.title,
-                    products: Vec::new(),
-                    cves,
-                    max_severity: severity_from_rank(lu.max_severity),
-                },
-            );
+            updates.insert(KbId(lu.kb), update_of(lu));
         }
         let mut per_product: Vec<ProductIndex> = (0..products.len())
             .map(|_| ProductIndex::default())
             .collect();
-        let word = |i: Option<u32>| i.and_then(|i| loaded.words.get(i as usize)).cloned();
-        for fix in &loaded.update_products {
-            let (kb, raw_id, doc) = (fix.kb, fix.raw_product, fix.document);
-            let Some((product, arch)) = raw.get(&raw_id).copied() else {
-                continue;
-            };
-            let Some(u) = updates.get_mut(&KbId(kb)) else {
-                continue;
-            };
-            let i = match u.products.iter().position(|p| p.product == product) {
-                Some(i) => i,
-                None => {
-                    u.products.push(UpdateProduct {
-                        product,
-                        architectures: Vec::new(),
-                        fixed_build: None,
-                        subtype: None,
-                        restart_required: None,
-                        sources: Vec::new(),
-                    });
-                    if let Some(pi) = per_product.get_mut(product.0 as usize) {
-                        pi.updates.push(KbId(kb));
-                    }
-                    u.products.len() - 1
-                }
-            };
-            let Some(p) = u.products.get_mut(i) else {
-                continue;
-            };
-            if let Some(a) = arch
-                && !p.architectures.contains(&a)
-            {
-                p.architectures.push(a);
-            }
-            let fb = fix.fixed_build;
-            p.fixed_build = match (p.fixed_build, fb) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
-            if p.subtype.is_none() {
-                p.subtype = word(fix.subtype);
-            }
-            if p.restart_required.is_none() {
-                p.restart_required = word(fix.restart);
-            }
-            if let Some(pv) = prov(doc)
-                && !p.sources.contains(&pv)
-            {
-                p.sources.push(pv);
-            }
-        }
+        attach_fixes(
+            &loaded.update_products,
+            &loaded.words,
+            &raw,
+            &prov,
+            &mut updates,
+            &mut per_product,
+        );
         for u in updates.values_mut() {
             u.products.sort_by_key(|p| p.product);
             for p in &mut u.products {
@@ -296,27 +222,7 @@ impl Catalog {
             &mut sourced,
             &mut installed_only,
         );
-        for (maps, installed) in [(sourced, false), (installed_only, true)] {
-            for ((product, newer, older), mut sources) in maps {
-                sources.sort();
-                let edge = Edge {
-                    newer,
-                    older,
-                    product,
-                    sources,
-                };
-                let Some(pi) = per_product.get_mut(product.0 as usize) else {
-                    continue;
-                };
-                let (by_older, by_newer) = if installed {
-                    (&mut pi.covered_installed_by, &mut pi.covers_installed)
-                } else {
-                    (&mut pi.superseded_by, &mut pi.supersedes)
-                };
-                by_older.entry(older).or_default().push(edge.clone());
-                by_newer.entry(newer).or_default().push(edge);
-            }
-        }
+        index_edges([(sourced, false), (installed_only, true)], &mut per_product);
         Ok(Catalog {
             products,
             product_index,
@@ -512,6 +418,132 @@ impl Catalog {
         None
     }
 }
+
+/// One `updates` row as the catalog holds it.
+fn update_of(lu: LoadedUpdate) -> Update {
+    // "CVE-2023-36696:3 CVE-2023-36011:3" (see the store schema).
+    let cves = lu
+        .cves
+        .as_deref()
+        .unwrap_or("")
+        .split_ascii_whitespace()
+        .map(|w| {
+            let (id, rank) = w.rsplit_once(':').unwrap_or((w, "0"));
+            CveRef {
+                id: id.to_string(),
+                severity: severity_from_rank(rank.parse().unwrap_or(0)),
+            }
+        })
+        .collect();
+    Update {
+        kb: KbId(lu.kb),
+        kind: UpdateKind::parse(&lu.kind).unwrap_or(UpdateKind::Other),
+        release_date: lu.release_date.as_deref().and_then(|d| d.parse().ok()),
+        release_date_source: lu
+            .release_date_source
+            .as_deref()
+            .and_then(ReleaseDateSource::parse),
+        release_document: lu.release_document,
+        kind_note: lu.kind_note,
+        title: lu.title,
+        products: Vec::new(),
+        cves,
+        max_severity: severity_from_rank(lu.max_severity),
+    }
+}
+
+/// The products each update fixes (`update_products` rows), with their
+/// architectures, fixed build, SubType, restart and sources; and each
+/// product's updates.
+fn attach_fixes(
+    fixes: &[LoadedFix],
+    words: &[String],
+    raw: &HashMap<i64, (ProductId, Option<Architecture>)>,
+    prov: &dyn Fn(i64) -> Option<Provenance>,
+    updates: &mut HashMap<KbId, Update>,
+    per_product: &mut [ProductIndex],
+) {
+    let word = |i: Option<u32>| i.and_then(|i| words.get(i as usize)).cloned();
+    for fix in fixes {
+        let (kb, raw_id, doc) = (fix.kb, fix.raw_product, fix.document);
+        let Some((product, arch)) = raw.get(&raw_id).copied() else {
+            continue;
+        };
+        let Some(u) = updates.get_mut(&KbId(kb)) else {
+            continue;
+        };
+        let i = match u.products.iter().position(|p| p.product == product) {
+            Some(i) => i,
+            None => {
+                u.products.push(UpdateProduct {
+                    product,
+                    architectures: Vec::new(),
+                    fixed_build: None,
+                    subtype: None,
+                    restart_required: None,
+                    sources: Vec::new(),
+                });
+                if let Some(pi) = per_product.get_mut(product.0 as usize) {
+                    pi.updates.push(KbId(kb));
+                }
+                u.products.len() - 1
+            }
+        };
+        let Some(p) = u.products.get_mut(i) else {
+            continue;
+        };
+        if let Some(a) = arch
+            && !p.architectures.contains(&a)
+        {
+            p.architectures.push(a);
+        }
+        let fb = fix.fixed_build;
+        p.fixed_build = match (p.fixed_build, fb) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if p.subtype.is_none() {
+            p.subtype = word(fix.subtype);
+        }
+        if p.restart_required.is_none() {
+            p.restart_required = word(fix.restart);
+        }
+        if let Some(pv) = prov(doc)
+            && !p.sources.contains(&pv)
+        {
+            p.sources.push(pv);
+        }
+    }
+}
+
+/// Edges (one per product, newer, older) into each product's indexes, both
+/// ways; `true` marks the edges that only cover an installed update.
+fn index_edges(maps: [(EdgeSources, bool); 2], per_product: &mut [ProductIndex]) {
+    for (maps, installed) in maps {
+        for ((product, newer, older), mut sources) in maps {
+            sources.sort();
+            let edge = Edge {
+                newer,
+                older,
+                product,
+                sources,
+            };
+            let Some(pi) = per_product.get_mut(product.0 as usize) else {
+                continue;
+            };
+            let (by_older, by_newer) = if installed {
+                (&mut pi.covered_installed_by, &mut pi.covers_installed)
+            } else {
+                (&mut pi.superseded_by, &mut pi.supersedes)
+            };
+            by_older.entry(older).or_default().push(edge.clone());
+            by_newer.entry(newer).or_default().push(edge);
+        }
+    }
+}
+
+/// Supersedence edges by (product, newer, older), with their sources.
+type EdgeSources = std::collections::BTreeMap<(ProductId, KbId, KbId), Vec<Provenance>>;
 
 /// Adds every servicing model's edges to the source edges of the products it
 /// applies to: to `normal`, or to `installed_only` for such rules. An edge a

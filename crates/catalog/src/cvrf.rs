@@ -181,21 +181,190 @@ enum Field {
     RevisionDate,
 }
 
+/// The state of a CVRF XML parse between events: where the reader is and
+/// the vulnerability, threat and remediation being read.
+#[derive(Default)]
+struct XmlState {
+    stack: Vec<String>,
+    field: Option<Field>,
+    tree: ProductTree,
+    product_id: Option<String>,
+    vuln: Option<CvrfVulnerability>,
+    threat: Option<CvrfThreat>,
+    remediation: Option<CvrfRemediation>,
+    root_seen: bool,
+    root_closed: bool,
+    doc_id: Option<String>,
+}
+
+impl XmlState {
+    /// An element opens: which leaf field its text fills, which record it starts.
+    fn start(&mut self, e: &quick_xml::events::BytesStart<'_>, pos: u64) -> Result<(), ParseError> {
+        let local = e.local_name().as_ref().to_string();
+        if self.stack.is_empty() {
+            if local != "cvrfdoc" {
+                return Err(ParseError::at(
+                    pos,
+                    format!(
+                        "expected a CVRF document (root element cvrfdoc), found <{}>",
+                        e.name().as_ref()
+                    ),
+                ));
+            }
+            self.root_seen = true;
+        }
+        let parent = self.stack.last().map(String::as_str);
+        let in_vuln = self.vuln.is_some();
+        let (threat, remediation) = (self.threat.is_some(), self.remediation.is_some());
+        self.field = match local.as_str() {
+            "DocumentTitle" if self.stack.len() == 1 => Some(Field::DocTitle),
+            "ID" if parent == Some("Identification") => Some(Field::DocId),
+            "InitialReleaseDate" if parent == Some("DocumentTracking") => {
+                Some(Field::InitialRelease)
+            }
+            "CurrentReleaseDate" if parent == Some("DocumentTracking") => {
+                Some(Field::CurrentRelease)
+            }
+            "FullProductName" => {
+                self.product_id = attr(e, "ProductID");
+                Some(Field::ProductName)
+            }
+            "CVE" if in_vuln => Some(Field::Cve),
+            "Description" if threat => Some(Field::ThreatDescription),
+            "ProductID" if threat => Some(Field::ThreatProduct),
+            "Description" if remediation => Some(Field::RemDescription),
+            "Supercedence" if remediation => Some(Field::RemSupercedence),
+            "ProductID" if remediation => Some(Field::RemProduct),
+            "RestartRequired" if remediation => Some(Field::RemRestart),
+            "SubType" if remediation => Some(Field::RemSubType),
+            "FixedBuild" if remediation => Some(Field::RemFixedBuild),
+            "Date" if in_vuln && parent == Some("Revision") => Some(Field::RevisionDate),
+            _ => None,
+        };
+        match local.as_str() {
+            "Vulnerability" => self.vuln = Some(CvrfVulnerability::default()),
+            "Threat" if in_vuln => {
+                let kind = match attr(e, "Type").as_deref() {
+                    Some("Impact") => ThreatKind::Impact,
+                    Some("Severity") => ThreatKind::Severity,
+                    _ => ThreatKind::Other,
+                };
+                self.threat = Some(CvrfThreat {
+                    kind,
+                    description: String::new(),
+                    product_ids: Vec::new(),
+                });
+            }
+            "Remediation" if in_vuln => {
+                self.remediation = Some(CvrfRemediation {
+                    vendor_fix: attr(e, "Type").as_deref() == Some("Vendor Fix"),
+                    ..Default::default()
+                })
+            }
+            _ => {}
+        }
+        self.stack.push(local);
+        Ok(())
+    }
+
+    /// A leaf field's text is complete.
+    fn store(&mut self, f: Field, value: String, batch: &mut ImportBatch) {
+        match f {
+            Field::DocTitle => batch.title = non_empty(Some(value)),
+            Field::DocId => self.doc_id = non_empty(Some(value)),
+            Field::InitialRelease => batch.initial_release = parse_iso_date_prefix(&value),
+            Field::CurrentRelease => batch.current_release = non_empty(Some(value)),
+            Field::ProductName => {
+                if let Some(id) = self.product_id.take() {
+                    let name = value.trim();
+                    if !name.is_empty() {
+                        self.tree.ids.entry(id).or_insert_with(|| name.to_string());
+                    }
+                }
+            }
+            Field::Cve => {
+                if let Some(v) = self.vuln.as_mut() {
+                    v.cve = non_empty(Some(value));
+                }
+            }
+            Field::ThreatDescription => {
+                if let Some(t) = self.threat.as_mut() {
+                    t.description = value;
+                }
+            }
+            Field::ThreatProduct => {
+                if let Some(t) = self.threat.as_mut() {
+                    t.product_ids.push(value.trim().to_string());
+                }
+            }
+            Field::RemDescription => {
+                if let Some(r) = self.remediation.as_mut() {
+                    r.description = value;
+                }
+            }
+            Field::RemSupercedence => {
+                if let Some(r) = self.remediation.as_mut() {
+                    r.supercedence = value;
+                }
+            }
+            Field::RemProduct => {
+                if let Some(r) = self.remediation.as_mut() {
+                    r.product_ids.push(value.trim().to_string());
+                }
+            }
+            Field::RemRestart => {
+                if let Some(r) = self.remediation.as_mut() {
+                    r.restart_required = Some(value);
+                }
+            }
+            Field::RemSubType => {
+                if let Some(r) = self.remediation.as_mut() {
+                    r.subtype = Some(value);
+                }
+            }
+            Field::RemFixedBuild => {
+                if let Some(r) = self.remediation.as_mut() {
+                    r.fixed_build = Some(value);
+                }
+            }
+            Field::RevisionDate => {
+                if let (Some(v), Some(d)) = (self.vuln.as_mut(), parse_iso_date_prefix(&value)) {
+                    v.revisions.push(d);
+                }
+            }
+        }
+    }
+
+    /// An element closes: a finished threat, remediation or vulnerability
+    /// is filed.
+    fn end(&mut self, local: &str, batch: &mut ImportBatch) {
+        match local {
+            "Threat" => {
+                if let (Some(t), Some(v)) = (self.threat.take(), self.vuln.as_mut()) {
+                    v.threats.push(t);
+                }
+            }
+            "Remediation" => {
+                if let (Some(r), Some(v)) = (self.remediation.take(), self.vuln.as_mut()) {
+                    v.remediations.push(r);
+                }
+            }
+            "Vulnerability" => {
+                if let Some(v) = self.vuln.take() {
+                    apply_vulnerability(batch, &self.tree, v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Parses a CVRF XML document (either namespace spelling) into `batch`.
 pub(crate) fn parse_xml<R: BufRead>(input: R, batch: &mut ImportBatch) -> Result<(), ParseError> {
     let mut reader = Reader::from_reader(input);
     let mut buf = Vec::new();
-    let mut stack: Vec<String> = Vec::new();
     let mut text = String::new();
-    let mut field: Option<Field> = None;
-    let mut tree = ProductTree::default();
-    let mut product_id: Option<String> = None;
-    let mut vuln: Option<CvrfVulnerability> = None;
-    let mut threat: Option<CvrfThreat> = None;
-    let mut remediation: Option<CvrfRemediation> = None;
-    let mut root_seen = false;
-    let mut root_closed = false;
-    let mut doc_id: Option<String> = None;
+    let mut st = XmlState::default();
 
     loop {
         let pos = reader.buffer_position();
@@ -208,76 +377,15 @@ pub(crate) fn parse_xml<R: BufRead>(input: R, batch: &mut ImportBatch) -> Result
             };
             ParseError::at(reader.error_position(), message)
         })?;
+        let field = st.field;
         match event {
             Event::Start(e) => {
-                let local = e.local_name().as_ref().to_string();
-                if stack.is_empty() {
-                    if local != "cvrfdoc" {
-                        return Err(ParseError::at(
-                            pos,
-                            format!(
-                                "expected a CVRF document (root element cvrfdoc), found <{}>",
-                                e.name().as_ref()
-                            ),
-                        ));
-                    }
-                    root_seen = true;
-                }
-                let parent = stack.last().map(String::as_str);
-                let in_vuln = vuln.is_some();
-                field = match local.as_str() {
-                    "DocumentTitle" if stack.len() == 1 => Some(Field::DocTitle),
-                    "ID" if parent == Some("Identification") => Some(Field::DocId),
-                    "InitialReleaseDate" if parent == Some("DocumentTracking") => {
-                        Some(Field::InitialRelease)
-                    }
-                    "CurrentReleaseDate" if parent == Some("DocumentTracking") => {
-                        Some(Field::CurrentRelease)
-                    }
-                    "FullProductName" => {
-                        product_id = attr(&e, "ProductID");
-                        Some(Field::ProductName)
-                    }
-                    "CVE" if in_vuln => Some(Field::Cve),
-                    "Description" if threat.is_some() => Some(Field::ThreatDescription),
-                    "ProductID" if threat.is_some() => Some(Field::ThreatProduct),
-                    "Description" if remediation.is_some() => Some(Field::RemDescription),
-                    "Supercedence" if remediation.is_some() => Some(Field::RemSupercedence),
-                    "ProductID" if remediation.is_some() => Some(Field::RemProduct),
-                    "RestartRequired" if remediation.is_some() => Some(Field::RemRestart),
-                    "SubType" if remediation.is_some() => Some(Field::RemSubType),
-                    "FixedBuild" if remediation.is_some() => Some(Field::RemFixedBuild),
-                    "Date" if in_vuln && parent == Some("Revision") => Some(Field::RevisionDate),
-                    _ => None,
-                };
-                match local.as_str() {
-                    "Vulnerability" => vuln = Some(CvrfVulnerability::default()),
-                    "Threat" if in_vuln => {
-                        let kind = match attr(&e, "Type").as_deref() {
-                            Some("Impact") => ThreatKind::Impact,
-                            Some("Severity") => ThreatKind::Severity,
-                            _ => ThreatKind::Other,
-                        };
-                        threat = Some(CvrfThreat {
-                            kind,
-                            description: String::new(),
-                            product_ids: Vec::new(),
-                        });
-                    }
-                    "Remediation" if in_vuln => {
-                        remediation = Some(CvrfRemediation {
-                            vendor_fix: attr(&e, "Type").as_deref() == Some("Vendor Fix"),
-                            ..Default::default()
-                        })
-                    }
-                    _ => {}
-                }
+                st.start(&e, pos)?;
                 text.clear();
-                stack.push(local);
             }
             Event::Empty(e) => {
                 // <Description /> and friends carry nothing; nothing to record.
-                if stack.is_empty() {
+                if st.stack.is_empty() {
                     return Err(ParseError::at(
                         pos,
                         "expected a CVRF document, found an empty root element",
@@ -305,98 +413,13 @@ pub(crate) fn parse_xml<R: BufRead>(input: R, batch: &mut ImportBatch) -> Result
             },
             Event::End(e) => {
                 let local = e.local_name().as_ref().to_string();
-                stack.pop();
-                if let Some(f) = field.take() {
-                    let value = std::mem::take(&mut text);
-                    match f {
-                        Field::DocTitle => batch.title = non_empty(Some(value)),
-                        Field::DocId => doc_id = non_empty(Some(value)),
-                        Field::InitialRelease => {
-                            batch.initial_release = parse_iso_date_prefix(&value)
-                        }
-                        Field::CurrentRelease => batch.current_release = non_empty(Some(value)),
-                        Field::ProductName => {
-                            if let Some(id) = product_id.take() {
-                                let name = value.trim();
-                                if !name.is_empty() {
-                                    tree.ids.entry(id).or_insert_with(|| name.to_string());
-                                }
-                            }
-                        }
-                        Field::Cve => {
-                            if let Some(v) = vuln.as_mut() {
-                                v.cve = non_empty(Some(value));
-                            }
-                        }
-                        Field::ThreatDescription => {
-                            if let Some(t) = threat.as_mut() {
-                                t.description = value;
-                            }
-                        }
-                        Field::ThreatProduct => {
-                            if let Some(t) = threat.as_mut() {
-                                t.product_ids.push(value.trim().to_string());
-                            }
-                        }
-                        Field::RemDescription => {
-                            if let Some(r) = remediation.as_mut() {
-                                r.description = value;
-                            }
-                        }
-                        Field::RemSupercedence => {
-                            if let Some(r) = remediation.as_mut() {
-                                r.supercedence = value;
-                            }
-                        }
-                        Field::RemProduct => {
-                            if let Some(r) = remediation.as_mut() {
-                                r.product_ids.push(value.trim().to_string());
-                            }
-                        }
-                        Field::RemRestart => {
-                            if let Some(r) = remediation.as_mut() {
-                                r.restart_required = Some(value);
-                            }
-                        }
-                        Field::RemSubType => {
-                            if let Some(r) = remediation.as_mut() {
-                                r.subtype = Some(value);
-                            }
-                        }
-                        Field::RemFixedBuild => {
-                            if let Some(r) = remediation.as_mut() {
-                                r.fixed_build = Some(value);
-                            }
-                        }
-                        Field::RevisionDate => {
-                            if let (Some(v), Some(d)) =
-                                (vuln.as_mut(), parse_iso_date_prefix(&value))
-                            {
-                                v.revisions.push(d);
-                            }
-                        }
-                    }
+                st.stack.pop();
+                if let Some(f) = st.field.take() {
+                    st.store(f, std::mem::take(&mut text), batch);
                 }
-                match local.as_str() {
-                    "Threat" => {
-                        if let (Some(t), Some(v)) = (threat.take(), vuln.as_mut()) {
-                            v.threats.push(t);
-                        }
-                    }
-                    "Remediation" => {
-                        if let (Some(r), Some(v)) = (remediation.take(), vuln.as_mut()) {
-                            v.remediations.push(r);
-                        }
-                    }
-                    "Vulnerability" => {
-                        if let Some(v) = vuln.take() {
-                            apply_vulnerability(batch, &tree, v);
-                        }
-                    }
-                    _ => {}
-                }
-                if stack.is_empty() {
-                    root_closed = true;
+                st.end(&local, batch);
+                if st.stack.is_empty() {
+                    st.root_closed = true;
                 }
             }
             Event::Eof => break,
@@ -404,20 +427,20 @@ pub(crate) fn parse_xml<R: BufRead>(input: R, batch: &mut ImportBatch) -> Result
         }
         buf.clear();
     }
-    if !root_seen {
+    if !st.root_seen {
         return Err(ParseError::at(
             0,
             "expected a CVRF XML document (<cvrfdoc>), found no root element",
         ));
     }
-    if !root_closed {
+    if !st.root_closed {
         return Err(ParseError::at(
             reader.buffer_position(),
             "document ends before </cvrfdoc>: the file is truncated",
         ));
     }
-    batch.counts.tree_products = tree.ids.len() as u64;
-    match doc_id {
+    batch.counts.tree_products = st.tree.ids.len() as u64;
+    match st.doc_id {
         Some(id) => batch.name = id,
         None => {
             return Err(ParseError::at(

@@ -27,7 +27,6 @@ pub mod derive;
 #[cfg(feature = "download")]
 pub mod download;
 pub mod error;
-mod guard;
 pub mod import;
 pub mod kind;
 pub mod known_issues;

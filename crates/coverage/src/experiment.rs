@@ -22,7 +22,7 @@ use crate::engine::{Engine, Model, ModelError, Workspace};
 use crate::network::{Network, Role};
 use crate::policy::{Policy, pick};
 use crate::stats::{MeanCi, Z95, mean_ci, wilson};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lockstep_model::progress::{Progress, Silent};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -52,8 +52,6 @@ pub struct Config {
     pub major_threshold: Option<u32>,
     /// Worker threads; `None` for rayon's default.
     pub threads: Option<usize>,
-    /// Show a progress bar on standard error (only drawn on a terminal).
-    pub progress: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -203,6 +201,17 @@ pub fn run_experiment(
     policies: &[Policy],
     config: &Config,
 ) -> Result<Report, ExperimentError> {
+    run_experiment_with(net, policies, config, &Silent)
+}
+
+/// [`run_experiment`], reporting progress: one step per policy (its name),
+/// advancing by one per run.
+pub fn run_experiment_with(
+    net: &Network,
+    policies: &[Policy],
+    config: &Config,
+    progress: &dyn Progress,
+) -> Result<Report, ExperimentError> {
     let n = net.len();
     if n == 0 {
         return Err(ExperimentError::Empty);
@@ -219,33 +228,18 @@ pub fn run_experiment(
         .unwrap_or_else(|| default_major_threshold(n));
 
     let total = u64::from(config.runs) * policies.len() as u64;
-    let bar = if config.progress && total > 0 {
-        let target = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(total), target);
-        if let Ok(style) =
-            ProgressStyle::with_template("{msg:20} [{bar:40}] {pos}/{len} runs ({eta} left)")
-        {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    progress.start(total);
 
     let records: Vec<Vec<RunRecord>> = with_threads(config.threads, || {
         policies
             .iter()
             .map(|policy| {
-                bar.set_message(policy.name.clone());
-                simulate(&engine, &pool, &roles, policy, config, &bar)
+                progress.step(&policy.name);
+                simulate(&engine, &pool, &roles, policy, config, progress)
             })
             .collect()
     })?;
-    bar.finish_and_clear();
+    progress.finish();
 
     let mut role_hosts = [0usize; 5];
     for r in &roles {
@@ -381,7 +375,7 @@ fn simulate(
     roles: &[Role],
     policy: &Policy,
     config: &Config,
-    bar: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Vec<RunRecord> {
     let n = roles.len();
     (0..config.runs)
@@ -398,7 +392,7 @@ fn simulate(
                 for &u in &ws.infected {
                     infected_by_role[roles[u as usize].index()] += 1;
                 }
-                bar.inc(1);
+                progress.advance(1);
                 RunRecord {
                     infected: out.infected,
                     duration: out.duration,
@@ -423,9 +417,8 @@ pub fn run_records(
     let engine = Engine::new(&csr, config.model, config.efficacy)?;
     let pool = start_pool(net, config)?;
     let roles: Vec<Role> = net.hosts().iter().map(|h| h.role).collect();
-    let bar = ProgressBar::hidden();
     with_threads(config.threads, || {
-        simulate(&engine, &pool, &roles, policy, config, &bar)
+        simulate(&engine, &pool, &roles, policy, config, &Silent)
     })
 }
 

@@ -27,6 +27,7 @@
 pub mod engine;
 pub mod experiment;
 pub mod generate;
+mod html;
 pub mod input;
 pub mod network;
 pub mod picture;
@@ -35,6 +36,6 @@ pub mod render;
 pub mod stats;
 
 pub use engine::{Engine, Model, Workspace};
-pub use experiment::{Config, Report, Start, run_experiment};
+pub use experiment::{Config, Report, Start, run_experiment, run_experiment_with};
 pub use network::{Csr, Edge, Host, Network, Role};
 pub use policy::{Policy, PolicySpec};

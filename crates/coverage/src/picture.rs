@@ -4,8 +4,7 @@
 //! so the same network always gives the same picture.
 
 use crate::network::{Network, Role};
-use crate::render::escape;
-use std::fmt::Write;
+use serde::Serialize;
 
 /// Larger networks are not drawn: the picture would be a hairball.
 pub const MAX_HOSTS: usize = 80;
@@ -71,10 +70,64 @@ fn layout(net: &Network) -> Vec<(f64, f64)> {
     pos
 }
 
-/// The picture, or `None` for a network too large to draw.
-pub fn svg(net: &Network) -> Option<String> {
+/// One reachability edge, its ends' coordinates.
+#[derive(Serialize)]
+struct Line {
+    x1: String,
+    y1: String,
+    x2: String,
+    y2: String,
+}
+
+/// One host: where, its colours and what its tooltip says.
+#[derive(Serialize)]
+struct Dot {
+    x: String,
+    y: String,
+    label_y: String,
+    fill: &'static str,
+    colour: &'static str,
+    name: String,
+    role: &'static str,
+    protected: bool,
+    /// Where it is exposed (`dmz`, `internet-facing`), empty when not.
+    exposure: String,
+}
+
+/// One line of the key, `y` from the top.
+#[derive(Serialize)]
+struct KeyRow {
+    y: String,
+    text_y: String,
+    colour: &'static str,
+    role: &'static str,
+}
+
+/// The picture as the template draws it (templates/network.svg.j2).
+#[derive(Serialize)]
+struct Drawing {
+    width: String,
+    height: String,
+    edges: Vec<Line>,
+    hosts: Vec<Dot>,
+    /// The left of the key, its dots' and texts' x.
+    key_x: String,
+    key_dot_x: String,
+    key_text_x: String,
+    key: Vec<KeyRow>,
+    /// The key's last three lines: hollow, dashed ring, arrow.
+    hollow_y: String,
+    hollow_text_y: String,
+    ring_y: String,
+    ring_text_y: String,
+    arrow_text_y: String,
+}
+
+/// The picture, `Ok(None)` for a network too large to draw; `Err` only if
+/// the template fails (a bug).
+pub fn svg(net: &Network) -> Result<Option<String>, String> {
     if net.is_empty() || net.len() > MAX_HOSTS {
-        return None;
+        return Ok(None);
     }
     let pos = layout(net);
     let at = |i: u32| {
@@ -82,85 +135,75 @@ pub fn svg(net: &Network) -> Option<String> {
         (MARGIN + x * SIZE, MARGIN + y * SIZE)
     };
     let (w, h) = (SIZE + 2.0 * MARGIN + 170.0, SIZE + 2.0 * MARGIN);
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"the network: hosts by role, who can reach whom\">"
-    );
-    s.push_str("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"19\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#999\"/></marker></defs>");
-    for e in net.edges() {
-        let ((x1, y1), (x2, y2)) = (at(e.from), at(e.to));
-        let _ = write!(
-            s,
-            "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"#bbb\" marker-end=\"url(#arrow)\"/>"
-        );
-    }
-    for (i, host) in net.hosts().iter().enumerate() {
-        let (x, y) = at(i as u32);
-        let c = colour(host.role);
-        let fill = if host.protected { c } else { "#fff" };
-        if host.is_exposed() {
-            let _ = write!(
-                s,
-                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"13\" fill=\"none\" stroke=\"#000\" stroke-dasharray=\"3 2\"/>"
-            );
-        }
-        let name = escape(&host.id);
-        let _ = write!(
-            s,
-            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"9\" fill=\"{fill}\" stroke=\"{c}\" stroke-width=\"3\"><title>{name}: {}{}{}</title></circle><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{name}</text>",
-            host.role,
-            if host.protected {
-                ", anti-virus"
-            } else {
-                ", no anti-virus"
-            },
-            if host.is_exposed() {
-                format!(", exposed ({})", escape(host.exposure.trim()))
-            } else {
-                String::new()
-            },
-            x,
-            y - 14.0
-        );
-    }
+    let edges = net
+        .edges()
+        .iter()
+        .map(|e| {
+            let ((x1, y1), (x2, y2)) = (at(e.from), at(e.to));
+            Line {
+                x1: format!("{x1:.1}"),
+                y1: format!("{y1:.1}"),
+                x2: format!("{x2:.1}"),
+                y2: format!("{y2:.1}"),
+            }
+        })
+        .collect();
+    let hosts = net
+        .hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let (x, y) = at(i as u32);
+            let c = colour(host.role);
+            Dot {
+                x: format!("{x:.1}"),
+                y: format!("{y:.1}"),
+                label_y: format!("{:.1}", y - 14.0),
+                fill: if host.protected { c } else { "#fff" },
+                colour: c,
+                name: host.id.clone(),
+                role: host.role.as_str(),
+                protected: host.protected,
+                exposure: if host.is_exposed() {
+                    host.exposure.trim().to_string()
+                } else {
+                    String::new()
+                },
+            }
+        })
+        .collect();
     // The key.
     let lx = SIZE + 2.0 * MARGIN;
     let mut y = MARGIN;
+    let mut key = Vec::new();
     for role in Role::ALL {
         if !net.hosts().iter().any(|h| h.role == role) {
             continue;
         }
-        let c = colour(role);
-        let _ = write!(
-            s,
-            "<circle cx=\"{}\" cy=\"{y}\" r=\"7\" fill=\"{c}\" stroke=\"{c}\" stroke-width=\"3\"/><text x=\"{}\" y=\"{}\">{role}</text>",
-            lx + 8.0,
-            lx + 22.0,
-            y + 4.0
-        );
+        key.push(KeyRow {
+            y: format!("{y}"),
+            text_y: format!("{}", y + 4.0),
+            colour: colour(role),
+            role: role.as_str(),
+        });
         y += 22.0;
     }
-    let _ = write!(
-        s,
-        "<circle cx=\"{}\" cy=\"{y}\" r=\"7\" fill=\"#fff\" stroke=\"#555\" stroke-width=\"3\"/><text x=\"{}\" y=\"{}\">hollow: no anti-virus today</text>",
-        lx + 8.0,
-        lx + 22.0,
-        y + 4.0
-    );
-    y += 22.0;
-    let _ = write!(
-        s,
-        "<circle cx=\"{}\" cy=\"{y}\" r=\"10\" fill=\"none\" stroke=\"#000\" stroke-dasharray=\"3 2\"/><text x=\"{}\" y=\"{}\">dashed ring: exposed</text>",
-        lx + 8.0,
-        lx + 22.0,
-        y + 4.0
-    );
-    y += 22.0;
-    let _ = write!(
-        s,
-        "<text x=\"{lx}\" y=\"{}\">arrow: can reach</text></svg>",
-        y + 4.0
-    );
-    Some(s)
+    let drawing = Drawing {
+        width: format!("{w}"),
+        height: format!("{h}"),
+        edges,
+        hosts,
+        key_x: format!("{lx}"),
+        key_dot_x: format!("{}", lx + 8.0),
+        key_text_x: format!("{}", lx + 22.0),
+        key,
+        hollow_y: format!("{y}"),
+        hollow_text_y: format!("{}", y + 4.0),
+        ring_y: format!("{}", y + 22.0),
+        ring_text_y: format!("{}", y + 26.0),
+        arrow_text_y: format!("{}", y + 48.0),
+    };
+    crate::html::render("network.svg", drawing).map(Some)
 }
 
 #[cfg(test)]
@@ -187,7 +230,7 @@ mod tests {
 
     #[test]
     fn every_host_and_edge_is_drawn_once_names_escaped() {
-        let s = svg(&net(6)).unwrap();
+        let s = svg(&net(6)).unwrap().unwrap();
         assert_eq!(s.matches("<line ").count(), 5);
         // Six hosts, two key dots (hypervisor, vm) and the hollow one.
         assert_eq!(s.matches(" r=\"9\"").count(), 6);
@@ -195,12 +238,12 @@ mod tests {
         assert!(s.contains("H1&lt;x&gt;: vm, no anti-virus, exposed (dmz)"));
         assert!(!s.contains("<x>"));
         // The same network gives the same picture.
-        assert_eq!(s, svg(&net(6)).unwrap());
+        assert_eq!(s, svg(&net(6)).unwrap().unwrap());
     }
 
     #[test]
     fn large_networks_are_not_drawn() {
-        assert!(svg(&net(MAX_HOSTS + 1)).is_none());
-        assert!(svg(&Network::new()).is_none());
+        assert!(svg(&net(MAX_HOSTS + 1)).unwrap().is_none());
+        assert!(svg(&Network::new()).unwrap().is_none());
     }
 }

@@ -1,10 +1,12 @@
 //! The report as text, JSON, or self-contained HTML with inline SVG charts.
 //!
 //! HTML: no external assets (it opens offline and attaches to a ticket);
-//! every value that comes from input (policy names carry file paths, roles,
-//! host ids) goes through [`escape`].
+//! minijinja templates (`templates/`) with HTML auto-escaping, so every
+//! value that comes from input (policy names carry file paths, roles, host
+//! ids) is escaped by the template engine.
 
 use crate::experiment::{HISTOGRAM_BINS, PolicyResult, Report};
+use serde::Serialize;
 use std::fmt::Write;
 
 /// The model's parameters (the runs and starts are in [`basis_line`]).
@@ -211,37 +213,59 @@ pub fn json(r: &Report) -> String {
     s
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+/// A tick of a bar chart's share axis.
+#[derive(Serialize)]
+struct Tick {
+    x: String,
+    label: String,
 }
 
-const STYLE: &str = "body{font-family:system-ui,Segoe UI,Arial,sans-serif;margin:2em;color:#222;max-width:70em}\
-table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}\
-th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}\
-.verdict{font-size:1.25em;border-left:5px solid #2b6cb0;background:#f2f6fb;padding:.6em 1em}\
-.hist{display:inline-block;margin:0 1em 1em 0;vertical-align:top}.note{color:#555;font-size:.9em}\
-svg text{font-size:11px;fill:#333}svg text.axis{font-size:12px;fill:#000}";
+/// One policy's bar: its value and 95 % interval, `None` when it has none.
+#[derive(Serialize)]
+struct BarRow {
+    name: String,
+    y: String,
+    text_y: String,
+    bar: Option<Bar>,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    y: String,
+    width: String,
+    height: String,
+    tip: String,
+    x1: String,
+    x2: String,
+    yc: String,
+    whisker_top: String,
+    whisker_bottom: String,
+    label: String,
+}
 
 /// One bar per policy with its 95% interval as whiskers; the x axis is a
-/// share (0–100 %) named `axis`.
+/// share (0–100 %) named `axis` (templates/charts.html.j2 draws it).
+#[derive(Serialize)]
+struct BarChart {
+    axis: String,
+    width: String,
+    height: String,
+    left: f64,
+    name_x: String,
+    value_x: String,
+    grid_bottom: String,
+    tick_y: String,
+    axis_x: String,
+    axis_y: String,
+    ticks: Vec<Tick>,
+    rows: Vec<BarRow>,
+}
+
 fn bar_chart(
     r: &Report,
     axis: &str,
     value: impl Fn(&PolicyResult) -> Option<(f64, f64, f64)>,
-) -> String {
+) -> BarChart {
     let bar_h = 22.0;
     let left = 200.0;
     let width = 420.0;
@@ -255,75 +279,90 @@ fn bar_chart(
     let top = ((top * 10.0).ceil() / 10.0).clamp(0.1, 1.0);
     let plot_h = bar_h * r.policies.len() as f64;
     let height = 30.0 + plot_h + 45.0;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" role=\"img\" aria-label=\"{} per policy\">",
-        left + width + 70.0,
-        escape(axis)
-    );
-    for i in 0..=4 {
-        let f = f64::from(i) / 4.0;
-        let x = left + width * f;
-        let _ = write!(
-            s,
-            "<line x1=\"{x}\" y1=\"20\" x2=\"{x}\" y2=\"{}\" stroke=\"#ddd\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-            25.0 + plot_h,
-            40.0 + plot_h,
-            percent(top * f)
-        );
+    let ticks = (0..=4)
+        .map(|i| {
+            let f = f64::from(i) / 4.0;
+            Tick {
+                x: format!("{}", left + width * f),
+                label: percent(top * f),
+            }
+        })
+        .collect();
+    let scale = |f: f64| left + width * (f / top).clamp(0.0, 1.0);
+    let rows = r
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let y = 25.0 + bar_h * i as f64;
+            let yc = y + bar_h / 2.0 - 1.0;
+            BarRow {
+                name: p.policy.clone(),
+                y: format!("{y}"),
+                text_y: format!("{}", y + bar_h * 0.6),
+                bar: value(p).map(|(v, lo, hi)| Bar {
+                    y: format!("{}", y + 3.0),
+                    width: format!("{:.2}", scale(v) - left),
+                    height: format!("{}", bar_h - 8.0),
+                    tip: with_interval(v, lo, hi),
+                    x1: format!("{:.2}", scale(lo)),
+                    x2: format!("{:.2}", scale(hi)),
+                    yc: format!("{yc}"),
+                    whisker_top: format!("{}", yc - 4.0),
+                    whisker_bottom: format!("{}", yc + 4.0),
+                    label: percent(v),
+                }),
+            }
+        })
+        .collect();
+    BarChart {
+        axis: axis.to_string(),
+        width: format!("{}", left + width + 70.0),
+        height: format!("{height}"),
+        left,
+        name_x: format!("{}", left - 6.0),
+        value_x: format!("{}", left + width + 6.0),
+        grid_bottom: format!("{}", 25.0 + plot_h),
+        tick_y: format!("{}", 40.0 + plot_h),
+        axis_x: format!("{}", left + width / 2.0),
+        axis_y: format!("{}", 62.0 + plot_h),
+        ticks,
+        rows,
     }
-    let _ = write!(
-        s,
-        "<text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text><text class=\"axis\" x=\"{}\" y=\"14\" text-anchor=\"end\">policy</text>",
-        left + width / 2.0,
-        62.0 + plot_h,
-        escape(axis),
-        left - 6.0
-    );
-    for (i, p) in r.policies.iter().enumerate() {
-        let y = 25.0 + bar_h * i as f64;
-        let name = escape(&p.policy);
-        let _ = write!(
-            s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{name}</text>",
-            left - 6.0,
-            y + bar_h * 0.6
-        );
-        let Some((v, lo, hi)) = value(p) else {
-            continue;
-        };
-        let scale = |f: f64| left + width * (f / top).clamp(0.0, 1.0);
-        let _ = write!(
-            s,
-            "<rect x=\"{left}\" y=\"{}\" width=\"{:.2}\" height=\"{}\" fill=\"#c0504d\"><title>{name}: {}</title></rect>",
-            y + 3.0,
-            scale(v) - left,
-            bar_h - 8.0,
-            with_interval(v, lo, hi)
-        );
-        let (x1, x2) = (scale(lo), scale(hi));
-        let yc = y + bar_h / 2.0 - 1.0;
-        let _ = write!(
-            s,
-            "<line x1=\"{x1:.2}\" y1=\"{yc}\" x2=\"{x2:.2}\" y2=\"{yc}\" stroke=\"#000\"/>\
-<line x1=\"{x1:.2}\" y1=\"{}\" x2=\"{x1:.2}\" y2=\"{}\" stroke=\"#000\"/>\
-<line x1=\"{x2:.2}\" y1=\"{}\" x2=\"{x2:.2}\" y2=\"{}\" stroke=\"#000\"/>\
-<text x=\"{}\" y=\"{}\">{}</text>",
-            yc - 4.0,
-            yc + 4.0,
-            yc - 4.0,
-            yc + 4.0,
-            left + width + 6.0,
-            y + bar_h * 0.6,
-            percent(v)
-        );
-    }
-    s.push_str("</svg>");
-    s
+}
+
+/// One bin of a histogram.
+#[derive(Serialize)]
+struct Bin {
+    x: String,
+    y: String,
+    width: String,
+    height: String,
+    tip: String,
 }
 
 /// Final-size distribution of one policy: share of runs per bin of the
 /// infected share of the network, both axes labelled.
-fn histogram(p: &PolicyResult) -> String {
+#[derive(Serialize)]
+struct Histogram {
+    policy: String,
+    width: String,
+    height: String,
+    left: f64,
+    top: f64,
+    right: String,
+    bottom: String,
+    middle_x: String,
+    label_y: String,
+    axis_label_x: String,
+    tallest: String,
+    tallest_y: String,
+    axis_y: String,
+    rotate_y: String,
+    bins: Vec<Bin>,
+}
+
+fn histogram(p: &PolicyResult) -> Histogram {
     let (w, h, left, top) = (300.0, 120.0, 44.0, 10.0);
     let runs = f64::from(p.runs.max(1));
     let bw = w / HISTOGRAM_BINS as f64;
@@ -333,150 +372,135 @@ fn histogram(p: &PolicyResult) -> String {
         .map(|&c| f64::from(c) / runs)
         .fold(0.0f64, f64::max)
         .max(0.01);
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"how many hosts the outbreaks infected\">",
-        left + w + 24.0,
-        top + h + 44.0
-    );
-    let _ = write!(
-        s,
-        "<line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#888\"/><line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{}\" stroke=\"#888\"/>",
-        top + h,
-        left + w,
-        top + h,
-        top + h
-    );
-    for (i, &c) in p.size_histogram.iter().enumerate() {
-        let share = f64::from(c) / runs;
-        let bh = h * share / tallest;
-        let x = left + bw * i as f64;
-        let lo = i as f64 / HISTOGRAM_BINS as f64;
-        let _ = write!(
-            s,
-            "<rect x=\"{:.2}\" y=\"{:.2}\" width=\"{:.2}\" height=\"{bh:.2}\" fill=\"#4f81bd\"><title>{}–{} of hosts infected: {c} runs ({})</title></rect>",
-            x + 1.0,
-            top + h - bh,
-            bw - 2.0,
-            percent(lo),
-            percent(lo + 1.0 / HISTOGRAM_BINS as f64),
-            percent(share)
-        );
+    let bins = p
+        .size_histogram
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let share = f64::from(c) / runs;
+            let bh = h * share / tallest;
+            let x = left + bw * i as f64;
+            let lo = i as f64 / HISTOGRAM_BINS as f64;
+            Bin {
+                x: format!("{:.2}", x + 1.0),
+                y: format!("{:.2}", top + h - bh),
+                width: format!("{:.2}", bw - 2.0),
+                height: format!("{bh:.2}"),
+                tip: format!(
+                    "{}–{} of hosts infected: {c} runs ({})",
+                    percent(lo),
+                    percent(lo + 1.0 / HISTOGRAM_BINS as f64),
+                    percent(share)
+                ),
+            }
+        })
+        .collect();
+    Histogram {
+        policy: p.policy.clone(),
+        width: format!("{}", left + w + 24.0),
+        height: format!("{}", top + h + 44.0),
+        left,
+        top,
+        right: format!("{}", left + w),
+        bottom: format!("{}", top + h),
+        middle_x: format!("{}", left + w / 2.0),
+        label_y: format!("{}", top + h + 14.0),
+        axis_label_x: format!("{}", left - 4.0),
+        tallest: percent(tallest),
+        tallest_y: format!("{}", top + 8.0),
+        axis_y: format!("{}", top + h + 34.0),
+        rotate_y: format!("{}", top + h / 2.0),
+        bins,
     }
-    let _ = write!(
-        s,
-        "<text x=\"{left}\" y=\"{}\" text-anchor=\"middle\">0 %</text><text x=\"{}\" y=\"{}\" text-anchor=\"middle\">50 %</text><text x=\"{}\" y=\"{}\" text-anchor=\"middle\">100 %</text>\
-<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">0 %</text>\
-<text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">share of hosts infected</text>\
-<text class=\"axis\" transform=\"translate(12 {}) rotate(-90)\" text-anchor=\"middle\">share of runs</text></svg>",
-        top + h + 14.0,
-        left + w / 2.0,
-        top + h + 14.0,
-        left + w,
-        top + h + 14.0,
-        left - 4.0,
-        top + 8.0,
-        percent(tallest),
-        left - 4.0,
-        top + h,
-        left + w / 2.0,
-        top + h + 34.0,
-        top + h / 2.0
-    );
-    s
+}
+
+/// One row of the policy table.
+#[derive(Serialize)]
+struct PolicyRow {
+    policy: String,
+    protected_hosts: usize,
+    chance: String,
+    size: String,
+    share: String,
+    description: String,
+    /// Per role, in the order of the network's roles.
+    role_infection: Vec<String>,
+}
+
+/// What templates/coverage.html.j2 shows.
+#[derive(Serialize)]
+struct Page<'a> {
+    verdict: String,
+    basis: String,
+    network: String,
+    model: String,
+    /// The network drawn by templates/network.svg.j2 (escaped there).
+    picture: Option<String>,
+    columns: [&'static str; 5],
+    policies: Vec<PolicyRow>,
+    roles: Vec<(&'a str, usize)>,
+    share_chart: BarChart,
+    chance_chart: BarChart,
+    histograms: Vec<Histogram>,
 }
 
 /// The self-contained HTML report: the answer first, then the network,
 /// the numbers and the charts. `net`, when given and small, is drawn.
-pub fn html(r: &Report, net: Option<&crate::network::Network>) -> String {
-    let mut s = String::new();
-    s.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>lockstep coverage: anti-virus on the hypervisors</title>");
-    let _ = write!(s, "<style>{STYLE}</style></head><body>");
-    s.push_str("<h1>Anti-virus on the hypervisors: outbreak simulation</h1>");
-    let _ = write!(
-        s,
-        "<p class=\"verdict\">{}</p><p>{}</p>",
-        escape(&verdict_sentence(r)),
-        escape(&basis_line(r))
-    );
-    let _ = write!(
-        s,
-        "<p>{}.</p><p class=\"note\">Model: {}.</p>",
-        escape(&network_line(r)),
-        escape(&model_line(r))
-    );
-    if let Some(picture) = net.and_then(crate::picture::svg) {
-        let _ = write!(s, "<h2>The network</h2>{picture}");
-    }
-    s.push_str("<h2>Policies</h2><table><tr>");
-    for c in COLUMNS {
-        let _ = write!(s, "<th>{}</th>", escape(c));
-    }
-    s.push_str("<th>what it protects</th></tr>");
-    for p in &r.policies {
-        let _ = write!(
-            s,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            escape(&p.policy),
-            p.protected_hosts,
-            escape(&chance_cell(p)),
-            escape(&size_cell(p)),
-            escape(&share_cell(p, r.network.hosts)),
-            escape(&p.description)
-        );
-    }
-    s.push_str("</table><h2>Expected share of hosts infected</h2>");
-    s.push_str(&bar_chart(r, "expected share of hosts infected", |p| {
+/// Every value is escaped by the template engine (see [`crate::html`]).
+pub fn html(r: &Report, net: Option<&crate::network::Network>) -> Result<String, String> {
+    let picture = match net {
+        Some(net) => crate::picture::svg(net)?,
+        None => None,
+    };
+    let policies: Vec<PolicyRow> = r
+        .policies
+        .iter()
+        .map(|p| PolicyRow {
+            policy: p.policy.clone(),
+            protected_hosts: p.protected_hosts,
+            chance: chance_cell(p),
+            size: size_cell(p),
+            share: share_cell(p, r.network.hosts),
+            description: p.description.clone(),
+            role_infection: p
+                .role_infection
+                .iter()
+                .map(|ri| percent(ri.probability))
+                .collect(),
+        })
+        .collect();
+    let roles: Vec<(&str, usize)> = r
+        .network
+        .hosts_by_role
+        .iter()
+        .map(|c| (c.role.as_str(), c.hosts))
+        .collect();
+    let share_chart = bar_chart(r, "expected share of hosts infected", |p| {
         p.share_infected.map(|c| (c.mean, c.ci_low, c.ci_high))
-    }));
-    s.push_str("<p class=\"note\">Bars: the mean over all runs; whiskers: 95 % interval.</p>");
-    s.push_str("<h2>Chance of a large outbreak</h2>");
+    });
     let axis = format!(
         "chance of a large outbreak (at least {} hosts infected)",
         r.major_threshold
     );
-    s.push_str(&bar_chart(r, &axis, |p| {
+    let chance_chart = bar_chart(r, &axis, |p| {
         Some((p.major.p, p.major.ci_low, p.major.ci_high))
-    }));
-    s.push_str("<p class=\"note\">Bars: share of runs that became large outbreaks; whiskers: 95 % Wilson interval.</p>");
-    s.push_str("<h2>How many hosts the outbreaks infected</h2>");
-    for p in &r.policies {
-        let _ = write!(
-            s,
-            "<div class=\"hist\"><h3>{}</h3>{}</div>",
-            escape(&p.policy),
-            histogram(p)
-        );
-    }
-    s.push_str("<h2>Chance that a host of each role is infected</h2><table><tr><th>policy</th>");
-    for c in &r.network.hosts_by_role {
-        let _ = write!(
-            s,
-            "<th>{} ({} hosts)</th>",
-            escape(c.role.as_str()),
-            c.hosts
-        );
-    }
-    s.push_str("</tr>");
-    for p in &r.policies {
-        let _ = write!(s, "<tr><td>{}</td>", escape(&p.policy));
-        for ri in &p.role_infection {
-            let _ = write!(s, "<td class=\"num\">{}</td>", percent(ri.probability));
-        }
-        s.push_str("</tr>");
-    }
-    s.push_str("</table><p class=\"note\">Start hosts are infected whatever their protection; protection scales the transmission rate into a protected host by (1 − efficacy). Generated by lockstep.</p></body></html>\n");
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escape_everything_html_cares_about() {
-        assert_eq!(
-            escape("<b>\"x\" & 'y'</b>\u{7}"),
-            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;\u{FFFD}"
-        );
-    }
+    });
+    let histograms: Vec<Histogram> = r.policies.iter().map(histogram).collect();
+    let page = Page {
+        verdict: verdict_sentence(r),
+        basis: basis_line(r),
+        network: network_line(r),
+        model: model_line(r),
+        picture,
+        columns: COLUMNS,
+        policies,
+        roles,
+        share_chart,
+        chance_chart,
+        histograms,
+    };
+    crate::html::render("coverage.html", page).map(|mut page| {
+        page.push('\n');
+        page
+    })
 }

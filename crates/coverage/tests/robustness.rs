@@ -188,7 +188,6 @@ fn engine_edge_cases() {
         start_count,
         major_threshold: None,
         threads: Some(1),
-        progress: false,
     };
     // Acquaintance immunization cannot reach the isolated host 4; the cap on
     // attempts ends the draw.

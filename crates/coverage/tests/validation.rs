@@ -64,7 +64,6 @@ fn config(model: Model, runs: u32, seed: u64) -> Config {
         start_count: 1,
         major_threshold: None,
         threads: None,
-        progress: false,
     }
 }
 

@@ -36,8 +36,9 @@ fn date(s: Option<String>) -> Option<Date> {
     s.and_then(|d| d.parse().ok())
 }
 
-/// Recomputes the `updates` table (the caller holds the transaction).
-pub(crate) fn derive(c: &Connection, path: &Path) -> Result<(), CatalogError> {
+/// What the store says of each KB: its SubTypes, products, titles, how the
+/// CVRF documents list it and WES-NG's date.
+fn kb_facts(c: &Connection, path: &Path) -> Result<HashMap<u32, Acc>, CatalogError> {
     let e = || CatalogError::sqlite(path);
     let mut acc: HashMap<u32, Acc> = HashMap::default();
     {
@@ -103,7 +104,12 @@ pub(crate) fn derive(c: &Connection, path: &Path) -> Result<(), CatalogError> {
             }
         }
     }
-    // KB → ("CVE-…:rank CVE-…:rank", worst rank).
+    Ok(acc)
+}
+
+/// KB → ("CVE-…:rank CVE-…:rank", worst rank).
+fn cve_words(c: &Connection, path: &Path) -> Result<HashMap<u32, (String, i64)>, CatalogError> {
+    let e = || CatalogError::sqlite(path);
     let mut cves: HashMap<u32, (String, i64)> = HashMap::default();
     {
         let mut stmt = c
@@ -124,6 +130,14 @@ pub(crate) fn derive(c: &Connection, path: &Path) -> Result<(), CatalogError> {
             entry.1 = entry.1.max(rank);
         }
     }
+    Ok(cves)
+}
+
+/// Recomputes the `updates` table (the caller holds the transaction).
+pub(crate) fn derive(c: &Connection, path: &Path) -> Result<(), CatalogError> {
+    let e = || CatalogError::sqlite(path);
+    let acc = kb_facts(c, path)?;
+    let mut cves = cve_words(c, path)?;
     // Supersedence as the sources give it: (newer, older, servicing product).
     let mut edges: Vec<(u32, u32, i64)> = {
         let mut stmt = c

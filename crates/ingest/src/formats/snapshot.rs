@@ -42,6 +42,7 @@ mod doc;
 mod locator;
 mod node;
 mod protection;
+mod section;
 
 pub static FORMAT: Format = Format {
     name: "lockstep-snapshot",

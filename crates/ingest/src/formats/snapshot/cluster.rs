@@ -4,6 +4,7 @@
 use super::doc::ClusterDoc;
 use super::locator::{Cursor, Key, Locator};
 use super::node::convert_node;
+use super::section::read;
 use crate::IngestError;
 use crate::formats::Text;
 use crate::updates::Interner;
@@ -12,29 +13,8 @@ use lockstep_model::protection::{
     BlockRedirectReason, ClusterProtection, CsvNodeState, CsvStateInfo, CsvVolume,
     FsRedirectReason, Section, SectionStatus,
 };
-use lockstep_model::snapshot::{self as snap, Status};
+use lockstep_model::snapshot::{self as snap};
 use lockstep_model::{Cluster, ClusterState};
-
-pub(super) fn status(s: Status) -> SectionStatus {
-    match s {
-        Status::Ok => SectionStatus::Ok,
-        Status::AccessDenied => SectionStatus::AccessDenied,
-        Status::NotAvailable => SectionStatus::NotAvailable,
-        Status::Error => SectionStatus::Error,
-    }
-}
-
-/// The data of an `ok` section, or the status and message to record instead.
-pub(super) fn read<T>(s: &snap::Section<T>) -> Result<&T, (SectionStatus, Option<String>)> {
-    match (s.status, s.data.as_ref()) {
-        (Status::Ok, Some(d)) => Ok(d),
-        (Status::Ok, None) => Err((
-            SectionStatus::Error,
-            Some("the section is marked ok but carries no data".into()),
-        )),
-        (other, _) => Err((status(other), s.message.clone())),
-    }
-}
 
 pub(super) fn convert_cluster(
     text: &Text,

@@ -1,8 +1,6 @@
 //! Source lines: best-effort lines for facts in a JSON text (see the module
 //! documentation of the snapshot reader).
 
-use super::node::trim_start;
-
 /// Best-effort lines for facts in a JSON text: forward searches for
 /// `"key": <value>` within a byte range.
 pub(super) struct Locator<'a> {
@@ -170,5 +168,14 @@ impl<'l, 'a> Cursor<'l, 'a> {
             }
             None => self.loc.line(self.section),
         }
+    }
+}
+
+/// `str::trim_start`, answering at once when the text starts with a visible
+/// ASCII character.
+pub(super) fn trim_start(s: &str) -> &str {
+    match s.as_bytes().first() {
+        Some(a) if a.is_ascii_graphic() => s,
+        _ => s.trim_start(),
     }
 }

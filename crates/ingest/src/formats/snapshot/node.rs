@@ -1,10 +1,10 @@
 //! Nodes: OS, updates (Get-HotFix and the Windows Update history), packages,
 //! reboot state, memory, VMs.
 
-use super::cluster::read;
 use super::doc::{NodeDoc, Shared};
 use super::locator::{Cursor, Key, Locator};
 use super::protection::protection;
+use super::section::read;
 use crate::IngestError;
 use crate::formats::Text;
 use crate::updates::{Interner, UpdateIndex};
@@ -25,15 +25,6 @@ pub(super) fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
         _ => s.trim(),
-    }
-}
-
-/// `str::trim_start`, answering at once when the text starts with a visible
-/// ASCII character.
-pub(super) fn trim_start(s: &str) -> &str {
-    match s.as_bytes().first() {
-        Some(a) if a.is_ascii_graphic() => s,
-        _ => s.trim_start(),
     }
 }
 

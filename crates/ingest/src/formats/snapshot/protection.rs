@@ -1,9 +1,9 @@
 //! Host protection: Defender settings and status, filter drivers, installed
 //! products.
 
-use super::cluster::read;
 use super::doc::NodeDoc;
 use super::locator::{Cursor, Locator};
+use super::section::read;
 use crate::IngestError;
 use crate::formats::{Text, fltmc};
 use lockstep_model::protection::{

@@ -1,7 +1,8 @@
 //! Tests of the snapshot reader.
 
 use super::locator::Cursor;
-use super::node::{civil_date, trim, trim_start};
+use super::locator::trim_start;
+use super::node::{civil_date, trim};
 use super::protection::exclusions;
 use super::*;
 use jiff::civil::Date;

@@ -6,10 +6,7 @@
 //! (dates, KB numbers, versions, ranges, kinds, cross-references) and *all*
 //! problems are reported together, each with the line it is on.
 
-use super::{
-    AntivirusIssue, BadUpdateIssue, Details, IssueSeverity, Kind, KnownIssue, Origin,
-    SupersedenceIssue, TimeWindow, Verdict, VerdictKind,
-};
+use super::{Details, IssueSeverity, Kind, KnownIssue, Origin};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use lockstep_model::{KbId, VersionRange};
@@ -19,6 +16,9 @@ use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 use toml::Spanned;
+
+mod kinds;
+use kinds::{antivirus, bad_update, supersedence};
 
 /// One problem in one known-issue file. `line` is 1-based; 0 means the whole
 /// file (e.g. it could not be read).
@@ -331,41 +331,8 @@ fn lint_file_with_id_line(path: &Path, text: &str) -> Result<(KnownIssue, u32), 
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
 
-    // Split "+++\n<toml>\n+++\n<markdown>".
-    let mut offset = 0usize;
-    let mut line_no = 0u32;
-    let mut open: Option<usize> = None; // byte offset after the opening line
-    let mut close: Option<(usize, usize, u32)> = None; // (start, end, line) of closing line
-    for raw_line in text.split_inclusive('\n') {
-        line_no += 1;
-        let content = raw_line.trim_end_matches(['\n', '\r']);
-        if open.is_none() {
-            if content.trim_end() != "+++" {
-                return Err(fail(
-                    1,
-                    "expected the file to start with a +++ line opening the TOML front matter"
-                        .into(),
-                ));
-            }
-            open = Some(offset + raw_line.len());
-        } else if content.trim_end() == "+++" {
-            close = Some((offset, offset + raw_line.len(), line_no));
-            break;
-        }
-        offset += raw_line.len();
-    }
-    let Some(open) = open else {
-        return Err(fail(
-            1,
-            "expected the file to start with a +++ line opening the TOML front matter".into(),
-        ));
-    };
-    let Some((close_start, close_end, close_line)) = close else {
-        return Err(fail(
-            line_no.max(1),
-            "expected a closing +++ line after the TOML front matter opened on line 1".into(),
-        ));
-    };
+    let (open, close_start, close_end, close_line) =
+        split_front_matter(text).map_err(|(line, message)| fail(line, message))?;
     let front = text.get(open..close_start).unwrap_or("");
     let body = text.get(close_end..).unwrap_or("").trim();
 
@@ -384,28 +351,7 @@ fn lint_file_with_id_line(path: &Path, text: &str) -> Result<(KnownIssue, u32), 
         }
     };
 
-    // id: shape and file name.
-    let id = raw.id.get_ref().trim().to_string();
-    let id_line = cx.line_of(&raw.id.span());
-    if !id_shape_ok(&id) {
-        cx.at(
-            &raw.id.span(),
-            format!("id: expected PREFIX-YYYY-NNNN such as LOCKSTEP-2011-0001, found {id:?}"),
-        );
-    }
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let expected_name = format!("{id}.md");
-    if file_name != expected_name {
-        cx.at(
-            &raw.id.span(),
-            format!(
-                "id {id:?} does not match the file name {file_name:?} (expected {expected_name:?})"
-            ),
-        );
-    }
+    let (id, id_line) = check_id(&mut cx, &raw, path);
 
     let kind = match raw.kind.get_ref().as_str() {
         "supersedence" => Some(Kind::Supersedence),
@@ -433,21 +379,7 @@ fn lint_file_with_id_line(path: &Path, text: &str) -> Result<(KnownIssue, u32), 
         );
     }
 
-    let severity = match raw.severity.as_ref() {
-        None => IssueSeverity::Warning,
-        Some(s) => match s.get_ref().as_str() {
-            "error" => IssueSeverity::Error,
-            "warning" => IssueSeverity::Warning,
-            "info" => IssueSeverity::Info,
-            other => {
-                cx.at(
-                    &s.span(),
-                    format!("severity: expected error, warning or info, found {other:?}"),
-                );
-                IssueSeverity::Warning
-            }
-        },
-    };
+    let severity = severity(&mut cx, &raw);
 
     let aliases: Vec<String> = raw
         .aliases
@@ -455,26 +387,7 @@ fn lint_file_with_id_line(path: &Path, text: &str) -> Result<(KnownIssue, u32), 
         .map(|a| cx.line_text("aliases", a))
         .collect();
 
-    if raw.references.get_ref().is_empty() {
-        cx.at(
-            &raw.references.span(),
-            "references: at least one reference URL is required",
-        );
-    }
-    let mut references = Vec::new();
-    for r in raw.references.get_ref() {
-        let url = r.get_ref().trim();
-        let ok = (url.starts_with("https://") || url.starts_with("http://"))
-            && url.len() > "https://".len()
-            && !url.chars().any(char::is_whitespace);
-        if !ok {
-            cx.at(
-                &r.span(),
-                format!("references: expected an http(s) URL, found {url:?}"),
-            );
-        }
-        references.push(url.to_string());
-    }
+    let references = references(&mut cx, &raw);
 
     let fix_steps = match raw.fix.as_ref() {
         None => Vec::new(),
@@ -488,68 +401,7 @@ fn lint_file_with_id_line(path: &Path, text: &str) -> Result<(KnownIssue, u32), 
         );
     }
 
-    // Tables that belong to another kind.
-    let kind_name = kind.map(|k| k.as_str()).unwrap_or("?");
-    let stray = |cx: &mut Ctx<'_>, present: Option<Range<usize>>, table: &str, owner: Kind| {
-        if let (Some(span), Some(k)) = (present, kind)
-            && k != owner
-        {
-            cx.at(
-                &span,
-                format!("{table} does not belong to an issue of kind {kind_name:?}"),
-            );
-        }
-    };
-    stray(
-        &mut cx,
-        raw.supersedence.as_ref().map(|s| s.span()),
-        "[supersedence]",
-        Kind::Supersedence,
-    );
-    stray(
-        &mut cx,
-        raw.verdict.as_ref().map(|s| s.span()),
-        "[[verdict]]",
-        Kind::Supersedence,
-    );
-    stray(
-        &mut cx,
-        raw.bad_update.as_ref().map(|s| s.span()),
-        "[bad-update]",
-        Kind::BadUpdate,
-    );
-    stray(
-        &mut cx,
-        raw.antivirus.as_ref().map(|s| s.span()),
-        "[antivirus]",
-        Kind::Antivirus,
-    );
-
-    let kind_span = raw.kind.span();
-    let details = match kind {
-        Some(Kind::Supersedence) => supersedence(&mut cx, &raw, &kind_span),
-        Some(Kind::BadUpdate) => match raw.bad_update.as_ref() {
-            Some(b) => Some(bad_update(&mut cx, b.get_ref())),
-            None => {
-                cx.at(
-                    &kind_span,
-                    "kind = \"bad-update\" needs a [bad-update] table",
-                );
-                None
-            }
-        },
-        Some(Kind::Antivirus) => match raw.antivirus.as_ref() {
-            Some(a) => Some(antivirus(&mut cx, a.get_ref(), &a.span())),
-            None => {
-                cx.at(
-                    &kind_span,
-                    "kind = \"antivirus\" needs an [antivirus] table",
-                );
-                None
-            }
-        },
-        None => None,
-    };
+    let details = kind_details(&mut cx, &raw, kind);
 
     match (details, published, cx.errors.is_empty()) {
         (Some(details), Some(published), true) => Ok((
@@ -585,6 +437,183 @@ fn lint_file_with_id_line(path: &Path, text: &str) -> Result<(KnownIssue, u32), 
     }
 }
 
+/// Where the TOML front matter lies in "+++\n<toml>\n+++\n<markdown>":
+/// (after the opening line, start and end of the closing line, its line);
+/// else the line and message of the error.
+fn split_front_matter(text: &str) -> Result<(usize, usize, usize, u32), (u32, String)> {
+    let mut offset = 0usize;
+    let mut line_no = 0u32;
+    let mut open: Option<usize> = None; // byte offset after the opening line
+    let mut close: Option<(usize, usize, u32)> = None; // (start, end, line) of closing line
+    for raw_line in text.split_inclusive('\n') {
+        line_no += 1;
+        let content = raw_line.trim_end_matches(['\n', '\r']);
+        if open.is_none() {
+            if content.trim_end() != "+++" {
+                return Err((
+                    1,
+                    "expected the file to start with a +++ line opening the TOML front matter"
+                        .into(),
+                ));
+            }
+            open = Some(offset + raw_line.len());
+        } else if content.trim_end() == "+++" {
+            close = Some((offset, offset + raw_line.len(), line_no));
+            break;
+        }
+        offset += raw_line.len();
+    }
+    let Some(open) = open else {
+        return Err((
+            1,
+            "expected the file to start with a +++ line opening the TOML front matter".into(),
+        ));
+    };
+    let Some((close_start, close_end, close_line)) = close else {
+        return Err((
+            line_no.max(1),
+            "expected a closing +++ line after the TOML front matter opened on line 1".into(),
+        ));
+    };
+    Ok((open, close_start, close_end, close_line))
+}
+
+/// The id, its shape and its file name; and the line it is on.
+fn check_id(cx: &mut Ctx<'_>, raw: &RawIssue, path: &Path) -> (String, u32) {
+    let id = raw.id.get_ref().trim().to_string();
+    let id_line = cx.line_of(&raw.id.span());
+    if !id_shape_ok(&id) {
+        cx.at(
+            &raw.id.span(),
+            format!("id: expected PREFIX-YYYY-NNNN such as LOCKSTEP-2011-0001, found {id:?}"),
+        );
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let expected_name = format!("{id}.md");
+    if file_name != expected_name {
+        cx.at(
+            &raw.id.span(),
+            format!(
+                "id {id:?} does not match the file name {file_name:?} (expected {expected_name:?})"
+            ),
+        );
+    }
+
+    (id, id_line)
+}
+
+fn severity(cx: &mut Ctx<'_>, raw: &RawIssue) -> IssueSeverity {
+    match raw.severity.as_ref() {
+        None => IssueSeverity::Warning,
+        Some(s) => match s.get_ref().as_str() {
+            "error" => IssueSeverity::Error,
+            "warning" => IssueSeverity::Warning,
+            "info" => IssueSeverity::Info,
+            other => {
+                cx.at(
+                    &s.span(),
+                    format!("severity: expected error, warning or info, found {other:?}"),
+                );
+                IssueSeverity::Warning
+            }
+        },
+    }
+}
+
+/// At least one reference, each an http(s) URL.
+fn references(cx: &mut Ctx<'_>, raw: &RawIssue) -> Vec<String> {
+    if raw.references.get_ref().is_empty() {
+        cx.at(
+            &raw.references.span(),
+            "references: at least one reference URL is required",
+        );
+    }
+    let mut references = Vec::new();
+    for r in raw.references.get_ref() {
+        let url = r.get_ref().trim();
+        let ok = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.len() > "https://".len()
+            && !url.chars().any(char::is_whitespace);
+        if !ok {
+            cx.at(
+                &r.span(),
+                format!("references: expected an http(s) URL, found {url:?}"),
+            );
+        }
+        references.push(url.to_string());
+    }
+    references
+}
+
+/// The kind's own table (and no other kind's).
+fn kind_details(cx: &mut Ctx<'_>, raw: &RawIssue, kind: Option<Kind>) -> Option<Details> {
+    // Tables that belong to another kind.
+    let kind_name = kind.map(|k| k.as_str()).unwrap_or("?");
+    let stray = |cx: &mut Ctx<'_>, present: Option<Range<usize>>, table: &str, owner: Kind| {
+        if let (Some(span), Some(k)) = (present, kind)
+            && k != owner
+        {
+            cx.at(
+                &span,
+                format!("{table} does not belong to an issue of kind {kind_name:?}"),
+            );
+        }
+    };
+    stray(
+        cx,
+        raw.supersedence.as_ref().map(|s| s.span()),
+        "[supersedence]",
+        Kind::Supersedence,
+    );
+    stray(
+        cx,
+        raw.verdict.as_ref().map(|s| s.span()),
+        "[[verdict]]",
+        Kind::Supersedence,
+    );
+    stray(
+        cx,
+        raw.bad_update.as_ref().map(|s| s.span()),
+        "[bad-update]",
+        Kind::BadUpdate,
+    );
+    stray(
+        cx,
+        raw.antivirus.as_ref().map(|s| s.span()),
+        "[antivirus]",
+        Kind::Antivirus,
+    );
+
+    let kind_span = raw.kind.span();
+    match kind {
+        Some(Kind::Supersedence) => supersedence(cx, raw, &kind_span),
+        Some(Kind::BadUpdate) => match raw.bad_update.as_ref() {
+            Some(b) => Some(bad_update(cx, b.get_ref())),
+            None => {
+                cx.at(
+                    &kind_span,
+                    "kind = \"bad-update\" needs a [bad-update] table",
+                );
+                None
+            }
+        },
+        Some(Kind::Antivirus) => match raw.antivirus.as_ref() {
+            Some(a) => Some(antivirus(cx, a.get_ref(), &a.span())),
+            None => {
+                cx.at(
+                    &kind_span,
+                    "kind = \"antivirus\" needs an [antivirus] table",
+                );
+                None
+            }
+        },
+        None => None,
+    }
+}
+
 fn id_shape_ok(id: &str) -> bool {
     let mut parts = id.split('-');
     let (Some(prefix), Some(year), Some(serial), None) =
@@ -604,222 +633,4 @@ fn id_shape_ok(id: &str) -> bool {
         && year.bytes().all(|b| b.is_ascii_digit())
         && serial.len() >= 4
         && serial.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn supersedence(cx: &mut Ctx<'_>, raw: &RawIssue, kind_span: &Range<usize>) -> Option<Details> {
-    let Some(sup) = raw.supersedence.as_ref() else {
-        cx.at(
-            kind_span,
-            "kind = \"supersedence\" needs a [supersedence] table",
-        );
-        return None;
-    };
-    let sup = sup.get_ref();
-    let newer = cx.kb("supersedence.newer", &sup.newer);
-    let older = cx.kbs("supersedence.older", &sup.older);
-    if let Some(n) = newer {
-        for s in sup.older.get_ref() {
-            if s.get_ref().parse::<KbId>().ok() == Some(n) {
-                cx.at(
-                    &s.span(),
-                    format!("supersedence.older: {n} is the newer update itself"),
-                );
-            }
-        }
-    }
-
-    let raw_verdicts = raw
-        .verdict
-        .as_ref()
-        .map(|v| v.get_ref().as_slice())
-        .unwrap_or(&[]);
-    if raw_verdicts.is_empty() {
-        cx.at(
-            kind_span,
-            "kind = \"supersedence\" needs at least one [[verdict]] table",
-        );
-    }
-    let mut verdicts = Vec::new();
-    for rv in raw_verdicts {
-        let rv = rv.get_ref();
-        let products = cx.texts("verdict.products", &rv.products);
-        // A verdict must be able to apply to some node: its products are
-        // matched against the product a node's build maps to.
-        for (p, span) in products.iter().zip(rv.products.get_ref()) {
-            let known = lockstep_model::windows::releases().iter().any(|r| {
-                r.product
-                    .as_deref()
-                    .is_some_and(|name| super::product_matches(p, name))
-            });
-            if !p.is_empty() && !known {
-                cx.at(
-                    &span.span(),
-                    format!(
-                        "verdict.products: {p:?} matches no product a Windows build maps to (data/windows-builds.toml), so the verdict could never apply to a node"
-                    ),
-                );
-            }
-        }
-        let mut v_older = Vec::new();
-        if let Some(list) = rv.older.as_ref() {
-            for s in list.get_ref() {
-                if let Some(kb) = cx.kb("verdict.older", s) {
-                    if !older.contains(&kb) {
-                        cx.at(
-                            &s.span(),
-                            format!("verdict.older: {kb} is not in supersedence.older"),
-                        );
-                    }
-                    v_older.push(kb);
-                }
-            }
-        }
-        let kind = match rv.verdict.get_ref().as_str() {
-            "intended" => Some(VerdictKind::Intended),
-            "incomplete" => Some(VerdictKind::Incomplete),
-            "wrong" => Some(VerdictKind::Wrong),
-            "missing" => Some(VerdictKind::Missing),
-            other => {
-                cx.at(
-                    &rv.verdict.span(),
-                    format!(
-                        "verdict.verdict: expected intended, incomplete, wrong or missing, found {other:?}"
-                    ),
-                );
-                None
-            }
-        };
-        let note = cx.text("verdict.note", &rv.note);
-        let until = rv.until.as_ref().and_then(|d| cx.date("verdict.until", d));
-        let fixed_by = rv
-            .fixed_by
-            .as_ref()
-            .and_then(|s| cx.kb("verdict.fixed_by", s));
-        if let Some(kind) = kind {
-            verdicts.push(Verdict {
-                products,
-                older: v_older,
-                verdict: kind,
-                note,
-                until,
-                fixed_by,
-            });
-        }
-    }
-    // Every older update needs some verdict, or queries would silently miss it.
-    for (kb, s) in older.iter().zip(sup.older.get_ref()) {
-        let covered = verdicts
-            .iter()
-            .any(|v| v.older.is_empty() || v.older.contains(kb));
-        if !verdicts.is_empty() && !covered {
-            cx.at(
-                &s.span(),
-                format!("supersedence.older: no [[verdict]] covers {kb}"),
-            );
-        }
-    }
-    Some(Details::Supersedence(SupersedenceIssue {
-        newer: newer?,
-        older,
-        verdicts,
-    }))
-}
-
-fn bad_update(cx: &mut Ctx<'_>, b: &RawBadUpdate) -> Details {
-    let kbs = cx.kbs("bad-update.kbs", &b.kbs);
-    let products = cx.texts("bad-update.products", &b.products);
-    let builds = b
-        .builds
-        .as_ref()
-        .and_then(|s| cx.range("bad-update.builds", s));
-    let symptoms = cx.texts("bad-update.symptoms", &b.symptoms);
-    Details::BadUpdate(BadUpdateIssue {
-        kbs,
-        products,
-        builds,
-        symptoms,
-        clusters: b.clusters,
-    })
-}
-
-fn antivirus(cx: &mut Ctx<'_>, a: &RawAntivirus, table: &Range<usize>) -> Details {
-    let vendor = cx.line_text("antivirus.vendor", &a.vendor);
-    let product = cx.line_text("antivirus.product", &a.product);
-    // Product versions are what installed-product matching uses; an entry
-    // about Defender platform/engine versions only may leave them out.
-    let defender_only = a.defender_platform.is_some() || a.defender_engine.is_some();
-    let versions = match a.versions.as_ref() {
-        Some(list) => {
-            if list.get_ref().is_empty() {
-                cx.at(
-                    &list.span(),
-                    "antivirus.versions: expected at least one version range (\"*\" for any)",
-                );
-            }
-            list.get_ref()
-                .iter()
-                .filter_map(|s| cx.range("antivirus.versions", s))
-                .collect()
-        }
-        None => {
-            if !defender_only {
-                cx.at(
-                    table,
-                    "antivirus.versions: required unless defender_platform or defender_engine is given",
-                );
-            }
-            Vec::new()
-        }
-    };
-    let mut filters = Vec::new();
-    for f in &a.filters {
-        let name = f.get_ref().trim();
-        let ok = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
-        if !ok {
-            cx.at(
-                &f.span(),
-                format!(
-                    "antivirus.filters: expected a minifilter name such as csagent, found {name:?}"
-                ),
-            );
-        }
-        filters.push(name.to_string());
-    }
-    let defender_platform = a
-        .defender_platform
-        .as_ref()
-        .and_then(|s| cx.range("antivirus.defender_platform", s));
-    let defender_engine = a
-        .defender_engine
-        .as_ref()
-        .and_then(|s| cx.range("antivirus.defender_engine", s));
-    let window = a.window.as_ref().and_then(|w| {
-        let span = w.span();
-        let w = w.get_ref();
-        let start = cx.timestamp("antivirus.window.start", &w.start);
-        let end = cx.timestamp("antivirus.window.end", &w.end);
-        match (start, end) {
-            (Some(start), Some(end)) if start < end => Some(TimeWindow { start, end }),
-            (Some(start), Some(end)) => {
-                cx.at(
-                    &span,
-                    format!("antivirus.window: start {start} is not before end {end}"),
-                );
-                None
-            }
-            _ => None,
-        }
-    });
-    Details::Antivirus(AntivirusIssue {
-        vendor,
-        product,
-        versions,
-        filters,
-        defender_platform,
-        defender_engine,
-        window,
-    })
 }

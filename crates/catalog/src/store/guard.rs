@@ -3,8 +3,8 @@
 //! catalogs (and refusing everyone else's), the OS lock of an import, and
 //! cleaning up after imports that were killed.
 
+use super::schema::SCHEMA_VERSION;
 use crate::error::CatalogError;
-use crate::store::SCHEMA_VERSION;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 
