@@ -183,7 +183,7 @@ fn finished(mut c: Cluster) -> Cluster {
 
 /// How many bytes of files a batch reads before they are parsed (at least
 /// one file per thread).
-const BATCH_BYTES: u64 = 16 << 20;
+const BATCH_BYTES: u64 = 4 << 20;
 
 type Parsed = Result<(FileContent, &'static str), IngestError>;
 
