@@ -13,7 +13,8 @@
 # env: RUNS (default 3), BENCH_DIR (default /tmp/lockstep-bench-check),
 #      SYSTEMINFO_NODES (nodes in the systeminfo file; default 70000, about
 #      500 MB; 0 skips the inventory case), KEEP=1 keeps reports,
-#      PREPARE=1 only writes the catalog and the inputs.
+#      PREPARE=1 only writes the catalog and the inputs,
+#      FLEET_ARGS more generate-fleet options (e.g. "--cluster-size 8").
 # Fleets and the catalog are written once and reused; delete BENCH_DIR when
 # done (several GB for 100,000 nodes).
 set -euo pipefail
@@ -69,14 +70,17 @@ measure() {
     say "$name | command: ${*#"$BIN"} | load before each run:$loads | wall:$walls s | median ${median} s | min ${min} s | cpu:$cpus s | peak RSS $((rss_max / 1024)) MB"
 }
 
+# NODES "none": only the inventory case.
 for n in ${@:-8000 100000}; do
-    fleet="$WORK/fleet-$n"
+    [ "$n" != none ] || continue
+    fleet="$WORK/fleet-$n$(echo "${FLEET_ARGS:-}" | tr -d ' ')"
     if ! [ -f "$fleet/.complete" ]; then
         rm -rf "$fleet"
-        "$BIN" --catalog "$CAT" generate-fleet --out "$fleet" --nodes "$n" --seed 1 2>"$WORK/generated-$n.txt"
+        "$BIN" --catalog "$CAT" generate-fleet --out "$fleet" --nodes "$n" --seed 1 ${FLEET_ARGS:-} \
+            2>"$fleet.generated.txt"
         touch "$fleet/.complete"
     fi
-    say "fleet $n: $(cat "$WORK/generated-$n.txt"); $(du -sm --exclude=.complete "$fleet" | cut -f1) MB"
+    say "fleet $n ${FLEET_ARGS:-}: $(cat "$fleet.generated.txt"); $(du -sm --exclude=.complete "$fleet" | cut -f1) MB"
     for fmt in text json; do
         measure "check $n nodes $fmt" "$BIN" --catalog "$CAT" check "$fleet" --fail-on never \
             --format "$fmt" -o "$WORK/report.$fmt"
@@ -98,6 +102,6 @@ if [ "$SYSTEMINFO_NODES" -gt 0 ]; then
     say "systeminfo file: $((bytes / 1000000)) MB, $SYSTEMINFO_NODES nodes"
     # Read once first, so every run reads it from the page cache.
     cat "$si/systeminfo.txt" >/dev/null
-    measure "inventory systeminfo file" "$BIN" inventory "$si/systeminfo.txt"
-    measure "inventory systeminfo file, 1 thread" env RAYON_NUM_THREADS=1 "$BIN" inventory "$si/systeminfo.txt"
+    measure "inventory systeminfo file" "$BIN" --max-input-size 1G inventory "$si/systeminfo.txt"
+    measure "inventory systeminfo file, 1 thread" env RAYON_NUM_THREADS=1 "$BIN" --max-input-size 1G inventory "$si/systeminfo.txt"
 fi
