@@ -6,6 +6,7 @@
 //! error (an input that could not be read; the others were still processed).
 
 mod cmd;
+mod heap;
 mod options;
 mod output;
 mod progress;
@@ -14,7 +15,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: heap::Allocator = heap::Allocator;
 
 /// `mi_option_purge_delay` in the mimalloc.h of libmimalloc-sys 0.1.49
 /// (v2 and v3 alike; the crate is pinned in Cargo.toml).
@@ -71,6 +72,9 @@ fn main() -> ExitCode {
     // SAFETY: sets a process-wide allocator option before any thread is
     // started; mimalloc documents the call as safe at any time.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    if std::env::var_os("LOCKSTEP_TIMINGS").is_some() {
+        heap::start_counting();
+    }
     let parsed = options::augment(Cli::command())
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (m, cli)));

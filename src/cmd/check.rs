@@ -632,5 +632,8 @@ impl Timings {
         if let Some(peak) = peak {
             say!("lockstep: peak resident memory {peak}");
         }
+        if let Some(bytes) = crate::heap::peak() {
+            say!("lockstep: peak heap {} kB", bytes / 1024);
+        }
     }
 }

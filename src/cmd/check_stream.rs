@@ -72,8 +72,11 @@ fn json_safe(bytes: Vec<u8>) -> io::Result<Vec<u8>> {
 
 /// Clusters judged at once (in parallel), at most.
 const CHUNK_CLUSTERS: usize = 64;
-/// Nodes judged at once, at most (a larger cluster is judged alone).
-const CHUNK_NODES: usize = 512;
+/// Nodes judged at once, at most (a larger cluster is judged alone). The
+/// chunk in flight is most of a check's peak above the catalog: at 512
+/// its heap varied by a fifth with how clusters fell into chunks
+/// (tests/scale.rs); 256 keeps both threads busy as well.
+const CHUNK_NODES: usize = 256;
 
 /// One pass over the inputs.
 pub(super) struct Pass<'a> {

@@ -14,16 +14,21 @@ pub fn repo(p: &str) -> PathBuf {
 }
 
 /// The binary with a clean environment (no colour, no user catalog or history).
-pub fn lockstep(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
+pub fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
         .env_remove("LOCKSTEP_CATALOG")
         .env_remove("LOCKSTEP_HISTORY")
-        .env("XDG_DATA_HOME", "/nonexistent-lockstep-test-data")
-        .output()
-        .expect("run lockstep")
+        .env_remove("LOCKSTEP_TIMINGS")
+        .env("XDG_DATA_HOME", "/nonexistent-lockstep-test-data");
+    c
+}
+
+/// [`command`], run.
+pub fn lockstep(args: &[&str]) -> Output {
+    command(args).output().expect("run lockstep")
 }
 
 pub fn ok(o: &Output) -> String {
