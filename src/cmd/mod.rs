@@ -4,7 +4,6 @@
 
 pub mod catalog;
 pub mod check;
-mod check_stream;
 pub mod collector;
 pub mod coverage;
 pub mod generate_fleet;

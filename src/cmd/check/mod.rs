@@ -1,4 +1,5 @@
-use super::check_stream::{self, Pass, Render};
+mod stream;
+
 use crate::Global;
 use crate::cmd::{
     Loaded, OutputFormat, load_inputs, load_options, open_knowledge, output_for, refuse_empty,
@@ -19,6 +20,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use stream::{Pass, Render};
 
 /// `lockstep check PATH...`
 #[derive(clap::Args, Debug)]
@@ -69,7 +71,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Text and JSON: the inputs stream through the check cluster by cluster
-/// ([`super::check_stream`]); memory holds the clusters in flight, not the
+/// ([`stream`]); memory holds the clusters in flight, not the
 /// fleet.
 fn run_streamed(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let mut timings = Timings::from_env();
@@ -98,7 +100,7 @@ fn run_streamed(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     // written. The report is written all the same; the exit code says so.
     let mut late_errors: Vec<String> = Vec::new();
     let mut history = HistoryAccess::new(global, args.record);
-    let (pass, streamed) = check_stream::stream(
+    let (pass, streamed) = stream::stream(
         &args,
         &load_options(global),
         || Pass::new(judge.as_ref(), render, spill_dir.as_deref(), &args),
@@ -284,7 +286,7 @@ fn run_whole(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     report.input_errors = loaded.errors.clone();
     report.input_warnings = loaded.warnings.clone();
     timings.mark("check");
-    let inputs = super::html_page::inputs(&loaded.inventory, &report, &sources, &knowledge);
+    let inputs = crate::cmd::html_page::inputs(&loaded.inventory, &report, &sources, &knowledge);
     let body = lockstep_report::render_html(&report, &inputs).map_err(|e| anyhow::anyhow!(e))?;
     let written = output.write(body.as_bytes())?;
     timings.mark("report");
@@ -489,7 +491,7 @@ impl<'g> HistoryAccess<'g> {
     }
 
     fn open(&mut self) -> Option<Box<dyn Store>> {
-        let (target, explicit) = super::history::target(self.global);
+        let (target, explicit) = crate::cmd::history::target(self.global);
         if !(self.record || explicit || target.exists()) {
             return None;
         }

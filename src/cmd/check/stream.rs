@@ -13,7 +13,7 @@
 //! pass is void and a second pass runs: it holds those clusters until the
 //! end, or runs without the history, as the whole check would have.
 
-use super::check::{Args, HistoryAccess, Timings};
+use super::{Args, HistoryAccess, Timings};
 use crate::cmd::OutputFormat;
 use lockstep_check::Finding;
 use lockstep_check::run::{ClusterReport, Judge};
