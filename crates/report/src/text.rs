@@ -188,19 +188,29 @@ fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
     lockstep_model::term::one_line(s)
 }
 
-/// A table in comfy-table's UTF8_FULL_CONDENSED look (the look the
-/// inventory command also uses), written directly: a fleet's report has a
-/// thousand matrices, and a general table engine spent a tenth of the
-/// check on them. Cells are one line; columns are as wide as their widest
-/// cell, measured in terminal cells as comfy-table measures them (a CJK
-/// character takes two, a combining mark none), so a wide matrix is left to
-/// the terminal to wrap.
-fn table<S: AsRef<str>>(out: &mut String, header: &[&str], rows: &[Vec<S>]) {
+/// A table in comfy-table's UTF8_FULL_CONDENSED look, written directly: a
+/// fleet's report has a thousand matrices and `inventory` prints a row per
+/// node, and a general table engine spent a tenth of the check on them and
+/// held a copy of every cell. Columns are as wide as their widest line,
+/// measured in terminal cells as comfy-table measures them (a CJK character
+/// takes two, a combining mark none), so a wide table is left to the
+/// terminal to wrap. A cell may hold several lines (`\n`): its row is as
+/// tall as its tallest cell, the others blank below, as comfy-table draws it.
+///
+/// `rows` is gone through twice (widths, then lines), so a caller with many
+/// rows can make them on the fly instead of holding them.
+pub fn table<R, S>(out: &mut String, header: &[&str], rows: impl IntoIterator<Item = R> + Clone)
+where
+    R: AsRef<[S]>,
+    S: AsRef<str>,
+{
     let width = |s: &str| unicode_width::UnicodeWidthStr::width(s);
     let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(width(cell.as_ref()));
+    for row in rows.clone() {
+        for (w, cell) in widths.iter_mut().zip(row.as_ref()) {
+            for l in cell.as_ref().split('\n') {
+                *w = (*w).max(width(l));
+            }
         }
     }
     let rule = |out: &mut String, left: char, fill: char, mid: char, right: char| {
@@ -231,11 +241,24 @@ fn table<S: AsRef<str>>(out: &mut String, header: &[&str], rows: &[Vec<S>]) {
         }
         out.push_str("│\n");
     };
+    let row_lines = |out: &mut String, row: &[&str]| {
+        let tall = row.iter().map(|c| c.split('\n').count()).max().unwrap_or(1);
+        if tall == 1 {
+            return line(out, &mut row.iter().copied());
+        }
+        for k in 0..tall {
+            line(
+                out,
+                &mut row.iter().map(|c| c.split('\n').nth(k).unwrap_or("")),
+            );
+        }
+    };
     rule(out, '┌', '─', '┬', '┐');
-    line(out, &mut header.iter().copied());
+    row_lines(out, header);
     rule(out, '╞', '═', '╪', '╡');
     for row in rows {
-        line(out, &mut row.iter().map(|c| c.as_ref()));
+        let cells: Vec<&str> = row.as_ref().iter().map(|c| c.as_ref()).collect();
+        row_lines(out, &cells);
     }
     rule(out, '└', '─', '┴', '┘');
 }
@@ -522,6 +545,38 @@ mod tests {
             .map(unicode_width::UnicodeWidthStr::width)
             .collect();
         assert_eq!(widths, [41; 7], "{ours}");
+    }
+
+    /// A cell of several lines makes its row as tall as comfy-table makes
+    /// it (the inventory's sources column), blank cells included.
+    #[test]
+    fn cells_of_several_lines_like_comfy_table() {
+        let header = ["Cluster", "Node", "KBs", "Sources"];
+        let rows = vec![
+            vec![
+                "HVCLU01",
+                "HV01",
+                "312",
+                "HV01.systeminfo.txt\nHV01.get-hotfix.csv",
+            ],
+            vec!["-", "ノード02", "", "a.json"],
+            vec![
+                "HVCLU01",
+                "HV03",
+                "7",
+                "x\n\nlonger-name-than-the-others.csv",
+            ],
+        ];
+        let mut ours = String::new();
+        table(&mut ours, &header, &rows);
+        let mut oracle = comfy_table::Table::new();
+        oracle.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+        oracle.set_header(header);
+        for r in &rows {
+            oracle.add_row(r.clone());
+        }
+        assert_eq!(ours, format!("{oracle}\n"));
+        assert_eq!(ours.lines().count(), 10, "{ours}");
     }
 
     const HOSTILE: &str = "HV\u{1b}]0;owned\u{7}01\u{1b}[2J\r\u{9b}31m\tx\u{202E}\n";
