@@ -31,10 +31,10 @@
 //! that makes drift reports lie). Unknown keys are rejected.
 
 use crate::IngestError;
-use crate::formats::Text;
 use crate::merge::{absorb, attach_csv, merge_into};
 use crate::outcome::{LoadOptions, LoadOutcome, record};
-use crate::stream::{Loader, Prefetch};
+use crate::read::Prefetch;
+use crate::sink::Loader;
 use lockstep_model::input_file::Origin;
 use lockstep_model::inventory::AdminFacts;
 use lockstep_model::units::{parse_bytes, parse_witness};
@@ -75,30 +75,6 @@ struct NodeEntry {
     files: Vec<PathBuf>,
 }
 
-/// The error for a `.toml` file that is neither inventory output nor a
-/// fleet manifest: TOML's own error and line, or the first line of a TOML
-/// file without a `[[cluster]]` table.
-pub(crate) fn not_a_manifest(text: &Text) -> IngestError {
-    const EXPECTED: &str = "a fleet manifest (TOML with [[cluster]] tables)";
-    match toml::from_str::<toml::Table>(&text.text) {
-        Err(e) => IngestError::new(
-            text.path.as_ref(),
-            e.span().map_or(0, |s| line_at(&text.text, s.start)),
-            EXPECTED,
-        )
-        .found(e.message()),
-        Ok(_) => {
-            let first = text.text.lines().position(|l| !l.trim().is_empty());
-            IngestError::new(
-                text.path.as_ref(),
-                first.map_or(0, |i| u32::try_from(i + 1).unwrap_or(u32::MAX)),
-                EXPECTED,
-            )
-            .found("TOML without a [[cluster]] table")
-        }
-    }
-}
-
 /// Reads the manifest's clusters into `loader`, each handed on after its
 /// entry; every problem is an error in the loader's outcome and the other
 /// entries are still read.
@@ -108,7 +84,7 @@ pub(crate) fn load_manifest(path: &Path, text: &str, loader: &mut Loader<'_>) {
     let manifest: Manifest = match toml::from_str(text) {
         Ok(m) => m,
         Err(e) => {
-            let line = e.span().map_or(0, |s| line_at(text, s.start));
+            let line = e.span().map_or(0, |s| crate::util::line_at(text, s.start));
             loader.out.errors.push(IngestError::new(
                 shown,
                 line,
@@ -222,15 +198,6 @@ pub(crate) fn load_manifest(path: &Path, text: &str, loader: &mut Loader<'_>) {
     }
 }
 
-/// Line (1-based) of a byte offset in the manifest.
-fn line_at(text: &str, offset: usize) -> u32 {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count() as u32
-        + 1
-}
-
 /// The admin's statements of one `[[cluster]]`; a bad value is an error
 /// naming its line, and the rest is kept.
 fn admin_facts(entry: &ClusterEntry, text: &str, shown: &str, out: &mut LoadOutcome) -> AdminFacts {
@@ -244,7 +211,7 @@ fn admin_facts(entry: &ClusterEntry, text: &str, shown: &str, out: &mut LoadOutc
             Err(_) => out.errors.push(
                 IngestError::new(
                     shown,
-                    line_at(text, w.span().start),
+                    crate::util::line_at(text, w.span().start),
                     format!(
                         "a witness of cluster {}: disk, file-share, cloud or none",
                         entry.name
@@ -260,7 +227,7 @@ fn admin_facts(entry: &ClusterEntry, text: &str, shown: &str, out: &mut LoadOutc
             Err(_) => out.errors.push(
                 IngestError::new(
                     shown,
-                    line_at(text, m.span().start),
+                    crate::util::line_at(text, m.span().start),
                     format!(
                         "a memory_reserve of cluster {} such as 8GiB, 512MiB or 1.5TiB",
                         entry.name
@@ -275,7 +242,7 @@ fn admin_facts(entry: &ClusterEntry, text: &str, shown: &str, out: &mut LoadOutc
             out.errors.push(
                 IngestError::new(
                     shown,
-                    line_at(text, votes.span().start),
+                    crate::util::line_at(text, votes.span().start),
                     format!(
                         "node_votes of cluster {}: 0 or 1 for {node} (NodeWeight)",
                         entry.name

@@ -16,6 +16,15 @@ pub fn lines(text: &str) -> impl Iterator<Item = (u32, &str)> {
     })
 }
 
+/// Line (1-based) of a byte offset in `text`.
+pub(crate) fn line_at(text: &str, offset: usize) -> u32 {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u32
+        + 1
+}
+
 /// Byte offset where line `idx` (0-based) starts.
 pub fn line_start(text: &str, idx: usize) -> usize {
     if idx == 0 {

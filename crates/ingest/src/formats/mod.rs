@@ -139,3 +139,28 @@ pub(crate) fn manifest_not_here(path: &str, text: &str) -> crate::IngestError {
         "inventory output, found a fleet manifest (a manifest is read when named as an argument, not from a folder or another manifest)",
     )
 }
+
+/// The error for a `.toml` file that is neither inventory output nor a
+/// fleet manifest: TOML's own error and line, or the first line of a TOML
+/// file without a `[[cluster]]` table.
+pub(crate) fn not_a_manifest(text: &Text) -> crate::IngestError {
+    const EXPECTED: &str = "a fleet manifest (TOML with [[cluster]] tables)";
+    match toml::from_str::<toml::Table>(&text.text) {
+        Err(e) => crate::IngestError::new(
+            text.path.as_ref(),
+            e.span()
+                .map_or(0, |s| crate::util::line_at(&text.text, s.start)),
+            EXPECTED,
+        )
+        .found(e.message()),
+        Ok(_) => {
+            let first = text.text.lines().position(|l| !l.trim().is_empty());
+            crate::IngestError::new(
+                text.path.as_ref(),
+                first.map_or(0, |i| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+                EXPECTED,
+            )
+            .found("TOML without a [[cluster]] table")
+        }
+    }
+}
