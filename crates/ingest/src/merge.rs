@@ -231,24 +231,16 @@ fn merge_node(into: &mut Node, from: Node, log: &mut MergeLog) {
         }
     }
     into.collected_at = CollectedAt::better(into.collected_at, collected_at);
-    if into.name_source.is_none() {
-        into.name_source = name_source;
-    }
+    into.name_source = into.name_source.take().or(name_source);
     if from_os_wins {
         let older = std::mem::replace(&mut into.os, os);
         fill_os(&mut into.os, older);
     } else {
         fill_os(&mut into.os, os);
     }
-    if into.domain.is_none() {
-        into.domain = domain;
-    }
-    if into.boot_time.is_none() {
-        into.boot_time = boot_time;
-    }
-    if into.cluster.is_none() {
-        into.cluster = cluster;
-    }
+    into.domain = into.domain.take().or(domain);
+    into.boot_time = into.boot_time.take().or(boot_time);
+    into.cluster = into.cluster.take().or(cluster);
     if !updates.is_empty() {
         let mut index = UpdateIndex::of(into);
         for u in updates {
@@ -265,44 +257,25 @@ fn merge_node(into: &mut Node, from: Node, log: &mut MergeLog) {
             into.sources.push(s);
         }
     }
-    if into.state.is_none() {
-        into.state = state;
-    }
-    if into.memory.is_none() {
-        into.memory = memory;
-    }
-    if into.vms.is_none() {
-        into.vms = vms;
-    }
-    if into.pending_reboot.is_none() {
-        into.pending_reboot = pending_reboot;
-    }
-    if into.packages.is_none() {
-        into.packages = packages;
-    }
+    into.state = into.state.take().or(state);
+    into.memory = into.memory.take().or(memory);
+    into.vms = into.vms.take().or(vms);
+    into.pending_reboot = into.pending_reboot.take().or(pending_reboot);
+    into.packages = into.packages.take().or(packages);
     let p = &mut into.protection;
-    if p.defender_preferences.is_none() {
-        p.defender_preferences = protection.defender_preferences;
-    }
-    if p.defender_status.is_none() {
-        p.defender_status = protection.defender_status;
-    }
-    if p.filters.is_none() {
-        p.filters = protection.filters;
-    }
-    if p.filter_instances.is_none() {
-        p.filter_instances = protection.filter_instances;
-    }
-    if p.products.is_none() {
-        p.products = protection.products;
-    }
+    p.defender_preferences = p
+        .defender_preferences
+        .take()
+        .or(protection.defender_preferences);
+    p.defender_status = p.defender_status.take().or(protection.defender_status);
+    p.filters = p.filters.take().or(protection.filters);
+    p.filter_instances = p.filter_instances.take().or(protection.filter_instances);
+    p.products = p.products.take().or(protection.products);
 }
 
 /// Fills what `o` lacks from `other`.
 fn fill_os(o: &mut OsInfo, other: OsInfo) {
-    if o.caption.is_none() {
-        o.caption = other.caption;
-    }
+    o.caption = o.caption.take().or(other.caption);
     // A four-part version (with the UBR) is better than a three-part one.
     match (&o.version, other.version) {
         (None, v) => o.version = v,
@@ -315,15 +288,9 @@ fn fill_os(o: &mut OsInfo, other: OsInfo) {
         }
         _ => {}
     }
-    if o.service_pack.is_none() {
-        o.service_pack = other.service_pack;
-    }
-    if o.architecture.is_none() {
-        o.architecture = other.architecture;
-    }
-    if o.installation_type.is_none() {
-        o.installation_type = other.installation_type;
-    }
+    o.service_pack = o.service_pack.take().or(other.service_pack);
+    o.architecture = o.architecture.take().or(other.architecture);
+    o.installation_type = o.installation_type.take().or(other.installation_type);
 }
 
 pub(crate) fn attach_csv(cluster: &mut Cluster, states: Vec<CsvNodeState>, path: &str) {
@@ -351,21 +318,15 @@ pub(crate) fn merge_cluster_into(existing: &mut Cluster, c: Cluster, log: &mut M
         protection,
         admin,
     } = c;
-    if existing.source.is_none() {
-        existing.source = source;
-    }
+    existing.source = existing.source.take().or(source);
     // The manifest's statements fill what the cluster (from a snapshot
     // or another entry) lacks.
     let a = &mut existing.admin;
-    if a.witness.is_none() {
-        a.witness = admin.witness;
-    }
+    a.witness = a.witness.take().or(admin.witness);
     for (n, v) in admin.node_votes {
         a.node_votes.entry(n).or_insert(v);
     }
-    if a.memory_reserve_bytes.is_none() {
-        a.memory_reserve_bytes = admin.memory_reserve_bytes;
-    }
+    a.memory_reserve_bytes = a.memory_reserve_bytes.take().or(admin.memory_reserve_bytes);
     for g in admin.allow_offline_groups {
         if !a.allow_offline_groups.contains(&g) {
             a.allow_offline_groups.push(g);
@@ -374,19 +335,17 @@ pub(crate) fn merge_cluster_into(existing: &mut Cluster, c: Cluster, log: &mut M
     for n in nodes {
         merge_into(&mut existing.nodes, n, log);
     }
-    if existing.state.is_none() {
-        existing.state = state;
-    }
+    existing.state = existing.state.take().or(state);
     let p = &mut existing.protection;
-    if p.compatible_filters.is_none() {
-        p.compatible_filters = protection.compatible_filters;
-    }
-    if p.incompatible_filters.is_none() {
-        p.incompatible_filters = protection.incompatible_filters;
-    }
-    if p.csv_states.is_none() {
-        p.csv_states = protection.csv_states;
-    }
+    p.compatible_filters = p
+        .compatible_filters
+        .take()
+        .or(protection.compatible_filters);
+    p.incompatible_filters = p
+        .incompatible_filters
+        .take()
+        .or(protection.incompatible_filters);
+    p.csv_states = p.csv_states.take().or(protection.csv_states);
 }
 
 #[cfg(test)]

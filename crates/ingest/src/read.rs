@@ -76,14 +76,7 @@ fn parse_text_ref(text: &Text) -> Result<(FileContent, &'static str), IngestErro
         return Err(IngestError::new(
             text.path.as_ref(),
             0,
-            format!(
-                "inventory output ({}), found an empty file",
-                formats::FORMATS
-                    .iter()
-                    .map(|f| f.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("inventory output ({}), found an empty file", format_names()),
         ));
     }
     let Some(format) = formats::detect(&text.text) else {
@@ -103,18 +96,20 @@ fn parse_text_ref(text: &Text) -> Result<(FileContent, &'static str), IngestErro
         return Err(IngestError::new(
             text.path.as_ref(),
             u32::try_from(line).unwrap_or(u32::MAX),
-            format!(
-                "inventory output in a known format ({})",
-                formats::FORMATS
-                    .iter()
-                    .map(|f| f.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("inventory output in a known format ({})", format_names()),
         ));
     };
     let content = (format.parse)(text)?;
     Ok((content, format.name))
+}
+
+/// The names of every format, for errors that list what was expected.
+fn format_names() -> String {
+    formats::FORMATS
+        .iter()
+        .map(|f| f.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether the file `path` names ends in `.ext` (any case).

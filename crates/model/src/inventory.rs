@@ -349,18 +349,10 @@ impl InstalledUpdate {
     /// What a later source adds about the same KB: only the fields this one
     /// lacks are taken (the first source that named the KB wins).
     pub fn fill_missing_from(&mut self, later: InstalledUpdate) {
-        if self.id_text.is_none() {
-            self.id_text = later.id_text;
-        }
-        if self.description.is_none() {
-            self.description = later.description;
-        }
-        if self.installed_on.is_none() {
-            self.installed_on = later.installed_on;
-        }
-        if self.installed_by.is_none() {
-            self.installed_by = later.installed_by;
-        }
+        self.id_text = self.id_text.take().or(later.id_text);
+        self.description = self.description.take().or(later.description);
+        self.installed_on = self.installed_on.take().or(later.installed_on);
+        self.installed_by = self.installed_by.take().or(later.installed_by);
     }
 }
 
