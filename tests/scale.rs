@@ -151,9 +151,13 @@ fn whole_report(catalog: &Path, paths: &[PathBuf], format: &str) -> Vec<u8> {
     use lockstep_check::run::{CheckOptions, ReportHead, check};
     use lockstep_report::{TextOptions, json, text};
     let loaded = lockstep_ingest::load_paths_with(paths, &lockstep_ingest::LoadOptions::default());
-    let sources = lockstep_check::sources::Sources::open(Some(catalog), &[])
-        .and_then(|s| s.with_rule_dirs(&[]))
-        .unwrap();
+    let store = lockstep_catalog::Store::open(catalog).unwrap();
+    let sources = lockstep_check::sources::Sources::from_store(
+        &store,
+        lockstep_check::sources::CatalogOrigin::File,
+        lockstep_catalog::known_issues::KnownIssues::builtin(),
+    )
+    .unwrap();
     let today = jiff::ZonedDateTime::now().date();
     let knowledge = sources.knowledge().judged_on(today);
     let info = sources.catalog_info_on(today);

@@ -14,11 +14,11 @@ pub mod known_issues;
 pub mod plan;
 pub mod record;
 pub mod snapshot;
+pub mod sources;
 
 use crate::Global;
 use crate::output::Output;
 use crate::say;
-use lockstep_check::sources::Sources;
 use lockstep_ingest::LoadOptions;
 use lockstep_model::Inventory;
 use std::path::{Path, PathBuf};
@@ -184,20 +184,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         return Err("the size must be at least 1 byte".into());
     }
     Ok(bytes)
-}
-
-/// The catalog (when there is one) and the known-issues database (always).
-pub fn open_knowledge(global: &Global) -> anyhow::Result<Sources> {
-    let sources = if global.no_catalog {
-        let known = Sources::load_known(&global.known_issues)?;
-        Sources::without_catalog(
-            known,
-            "--no-catalog: drift is classified only where the built-in known issues know the supersedence; missing security updates cannot be judged.",
-        )
-    } else {
-        Sources::open(global.catalog.as_deref(), &global.known_issues)?
-    };
-    sources.with_rule_dirs(&global.rules)
 }
 
 #[cfg(test)]

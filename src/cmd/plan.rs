@@ -1,5 +1,6 @@
 use crate::Global;
-use crate::cmd::{load_inputs, open_knowledge, output_for, refuse_empty};
+use crate::cmd::sources::open_knowledge;
+use crate::cmd::{load_inputs, output_for, refuse_empty};
 use crate::say;
 use lockstep_check::missing::judge_cluster;
 use lockstep_check::posture::PostureEngine;

@@ -1,5 +1,6 @@
 use crate::Global;
-use crate::cmd::{load_inputs, open_knowledge};
+use crate::cmd::load_inputs;
+use crate::cmd::sources::open_knowledge;
 use lockstep_check::run::{CheckOptions, check_each};
 use std::path::PathBuf;
 use std::process::ExitCode;

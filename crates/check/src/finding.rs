@@ -4,6 +4,8 @@ use crate::codes::FindingCode;
 use lockstep_model::{KbId, SourceRef};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
 /// Ordered: `Info < Warning < Error`, so `--fail-on warning` means `>= Warning`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -39,48 +41,65 @@ impl std::str::FromStr for Severity {
 /// One fact behind a finding, with where it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
-    /// The capture, and the line when the fact has one. A line of 0 means
-    /// the whole capture (an update absent from a node's list, a capture
-    /// without a Defender section): the report leaves the line out rather
-    /// than claim one.
-    #[serde(with = "evidence_source")]
-    pub source: SourceRef,
+    pub source: EvidenceSource,
     /// What this source says, e.g. "KB2616676 installed 9/20/2011".
     pub note: String,
 }
 
-/// [`Evidence::source`] as `{"file", "line"}` with `line` only when the
-/// fact has one (schema `evidenceSource`).
-mod evidence_source {
-    use lockstep_model::SourceRef;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+/// Where a fact behind a finding was read: the capture, and the line when
+/// the fact has one. A fact of the whole capture (an update absent from a
+/// node's list, a capture without a Defender section) has no line: the
+/// report leaves it out rather than claim one (schema `evidenceSource`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceSource {
+    pub file: Arc<str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<NonZeroU32>,
+}
 
-    #[derive(Serialize)]
-    struct Out<'a> {
-        file: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        line: Option<u32>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct In {
-        file: String,
-        #[serde(default)]
-        line: u32,
-    }
-
-    pub fn serialize<S: Serializer>(source: &SourceRef, s: S) -> Result<S::Ok, S::Error> {
-        Out {
-            file: &source.file,
-            line: (source.line > 0).then_some(source.line),
+impl EvidenceSource {
+    /// A fact of the whole capture `file`.
+    pub fn whole(file: impl Into<Arc<str>>) -> Self {
+        Self {
+            file: file.into(),
+            line: None,
         }
-        .serialize(s)
     }
+}
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SourceRef, D::Error> {
-        let In { file, line } = In::deserialize(d)?;
-        Ok(SourceRef::new(file, line))
+/// The model's sources use line 0 for a fact without a single line (a whole
+/// JSON document): here that is no line.
+impl From<&SourceRef> for EvidenceSource {
+    fn from(s: &SourceRef) -> Self {
+        Self {
+            file: s.file.clone(),
+            line: NonZeroU32::new(s.line),
+        }
+    }
+}
+
+impl From<SourceRef> for EvidenceSource {
+    fn from(s: SourceRef) -> Self {
+        Self::from(&s)
+    }
+}
+
+/// The same place: the same file, and the same line or (line 0 in the
+/// model) none.
+impl PartialEq<SourceRef> for EvidenceSource {
+    fn eq(&self, other: &SourceRef) -> bool {
+        *self.file == *other.file && self.line == NonZeroU32::new(other.line)
+    }
+}
+
+/// `file:line`, or the file alone when the fact has no line.
+impl fmt::Display for EvidenceSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.file),
+            None => write!(f, "{}", self.file),
+        }
     }
 }
 
@@ -209,11 +228,11 @@ mod tests {
     #[test]
     fn evidence_without_a_line_leaves_it_out() {
         let absent = Evidence {
-            source: SourceRef::new("HV03.systeminfo.txt", 0),
+            source: EvidenceSource::whole("HV03.systeminfo.txt"),
             note: "KB2607712 not listed on HV03".into(),
         };
         let read = Evidence {
-            source: SourceRef::new("HV01.systeminfo.txt", 42),
+            source: SourceRef::new("HV01.systeminfo.txt", 42).into(),
             note: "KB2607712 installed on HV01".into(),
         };
         let json = serde_json::to_string(&[&absent, &read]).unwrap();
@@ -225,5 +244,22 @@ mod tests {
         assert_eq!(back, [absent, read]);
         let unknown = r#"{"source":{"file":"a","line":1,"column":2},"note":"n"}"#;
         assert!(serde_json::from_str::<Evidence>(unknown).is_err());
+    }
+
+    /// The model's line 0 (a whole document) is no line here; a report
+    /// claiming line 0 does not read (schema: `minimum` 1).
+    #[test]
+    fn a_whole_document_has_no_line() {
+        let whole: EvidenceSource = SourceRef::new("hvclu22.json", 0).into();
+        assert_eq!(whole, EvidenceSource::whole("hvclu22.json"));
+        assert_eq!(whole.to_string(), "hvclu22.json");
+        assert_eq!(whole, SourceRef::new("hvclu22.json", 0));
+        assert_ne!(whole, SourceRef::new("hvclu22.json", 1));
+        let at: EvidenceSource = SourceRef::new("HV01.systeminfo.txt", 42).into();
+        assert_eq!(at.line, NonZeroU32::new(42));
+        assert_eq!(at.to_string(), "HV01.systeminfo.txt:42");
+        assert_ne!(at, SourceRef::new("HV01.systeminfo.txt", 0));
+        let zero = r#"{"source":{"file":"a","line":0},"note":"n"}"#;
+        assert!(serde_json::from_str::<Evidence>(zero).is_err());
     }
 }

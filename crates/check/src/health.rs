@@ -6,10 +6,10 @@
 //!
 //! Codes: `update-install-failed`, `reboot-pending`, `cluster-group-offline`.
 
-use crate::{Evidence, Finding, FindingCode, Fix, Item, ItemKind, Severity};
+use crate::{Evidence, EvidenceSource, Finding, FindingCode, Fix, Item, ItemKind, Severity};
 use lockstep_model::capabilities::{Feature, release_name, supports};
 use lockstep_model::quote::ps_literal;
-use lockstep_model::{Cluster, Node, SourceRef};
+use lockstep_model::{Cluster, Node};
 
 /// The health findings of a cluster: its nodes' and its groups'.
 pub fn cluster_findings(cluster: &Cluster) -> Vec<Finding> {
@@ -29,11 +29,11 @@ pub fn node_findings(node: &Node) -> Vec<Finding> {
     out
 }
 
-fn node_source(node: &Node) -> SourceRef {
-    node.name_source
-        .clone()
-        .or_else(|| node.sources.first().map(|s| SourceRef::new(s.as_str(), 0)))
-        .unwrap_or_else(|| SourceRef::new("<inputs>", 0))
+fn node_source(node: &Node) -> EvidenceSource {
+    match &node.name_source {
+        Some(s) => s.into(),
+        None => EvidenceSource::whole(node.sources.first().map_or("<inputs>", String::as_str)),
+    }
 }
 
 /// Installs that failed and that the node still lacks.
@@ -78,7 +78,7 @@ fn failed_installs(node: &Node, cluster: Option<&str>) -> Option<Finding> {
         evidence: failed
             .iter()
             .map(|f| Evidence {
-                source: f.source.clone(),
+                source: (&f.source).into(),
                 note: format!("{}: install of {} {}", node.name, f.kb, f.result),
             })
             .collect(),
@@ -205,8 +205,8 @@ fn offline_groups(cluster: &Cluster) -> Option<Finding> {
     }
     let source = cluster
         .source
-        .clone()
-        .unwrap_or_else(|| SourceRef::new("<inputs>", 0));
+        .as_ref()
+        .map_or_else(|| EvidenceSource::whole("<inputs>"), EvidenceSource::from);
     let lines: Vec<String> = off
         .iter()
         .map(|g| {
@@ -263,7 +263,7 @@ fn offline_groups(cluster: &Cluster) -> Option<Finding> {
 mod tests {
     use super::*;
     use lockstep_model::inventory::ClusterGroup;
-    use lockstep_model::{ClusterState, FailedInstall, KbId, PendingReboot, Sourced};
+    use lockstep_model::{ClusterState, FailedInstall, KbId, PendingReboot, SourceRef, Sourced};
 
     fn node(name: &str, version: &str) -> Node {
         let mut n = Node {
@@ -295,7 +295,7 @@ mod tests {
             f.title,
             "HV01: the install of KB5033118 failed and it is not installed"
         );
-        assert_eq!(f.evidence[0].source.line, 709);
+        assert_eq!(f.evidence[0].source.line, std::num::NonZeroU32::new(709));
         // Installed since (Get-HotFix lists it): not a finding.
         n.updates.push(lockstep_model::InstalledUpdate {
             kb: KbId(5033118),

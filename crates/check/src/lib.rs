@@ -32,4 +32,4 @@ pub mod run;
 pub mod sources;
 
 pub use codes::FindingCode;
-pub use finding::{Evidence, Finding, Fix, Item, ItemKind, Severity};
+pub use finding::{Evidence, EvidenceSource, Finding, Fix, Item, ItemKind, Severity};

@@ -392,7 +392,7 @@ fn gap_finding(cluster: Option<&str>, nodes: &[Node], g: Group<'_>) -> Finding {
             .iter()
             .filter_map(|&i| {
                 nodes[i].os.version.as_ref().map(|v| Evidence {
-                    source: v.source.clone(),
+                    source: (&v.source).into(),
                     note: format!("{}: OS version {}", nodes[i].name, v.value),
                 })
             })

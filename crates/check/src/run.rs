@@ -541,7 +541,7 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
             .evidence
             .iter()
             .map(|(node, src)| Evidence {
-                source: src.clone(),
+                source: src.into(),
                 note: format!("{} installed on {node}", g.kb),
             })
             .collect();
@@ -550,7 +550,7 @@ fn drift_findings(cluster: &Cluster, drift: &ClusterDrift) -> Vec<Finding> {
                 && let Some(src) = n.sources.first()
             {
                 evidence.push(Evidence {
-                    source: lockstep_model::SourceRef::new(src.as_str(), 0),
+                    source: crate::EvidenceSource::whole(src.as_str()),
                     note: format!("{} not listed on {name}", g.kb),
                 });
             }

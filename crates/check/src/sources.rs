@@ -1,4 +1,5 @@
-//! [`Knowledge`] implementations over the real sources.
+//! [`Knowledge`] implementations over the real sources, and [`Sources`]: the
+//! knowledge a run uses, built from parts the binary opened.
 //!
 //! * [`NoCatalog`] — what is known with no catalog at all: the node's
 //!   servicing product (from its OS caption and build) and nothing else.
@@ -235,14 +236,36 @@ impl<B: Knowledge> Knowledge for WithKnownIssues<'_, B> {
     }
 }
 
-/// What `check` and `plan` open once per run: the known-issues database
-/// (built in, plus the user's folders) and the catalog when there is one.
+/// Where the catalog in use comes from, as reports name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogOrigin {
+    /// A catalog file (named by the store's path).
+    File,
+    /// The catalog compiled into lockstep.
+    Bundled,
+}
+
+/// A catalog whose store opened but whose content could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("loading the catalog {}: {why}", path.display())]
+pub struct CatalogLoadError {
+    pub path: std::path::PathBuf,
+    /// The catalog's own error, as text: the message names it once (the
+    /// binary prints an error's whole chain).
+    pub why: String,
+}
+
+/// The knowledge a run of `check` or `plan` uses: the known-issues database,
+/// the host-protection rules and the catalog when there is one. Built from
+/// parts the caller has already opened (the binary decides which catalog,
+/// opens it and reads the user's folders).
 pub struct Sources {
     pub known: KnownIssues,
     /// Host-protection rules (built in, plus the user's folders).
     pub rules: crate::protection::Rules,
     catalog: Option<Box<dyn Knowledge + Send + Sync>>,
-    catalog_path: Option<std::path::PathBuf>,
+    /// How reports name the catalog in use.
+    catalog_path: Option<String>,
     /// The bundled catalog is in use.
     bundled: bool,
     /// The date of the newest data in the catalog in use.
@@ -252,72 +275,34 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// `catalog`: an explicit path (must exist), or `None` for the default
-    /// path (used when it exists). `known_dirs`: the user's known-issue folders.
-    pub fn open(
-        catalog: Option<&std::path::Path>,
-        known_dirs: &[std::path::PathBuf],
-    ) -> anyhow::Result<Sources> {
-        let known = Self::load_known(known_dirs)?;
-        let (path, explicit) = match catalog {
-            Some(p) => (Some(p.to_path_buf()), true),
-            None => (Some(lockstep_catalog::Catalog::default_path()), false),
-        };
-        let mut sources = Sources {
+    /// The catalog read from an open `store`, with the built-in rules.
+    pub fn from_store(
+        store: &lockstep_catalog::Store,
+        origin: CatalogOrigin,
+        known: KnownIssues,
+    ) -> Result<Sources, CatalogLoadError> {
+        let cat = lockstep_catalog::Catalog::from_store(store).map_err(|e| CatalogLoadError {
+            path: store.path().to_path_buf(),
+            why: e.to_string(),
+        })?;
+        let bundled = origin == CatalogOrigin::Bundled;
+        Ok(Sources {
             known,
             rules: crate::protection::Rules::builtin(),
-            catalog: None,
-            catalog_path: None,
-            bundled: false,
-            data_date: None,
+            catalog: Some(Box::new(crate::catalog_view::CatalogView::new(cat))),
+            catalog_path: Some(match origin {
+                CatalogOrigin::File => store.path().display().to_string(),
+                CatalogOrigin::Bundled => lockstep_catalog::bundled::BUNDLED_NAME.to_string(),
+            }),
+            bundled,
+            // A catalog whose documents cannot be dated is used undated.
+            data_date: store.data_date().ok().flatten(),
             missing_reason: None,
-        };
-        match path {
-            Some(p) if p.exists() => {
-                let store = lockstep_catalog::Store::open(&p)
-                    .map_err(|e| anyhow::anyhow!("opening the catalog {}: {e}", p.display()))?;
-                sources.use_store(&store)?;
-                sources.catalog_path = Some(p);
-            }
-            Some(p) if explicit => {
-                anyhow::bail!(
-                    "the catalog {} does not exist: create it with `lockstep --catalog {} catalog update` or `catalog import`",
-                    p.display(),
-                    lockstep_model::quote::path_word(&p.display().to_string())
-                )
-            }
-            // No local catalog: the one compiled into lockstep.
-            Some(_) => {
-                let store = lockstep_catalog::bundled::open_bundled()
-                    .map_err(|e| anyhow::anyhow!("opening the bundled catalog: {e}"))?;
-                sources.use_store(&store)?;
-                sources.bundled = true;
-            }
-            None => {}
-        }
-        Ok(sources)
+        })
     }
 
-    /// The built-in known issues plus the user's folders, in order.
-    pub fn load_known(known_dirs: &[std::path::PathBuf]) -> anyhow::Result<KnownIssues> {
-        let mut known = KnownIssues::builtin();
-        for dir in known_dirs {
-            known.load_dir(dir).map_err(|errors| {
-                anyhow::anyhow!(
-                    "known issues in {}:\n{}",
-                    dir.display(),
-                    errors
-                        .iter()
-                        .map(|e| format!("  {e}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
-            })?;
-        }
-        Ok(known)
-    }
-
-    /// No catalog, only the known issues (tests, `--no-catalog`).
+    /// No catalog, only the known issues and the built-in rules (tests,
+    /// `--no-catalog`); `reason` is what the report cannot tell.
     pub fn without_catalog(known: KnownIssues, reason: &str) -> Sources {
         Sources {
             known,
@@ -328,6 +313,12 @@ impl Sources {
             data_date: None,
             missing_reason: Some(reason.to_string()),
         }
+    }
+
+    /// These host-protection rules instead of the built-in ones.
+    pub fn with_rules(mut self, rules: crate::protection::Rules) -> Sources {
+        self.rules = rules;
+        self
     }
 
     pub fn knowledge(&self) -> WithKnownIssues<'_, &(dyn Knowledge + Send + Sync)> {
@@ -343,35 +334,6 @@ impl Sources {
             rules: &self.rules,
             known: &self.known,
         }
-    }
-
-    /// Adds the user's host-protection rule folders (`--rules DIR`) to the
-    /// built-in rules; a user rule with a built-in id replaces it. Every
-    /// file is linted; any error names its file and nothing of that folder
-    /// is used.
-    pub fn with_rule_dirs(mut self, dirs: &[std::path::PathBuf]) -> anyhow::Result<Sources> {
-        for dir in dirs {
-            let user = crate::protection::rules::lint_dir(dir).map_err(|errors| {
-                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-                anyhow::anyhow!(
-                    "the rules folder {} does not lint:\n  {}",
-                    lockstep_model::term::one_line(&dir.display().to_string()),
-                    lines.join("\n  ")
-                )
-            })?;
-            for rule in user {
-                self.rules.insert(rule);
-            }
-        }
-        Ok(self)
-    }
-
-    fn use_store(&mut self, store: &lockstep_catalog::Store) -> anyhow::Result<()> {
-        let cat = lockstep_catalog::Catalog::from_store(store)
-            .map_err(|e| anyhow::anyhow!("loading the catalog {}: {e}", store.path().display()))?;
-        self.data_date = store.data_date().ok().flatten();
-        self.catalog = Some(Box::new(crate::catalog_view::CatalogView::new(cat)));
-        Ok(())
     }
 
     pub fn catalog_info(&self) -> crate::run::CatalogInfo {
@@ -401,10 +363,7 @@ impl Sources {
         };
         crate::run::CatalogInfo {
             available: self.catalog.is_some(),
-            path: match (self.bundled, &self.catalog_path) {
-                (true, _) => Some(lockstep_catalog::bundled::BUNDLED_NAME.to_string()),
-                (false, p) => p.as_ref().map(|p| p.display().to_string()),
-            },
+            path: self.catalog_path.clone(),
             limits: self.missing_reason.clone(),
             bundled: self.bundled,
             data_date: self.data_date,

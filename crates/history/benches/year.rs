@@ -24,8 +24,9 @@
 //! days something changed (on the other days its findings are the same as
 //! the day before's, by construction, and are reused).
 
+use lockstep_catalog::known_issues::KnownIssues;
 use lockstep_check::run::{CheckOptions, check_each};
-use lockstep_check::sources::Sources;
+use lockstep_check::sources::{CatalogOrigin, Sources};
 use lockstep_history::Target;
 use lockstep_model::{CollectedAt, CollectedBasis, InstalledUpdate, KbId, SourceRef};
 use std::path::PathBuf;
@@ -89,7 +90,9 @@ fn main() {
         fleet.display(),
         inventory.clusters.len()
     );
-    let sources = Sources::open(Some(&catalog), &[]).expect("opening the catalog");
+    let store = lockstep_catalog::Store::open(&catalog).expect("opening the catalog");
+    let sources = Sources::from_store(&store, CatalogOrigin::File, KnownIssues::builtin())
+        .expect("loading the catalog");
     let knowledge = sources.knowledge();
     let stamp = lockstep_history::CatalogStamp::of_catalog(&catalog).ok();
     let tuesdays: Vec<i64> = (0..12).map(patch_tuesday).collect();

@@ -1,9 +1,8 @@
 mod stream;
 
 use crate::Global;
-use crate::cmd::{
-    Loaded, OutputFormat, load_inputs, load_options, open_knowledge, output_for, refuse_empty,
-};
+use crate::cmd::sources::open_knowledge;
+use crate::cmd::{Loaded, OutputFormat, load_inputs, load_options, output_for, refuse_empty};
 use crate::output::Output;
 use crate::say;
 use anyhow::Context;

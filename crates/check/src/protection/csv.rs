@@ -82,7 +82,7 @@ pub(super) fn csv_findings(cluster: &Cluster, known: &KnownIssues) -> Vec<Findin
             None => st.volume.clone(),
         };
         let state_evidence = Evidence {
-            source: st.source.clone(),
+            source: (&st.source).into(),
             note: format!(
                 "{} on {}: {:?}, FileSystemRedirectedIOReason {}, BlockRedirectedIOReason {}",
                 st.volume, st.node, st.state, st.fs_reason, st.block_reason
@@ -152,7 +152,7 @@ fn csv_state_unknown(cluster: &Cluster, section: &Section<Vec<CsvNodeState>>) ->
             .source
             .clone()
             .map(|s| Evidence {
-                source: s,
+                source: s.into(),
                 note: "Get-ClusterSharedVolumeState".into(),
             })
             .into_iter()
@@ -305,7 +305,7 @@ fn csv_filter_finding(
         ));
         for s in &suspects {
             evidence.push(Evidence {
-                source: s.instance.source.clone(),
+                source: (&s.instance.source).into(),
                 note: format!(
                     "fltmc instances: {} attached to {} at altitude {}",
                     s.instance.filter,

@@ -8,10 +8,10 @@ use super::powershell;
 use super::roles::Roles;
 use super::rules::{AppliesTo, ExclusionKind, Rules};
 use super::third_party::third_party_names;
-use crate::{Evidence, Finding, FindingCode, Fix, Severity};
+use crate::{Evidence, EvidenceSource, Finding, FindingCode, Fix, Severity};
 use lockstep_model::capabilities::{Feature, release_name, supports};
 use lockstep_model::protection::{ExclusionList, SectionStatus};
-use lockstep_model::{Cluster, Node, SourceRef};
+use lockstep_model::{Cluster, Node};
 use std::collections::{BTreeSet, HashMap};
 
 fn summarize(values: &[String]) -> String {
@@ -247,7 +247,7 @@ fn exclusion_evidence(node: &Node, cov: &Coverage<'_>, kind: ExclusionKind) -> V
             ExclusionList::Redacted(m) => format!("unreadable: {m}"),
         };
         ev.push(Evidence {
-            source: p.source.clone(),
+            source: (&p.source).into(),
             note: format!("Get-MpPreference {} {list}", kind.parameter()),
         });
         let dae = match p.disable_auto_exclusions {
@@ -256,14 +256,14 @@ fn exclusion_evidence(node: &Node, cov: &Coverage<'_>, kind: ExclusionKind) -> V
             None => "not captured",
         };
         ev.push(Evidence {
-            source: p.source.clone(),
+            source: (&p.source).into(),
             note: format!("Get-MpPreference DisableAutoExclusions {dae}"),
         });
     }
     ev.extend(os_evidence(node));
     if let Some(s) = defender_status(node).filter(|s| s.is_passive()) {
         ev.push(Evidence {
-            source: s.source.clone(),
+            source: (&s.source).into(),
             note: format!(
                 "Get-MpComputerStatus AMRunningMode {}",
                 s.am_running_mode.as_deref().unwrap_or_default()
@@ -302,20 +302,15 @@ fn unknown_finding(
     detail.push(format!("{}.", cov.auto_note));
     let mut evidence = Vec::new();
     if let Some(s) = node.protection.defender_preferences.as_ref() {
-        if let Some(src) = s
-            .data
-            .as_ref()
-            .map(|p| p.source.clone())
-            .or_else(|| s.source.clone())
-        {
+        if let Some(src) = s.data.as_ref().map(|p| &p.source).or(s.source.as_ref()) {
             evidence.push(Evidence {
-                source: src,
+                source: src.into(),
                 note: "Get-MpPreference: exclusion lists hidden, shortened or not captured".into(),
             });
         }
     } else if let Some(first) = node.sources.first() {
         evidence.push(Evidence {
-            source: SourceRef::new(first.as_str(), 0),
+            source: EvidenceSource::whole(first.as_str()),
             note: "no Get-MpPreference capture for this node".into(),
         });
     }
@@ -517,8 +512,9 @@ pub(super) fn vm_folders_finding(nodes: &[&Node], cluster: Option<&Cluster>) -> 
         title: format!("Custom VM folder exclusions not checked on {}: no VM list in the inputs", names.join(", ")),
         detail: "KB3105657 asks to exclude every custom VM configuration, virtual hard disk, checkpoint and Replica folder, and Defender's automatic exclusions cover default paths only. The inputs carry no VM list (Get-VM), so these folders could not be checked; the default folders, file types and processes were.".into(),
         evidence: cluster
-            .and_then(|c| c.source.clone())
-            .or_else(|| first.sources.first().map(|s| SourceRef::new(s.as_str(), 0)))
+            .and_then(|c| c.source.as_ref())
+            .map(EvidenceSource::from)
+            .or_else(|| first.sources.first().map(|s| EvidenceSource::whole(s.as_str())))
             .map(|source| Evidence {
                 source,
                 note: "captures without a VM list (Get-VM)".into(),

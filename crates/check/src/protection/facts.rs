@@ -46,7 +46,7 @@ pub(super) fn os_evidence(node: &Node) -> Option<Evidence> {
         .map(|c| format!("{} ", c.value))
         .unwrap_or_default();
     Some(Evidence {
-        source: v.source.clone(),
+        source: (&v.source).into(),
         note: format!(
             "OS {caption}version {} ({})",
             v.value,

@@ -77,7 +77,7 @@ fn filter_evidence(node: &Node, name: &str) -> Option<Evidence> {
         .map(|k| format!(", {} {}", k.vendor, k.product))
         .unwrap_or_default();
     Some(Evidence {
-        source: src.0,
+        source: src.0.into(),
         note: format!(
             "fltmc: filter {name} at altitude {}{vendor}",
             src.1.unwrap_or_default()
@@ -110,7 +110,7 @@ fn product_issue_findings(
                 None => p.name.clone(),
             };
             let mut evidence = vec![Evidence {
-                source: p.source.clone(),
+                source: (&p.source).into(),
                 note: format!(
                     "installed: {shown}{}",
                     p.vendor
@@ -241,7 +241,7 @@ fn defender_issue_findings(
                 ),
                 detail: issue.description.clone(),
                 evidence: vec![Evidence {
-                    source: s.source.clone(),
+                    source: (&s.source).into(),
                     note: format!(
                         "Get-MpComputerStatus AMProductVersion {} AMEngineVersion {}",
                         show(&s.am_product_version),

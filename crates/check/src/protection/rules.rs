@@ -392,7 +392,8 @@ impl Rules {
         Ok(rules)
     }
 
-    pub(crate) fn insert(&mut self, rule: Rule) {
+    /// Adds `rule`; one with the same id (a built-in one) is replaced.
+    pub fn insert(&mut self, rule: Rule) {
         self.requirements.retain(|r| r.id != rule.id());
         self.auto.retain(|a| a.id != rule.id());
         match rule {

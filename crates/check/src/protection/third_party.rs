@@ -118,7 +118,7 @@ pub(super) fn passive_finding(
         ),
         detail,
         evidence: vec![Evidence {
-            source: s.source.clone(),
+            source: (&s.source).into(),
             note: format!("Get-MpComputerStatus AMRunningMode {mode}"),
         }],
         fix: Some(Fix {
