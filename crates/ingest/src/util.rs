@@ -609,6 +609,32 @@ pub fn damaged(sample: &str, cut: usize, edits: &[(usize, char)]) -> String {
     chars.into_iter().collect()
 }
 
+/// A format's never-panic property test, `damaged::never_panics`: damaged
+/// copies of `$sample` (cut, characters replaced or inserted anywhere) go
+/// through the format's `detect` and `parse` (both in scope where it is used).
+#[cfg(test)]
+macro_rules! never_panics_on_damage {
+    ($sample:expr) => {
+        /// Damaged captures (cut, characters replaced or inserted anywhere) never panic.
+        mod damaged {
+            use super::*;
+            use proptest::prelude::*;
+
+            proptest! {
+                #![proptest_config(ProptestConfig::with_cases(96))]
+                #[test]
+                fn never_panics(cut in 0usize..4000, edits in proptest::collection::vec((0usize..4000, any::<char>()), 0..12)) {
+                    let text = crate::util::damaged($sample, cut, &edits);
+                    let _ = detect(&text);
+                    let _ = parse(&Text::new("damaged", text));
+                }
+            }
+        }
+    };
+}
+#[cfg(test)]
+pub(crate) use never_panics_on_damage;
+
 #[cfg(test)]
 mod tests {
     use super::*;
