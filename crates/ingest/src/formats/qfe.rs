@@ -46,10 +46,30 @@ impl QfeColumns {
 impl QfeRow<'static> {
     /// A row from one CSV record (fields the record lacks are `None`).
     pub fn from_record(line: u32, rec: &csv::StringRecord, c: QfeColumns) -> QfeRow<'static> {
-        let get = |i: Option<usize>| {
+        QfeRow::from_columns(line, c, |i| {
             i.and_then(|i| rec.get(i))
                 .map(|s| Cow::Owned(s.to_string()))
-        };
+        })
+    }
+}
+
+impl<'a> QfeRow<'a> {
+    /// A row from one table line's cells; `None` for stray lines (a prompt,
+    /// a warning) whose hotfix-id cell does not look like a hotfix id.
+    pub fn from_cells(line: u32, cells: &[Option<&'a str>], c: QfeColumns) -> Option<QfeRow<'a>> {
+        let row = QfeRow::from_columns(line, c, |i| {
+            i.and_then(|i| cells.get(i).copied().flatten())
+                .map(Cow::Borrowed)
+        });
+        row.has_hotfix_id().then_some(row)
+    }
+
+    /// A row whose fields `get` reads from the columns `c` names.
+    fn from_columns(
+        line: u32,
+        c: QfeColumns,
+        get: impl Fn(Option<usize>) -> Option<Cow<'a, str>>,
+    ) -> QfeRow<'a> {
         QfeRow {
             line,
             node: get(c.node),
@@ -58,26 +78,6 @@ impl QfeRow<'static> {
             installed_by: get(c.installed_by),
             installed_on: get(c.installed_on),
         }
-    }
-}
-
-impl<'a> QfeRow<'a> {
-    /// A row from one table line's cells; `None` for stray lines (a prompt,
-    /// a warning) whose hotfix-id cell does not look like a hotfix id.
-    pub fn from_cells(line: u32, cells: &[Option<&'a str>], c: QfeColumns) -> Option<QfeRow<'a>> {
-        let get = |i: Option<usize>| {
-            i.and_then(|i| cells.get(i).copied().flatten())
-                .map(Cow::Borrowed)
-        };
-        let row = QfeRow {
-            line,
-            node: get(c.node),
-            hotfix_id: get(c.hotfix_id),
-            description: get(c.description),
-            installed_by: get(c.installed_by),
-            installed_on: get(c.installed_on),
-        };
-        row.has_hotfix_id().then_some(row)
     }
 
     /// Whether the row's id looks like a hotfix id: stray lines (a prompt,
