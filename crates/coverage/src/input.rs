@@ -214,6 +214,47 @@ fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
         .from_reader(text.as_bytes())
 }
 
+/// A CSV reader past its header, with the columns the header names; `None`
+/// (the error collected at line 1) when the header cannot be read or lacks
+/// one of `required`, which `missing` says.
+fn csv_with_columns<'a>(
+    text: &'a str,
+    c: &mut Collector,
+    known: &[(&'static str, &[&str])],
+    required: &[&str],
+    missing: &str,
+) -> Option<(csv::Reader<&'a [u8]>, Columns)> {
+    let mut rdr = csv_reader(text);
+    let cols = match rdr.headers() {
+        Ok(h) => columns(h, known),
+        Err(e) => {
+            c.push(Some(1), format!("expected a CSV header: {e}"));
+            return None;
+        }
+    };
+    if required.iter().any(|k| !cols.has(k)) {
+        c.push(Some(1), missing);
+        return None;
+    }
+    Some((rdr, cols))
+}
+
+/// A CSV record with its line; an unreadable one is collected as an error
+/// and gives `None` (the rows after it are still read).
+fn csv_record(
+    rec: Result<csv::StringRecord, csv::Error>,
+    c: &mut Collector,
+) -> Option<(u64, csv::StringRecord)> {
+    match rec {
+        Ok(r) => Some((r.position().map(|p| p.line()).unwrap_or(0), r)),
+        Err(e) => {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            c.push(Some(line), format!("unreadable CSV row: {e}"));
+            None
+        }
+    }
+}
+
 const HOST_COLUMNS: &[(&str, &[&str])] = &[
     ("id", &["id", "host", "hostname", "name", "computername"]),
     ("role", &["role"]),
@@ -317,31 +358,19 @@ pub fn parse_hosts(file: &str, text: &str) -> Result<Network, InputErrors> {
             }
         }
     } else {
-        let mut rdr = csv_reader(text);
-        let cols = match rdr.headers() {
-            Ok(h) => columns(h, HOST_COLUMNS),
-            Err(e) => {
-                c.push(Some(1), format!("expected a CSV header: {e}"));
-                return c.finish().map(|_| net);
-            }
-        };
-        if !cols.has("id") || !cols.has("role") {
-            c.push(
-                Some(1),
-                "expected a CSV header with at least `id` and `role` (optional `exposure`, `protected`)",
-            );
+        let Some((mut rdr, cols)) = csv_with_columns(
+            text,
+            &mut c,
+            HOST_COLUMNS,
+            &["id", "role"],
+            "expected a CSV header with at least `id` and `role` (optional `exposure`, `protected`)",
+        ) else {
             return c.finish().map(|_| net);
-        }
+        };
         for rec in rdr.records() {
-            let rec = match rec {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    c.push(Some(line), format!("unreadable CSV row: {e}"));
-                    continue;
-                }
+            let Some((line, rec)) = csv_record(rec, &mut c) else {
+                continue;
             };
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
             let protected = cols.get("protected", &rec).unwrap_or("");
             let h = make_host(
                 cols.get("id", &rec).unwrap_or(""),
@@ -403,31 +432,19 @@ pub fn parse_edges(file: &str, text: &str, net: &mut Network) -> Result<(), Inpu
             }
         }
     } else {
-        let mut rdr = csv_reader(text);
-        let cols = match rdr.headers() {
-            Ok(h) => columns(h, EDGE_COLUMNS),
-            Err(e) => {
-                c.push(Some(1), format!("expected a CSV header: {e}"));
-                return c.finish();
-            }
-        };
-        if !cols.has("from") || !cols.has("to") {
-            c.push(
-                Some(1),
-                "expected a CSV header with `from` and `to` (optional `weight`)",
-            );
+        let Some((mut rdr, cols)) = csv_with_columns(
+            text,
+            &mut c,
+            EDGE_COLUMNS,
+            &["from", "to"],
+            "expected a CSV header with `from` and `to` (optional `weight`)",
+        ) else {
             return c.finish();
-        }
+        };
         for rec in rdr.records() {
-            let rec = match rec {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    c.push(Some(line), format!("unreadable CSV row: {e}"));
-                    continue;
-                }
+            let Some((line, rec)) = csv_record(rec, &mut c) else {
+                continue;
             };
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
             let weight = match cols.get("weight", &rec) {
                 None | Some("") => Ok(None),
                 Some(w) => w

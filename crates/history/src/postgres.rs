@@ -14,9 +14,11 @@ use crate::record::Recording;
 use crate::schema::{APPLICATION, MIGRATIONS, PG_MIGRATION_LOCK, SCHEMA_VERSION};
 use crate::sql;
 use crate::store::{
-    ClusterData, ClusterListing, Counts, Prepared, RawCluster, RecordOutcome, Store, name_key,
+    ClusterData, ClusterListing, Counts, Found, Prepared, RawCluster, RecordOutcome, Store,
+    name_key,
 };
 use postgres::error::SqlState;
+use postgres::types::{FromSqlOwned, ToSql};
 use postgres::{Client, GenericClient, NoTls};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -53,9 +55,24 @@ fn describe(config: &postgres::Config) -> String {
     )
 }
 
-enum Found {
-    Fresh,
-    Ours(i64),
+/// Every row `sql_text` returns for `params`, each read by `row`.
+fn rows_of<T>(
+    c: &mut Client,
+    sql_text: &str,
+    params: &[&(dyn ToSql + Sync)],
+    row: impl FnMut(&postgres::Row) -> T,
+    err: impl Fn(postgres::Error) -> HistoryError,
+) -> Result<Vec<T>, HistoryError> {
+    Ok(c.query(sql_text, params)
+        .map_err(err)?
+        .iter()
+        .map(row)
+        .collect())
+}
+
+/// The first two columns of a row.
+fn pair<A: FromSqlOwned, B: FromSqlOwned>(r: &postgres::Row) -> (A, B) {
+    (r.get(0), r.get(1))
 }
 
 fn inspect(c: &mut impl GenericClient, target: &str) -> Result<Found, HistoryError> {
@@ -129,14 +146,8 @@ impl PgStore {
             message: format!("cannot connect: {}", postgres_message(&e)),
         })?;
         let found = inspect(&mut client, &target)?;
+        found.version(&target)?;
         match found {
-            Found::Ours(v) if v > SCHEMA_VERSION => {
-                return Err(HistoryError::SchemaTooNew {
-                    target,
-                    found: v,
-                    supported: SCHEMA_VERSION,
-                });
-            }
             Found::Ours(v) if v == SCHEMA_VERSION => return Ok(PgStore { client, target }),
             Found::Fresh if !create => return Err(HistoryError::NotFound(target)),
             _ => {}
@@ -155,17 +166,7 @@ impl PgStore {
         ))
         .map_err(&err)?;
         // Checked again under the lock: another collector may have migrated.
-        let version = match inspect(&mut tx, &target)? {
-            Found::Fresh => 0,
-            Found::Ours(v) if v > SCHEMA_VERSION => {
-                return Err(HistoryError::SchemaTooNew {
-                    target: target.clone(),
-                    found: v,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            Found::Ours(v) => v,
-        };
+        let version = inspect(&mut tx, &target)?.version(&target)?;
         for m in MIGRATIONS.iter().filter(|m| m.version > version) {
             tx.batch_execute(m.postgres).map_err(&err)?;
             tx.execute(
@@ -465,17 +466,13 @@ impl Store for PgStore {
             name: row.get(1),
             ..RawCluster::default()
         };
-        raw.nodes = c
-            .query(sql::NODES_OF, &[&id])
-            .map_err(&err)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        raw.runs = c
-            .query(sql::RUNS_OF, &[&id, &until])
-            .map_err(&err)?
-            .iter()
-            .map(|r| {
+        let both: &[&(dyn ToSql + Sync)] = &[&id, &until];
+        raw.nodes = rows_of(c, sql::NODES_OF, &[&id], pair, &err)?;
+        raw.runs = rows_of(
+            c,
+            sql::RUNS_OF,
+            both,
+            |r| {
                 (
                     r.get(0),
                     r.get::<_, i16>(1) != 0,
@@ -484,13 +481,14 @@ impl Store for PgStore {
                     r.get(4),
                     r.get(5),
                 )
-            })
-            .collect();
-        raw.observations = c
-            .query(sql::OBSERVATIONS_OF, &[&id, &until])
-            .map_err(&err)?
-            .iter()
-            .map(|r| {
+            },
+            &err,
+        )?;
+        raw.observations = rows_of(
+            c,
+            sql::OBSERVATIONS_OF,
+            both,
+            |r| {
                 (
                     r.get(0),
                     r.get(1),
@@ -499,41 +497,20 @@ impl Store for PgStore {
                     r.get(4),
                     r.get(5),
                 )
-            })
-            .collect();
-        raw.sets = c
-            .query(sql::SETS_OF, &[&id, &until])
-            .map_err(&err)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        raw.finding_sets = c
-            .query(sql::FINDING_SETS_OF, &[&id, &until])
-            .map_err(&err)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        raw.findings = c
-            .query(
-                "SELECT id, finding FROM findings WHERE id = ANY($1)",
-                &[&raw.finding_ids()],
-            )
-            .map_err(&err)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        raw.catalogs = c
-            .query(sql::CATALOGS_OF, &[&id, &until])
-            .map_err(&err)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        raw.cumulative = c
-            .query(sql::CUMULATIVE, &[])
-            .map_err(&err)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+            },
+            &err,
+        )?;
+        raw.sets = rows_of(c, sql::SETS_OF, both, pair, &err)?;
+        raw.finding_sets = rows_of(c, sql::FINDING_SETS_OF, both, pair, &err)?;
+        raw.findings = rows_of(
+            c,
+            "SELECT id, finding FROM findings WHERE id = ANY($1)",
+            &[&raw.finding_ids()],
+            pair,
+            &err,
+        )?;
+        raw.catalogs = rows_of(c, sql::CATALOGS_OF, both, pair, &err)?;
+        raw.cumulative = rows_of(c, sql::CUMULATIVE, &[], pair, &err)?;
         raw.resolve(&target).map(Some)
     }
 

@@ -6,8 +6,10 @@ use crate::record::Recording;
 use crate::schema::{APPLICATION, MIGRATIONS, SCHEMA_VERSION, SQLITE_APPLICATION_ID};
 use crate::sql;
 use crate::store::{
-    ClusterData, ClusterListing, Counts, Prepared, RawCluster, RecordOutcome, Store, name_key,
+    ClusterData, ClusterListing, Counts, Found, Prepared, RawCluster, RecordOutcome, Store,
+    name_key,
 };
+use rusqlite::types::FromSql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,12 +17,6 @@ use std::path::Path;
 pub struct SqliteStore {
     conn: Connection,
     target: String,
-}
-
-/// What an existing file holds, read before anything is written to it.
-enum Found {
-    Fresh,
-    Ours(i64),
 }
 
 impl SqliteStore {
@@ -58,14 +54,8 @@ impl SqliteStore {
                 .map_err(HistoryError::sqlite(&target))?;
             inspect(&tx, &target)?
         };
+        found.version(&target)?;
         match found {
-            Found::Ours(v) if v > SCHEMA_VERSION => {
-                return Err(HistoryError::SchemaTooNew {
-                    target,
-                    found: v,
-                    supported: SCHEMA_VERSION,
-                });
-            }
             // WAL is a property of the file, set once when it is created.
             // The switch takes an exclusive lock and SQLite answers "busy"
             // at once, without its busy handler, while another process
@@ -105,17 +95,7 @@ impl SqliteStore {
             .map_err(&err)?;
         // Checked again under the write lock: another process may have
         // created or migrated the file since it was opened.
-        let version = match inspect(&tx, &target)? {
-            Found::Fresh => 0,
-            Found::Ours(v) if v > SCHEMA_VERSION => {
-                return Err(HistoryError::SchemaTooNew {
-                    target: target.clone(),
-                    found: v,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            Found::Ours(v) => v,
-        };
+        let version = inspect(&tx, &target)?.version(&target)?;
         if version == SCHEMA_VERSION {
             return Ok(());
         }
@@ -256,66 +236,42 @@ impl Store for SqliteStore {
             name,
             ..RawCluster::default()
         };
-        let pairs = |sql_text: &str| -> Result<Vec<(i64, String)>, HistoryError> {
-            let mut s = c.prepare(sql_text).map_err(&err)?;
-            let rows = s
-                .query_map(params![id, until], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(&err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&err)
-        };
-        raw.nodes = {
-            let mut s = c.prepare(&q(sql::NODES_OF)).map_err(&err)?;
-            let rows = s
-                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(&err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
-        };
-        raw.runs = {
-            let mut s = c.prepare(&q(sql::RUNS_OF)).map_err(&err)?;
-            let rows = s
-                .query_map(params![id, until], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get::<_, i64>(1)? != 0,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                })
-                .map_err(&err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
-        };
-        raw.observations = {
-            let mut s = c.prepare(&q(sql::OBSERVATIONS_OF)).map_err(&err)?;
-            let rows = s
-                .query_map(params![id, until], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                })
-                .map_err(&err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
-        };
-        raw.sets = {
-            let mut s = c.prepare(&q(sql::SETS_OF)).map_err(&err)?;
-            let rows = s
-                .query_map(params![id, until], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(&err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
-        };
-        raw.finding_sets = {
-            let mut s = c.prepare(&q(sql::FINDING_SETS_OF)).map_err(&err)?;
-            let rows = s
-                .query_map(params![id, until], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(&err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
-        };
+        let both = params![id, until];
+        raw.nodes = rows_of(c, &q(sql::NODES_OF), [id], pair, &err)?;
+        raw.runs = rows_of(
+            c,
+            &q(sql::RUNS_OF),
+            both,
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)? != 0,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+            &err,
+        )?;
+        raw.observations = rows_of(
+            c,
+            &q(sql::OBSERVATIONS_OF),
+            both,
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+            &err,
+        )?;
+        raw.sets = rows_of(c, &q(sql::SETS_OF), both, pair, &err)?;
+        raw.finding_sets = rows_of(c, &q(sql::FINDING_SETS_OF), both, pair, &err)?;
         raw.findings = {
             let mut s = c
                 .prepare_cached("SELECT finding FROM findings WHERE id = ?1")
@@ -326,14 +282,8 @@ impl Store for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(&err)?
         };
-        raw.catalogs = pairs(&q(sql::CATALOGS_OF))?;
-        raw.cumulative = {
-            let mut s = c.prepare(sql::CUMULATIVE).map_err(&err)?;
-            let rows = s
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(&err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
-        };
+        raw.catalogs = rows_of(c, &q(sql::CATALOGS_OF), both, pair, &err)?;
+        raw.cumulative = rows_of(c, sql::CUMULATIVE, [], pair, &err)?;
         raw.resolve(&target).map(Some)
     }
 
@@ -361,6 +311,24 @@ impl Store for SqliteStore {
             })
             .map_err(HistoryError::sqlite(&self.target))
     }
+}
+
+/// Every row `sql_text` returns for `params`, each read by `row`.
+fn rows_of<T>(
+    c: &Connection,
+    sql_text: &str,
+    params: impl rusqlite::Params,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    err: impl Fn(rusqlite::Error) -> HistoryError,
+) -> Result<Vec<T>, HistoryError> {
+    let mut s = c.prepare(sql_text).map_err(&err)?;
+    let rows = s.query_map(params, row).map_err(&err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+}
+
+/// The first two columns of a row.
+fn pair<A: FromSql, B: FromSql>(r: &rusqlite::Row<'_>) -> rusqlite::Result<(A, B)> {
+    Ok((r.get(0)?, r.get(1)?))
 }
 
 /// Looks a row up by its unique key, inserting it first when missing;

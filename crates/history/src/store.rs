@@ -5,9 +5,33 @@
 use crate::codec;
 use crate::error::HistoryError;
 use crate::record::{FindingRecord, Recording};
+use crate::schema::SCHEMA_VERSION;
 use lockstep_model::CollectedBasis;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+/// What a store holds, read before anything is written to it.
+pub(crate) enum Found {
+    Fresh,
+    /// A lockstep history, with its schema version.
+    Ours(i64),
+}
+
+impl Found {
+    /// The schema version found (0 when fresh). A newer one than this
+    /// lockstep knows is an error: the store is left as it is.
+    pub(crate) fn version(&self, target: &str) -> Result<i64, HistoryError> {
+        match *self {
+            Found::Fresh => Ok(0),
+            Found::Ours(v) if v > SCHEMA_VERSION => Err(HistoryError::SchemaTooNew {
+                target: target.to_string(),
+                found: v,
+                supported: SCHEMA_VERSION,
+            }),
+            Found::Ours(v) => Ok(v),
+        }
+    }
+}
 
 /// A history store: the embedded SQLite file or a shared PostgreSQL.
 pub trait Store {

@@ -601,6 +601,30 @@ pub fn csv_line(p: Option<&csv::Position>) -> u32 {
     p.map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX))
 }
 
+/// A CSV reader over `body` and its header record. Rows may differ in length
+/// (PowerShell and wmic leave trailing fields out); a header the csv crate
+/// cannot read is an error at `header_line` expecting `expected`.
+pub fn csv_reader<'a>(
+    t: &crate::Text,
+    body: &'a str,
+    header_line: u32,
+    expected: &str,
+) -> Result<(csv::Reader<&'a [u8]>, csv::StringRecord), crate::IngestError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(body.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| csv_error(t, header_line, expected, &e))?
+        .clone();
+    Ok((rdr, headers))
+}
+
+/// The error for a CSV header or record the csv crate could not read.
+pub fn csv_error(t: &crate::Text, line: u32, expected: &str, e: &csv::Error) -> crate::IngestError {
+    crate::IngestError::new(t.path.as_ref(), line, expected).found(e.to_string())
+}
+
 /// A capture damaged for never-panic tests: characters inserted (even
 /// positions) or replaced (odd positions), then cut at `cut` characters.
 #[cfg(test)]
@@ -617,6 +641,32 @@ pub fn damaged(sample: &str, cut: usize, edits: &[(usize, char)]) -> String {
     chars.truncate(cut.min(chars.len()));
     chars.into_iter().collect()
 }
+
+/// A format's never-panic property test, `damaged::never_panics`: damaged
+/// copies of `$sample` (cut, characters replaced or inserted anywhere) go
+/// through the format's `detect` and `parse` (both in scope where it is used).
+#[cfg(test)]
+macro_rules! never_panics_on_damage {
+    ($sample:expr) => {
+        /// Damaged captures (cut, characters replaced or inserted anywhere) never panic.
+        mod damaged {
+            use super::*;
+            use proptest::prelude::*;
+
+            proptest! {
+                #![proptest_config(ProptestConfig::with_cases(96))]
+                #[test]
+                fn never_panics(cut in 0usize..4000, edits in proptest::collection::vec((0usize..4000, any::<char>()), 0..12)) {
+                    let text = crate::util::damaged($sample, cut, &edits);
+                    let _ = detect(&text);
+                    let _ = parse(&Text::new("damaged", text));
+                }
+            }
+        }
+    };
+}
+#[cfg(test)]
+pub(crate) use never_panics_on_damage;
 
 #[cfg(test)]
 mod tests {

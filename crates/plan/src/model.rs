@@ -299,4 +299,23 @@ impl Plan {
             .iter()
             .any(|n| n.steps.iter().any(|s| matches!(s, Step::Uninstall { .. })))
     }
+
+    /// Each node that must uninstall something, with the KBs it removes, in
+    /// plan order (what the install-only emitters name when they refuse).
+    pub fn removals(&self) -> Vec<(&str, Vec<String>)> {
+        self.nodes
+            .iter()
+            .filter_map(|n| {
+                let kbs: Vec<String> = n
+                    .steps
+                    .iter()
+                    .filter_map(|s| match s {
+                        Step::Uninstall { kb, .. } => Some(kb.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                (!kbs.is_empty()).then_some((n.name.as_str(), kbs))
+            })
+            .collect()
+    }
 }

@@ -124,6 +124,19 @@ struct Entry {
 }
 
 impl Entry {
+    /// The entry of finding `f`: its sort key, `made` and `payload`.
+    fn of(f: &Finding, made: (u64, u64), payload: (u64, u64)) -> Entry {
+        Entry {
+            severity: f.severity,
+            code: f.code.to_string(),
+            cluster: f.cluster.clone(),
+            nodes: f.nodes.clone(),
+            title: f.title.clone(),
+            made,
+            payload,
+        }
+    }
+
     fn key(&self) -> (crate::spill::KeyView<'_>, (u64, u64)) {
         (
             (
@@ -234,15 +247,7 @@ impl FindingRuns {
             + f.nodes.iter().map(|n| n.len() + 32).sum::<usize>()
             + f.title.len()
             + 160;
-        self.pending.push(Entry {
-            severity: f.severity,
-            code: f.code.to_string(),
-            cluster: f.cluster.clone(),
-            nodes: f.nodes.clone(),
-            title: f.title.clone(),
-            made,
-            payload,
-        });
+        self.pending.push(Entry::of(f, made, payload));
         if self.pending_bytes >= self.run_bytes {
             self.write_run()?;
         }
@@ -462,15 +467,7 @@ impl<'f> RunReader<'f> {
 /// check's own key in the tests.
 #[cfg(test)]
 fn entry_of(f: &Finding, made: (u64, u64)) -> Entry {
-    Entry {
-        severity: f.severity,
-        code: f.code.to_string(),
-        cluster: f.cluster.clone(),
-        nodes: f.nodes.clone(),
-        title: f.title.clone(),
-        made,
-        payload: (0, 0),
-    }
+    Entry::of(f, made, (0, 0))
 }
 
 #[cfg(test)]

@@ -518,6 +518,17 @@ pub fn out_of_step_line(o: &lockstep_history::OutOfStep) -> String {
 mod tests {
     use super::*;
 
+    /// The same table drawn by comfy-table, the look `table` keeps.
+    fn comfy_oracle(header: &[&str], rows: &[Vec<&str>]) -> comfy_table::Table {
+        let mut oracle = comfy_table::Table::new();
+        oracle.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+        oracle.set_header(header);
+        for r in rows {
+            oracle.add_row(r.clone());
+        }
+        oracle
+    }
+
     /// Node and product names in Japanese (two cells a character) and with
     /// a combining mark (none) line up as comfy-table lines them up, the
     /// look the tables copy; every line is as wide as the others.
@@ -532,12 +543,7 @@ mod tests {
         let mut ours = String::new();
         table(&mut ours, &header, &rows);
 
-        let mut oracle = comfy_table::Table::new();
-        oracle.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-        oracle.set_header(header);
-        for r in &rows {
-            oracle.add_row(r.clone());
-        }
+        let oracle = comfy_oracle(&header, &rows);
         assert_eq!(ours, format!("{oracle}\n"));
 
         let widths: Vec<usize> = ours
@@ -569,12 +575,7 @@ mod tests {
         ];
         let mut ours = String::new();
         table(&mut ours, &header, &rows);
-        let mut oracle = comfy_table::Table::new();
-        oracle.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-        oracle.set_header(header);
-        for r in &rows {
-            oracle.add_row(r.clone());
-        }
+        let oracle = comfy_oracle(&header, &rows);
         assert_eq!(ours, format!("{oracle}\n"));
         assert_eq!(ours.lines().count(), 10, "{ours}");
     }

@@ -44,13 +44,6 @@ impl Store {
     pub(crate) fn load(&self) -> Result<Loaded, CatalogError> {
         let c = &self.conn;
         let e = || CatalogError::sqlite(&self.path);
-        macro_rules! rows {
-            ($sql:expr, $map:expr) => {{
-                let mut stmt = c.prepare($sql).map_err(e())?;
-                let it = stmt.query_map([], $map).map_err(e())?;
-                it.collect::<Result<Vec<_>, _>>().map_err(e())?
-            }};
-        }
         // update_products is the largest table: read it without allocating a
         // string per row (SubType and RestartRequired take a handful of values).
         let mut words = crate::batch::Interner::default();
@@ -81,39 +74,41 @@ impl Store {
             }
         }
         Ok(Loaded {
-            products: rows!("SELECT id, name FROM products ORDER BY id", |r| Ok((
-                r.get(0)?,
-                r.get(1)?
-            ))),
-            raw_products: rows!(
+            products: self.rows("SELECT id, name FROM products ORDER BY id", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?,
+            raw_products: self.rows(
                 "SELECT id, product_id, architecture FROM raw_products",
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            ),
-            documents: rows!("SELECT id, source_kind, name FROM documents", |r| Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?
-            ))),
-            updates: rows!(
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?,
+            documents: self.rows("SELECT id, source_kind, name FROM documents", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?,
+            updates: self.rows(
                 "SELECT kb, kind, title, release_date, release_date_source, max_severity, cves, release_document, kind_note FROM updates",
-                |r| Ok(LoadedUpdate {
-                    kb: r.get(0)?,
-                    kind: r.get(1)?,
-                    title: r.get(2)?,
-                    release_date: r.get(3)?,
-                    release_date_source: r.get(4)?,
-                    max_severity: r.get(5)?,
-                    cves: r.get(6)?,
-                    release_document: r.get(7)?,
-                    kind_note: r.get(8)?,
-                })
-            ),
+                [],
+                |r| {
+                    Ok(LoadedUpdate {
+                        kb: r.get(0)?,
+                        kind: r.get(1)?,
+                        title: r.get(2)?,
+                        release_date: r.get(3)?,
+                        release_date_source: r.get(4)?,
+                        max_severity: r.get(5)?,
+                        cves: r.get(6)?,
+                        release_document: r.get(7)?,
+                        kind_note: r.get(8)?,
+                    })
+                },
+            )?,
             update_products,
             words: words.names,
-            edges: rows!(
+            edges: self.rows(
                 "SELECT newer, older, raw_product_id, document_id FROM supersedence",
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?,
         })
     }
 
@@ -123,21 +118,13 @@ impl Store {
         &self,
         kb: KbId,
     ) -> Result<Vec<(String, String, i64, Option<String>, String)>, CatalogError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT c.cve, p.name, c.severity, c.impact, d.source_kind || ':' || d.name
-                 FROM cves c JOIN products p ON p.id = c.product_id JOIN documents d ON d.id = c.document_id
-                 WHERE c.kb = ?1 ORDER BY c.cve, p.name",
-            )
-            .map_err(CatalogError::sqlite(&self.path))?;
-        let rows = stmt
-            .query_map([kb.0], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .map_err(CatalogError::sqlite(&self.path))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(CatalogError::sqlite(&self.path))
+        self.rows(
+            "SELECT c.cve, p.name, c.severity, c.impact, d.source_kind || ':' || d.name
+             FROM cves c JOIN products p ON p.id = c.product_id JOIN documents d ON d.id = c.document_id
+             WHERE c.kb = ?1 ORDER BY c.cve, p.name",
+            [kb.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
     }
 
     /// Row counts per table (for `catalog stats` and tests).

@@ -165,15 +165,11 @@ impl Store {
     }
 
     pub fn documents(&self) -> Result<Vec<StoredDocument>, CatalogError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, source_kind, format, name, content_hash, initial_release, current_release, imported_at
-                 FROM documents ORDER BY source_kind, name",
-            )
-            .map_err(CatalogError::sqlite(&self.path))?;
-        let rows = stmt
-            .query_map([], |r| {
+        self.rows(
+            "SELECT id, source_kind, format, name, content_hash, initial_release, current_release, imported_at
+             FROM documents ORDER BY source_kind, name",
+            [],
+            |r| {
                 Ok(StoredDocument {
                     id: r.get(0)?,
                     kind: SourceKind::parse(&r.get::<_, String>(1)?).unwrap_or(SourceKind::Cvrf),
@@ -184,10 +180,21 @@ impl Store {
                     current_release: r.get(6)?,
                     imported_at: r.get(7)?,
                 })
-            })
-            .map_err(CatalogError::sqlite(&self.path))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(CatalogError::sqlite(&self.path))
+            },
+        )
+    }
+
+    /// Every row `sql` returns for `params`, each read by `row`.
+    pub(crate) fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, CatalogError> {
+        let e = || CatalogError::sqlite(&self.path);
+        let mut stmt = self.conn.prepare(sql).map_err(e())?;
+        let it = stmt.query_map(params, row).map_err(e())?;
+        it.collect::<Result<Vec<_>, _>>().map_err(e())
     }
 
     pub fn document(

@@ -2,7 +2,9 @@
 
 use super::matching;
 use crate::Evidence;
-use lockstep_model::protection::{DefenderStatus, Section, SectionStatus};
+use lockstep_model::protection::{
+    DefenderStatus, FilterDriver, FilterInstance, Section, SectionStatus,
+};
 use lockstep_model::{Cluster, Node};
 
 pub(super) fn is_cluster_storage(volume: &str) -> bool {
@@ -66,24 +68,30 @@ pub(super) fn is_passive(node: &Node) -> bool {
     defender_status(node).is_some_and(DefenderStatus::is_passive)
 }
 
-pub(super) fn node_filter_names(node: &Node) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let from_filters = node
-        .protection
+/// The node's `fltmc filters` rows (none when the section is missing or unreadable).
+pub(super) fn fltmc_filters(node: &Node) -> impl Iterator<Item = &FilterDriver> {
+    node.protection
         .filters
         .as_ref()
         .and_then(Section::data)
         .into_iter()
         .flatten()
-        .map(|f| f.name.clone());
-    let from_instances = node
-        .protection
+}
+
+/// The node's `fltmc instances` rows (none when the section is missing or unreadable).
+pub(super) fn fltmc_instances(node: &Node) -> impl Iterator<Item = &FilterInstance> {
+    node.protection
         .filter_instances
         .as_ref()
         .and_then(Section::data)
         .into_iter()
         .flatten()
-        .map(|i| i.filter.clone());
+}
+
+pub(super) fn node_filter_names(node: &Node) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let from_filters = fltmc_filters(node).map(|f| f.name.clone());
+    let from_instances = fltmc_instances(node).map(|i| i.filter.clone());
     for n in from_filters.chain(from_instances) {
         if !out.iter().any(|o| o.eq_ignore_ascii_case(&n)) {
             out.push(n);

@@ -1,7 +1,9 @@
 //! Known issues: installed products, minifilters and Defender versions matched
 //! against the known-issues database.
 
-use super::facts::{cluster_name, defender_status, node_filter_names};
+use super::facts::{
+    cluster_name, defender_status, fltmc_filters, fltmc_instances, node_filter_names,
+};
 use super::minifilters::MinifilterTable;
 use crate::{Evidence, Finding, FindingCode, Fix, Item, ItemKind, Severity};
 use lockstep_catalog::known_issues::{IssueSeverity, KnownIssue, KnownIssues};
@@ -37,6 +39,33 @@ fn issue_fix(issue: &KnownIssue) -> Fix {
     }
 }
 
+/// Whether `issue` is new to the node (each known issue is reported once);
+/// remembers it.
+fn first_time(seen: &mut Vec<String>, issue: &KnownIssue) -> bool {
+    if seen.contains(&issue.id) {
+        return false;
+    }
+    seen.push(issue.id.clone());
+    true
+}
+
+/// The finding for a known issue on `node`, as the database words it; the
+/// caller gives the title, the evidence and the item, and may adjust the rest.
+fn issue_finding(node: &Node, cluster: Option<&Cluster>, issue: &KnownIssue) -> Finding {
+    Finding {
+        code: FindingCode::AvKnownIssue,
+        severity: severity_of(issue.severity),
+        cluster: cluster_name(cluster),
+        nodes: vec![node.name.clone()],
+        title: String::new(),
+        detail: issue.description.clone(),
+        evidence: Vec::new(),
+        fix: Some(issue_fix(issue)),
+        known_issues: vec![issue.id.clone()],
+        items: Vec::new(),
+    }
+}
+
 /// Products, then minifilters (only without a product list), then the
 /// Defender platform: each known issue once per node.
 pub(super) fn known_issue_findings(
@@ -53,22 +82,11 @@ pub(super) fn known_issue_findings(
 
 /// The fltmc line that shows filter `name` on the node, with its vendor.
 fn filter_evidence(node: &Node, name: &str) -> Option<Evidence> {
-    let src = node
-        .protection
-        .filters
-        .as_ref()
-        .and_then(Section::data)
-        .into_iter()
-        .flatten()
+    let src = fltmc_filters(node)
         .find(|f| f.name.eq_ignore_ascii_case(name))
         .map(|f| (f.source.clone(), f.altitude.clone()))
         .or_else(|| {
-            node.protection
-                .filter_instances
-                .as_ref()
-                .and_then(Section::data)
-                .into_iter()
-                .flatten()
+            fltmc_instances(node)
                 .find(|i| i.filter.eq_ignore_ascii_case(name))
                 .map(|i| (i.source.clone(), i.altitude.clone()))
         })?;
@@ -98,10 +116,9 @@ fn product_issue_findings(
     for p in products.into_iter().flatten() {
         let version = parse_version(p.version.as_deref());
         for issue in known.antivirus_matches(&p.name, p.vendor.as_deref(), version.as_ref()) {
-            if seen.contains(&issue.id) {
+            if !first_time(seen, issue) {
                 continue;
             }
-            seen.push(issue.id.clone());
             let Some(av) = issue.antivirus() else {
                 continue;
             };
@@ -137,19 +154,15 @@ fn product_issue_findings(
                 );
             }
             out.push(Finding {
-                code: FindingCode::AvKnownIssue,
                 severity,
-                cluster: cluster_name(cluster),
-                nodes: vec![node.name.clone()],
                 title: format!(
                     "{}: {shown} — known issue {}: {}",
                     node.name, issue.id, issue.title
                 ),
                 detail,
                 evidence,
-                fix: Some(issue_fix(issue)),
-                known_issues: vec![issue.id.clone()],
                 items: vec![Item::new(ItemKind::Product, shown.clone()).on(&node.name)],
+                ..issue_finding(node, cluster, issue)
             });
         }
     }
@@ -175,18 +188,14 @@ fn filter_issue_findings(
     if !products_known {
         for f in &filters {
             for issue in known.filter_matches(f) {
-                if seen.contains(&issue.id) {
+                if !first_time(seen, issue) {
                     continue;
                 }
-                seen.push(issue.id.clone());
                 let Some(av) = issue.antivirus() else {
                     continue;
                 };
                 out.push(Finding {
-                    code: FindingCode::AvKnownIssue,
                     severity: severity_of(issue.severity).min(Severity::Warning),
-                    cluster: cluster_name(cluster),
-                    nodes: vec![node.name.clone()],
                     title: format!(
                         "{}: filter {f} ({}) may belong to a product with known issue {}: {}",
                         node.name, av.vendor, issue.id, issue.title
@@ -196,9 +205,8 @@ fn filter_issue_findings(
                         node.name, av.vendor, av.product, issue.description
                     ),
                     evidence: filter_evidence(node, f).into_iter().collect(),
-                    fix: Some(issue_fix(issue)),
-                    known_issues: vec![issue.id.clone()],
                     items: vec![Item::new(ItemKind::Filter, f.clone()).on(&node.name)],
+                    ..issue_finding(node, cluster, issue)
                 });
             }
         }
@@ -219,18 +227,13 @@ fn defender_issue_findings(
         for issue in
             known.defender_matches(s.am_product_version.as_ref(), s.am_engine_version.as_ref())
         {
-            if seen.contains(&issue.id) {
+            if !first_time(seen, issue) {
                 continue;
             }
-            seen.push(issue.id.clone());
             let show = |v: &Option<WinVersion>| {
                 v.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into())
             };
             out.push(Finding {
-                code: FindingCode::AvKnownIssue,
-                severity: severity_of(issue.severity),
-                cluster: cluster_name(cluster),
-                nodes: vec![node.name.clone()],
                 title: format!(
                     "{}: Microsoft Defender platform {} / engine {} — known issue {}: {}",
                     node.name,
@@ -239,7 +242,6 @@ fn defender_issue_findings(
                     issue.id,
                     issue.title
                 ),
-                detail: issue.description.clone(),
                 evidence: vec![Evidence {
                     source: (&s.source).into(),
                     note: format!(
@@ -248,8 +250,6 @@ fn defender_issue_findings(
                         show(&s.am_engine_version)
                     ),
                 }],
-                fix: Some(issue_fix(issue)),
-                known_issues: vec![issue.id.clone()],
                 items: vec![
                     Item::new(
                         ItemKind::Product,
@@ -261,6 +261,7 @@ fn defender_issue_findings(
                     )
                     .on(&node.name),
                 ],
+                ..issue_finding(node, cluster, issue)
             });
         }
     }

@@ -1,6 +1,6 @@
 //! Roles: why the audit treats a node as a Hyper-V host, a cluster node, a CSV user.
 
-use super::facts::is_cluster_storage;
+use super::facts::{fltmc_instances, is_cluster_storage};
 use super::rules::AppliesTo;
 use lockstep_model::protection::Section;
 use lockstep_model::{Cluster, Node};
@@ -99,13 +99,7 @@ fn csv_evidence(node: &Node, cluster: Option<&Cluster>) -> Option<String> {
         .nodes
         .iter()
         .chain(std::iter::once(node))
-        .filter_map(|n| {
-            n.protection
-                .filter_instances
-                .as_ref()
-                .and_then(Section::data)
-        })
-        .flatten()
+        .flat_map(fltmc_instances)
         .find_map(|i| i.volume.as_deref().filter(|v| is_cluster_storage(v)));
     attached.map(|v| format!("the cluster uses Cluster Shared Volumes (fltmc instances shows {v})"))
 }

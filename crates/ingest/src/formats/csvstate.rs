@@ -23,7 +23,9 @@
 //! under `C:\ClusterStorage`); the audit matches it against the last
 //! component of fltmc's volume names.
 
-use super::mppreference::list::{jget, json_objects, jstr, looks_like_json, records};
+use super::mppreference::list::{
+    holds_objects, jget, json_objects, jstr, looks_like_json, records,
+};
 use super::{FileContent, Format, Text};
 use crate::IngestError;
 use lockstep_model::protection::{
@@ -41,22 +43,14 @@ const STATE_KEYS: [&str; 2] = ["StateInfo", "State"];
 const FS_KEYS: [&str; 2] = ["FileSystemRedirectedIOReason", "RedirectedIOReason"];
 const BLOCK_KEY: &str = "BlockRedirectedIOReason";
 
-fn is_state_keys(has: impl Fn(&str) -> bool) -> bool {
+fn is_state_keys(has: &dyn Fn(&str) -> bool) -> bool {
     has("Node")
         && STATE_KEYS.iter().any(|k| has(k))
         && (FS_KEYS.iter().any(|k| has(k)) || has(BLOCK_KEY))
 }
 
 fn detect(text: &str) -> bool {
-    if !text.contains("RedirectedIOReason") {
-        return false;
-    }
-    if looks_like_json(text) {
-        return json_objects(text).is_some_and(|v| {
-            !v.is_empty() && v.iter().all(|o| is_state_keys(|k| jget(o, k).is_some()))
-        });
-    }
-    records(text).iter().any(|r| is_state_keys(|k| r.has(k)))
+    text.contains("RedirectedIOReason") && holds_objects(text, is_state_keys)
 }
 
 /// `Node` is a string, or a ClusterNode object whose `Name` is the node.
@@ -157,10 +151,7 @@ pub fn parse_states(text: &Text) -> Result<Vec<CsvNodeState>, IngestError> {
             )?);
         }
     } else {
-        for r in records(&text.text)
-            .iter()
-            .filter(|r| is_state_keys(|k| r.has(k)))
-        {
+        for r in records(&text.text).iter().filter(|r| r.is(is_state_keys)) {
             let first = |keys: &[&str]| keys.iter().find_map(|k| r.value(k)).map(String::from);
             out.push(build(
                 text,
@@ -194,23 +185,7 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
 mod tests {
     use super::*;
 
-    /// Damaged captures (cut, characters replaced or inserted anywhere) never panic.
-    mod damaged {
-        use super::*;
-        use proptest::prelude::*;
-
-        proptest! {
-            #![proptest_config(ProptestConfig::with_cases(96))]
-            #[test]
-            fn never_panics(cut in 0usize..4000, edits in proptest::collection::vec((0usize..4000, any::<char>()), 0..12)) {
-                let text = crate::util::damaged(SAMPLE_FOR_DAMAGE, cut, &edits);
-                let _ = detect(&text);
-                let _ = parse(&Text::new("damaged", text));
-            }
-        }
-    }
-
-    const SAMPLE_FOR_DAMAGE: &str = LIST;
+    crate::util::never_panics_on_damage!(LIST);
 
     const LIST: &str = "\r\nName                         : Cluster Disk 1\r\nVolumeName                   : \\\\?\\Volume{3ba0b8b4-6b6a-4a2b-9d6c-93a2a1d3e4f1}\\\r\nNode                         : HV01\r\nStateInfo                    : FileSystemRedirected\r\nVolumeFriendlyName           : Volume1\r\nFileSystemRedirectedIOReason : IncompatibleFileSystemFilter, FileSystemReFs\r\nBlockRedirectedIOReason      : NotBlockRedirected\r\n\r\nName                         : Cluster Disk 1\r\nVolumeName                   : \\\\?\\Volume{3ba0b8b4-6b6a-4a2b-9d6c-93a2a1d3e4f1}\\\r\nNode                         : HV02\r\nStateInfo                    : Direct\r\nVolumeFriendlyName           : Volume1\r\nFileSystemRedirectedIOReason : NotFileSystemRedirected\r\nBlockRedirectedIOReason      : NotBlockRedirected\r\n";
 

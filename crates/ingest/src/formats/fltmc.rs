@@ -41,7 +41,6 @@
 
 use super::{FileContent, Format, NodeFacts, Text};
 use crate::IngestError;
-use lockstep_model::Node;
 use lockstep_model::protection::{
     FilterDriver, FilterInstance, NodeProtection, Section, SectionStatus,
 };
@@ -391,37 +390,16 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
             return Err(no_table(text, "filters` or `fltmc instances"));
         }
     }
-    Ok(FileContent::Nodes(vec![NodeFacts {
-        name: None,
-        node: Node {
-            protection,
-            ..Default::default()
-        },
-        ..Default::default()
-    }]))
+    Ok(FileContent::Nodes(vec![NodeFacts::protection(
+        None, protection,
+    )]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Damaged captures (cut, characters replaced or inserted anywhere) never panic.
-    mod damaged {
-        use super::*;
-        use proptest::prelude::*;
-
-        proptest! {
-            #![proptest_config(ProptestConfig::with_cases(96))]
-            #[test]
-            fn never_panics(cut in 0usize..4000, edits in proptest::collection::vec((0usize..4000, any::<char>()), 0..12)) {
-                let text = crate::util::damaged(SAMPLE_FOR_DAMAGE, cut, &edits);
-                let _ = detect(&text);
-                let _ = parse(&Text::new("damaged", text));
-            }
-        }
-    }
-
-    const SAMPLE_FOR_DAMAGE: &str = INSTANCES;
+    crate::util::never_panics_on_damage!(INSTANCES);
 
     const LEGACY: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -22,10 +22,9 @@
 //! Culture dates `a/b/yyyy` are read month-first unless a value in the
 //! same file proves day-first (a first number above 12).
 
-use super::qfe::{self, QfeRow};
+use super::qfe::{self, QfeColumns, QfeRow};
 use super::{FileContent, Format, Text};
 use crate::IngestError;
-use crate::hotfix_id;
 use crate::util::{self, JsonDate, Loose, Table, lines};
 use std::borrow::Cow;
 
@@ -155,22 +154,10 @@ fn parse_csv(t: &Text) -> Result<Vec<QfeRow<'_>>, IngestError> {
         ));
     };
     let body = t.text.get(offset..).unwrap_or("");
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(body.as_bytes());
+    let (mut rdr, headers) = util::csv_reader(t, body, header_line, "a CSV header")?;
     let line_base = header_line.saturating_sub(1);
-    let headers = rdr
-        .headers()
-        .map_err(|e| {
-            IngestError::new(t.path.as_ref(), header_line, "a CSV header").found(e.to_string())
-        })?
-        .clone();
-    let id = util::csv_col(&headers, &["HotFixID"]);
-    let desc = util::csv_col(&headers, &["Description"]);
-    let by = util::csv_col(&headers, &["InstalledBy"]);
-    let on = util::csv_col(&headers, &["InstalledOn"]);
-    let node = util::csv_col(
-        &headers,
+    let columns = QfeColumns::find(
+        |n| util::csv_col(&headers, &[n]),
         &[
             "PSComputerName",
             "CSName",
@@ -182,25 +169,11 @@ fn parse_csv(t: &Text) -> Result<Vec<QfeRow<'_>>, IngestError> {
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
-            IngestError::new(
-                t.path.as_ref(),
-                line_base + util::csv_line(e.position()),
-                "a CSV record with quoted fields",
-            )
-            .found(e.to_string())
+            let line = line_base + util::csv_line(e.position());
+            util::csv_error(t, line, "a CSV record with quoted fields", &e)
         })?;
-        let get = |i: Option<usize>| {
-            i.and_then(|i| rec.get(i))
-                .map(|s| Cow::Owned(s.to_string()))
-        };
-        rows.push(QfeRow {
-            line: line_base + util::csv_line(rec.position()),
-            node: get(node),
-            hotfix_id: get(id),
-            description: get(desc),
-            installed_by: get(by),
-            installed_on: get(on),
-        });
+        let line = line_base + util::csv_line(rec.position());
+        rows.push(QfeRow::from_record(line, &rec, columns));
     }
     Ok(rows)
 }
@@ -286,22 +259,7 @@ fn parse_table(t: &Text) -> Result<Vec<QfeRow<'_>>, IngestError> {
             .iter()
             .position(|x| x.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
     };
-    let (id, desc, by, on) = (
-        col("HotFixID"),
-        col("Description"),
-        col("InstalledBy"),
-        col("InstalledOn"),
-    );
-    let node = col("Source")
-        .or_else(|| col("PSComputerName"))
-        .or_else(|| col("CSName"));
-    let columns = qfe::QfeColumns {
-        node,
-        hotfix_id: id,
-        description: desc,
-        installed_by: by,
-        installed_on: on,
-    };
+    let columns = QfeColumns::find(col, &["Source", "PSComputerName", "CSName"]);
     let mut rows = Vec::new();
     for &(n, l) in all.iter().skip(hi + 2) {
         if l.trim().is_empty() {
@@ -355,11 +313,7 @@ fn parse_list(t: &Text) -> Vec<QfeRow<'_>> {
     if open {
         rows.push(cur);
     }
-    rows.retain(|r| {
-        r.hotfix_id
-            .as_deref()
-            .is_some_and(hotfix_id::is_hotfix_like)
-    });
+    rows.retain(QfeRow::has_hotfix_id);
     rows
 }
 

@@ -65,6 +65,23 @@ pub struct NodeFacts {
     pub warnings: Vec<crate::IngestWarning>,
 }
 
+impl NodeFacts {
+    /// A node known only by its host protection (one protection capture).
+    pub fn protection(
+        name: Option<Sourced<String>>,
+        protection: lockstep_model::protection::NodeProtection,
+    ) -> Self {
+        NodeFacts {
+            name,
+            node: Node {
+                protection,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+}
+
 /// What one file yields.
 #[derive(Debug, Clone)]
 pub enum FileContent {

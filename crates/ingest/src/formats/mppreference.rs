@@ -34,7 +34,7 @@
 use super::{FileContent, Format, NodeFacts, Text};
 use crate::IngestError;
 use lockstep_model::protection::{DefenderPreferences, ExclusionList, NodeProtection, Section};
-use lockstep_model::{Node, SourceRef, Sourced};
+use lockstep_model::{SourceRef, Sourced};
 use serde_json::Value;
 
 pub static FORMAT: Format = Format {
@@ -76,6 +76,29 @@ pub(crate) mod list {
         pub fn line(&self) -> u32 {
             self.fields.first().map_or(0, |f| f.line)
         }
+        /// Whether the record has the keys of `shape`.
+        pub fn is(&self, shape: Shape) -> bool {
+            shape(&|k| self.has(k))
+        }
+    }
+
+    /// The keys one object of a format has, asked through a lookup (a
+    /// `Format-List` record's or a JSON object's): one rule for both forms.
+    pub(crate) type Shape = fn(&dyn Fn(&str) -> bool) -> bool;
+
+    /// Whether a `ConvertTo-Json` object has the keys of `shape`.
+    pub(crate) fn object_is(o: &serde_json::Map<String, Value>, shape: Shape) -> bool {
+        shape(&|k| jget(o, k).is_some())
+    }
+
+    /// `detect` for list text or `ConvertTo-Json`: every object of a JSON
+    /// document, or any `Format-List` record, has the keys of `shape`.
+    pub(crate) fn holds_objects(text: &str, shape: Shape) -> bool {
+        if looks_like_json(text) {
+            return json_objects(text)
+                .is_some_and(|v| !v.is_empty() && v.iter().all(|o| object_is(o, shape)));
+        }
+        records(text).iter().any(|r| r.is(shape))
     }
 
     /// `Key<spaces>: value` — Format-List pads every key and always puts a
@@ -195,7 +218,9 @@ pub(crate) mod list {
     }
 }
 
-use list::{jbool, jget, json_objects, jstr, looks_like_json, parse_bool, records};
+use list::{
+    holds_objects, jbool, jget, json_objects, jstr, looks_like_json, object_is, parse_bool, records,
+};
 
 const REDACTED_PREFIX: &str = "N/A";
 
@@ -247,17 +272,13 @@ fn missing(key: &str) -> ExclusionList {
 
 fn node_facts(name: Option<Sourced<String>>, prefs: DefenderPreferences) -> NodeFacts {
     let source = prefs.source.clone();
-    NodeFacts {
+    NodeFacts::protection(
         name,
-        node: Node {
-            protection: NodeProtection {
-                defender_preferences: Some(Section::ok(prefs, source)),
-                ..Default::default()
-            },
+        NodeProtection {
+            defender_preferences: Some(Section::ok(prefs, source)),
             ..Default::default()
         },
-        ..Default::default()
-    }
+    )
 }
 
 /// `PSComputerName` names the node when the capture came through remoting.
@@ -284,23 +305,12 @@ pub fn preferences_from_json(
     }
 }
 
-fn is_pref_record(r: &list::Record) -> bool {
-    r.has("ExclusionPath") && (r.has("DisableAutoExclusions") || r.has("ExclusionExtension"))
-}
-
-fn is_pref_object(o: &serde_json::Map<String, Value>) -> bool {
-    jget(o, "ExclusionPath").is_some()
-        && (jget(o, "DisableAutoExclusions").is_some() || jget(o, "ExclusionExtension").is_some())
+fn is_pref_keys(has: &dyn Fn(&str) -> bool) -> bool {
+    has("ExclusionPath") && (has("DisableAutoExclusions") || has("ExclusionExtension"))
 }
 
 fn detect(text: &str) -> bool {
-    if !text.contains("ExclusionPath") {
-        return false;
-    }
-    if looks_like_json(text) {
-        return json_objects(text).is_some_and(|v| !v.is_empty() && v.iter().all(is_pref_object));
-    }
-    records(text).iter().any(is_pref_record)
+    text.contains("ExclusionPath") && holds_objects(text, is_pref_keys)
 }
 
 fn parse(text: &Text) -> Result<FileContent, IngestError> {
@@ -314,7 +324,7 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
         })?;
         let nodes = objs
             .iter()
-            .filter(|o| is_pref_object(o))
+            .filter(|o| object_is(o, is_pref_keys))
             .map(|o| {
                 let src = text.at(0);
                 let name = computer_name(
@@ -334,7 +344,7 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
         return Ok(FileContent::Nodes(nodes));
     }
     let mut nodes = Vec::new();
-    for r in records(&text.text).iter().filter(|r| is_pref_record(r)) {
+    for r in records(&text.text).iter().filter(|r| r.is(is_pref_keys)) {
         let list_of = |key: &str| {
             r.get(key)
                 .map_or_else(|| missing(key), |f| text_list(&f.value))
@@ -377,23 +387,7 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
 mod tests {
     use super::*;
 
-    /// Damaged captures (cut, characters replaced or inserted anywhere) never panic.
-    mod damaged {
-        use super::*;
-        use proptest::prelude::*;
-
-        proptest! {
-            #![proptest_config(ProptestConfig::with_cases(96))]
-            #[test]
-            fn never_panics(cut in 0usize..4000, edits in proptest::collection::vec((0usize..4000, any::<char>()), 0..12)) {
-                let text = crate::util::damaged(SAMPLE_FOR_DAMAGE, cut, &edits);
-                let _ = detect(&text);
-                let _ = parse(&Text::new("damaged", text));
-            }
-        }
-    }
-
-    const SAMPLE_FOR_DAMAGE: &str = REAL;
+    crate::util::never_panics_on_damage!(REAL);
 
     const REAL: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -21,12 +21,12 @@
 
 use super::mppreference::computer_name;
 use super::mppreference::list::{
-    jbool, jget, json_objects, jstr, looks_like_json, parse_bool, records,
+    holds_objects, jbool, jget, json_objects, jstr, looks_like_json, object_is, parse_bool, records,
 };
 use super::{FileContent, Format, NodeFacts, Text};
 use crate::IngestError;
 use lockstep_model::protection::{DefenderStatus, NodeProtection, Section};
-use lockstep_model::{Node, SourceRef, WinVersion};
+use lockstep_model::{SourceRef, WinVersion};
 use serde_json::{Map, Value};
 
 pub static FORMAT: Format = Format {
@@ -41,20 +41,12 @@ const VERSION_KEYS: [&str; 3] = [
     "AntivirusSignatureVersion",
 ];
 
-fn is_status_keys(has: impl Fn(&str) -> bool) -> bool {
+fn is_status_keys(has: &dyn Fn(&str) -> bool) -> bool {
     has("AMProductVersion") && (has("AMEngineVersion") || has("AMRunningMode"))
 }
 
 fn detect(text: &str) -> bool {
-    if !text.contains("AMProductVersion") {
-        return false;
-    }
-    if looks_like_json(text) {
-        return json_objects(text).is_some_and(|v| {
-            !v.is_empty() && v.iter().all(|o| is_status_keys(|k| jget(o, k).is_some()))
-        });
-    }
-    records(text).iter().any(|r| is_status_keys(|k| r.has(k)))
+    text.contains("AMProductVersion") && holds_objects(text, is_status_keys)
 }
 
 fn version(
@@ -101,17 +93,13 @@ pub fn status_from_json(
 
 fn facts(name: Option<lockstep_model::Sourced<String>>, status: DefenderStatus) -> NodeFacts {
     let src = status.source.clone();
-    NodeFacts {
+    NodeFacts::protection(
         name,
-        node: Node {
-            protection: NodeProtection {
-                defender_status: Some(Section::ok(status, src)),
-                ..Default::default()
-            },
+        NodeProtection {
+            defender_status: Some(Section::ok(status, src)),
             ..Default::default()
         },
-        ..Default::default()
-    }
+    )
 }
 
 fn parse(text: &Text) -> Result<FileContent, IngestError> {
@@ -124,10 +112,7 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
                 "a Get-MpComputerStatus ConvertTo-Json object or array",
             )
         })?;
-        for o in objs
-            .iter()
-            .filter(|o| is_status_keys(|k| jget(o, k).is_some()))
-        {
+        for o in objs.iter().filter(|o| object_is(o, is_status_keys)) {
             let name = computer_name(
                 jget(o, "PSComputerName").and_then(jstr).as_deref(),
                 text.at(0),
@@ -135,10 +120,7 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
             nodes.push(facts(name, status_from_json(text, o, text.at(0))?));
         }
     } else {
-        for r in records(&text.text)
-            .iter()
-            .filter(|r| is_status_keys(|k| r.has(k)))
-        {
+        for r in records(&text.text).iter().filter(|r| r.is(is_status_keys)) {
             let line_of = |k: &str| r.get(k).map_or(r.line(), |f| f.line);
             let b = |k: &str| -> Result<Option<bool>, IngestError> {
                 match r.value(k) {
@@ -181,23 +163,7 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
 mod tests {
     use super::*;
 
-    /// Damaged captures (cut, characters replaced or inserted anywhere) never panic.
-    mod damaged {
-        use super::*;
-        use proptest::prelude::*;
-
-        proptest! {
-            #![proptest_config(ProptestConfig::with_cases(96))]
-            #[test]
-            fn never_panics(cut in 0usize..4000, edits in proptest::collection::vec((0usize..4000, any::<char>()), 0..12)) {
-                let text = crate::util::damaged(SAMPLE_FOR_DAMAGE, cut, &edits);
-                let _ = detect(&text);
-                let _ = parse(&Text::new("damaged", text));
-            }
-        }
-    }
-
-    const SAMPLE_FOR_DAMAGE: &str = LIST;
+    crate::util::never_panics_on_damage!(LIST);
 
     const LIST: &str = "\r\n\r\nAMEngineVersion                  : 1.1.24090.11\r\nAMProductVersion                 : 4.18.24090.11\r\nAMRunningMode                    : SxS Passive Mode\r\nAMServiceEnabled                 : True\r\nAntivirusEnabled                 : True\r\nAntivirusSignatureVersion        : 1.419.264.0\r\nComputerID                       : 5F4F7B3E-8A1C-4C7E-9C5B-2E3A1F0D9B11\r\nIsTamperProtected                : False\r\nRealTimeProtectionEnabled        : False\r\nPSComputerName                   :\r\n";
 

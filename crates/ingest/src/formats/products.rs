@@ -19,6 +19,7 @@ use super::mppreference::computer_name;
 use super::mppreference::list::{jget, json_objects, jstr, looks_like_json};
 use super::{FileContent, Format, NodeFacts, Text};
 use crate::IngestError;
+use crate::util;
 use lockstep_model::Node;
 use lockstep_model::protection::{InstalledProduct, NodeProtection, Section};
 use std::collections::BTreeMap;
@@ -103,20 +104,12 @@ fn parse_csv(text: &Text) -> Result<ByNode, IngestError> {
     let body = csv_body(full);
     // Line numbers in the file: the #TYPE line, when present, comes first.
     let offset = if body.len() < full.len() { 1 } else { 0 };
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(body.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| {
-            IngestError::new(
-                &*text.path,
-                1 + offset,
-                "a CSV header with DisplayName, Publisher, DisplayVersion",
-            )
-            .found(e.to_string())
-        })?
-        .clone();
+    let (mut rdr, headers) = util::csv_reader(
+        text,
+        body,
+        1 + offset,
+        "a CSV header with DisplayName, Publisher, DisplayVersion",
+    )?;
     let col = |name: &str| {
         headers
             .iter()
@@ -133,7 +126,7 @@ fn parse_csv(text: &Text) -> Result<ByNode, IngestError> {
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
             let line = e.position().map_or(0, |p| line_at(body, p.byte()) + offset);
-            IngestError::new(&*text.path, line, "a CSV row of quoted fields").found(e.to_string())
+            util::csv_error(text, line, "a CSV row of quoted fields", &e)
         })?;
         let line = rec
             .position()

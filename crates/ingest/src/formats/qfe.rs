@@ -29,29 +29,63 @@ pub struct QfeColumns {
     pub installed_on: Option<usize>,
 }
 
+impl QfeColumns {
+    /// The QFE columns of a header, found by name with `col`; the host name
+    /// is in the first column of `node` that the header has.
+    pub fn find(col: impl Fn(&str) -> Option<usize>, node: &[&str]) -> QfeColumns {
+        QfeColumns {
+            node: node.iter().find_map(|n| col(n)),
+            hotfix_id: col("HotFixID"),
+            description: col("Description"),
+            installed_by: col("InstalledBy"),
+            installed_on: col("InstalledOn"),
+        }
+    }
+}
+
+impl QfeRow<'static> {
+    /// A row from one CSV record (fields the record lacks are `None`).
+    pub fn from_record(line: u32, rec: &csv::StringRecord, c: QfeColumns) -> QfeRow<'static> {
+        QfeRow::from_columns(line, c, |i| {
+            i.and_then(|i| rec.get(i))
+                .map(|s| Cow::Owned(s.to_string()))
+        })
+    }
+}
+
 impl<'a> QfeRow<'a> {
     /// A row from one table line's cells; `None` for stray lines (a prompt,
     /// a warning) whose hotfix-id cell does not look like a hotfix id.
     pub fn from_cells(line: u32, cells: &[Option<&'a str>], c: QfeColumns) -> Option<QfeRow<'a>> {
-        let get = |i: Option<usize>| {
+        let row = QfeRow::from_columns(line, c, |i| {
             i.and_then(|i| cells.get(i).copied().flatten())
                 .map(Cow::Borrowed)
-        };
-        let hotfix_id = get(c.hotfix_id);
-        if !hotfix_id
-            .as_deref()
-            .is_some_and(crate::hotfix_id::is_hotfix_like)
-        {
-            return None;
-        }
-        Some(QfeRow {
+        });
+        row.has_hotfix_id().then_some(row)
+    }
+
+    /// A row whose fields `get` reads from the columns `c` names.
+    fn from_columns(
+        line: u32,
+        c: QfeColumns,
+        get: impl Fn(Option<usize>) -> Option<Cow<'a, str>>,
+    ) -> QfeRow<'a> {
+        QfeRow {
             line,
             node: get(c.node),
-            hotfix_id,
+            hotfix_id: get(c.hotfix_id),
             description: get(c.description),
             installed_by: get(c.installed_by),
             installed_on: get(c.installed_on),
-        })
+        }
+    }
+
+    /// Whether the row's id looks like a hotfix id: stray lines (a prompt,
+    /// a warning) caught in a table or list have none.
+    pub fn has_hotfix_id(&self) -> bool {
+        self.hotfix_id
+            .as_deref()
+            .is_some_and(crate::hotfix_id::is_hotfix_like)
     }
 }
 

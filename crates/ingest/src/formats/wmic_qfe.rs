@@ -17,10 +17,9 @@
 //! lines that are not rows are skipped. `InstalledOn` is `M/d/yyyy` (or a
 //! hex FILETIME on old systems); the node is `CSName` (`Node` in CSV).
 
-use super::qfe::{self, QfeRow};
+use super::qfe::{self, QfeColumns, QfeRow};
 use super::{FileContent, Format, Text};
 use crate::IngestError;
-use crate::hotfix_id;
 use crate::util::{self, Table, lines};
 use std::borrow::Cow;
 
@@ -149,21 +148,7 @@ fn parse_table(t: &Text, header_idx: usize) -> Vec<QfeRow<'_>> {
         return Vec::new();
     };
     let table = Table::from_header(header);
-    let col = |n: &str| table.index(n);
-    let (id, desc, by, on, node) = (
-        col("HotFixID"),
-        col("Description"),
-        col("InstalledBy"),
-        col("InstalledOn"),
-        col("CSName"),
-    );
-    let columns = qfe::QfeColumns {
-        node,
-        hotfix_id: id,
-        description: desc,
-        installed_by: by,
-        installed_on: on,
-    };
+    let columns = QfeColumns::find(|n| table.index(n), &["CSName"]);
     let mut rows = Vec::new();
     for (n, l) in it {
         if l.trim().is_empty() {
@@ -179,46 +164,17 @@ fn parse_csv(t: &Text, header_idx: usize) -> Result<Vec<QfeRow<'_>>, IngestError
     let offset = util::line_start(&t.text, header_idx);
     let body = t.text.get(offset..).unwrap_or("");
     let base = u32::try_from(header_idx).unwrap_or(u32::MAX);
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(body.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| {
-            IngestError::new(t.path.as_ref(), base + 1, "a wmic CSV header").found(e.to_string())
-        })?
-        .clone();
-    let id = util::csv_col(&headers, &["HotFixID"]);
-    let desc = util::csv_col(&headers, &["Description"]);
-    let by = util::csv_col(&headers, &["InstalledBy"]);
-    let on = util::csv_col(&headers, &["InstalledOn"]);
-    let node = util::csv_col(&headers, &["Node", "CSName"]);
+    let (mut rdr, headers) = util::csv_reader(t, body, base + 1, "a wmic CSV header")?;
+    let columns = QfeColumns::find(|n| util::csv_col(&headers, &[n]), &["Node", "CSName"]);
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
-            IngestError::new(
-                t.path.as_ref(),
-                base + util::csv_line(e.position()),
-                "a wmic CSV row",
-            )
-            .found(e.to_string())
+            util::csv_error(t, base + util::csv_line(e.position()), "a wmic CSV row", &e)
         })?;
-        let get = |i: Option<usize>| {
-            i.and_then(|i| rec.get(i))
-                .map(|s| Cow::Owned(s.to_string()))
-        };
-        let hotfix_id = get(id);
-        if !hotfix_id.as_deref().is_some_and(hotfix_id::is_hotfix_like) {
-            continue;
+        let row = QfeRow::from_record(base + util::csv_line(rec.position()), &rec, columns);
+        if row.has_hotfix_id() {
+            rows.push(row);
         }
-        rows.push(QfeRow {
-            line: base + util::csv_line(rec.position()),
-            node: get(node),
-            hotfix_id,
-            description: get(desc),
-            installed_by: get(by),
-            installed_on: get(on),
-        });
     }
     Ok(rows)
 }

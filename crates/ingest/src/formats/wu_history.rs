@@ -288,24 +288,11 @@ fn parse_csv(t: &Text) -> Result<Vec<Entry>, IngestError> {
         .unwrap_or((0, (0, "")));
     let body = t.text.get(util::line_start(&t.text, idx)..).unwrap_or("");
     let base = u32::try_from(idx).unwrap_or(u32::MAX);
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(body.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| {
-            IngestError::new(t.path.as_ref(), base + 1, "a CSV header").found(e.to_string())
-        })?
-        .clone();
+    let (mut rdr, headers) = util::csv_reader(t, body, base + 1, "a CSV header")?;
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
-            IngestError::new(
-                t.path.as_ref(),
-                base + util::csv_line(e.position()),
-                "a CSV record",
-            )
-            .found(e.to_string())
+            util::csv_error(t, base + util::csv_line(e.position()), "a CSV record", &e)
         })?;
         let mut r = Raw {
             line: base + util::csv_line(rec.position()),

@@ -56,20 +56,9 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
     refuse_if_refused(plan)?;
     if plan.needs_uninstall() {
         let who: Vec<String> = plan
-            .nodes
+            .removals()
             .iter()
-            .filter_map(|n| {
-                let kbs: Vec<String> = n
-                    .steps
-                    .iter()
-                    .filter_map(|s| match s {
-                        Step::Uninstall { kb, .. } => Some(kb.to_string()),
-                        _ => None,
-                    })
-                    .collect();
-                (!kbs.is_empty())
-                    .then(|| format!("{} must first remove {}", n.name, kbs.join(", ")))
-            })
+            .map(|(node, kbs)| format!("{node} must first remove {}", kbs.join(", ")))
             .collect();
         return Err(EmitError::Unsupported(format!(
             "CAU's hotfix plug-in only installs; this plan needs uninstalls ({}), because an installed update supersedes the one to install and Windows would answer \"not applicable\". Use --emit powershell or --emit ansible for this plan.",

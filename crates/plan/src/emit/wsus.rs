@@ -110,19 +110,9 @@ pub fn emit(plan: &Plan, opts: &EmitOptions) -> Result<String, EmitError> {
     refuse_if_refused(plan)?;
     if plan.needs_uninstall() {
         let who: Vec<String> = plan
-            .nodes
+            .removals()
             .iter()
-            .filter_map(|n| {
-                let kbs: Vec<String> = n
-                    .steps
-                    .iter()
-                    .filter_map(|s| match s {
-                        Step::Uninstall { kb, .. } => Some(kb.to_string()),
-                        _ => None,
-                    })
-                    .collect();
-                (!kbs.is_empty()).then(|| format!("{} removes {}", n.name, kbs.join(", ")))
-            })
+            .map(|(node, kbs)| format!("{node} removes {}", kbs.join(", ")))
             .collect();
         return Err(EmitError::Unsupported(format!(
             "WSUS approvals cannot carry out this plan: it removes updates first ({}). An Uninstall approval is carried out by the Windows Update Agent on its own schedule, without draining the node; Cluster-Aware Updating's Windows Update plug-in does not act on uninstall approvals; and many updates cannot be removed through WSUS at all. Run the removals with --emit powershell or --emit ansible (one drained node at a time); WSUS can approve the installs of a later, install-only plan.",
