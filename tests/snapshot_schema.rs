@@ -257,6 +257,114 @@ fn full_snapshot_fills_every_field_validates_and_reads_back() {
     assert_eq!(back, full);
 }
 
+/// The least the model can hold: every optional field `None`, every list
+/// empty. What the model writes for it must be a valid snapshot too (the
+/// collector leaves an absent section out; `null` is not a section).
+fn sparse() -> Snapshot<'static> {
+    Snapshot {
+        schema: SCHEMA_ID.into(),
+        collected_at: "2023-12-14T09:30:00Z".into(),
+        collector: Collector {
+            version: "1.0.0".into(),
+            host: "HV01".into(),
+            user: None,
+            elevated: false,
+            powershell_version: None,
+        },
+        clusters: vec![SnapshotCluster {
+            name: "C".into(),
+            domain: None,
+            quorum: None,
+            shared_volume_compatible_filters: None,
+            shared_volume_incompatible_filters: None,
+            groups: None,
+            shared_volumes: Some(ok(vec![SharedVolume {
+                name: "Cluster Disk 1".into(),
+                path: None,
+                owner_node: None,
+                volume_id: None,
+                file_system: None,
+                state: None,
+            }])),
+            nodes: vec![SnapshotNode {
+                name: "HV01".into(),
+                state: None,
+                node_weight: None,
+                dynamic_weight: None,
+                drain_status: None,
+                os: ok(Os {
+                    caption: "Microsoft Windows Server 2012 R2 Datacenter".into(),
+                    version: "6.3.9600".into(),
+                    build: 9600,
+                    ubr: None,
+                    display_version: None,
+                    installation_type: None,
+                    architecture: None,
+                    domain: None,
+                    last_boot_time: None,
+                }),
+                hotfixes: ok(vec![Hotfix {
+                    hot_fix_id: "KB2919355".into(),
+                    description: None,
+                    installed_on: None,
+                    installed_by: None,
+                }]),
+                packages: None,
+                update_history: None,
+                pending_reboot: None,
+                defender_preferences: Some(ok(MpPreference {
+                    exclusion_path: None,
+                    exclusion_extension: None,
+                    exclusion_process: None,
+                    disable_auto_exclusions: None,
+                    disable_realtime_monitoring: None,
+                })),
+                defender_status: Some(ok(MpComputerStatus {
+                    am_product_version: None,
+                    am_engine_version: None,
+                    am_running_mode: None,
+                    antivirus_signature_version: None,
+                    real_time_protection_enabled: None,
+                    is_tamper_protected: None,
+                    antivirus_enabled: None,
+                    am_service_enabled: None,
+                })),
+                fltmc_filters: None,
+                fltmc_instances: None,
+                installed_products: Some(ok(vec![Product {
+                    name: "Dell OpenManage Server Administrator".into(),
+                    vendor: None,
+                    version: None,
+                }])),
+                vms: Some(ok(vec![Vm {
+                    name: "SQL01".into(),
+                    state: "Off".into(),
+                    memory_assigned_bytes: 0,
+                    memory_startup_bytes: None,
+                    configuration_location: None,
+                    snapshot_file_location: None,
+                    smart_paging_file_path: None,
+                    hard_drives: vec![],
+                }])),
+                memory: Some(ok(Memory {
+                    total_physical_bytes: 274_376_994_816,
+                    free_physical_bytes: None,
+                })),
+            }],
+        }],
+    }
+}
+
+#[test]
+fn sparse_snapshot_validates_and_reads_back() {
+    let sparse = sparse();
+    let value = serde_json::to_value(&sparse).expect("serializes");
+    assert_eq!(lockstep_collect::validate(&value), vec![]);
+    let text = serde_json::to_string(&value).expect("JSON");
+    let back: Snapshot = serde_json::from_str(&text).expect("reads into the model");
+    assert_eq!(back, sparse);
+}
+
 /// For each object definition of the schema (by its JSON pointer): the
 /// property names it defines and the keys the instance has where it applies.
 #[derive(Default)]

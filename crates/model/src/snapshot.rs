@@ -80,15 +80,15 @@ pub struct SnapshotCluster<'a> {
     pub name: String,
     #[serde(default)]
     pub domain: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quorum: Option<Section<Quorum>>,
     #[serde(default)]
     pub shared_volume_compatible_filters: Option<Vec<String>>,
     #[serde(default)]
     pub shared_volume_incompatible_filters: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Section<Vec<Group>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_volumes: Option<Section<Vec<SharedVolume>>>,
     #[serde(borrow)]
     pub nodes: Vec<SnapshotNode<'a>>,
@@ -147,7 +147,7 @@ pub struct SharedVolume {
     #[serde(default)]
     pub file_system: Option<String>,
     /// `Get-ClusterSharedVolumeState`, one entry per node.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<Section<Vec<CsvState>>>,
 }
 
@@ -183,27 +183,27 @@ pub struct SnapshotNode<'a> {
     pub os: Section<Os>,
     #[serde(borrow)]
     pub hotfixes: Section<Vec<Hotfix<'a>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packages: Option<Section<Vec<Package>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_history: Option<Section<Vec<HistoryEntry>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_reboot: Option<Section<PendingReboot>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defender_preferences: Option<Section<MpPreference>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defender_status: Option<Section<MpComputerStatus>>,
     /// Raw text of `fltmc filters`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fltmc_filters: Option<Section<String>>,
     /// Raw text of `fltmc instances`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fltmc_instances: Option<Section<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installed_products: Option<Section<Vec<Product>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vms: Option<Section<Vec<Vm>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Section<Memory>>,
 }
 
