@@ -6,8 +6,8 @@ use super::node::{civil_date, trim};
 use super::protection::exclusions;
 use super::*;
 use jiff::civil::Date;
-use lockstep_model::protection::{ExclusionList, SectionStatus};
 use lockstep_model::inventory::SharedStr;
+use lockstep_model::protection::{ExclusionList, SectionStatus};
 use lockstep_model::snapshot::ListOrText;
 use lockstep_model::{Cluster, KbId, Node};
 
