@@ -7,9 +7,9 @@
 //! * written out, it validates against the schema and reads back equal;
 //! * walked beside the schema, every object definition's `properties` are
 //!   exactly the keys the model writes in that place;
-//! * every snapshot kept in the repository validates and reads into the model.
+//! * every snapshot kept in the repository validates and reads into the
+//!   model (`tests/snapshot_fixtures.rs`).
 
-use lockstep_ingest::formats::snapshot::FORMAT;
 use lockstep_model::snapshot::{
     Collector, CsvState, Group, HistoryEntry, Hotfix, ListOrText, Memory, MpComputerStatus,
     MpPreference, Os, Package, PendingReboot, Product, Quorum, SCHEMA_ID, Section, SharedVolume,
@@ -17,7 +17,6 @@ use lockstep_model::snapshot::{
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 const SCHEMA: &str = include_str!("../schema/snapshot-v1.schema.json");
 
@@ -530,76 +529,5 @@ fn a_field_on_one_side_only_is_a_disagreement() {
     assert_eq!(
         disagreements(&unused, &full),
         ["/$defs/cpu: the model writes nothing this schema object describes"]
-    );
-}
-
-/// `.json` files under `dir` (recursively), sorted.
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("fixture dir")
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            json_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "json") {
-            out.push(p);
-        }
-    }
-}
-
-/// `null` and absent are the same for the comparison (the model skips `None`
-/// messages and data; the collector writes `null` for unknown values).
-fn strip_nulls(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(_, x)| !x.is_null())
-                .map(|(k, x)| (k.clone(), strip_nulls(x)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(strip_nulls).collect()),
-        other => other.clone(),
-    }
-}
-
-#[test]
-fn every_snapshot_in_the_repository_validates_and_reads_into_the_model() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    json_files(&root.join("tests/fixtures"), &mut files);
-    json_files(&root.join("tests/hostile"), &mut files);
-    let mut snapshots = Vec::new();
-    for path in files {
-        let bytes = std::fs::read(&path).expect("read");
-        let name = path
-            .strip_prefix(root)
-            .expect("under the root")
-            .display()
-            .to_string();
-        let text = lockstep_ingest::decode::decode(&bytes, &name).expect("decodes");
-        if !(FORMAT.detect)(&text) {
-            continue;
-        }
-        let value: Value = serde_json::from_str(&text).expect("JSON");
-        assert_eq!(lockstep_collect::validate(&value), vec![], "{name}");
-        let typed: Snapshot = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{name} does not read into the model: {e}"));
-        let back = serde_json::to_value(&typed).expect("serializes");
-        assert_eq!(
-            strip_nulls(&back),
-            strip_nulls(&value),
-            "{name}: a field was lost"
-        );
-        snapshots.push(name);
-    }
-    assert_eq!(
-        snapshots,
-        [
-            "tests/fixtures/snapshot/hvclu22.json",
-            "tests/fixtures/snapshot/two-node-no-witness.json",
-            "tests/hostile/snapshot.json",
-        ]
     );
 }
