@@ -139,10 +139,13 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
             at,
             basis: CollectedBasis::Input,
         });
-    for (i, c) in snapshot.clusters.iter().enumerate() {
+    // Drained, so that what is converted is freed at once: a snapshot of a
+    // whole fleet in one file holds millions of hotfix entries.
+    let mut snapshot = snapshot;
+    for (i, mut c) in snapshot.clusters.drain(..).enumerate() {
         let start = cluster_starts.get(i).copied().unwrap_or(0);
         let end = cluster_starts.get(i + 1).copied().unwrap_or(body.len());
-        let mut cluster = convert_cluster(text, &loc, start, end, c, &mut strings)?;
+        let mut cluster = convert_cluster(text, &loc, start, end, &mut c, &mut strings)?;
         for n in &mut cluster.nodes {
             n.collected_at = collected_at;
         }

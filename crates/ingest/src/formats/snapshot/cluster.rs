@@ -20,7 +20,7 @@ pub(super) fn convert_cluster(
     loc: &Locator<'_>,
     start: usize,
     end: usize,
-    c: &snap::SnapshotCluster<'_>,
+    c: &mut snap::SnapshotCluster<'_>,
     strings: &mut Interner,
 ) -> Result<Cluster, IngestError> {
     let cluster_src = text.at(loc.line(start));
@@ -96,11 +96,12 @@ pub(super) fn convert_cluster(
         })
         .collect();
     let mut nodes = Vec::with_capacity(c.nodes.len());
-    for (i, n) in c.nodes.iter().enumerate() {
+    // Drained: each node's entries are freed once converted.
+    for (i, n) in c.nodes.drain(..).enumerate() {
         let n_start = starts.get(i).copied().unwrap_or(nodes_at);
         let n_end = starts.get(i + 1).copied().unwrap_or(end);
         nodes.push(convert_node(
-            text, loc, n_start, n_end, &c.name, n, strings,
+            text, loc, n_start, n_end, &c.name, &n, strings,
         )?);
     }
 
