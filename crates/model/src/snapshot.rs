@@ -21,8 +21,10 @@
 //! escape: reading one allocates nothing. A snapshot built in code, or kept
 //! beyond its text, is a `Snapshot<'static>` with [`Cow::Owned`] strings.
 
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
+use std::fmt;
 
 pub const SCHEMA_ID: &str = "lockstep-snapshot/1";
 
@@ -257,9 +259,56 @@ pub struct Hotfix<'a> {
 /// An optional string that borrows the text where it can: serde borrows a
 /// `Cow<str>` field, but not one inside an `Option`.
 fn borrowed<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
-    #[derive(Deserialize)]
-    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
-    Ok(Option::<Borrowed<'a>>::deserialize(d)?.map(|b| b.0))
+    struct Optional;
+    impl<'de> Visitor<'de> for Optional {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(Text).map(Some)
+        }
+    }
+    d.deserialize_option(Optional)
+}
+
+/// Escaped values that nearly every Get-HotFix entry carries: Windows
+/// Update installs as `NT AUTHORITY\SYSTEM`, whose backslash JSON escapes.
+/// Such a value borrows this table instead of allocating (millions of
+/// entries in a fleet; measured in BENCHMARKS.md, "One snapshot model").
+const WELL_KNOWN: &[&str] = &[
+    "NT AUTHORITY\\SYSTEM",
+    "NT AUTHORITY\\LOCAL SERVICE",
+    "NT AUTHORITY\\NETWORK SERVICE",
+];
+
+/// A string borrowed from the text, from [`WELL_KNOWN`] or (escaped) owned;
+/// a wrong type is worded as for `String` ("expected a string").
+struct Text;
+
+impl<'de> Visitor<'de> for Text {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(match WELL_KNOWN.iter().find(|k| **k == s) {
+            Some(k) => Cow::Borrowed(k),
+            None => Cow::Owned(s.to_owned()),
+        })
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -388,7 +437,7 @@ mod tests {
     fn hotfix_strings_borrow_the_text_unless_escaped() {
         let text = r#"{"status": "ok", "data": [
             {"hotFixId": "KB5033118", "description": "Security Update", "installedOn": "2023-12-13", "installedBy": "NT AUTHORITY\\SYSTEM"},
-            {"hotFixId": "File\t1", "description": null, "installedOn": "2023-12-13T00:00:00Z"},
+            {"hotFixId": "File\t1", "description": null, "installedOn": "2023-12-13T00:00:00Z", "installedBy": "CONTOSO\\adm-jdoe"},
             {"hotFixId": "KB1"}]}"#;
         let section: Section<Vec<Hotfix>> = serde_json::from_str(text).unwrap();
         let h = section.data.unwrap();
@@ -401,14 +450,18 @@ mod tests {
             h[0].installed_on,
             Some(Cow::Borrowed("2023-12-13"))
         ));
-        assert!(matches!(&h[0].installed_by, Some(Cow::Owned(s)) if s == "NT AUTHORITY\\SYSTEM"));
+        // Escaped, but well known: borrowed from the table.
+        assert!(matches!(
+            h[0].installed_by,
+            Some(Cow::Borrowed("NT AUTHORITY\\SYSTEM"))
+        ));
         assert!(matches!(&h[1].hot_fix_id, Cow::Owned(s) if s == "File\t1"));
         assert_eq!(h[1].description, None);
         assert!(matches!(
             h[1].installed_on,
             Some(Cow::Borrowed("2023-12-13T00:00:00Z"))
         ));
-        assert_eq!(h[1].installed_by, None);
+        assert!(matches!(&h[1].installed_by, Some(Cow::Owned(s)) if s == "CONTOSO\\adm-jdoe"));
         assert_eq!(
             (&h[2].description, &h[2].installed_on, &h[2].installed_by),
             (&None, &None, &None)
