@@ -2,6 +2,8 @@
 //! against the published schema, round-trip through the Rust types without
 //! losing a field, exercise every field the schema defines, and ingest into
 //! the model with exactly the facts they carry.
+//! Every other snapshot kept in the repository (under tests/fixtures and
+//! tests/hostile) validates and reads into the model too.
 
 use lockstep_ingest::formats::snapshot::FORMAT;
 use lockstep_ingest::{FileContent, Text};
@@ -10,6 +12,7 @@ use lockstep_model::snapshot::Snapshot;
 use lockstep_model::{Cluster, Node};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 const HVCLU22_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -97,6 +100,62 @@ fn rust_types_carry_every_field_of_the_reference_snapshots() {
         // What the types write is itself a valid snapshot.
         assert_eq!(lockstep_collect::validate(&back), vec![], "{name}");
     }
+}
+
+/// `.json` files under `dir` (recursively), sorted.
+fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("fixture dir")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            json_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "json") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_snapshot_in_the_repository_validates_and_reads_into_the_model() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    json_files(&root.join("tests/fixtures"), &mut files);
+    json_files(&root.join("tests/hostile"), &mut files);
+    let mut snapshots = Vec::new();
+    for path in files {
+        let bytes = std::fs::read(&path).expect("read");
+        let name = path
+            .strip_prefix(root)
+            .expect("under the root")
+            .display()
+            .to_string();
+        let text = lockstep_ingest::decode::decode(&bytes, &name).expect("decodes");
+        if !(FORMAT.detect)(&text) {
+            continue;
+        }
+        let value: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(lockstep_collect::validate(&value), vec![], "{name}");
+        let typed: Snapshot = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{name} does not read into the model: {e}"));
+        let back = serde_json::to_value(&typed).expect("serializes");
+        assert_eq!(
+            strip_nulls(&back),
+            strip_nulls(&value),
+            "{name}: a field was lost"
+        );
+        snapshots.push(name);
+    }
+    assert_eq!(
+        snapshots,
+        [
+            "tests/fixtures/snapshot/hvclu22.json",
+            "tests/fixtures/snapshot/two-node-no-witness.json",
+            "tests/hostile/snapshot.json",
+        ]
+    );
 }
 
 fn schema_property_names(v: &Value, out: &mut BTreeSet<String>) {

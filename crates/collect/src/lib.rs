@@ -11,7 +11,8 @@
 //!   a document against it and reports every problem with its JSON pointer.
 //!
 //! The Rust form of the same format is `lockstep_model::snapshot`; the schema
-//! and those types are kept in step by the snapshot tests in the root package.
+//! and those types are kept in step by `tests/snapshot_schema.rs` in the root
+//! package (a field in one and not the other fails it).
 
 use serde_json::Value;
 use std::fmt;

@@ -192,7 +192,11 @@ fn finish(w: Option<BufWriter<std::fs::File>>, tail: &[u8]) -> std::io::Result<(
     Ok(())
 }
 
-fn snapshot(collected: &str, host: &str, clusters: Vec<SnapshotCluster>) -> Snapshot {
+fn snapshot(
+    collected: &str,
+    host: &str,
+    clusters: Vec<SnapshotCluster<'static>>,
+) -> Snapshot<'static> {
     Snapshot {
         schema: lockstep_model::snapshot::SCHEMA_ID.into(),
         collected_at: collected.into(),
@@ -207,7 +211,7 @@ fn snapshot(collected: &str, host: &str, clusters: Vec<SnapshotCluster>) -> Snap
     }
 }
 
-fn snapshot_cluster(c: &FleetCluster) -> SnapshotCluster {
+fn snapshot_cluster(c: &FleetCluster) -> SnapshotCluster<'static> {
     SnapshotCluster {
         name: c.name.clone(),
         domain: Some(DOMAIN.into()),
@@ -220,7 +224,7 @@ fn snapshot_cluster(c: &FleetCluster) -> SnapshotCluster {
     }
 }
 
-fn snapshot_node(n: &FleetNode) -> SnapshotNode {
+fn snapshot_node(n: &FleetNode) -> SnapshotNode<'static> {
     let r = n.release;
     let mut on = String::new();
     let hotfixes = n
@@ -230,9 +234,9 @@ fn snapshot_node(n: &FleetNode) -> SnapshotNode {
             on.clear();
             let _ = write!(on, "{}", h.installed_on);
             Hotfix {
-                hot_fix_id: h.kb.to_string(),
+                hot_fix_id: h.kb.to_string().into(),
                 description: Some(h.description.into()),
-                installed_on: Some(on.clone()),
+                installed_on: Some(on.clone().into()),
                 installed_by: Some("NT AUTHORITY\\SYSTEM".into()),
             }
         })

@@ -5,11 +5,14 @@
 //! 20–60 hotfixes each) and Windows PowerShell 5.1 `Get-HotFix |
 //! ConvertTo-Json` arrays (every WMI property, nested Scope/Path/Options
 //! objects, `InstalledOn` as `{value, DisplayHint, DateTime}`), ~1 GB each
-//! by default, in 64 MiB files. Then, per file, on one thread: read the file
+//! by default, in 64 MiB files; and lockstep snapshots as the collector
+//! writes them (`ConvertTo-Json` layout, one 16-node cluster a file, 150–350
+//! Get-HotFix entries a node). Then, per file, on one thread: read the file
 //! (not timed), decode (timed), detect + parse (timed).
 //!
 //! Environment: `LOCKSTEP_BENCH_DIR` (default /tmp/lockstep-bench-ingest),
-//! `LOCKSTEP_BENCH_MB` (per format, default 1024).
+//! `LOCKSTEP_BENCH_MB` (per format, default 1024), `LOCKSTEP_BENCH_KINDS`
+//! (comma-separated, default `systeminfo,get-hotfix-json,snapshot`).
 
 use lockstep_ingest::load::parse_text;
 use lockstep_ingest::{FileContent, Text, decode};
@@ -160,6 +163,88 @@ fn hotfix_object(out: &mut String, rng: &mut Rng, host: u64, first: bool) {
     );
 }
 
+/// One node of a snapshot, in the collector's `ConvertTo-Json` layout.
+fn snapshot_node(out: &mut String, rng: &mut Rng, host: u64, first: bool) {
+    let ubr = 2000 + rng.below(300);
+    if !first {
+        out.push_str(",\r\n");
+    }
+    let _ = write!(
+        out,
+        r#"        {{
+            "name":  "HV{host:05}",
+            "state":  "Up",
+            "nodeWeight":  1,
+            "dynamicWeight":  1,
+            "drainStatus":  "NotInitiated",
+            "os":  {{
+                "status":  "ok",
+                "data":  {{
+                    "caption":  "Microsoft Windows Server 2022 Datacenter",
+                    "version":  "10.0.20348",
+                    "build":  20348,
+                    "ubr":  {ubr},
+                    "displayVersion":  "21H2",
+                    "installationType":  "Server",
+                    "architecture":  "AMD64",
+                    "domain":  "corp.example.com",
+                    "lastBootTime":  "2024-03-{:02}T06:01:12.0000000Z"
+                }}
+            }},
+            "hotfixes":  {{
+                "status":  "ok",
+                "data":  ["#,
+        1 + rng.below(28),
+    );
+    for i in 0..(150 + rng.below(201)) {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            "\r\n                    {{\r\n                        \"hotFixId\":  \"KB{}\",\r\n                        \"description\":  \"{}\",\r\n                        \"installedOn\":  \"20{:02}-{:02}-{:02}\",\r\n                        \"installedBy\":  \"NT AUTHORITY\\\\SYSTEM\"\r\n                    }}",
+            5_000_000 + rng.below(40_000),
+            ["Update", "Security Update", "Hotfix"][rng.below(3) as usize],
+            18 + rng.below(7),
+            1 + rng.below(12),
+            1 + rng.below(28),
+        );
+    }
+    out.push_str(
+        "\r\n                ]\r\n            },\r\n            \"pendingReboot\":  {\r\n                \"status\":  \"ok\",\r\n                \"data\":  {\r\n                    \"cbsRebootPending\":  false,\r\n                    \"windowsUpdateRebootRequired\":  false,\r\n                    \"pendingFileRenameOperations\":  false\r\n                }\r\n            }\r\n        }",
+    );
+}
+
+/// Snapshot files of one 16-node cluster each, `total` bytes in all.
+fn generate_snapshots(dir: &Path, total: usize) -> Vec<PathBuf> {
+    let sub = dir.join(format!("snapshot-{}mb", total >> 20));
+    std::fs::create_dir_all(&sub).expect("bench dir");
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ 8);
+    let (mut host, mut written) = (0u64, 0usize);
+    let mut paths = Vec::new();
+    while written < total {
+        let p = sub.join(format!("cluster-{:05}.json", paths.len()));
+        let mut s = String::with_capacity(2 << 20);
+        let _ = write!(
+            s,
+            "{{\r\n    \"schema\":  \"lockstep-snapshot/1\",\r\n    \"collectedAt\":  \"2024-03-29T09:30:00.0000000Z\",\r\n    \"collector\":  {{\r\n        \"version\":  \"1.0.0\",\r\n        \"host\":  \"HV{:05}\",\r\n        \"user\":  \"CORP\\\\admin\",\r\n        \"elevated\":  true,\r\n        \"powershellVersion\":  \"5.1.20348.2031\"\r\n    }},\r\n    \"clusters\":  [\r\n    {{\r\n    \"name\":  \"CLU{:05}\",\r\n    \"domain\":  \"corp.example.com\",\r\n    \"nodes\":  [\r\n",
+            host + 1,
+            paths.len(),
+        );
+        for i in 0..16 {
+            host += 1;
+            snapshot_node(&mut s, &mut rng, host, i == 0);
+        }
+        s.push_str("\r\n    ]\r\n    }\r\n    ]\r\n}");
+        written += s.len();
+        if std::fs::metadata(&p).ok().map(|m| m.len() as usize) != Some(s.len()) {
+            std::fs::write(&p, &s).expect("write bench input");
+        }
+        paths.push(p);
+    }
+    paths
+}
+
 fn generate(dir: &Path, kind: &str, total: usize) -> Vec<PathBuf> {
     std::fs::create_dir_all(dir).expect("bench dir");
     let files = total.div_ceil(FILE_BYTES).max(1);
@@ -230,10 +315,22 @@ fn run(kind: &str, paths: &[PathBuf]) {
         t_parse += t2 - t1;
         cpu_decode += c1.saturating_sub(c0);
         cpu_parse += c2.saturating_sub(c1);
-        assert!(format == "systeminfo" || format == "get-hotfix", "{format}");
-        if let FileContent::Nodes(n) = &content {
-            nodes += n.len();
-            updates += n.iter().map(|f| f.node.updates.len()).sum::<usize>();
+        assert!(
+            ["systeminfo", "get-hotfix", "lockstep-snapshot"].contains(&format),
+            "{format}"
+        );
+        match &content {
+            FileContent::Nodes(n) => {
+                nodes += n.len();
+                updates += n.iter().map(|f| f.node.updates.len()).sum::<usize>();
+            }
+            FileContent::Clusters(c) => {
+                for n in c.iter().flat_map(|c| &c.nodes) {
+                    nodes += 1;
+                    updates += n.updates.len();
+                }
+            }
+            _ => {}
         }
         drop(content);
     }
@@ -276,8 +373,14 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024);
     let total = mb << 20;
-    for kind in ["systeminfo", "get-hotfix-json"] {
-        let paths = generate(&dir, kind, total);
+    let kinds = std::env::var("LOCKSTEP_BENCH_KINDS")
+        .unwrap_or_else(|_| "systeminfo,get-hotfix-json,snapshot".into());
+    for kind in kinds.split(',') {
+        let paths = match kind {
+            "snapshot" => generate_snapshots(&dir, total),
+            "systeminfo" | "get-hotfix-json" => generate(&dir, kind, total),
+            other => panic!("LOCKSTEP_BENCH_KINDS: unknown kind {other}"),
+        };
         run(kind, &paths);
     }
 }

@@ -1,7 +1,8 @@
 //! The lockstep snapshot, schema v1: one JSON document per collection run,
 //! written by `Collect-LockstepSnapshot.ps1` (Windows PowerShell 5.1) on a
 //! cluster node. `schema/snapshot-v1.schema.json` is the published form of
-//! these types and documents every field; keep the two in step.
+//! these types and documents every field; `tests/snapshot_schema.rs` fails
+//! when a field is in one and not the other.
 //!
 //! Conventions (the collector guarantees them, the reader tolerates lapses):
 //! * field names are camelCase; enums are strings (`"Up"`, `"Direct"`), never
@@ -14,8 +15,16 @@
 //!
 //! Optional sections may be absent altogether: older collectors, or a cluster
 //! without Hyper-V. Absent means unknown, never "empty".
+//!
+//! A fleet holds millions of Get-HotFix entries, so a [`Hotfix`] borrows its
+//! strings from the text it is read from (`'a`) wherever the JSON has no
+//! escape: reading one allocates nothing. A snapshot built in code, or kept
+//! beyond its text, is a `Snapshot<'static>` with [`Cow::Owned`] strings.
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Cow;
+use std::fmt;
 
 pub const SCHEMA_ID: &str = "lockstep-snapshot/1";
 
@@ -40,13 +49,14 @@ pub struct Section<T> {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Snapshot {
+pub struct Snapshot<'a> {
     /// Always `lockstep-snapshot/1`.
     pub schema: String,
     /// When the collector finished, ISO 8601 UTC.
     pub collected_at: String,
     pub collector: Collector,
-    pub clusters: Vec<SnapshotCluster>,
+    #[serde(borrow)]
+    pub clusters: Vec<SnapshotCluster<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,21 +78,22 @@ pub struct Collector {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SnapshotCluster {
+pub struct SnapshotCluster<'a> {
     pub name: String,
     #[serde(default)]
     pub domain: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quorum: Option<Section<Quorum>>,
     #[serde(default)]
     pub shared_volume_compatible_filters: Option<Vec<String>>,
     #[serde(default)]
     pub shared_volume_incompatible_filters: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Section<Vec<Group>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_volumes: Option<Section<Vec<SharedVolume>>>,
-    pub nodes: Vec<SnapshotNode>,
+    #[serde(borrow)]
+    pub nodes: Vec<SnapshotNode<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,7 +149,7 @@ pub struct SharedVolume {
     #[serde(default)]
     pub file_system: Option<String>,
     /// `Get-ClusterSharedVolumeState`, one entry per node.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<Section<Vec<CsvState>>>,
 }
 
@@ -159,7 +170,7 @@ pub struct CsvState {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SnapshotNode {
+pub struct SnapshotNode<'a> {
     pub name: String,
     /// `Up`, `Down`, `Paused`, `Joining`.
     #[serde(default)]
@@ -172,28 +183,29 @@ pub struct SnapshotNode {
     #[serde(default)]
     pub drain_status: Option<String>,
     pub os: Section<Os>,
-    pub hotfixes: Section<Vec<Hotfix>>,
-    #[serde(default)]
+    #[serde(borrow)]
+    pub hotfixes: Section<Vec<Hotfix<'a>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packages: Option<Section<Vec<Package>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_history: Option<Section<Vec<HistoryEntry>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_reboot: Option<Section<PendingReboot>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defender_preferences: Option<Section<MpPreference>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defender_status: Option<Section<MpComputerStatus>>,
     /// Raw text of `fltmc filters`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fltmc_filters: Option<Section<String>>,
     /// Raw text of `fltmc instances`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fltmc_instances: Option<Section<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installed_products: Option<Section<Vec<Product>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vms: Option<Section<Vec<Vm>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Section<Memory>>,
 }
 
@@ -224,21 +236,79 @@ pub struct Os {
     pub last_boot_time: Option<String>,
 }
 
+/// One Get-HotFix entry; its strings borrow the text unless the JSON
+/// escapes a character in them (`NT AUTHORITY\\SYSTEM` does).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Hotfix {
+pub struct Hotfix<'a> {
     /// `KB5033118`, or a non-KB id such as `File 1`.
-    pub hot_fix_id: String,
-    #[serde(default)]
-    pub description: Option<String>,
+    #[serde(borrow)]
+    pub hot_fix_id: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    pub description: Option<Cow<'a, str>>,
     /// Calendar date `yyyy-MM-dd`, not converted to UTC: Windows records a
     /// date without a time (local midnight), and converting it would move it to
     /// the previous day east of Greenwich. Absent when Windows did not record
     /// it. Readers also accept a full ISO 8601 date-time and take its date.
-    #[serde(default)]
-    pub installed_on: Option<String>,
-    #[serde(default)]
-    pub installed_by: Option<String>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    pub installed_on: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "borrowed")]
+    pub installed_by: Option<Cow<'a, str>>,
+}
+
+/// An optional string that borrows the text where it can: serde borrows a
+/// `Cow<str>` field, but not one inside an `Option`.
+fn borrowed<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    struct Optional;
+    impl<'de> Visitor<'de> for Optional {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(Text).map(Some)
+        }
+    }
+    d.deserialize_option(Optional)
+}
+
+/// Escaped values that nearly every Get-HotFix entry carries: Windows
+/// Update installs as `NT AUTHORITY\SYSTEM`, whose backslash JSON escapes.
+/// Such a value borrows this table instead of allocating (millions of
+/// entries in a fleet; measured in BENCHMARKS.md, "One snapshot model").
+const WELL_KNOWN: &[&str] = &[
+    "NT AUTHORITY\\SYSTEM",
+    "NT AUTHORITY\\LOCAL SERVICE",
+    "NT AUTHORITY\\NETWORK SERVICE",
+];
+
+/// A string borrowed from the text, from [`WELL_KNOWN`] or (escaped) owned;
+/// a wrong type is worded as for `String` ("expected a string").
+struct Text;
+
+impl<'de> Visitor<'de> for Text {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(match WELL_KNOWN.iter().find(|k| **k == s) {
+            Some(k) => Cow::Borrowed(k),
+            None => Cow::Owned(s.to_owned()),
+        })
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -355,4 +425,80 @@ pub struct Memory {
     pub total_physical_bytes: u64,
     #[serde(default)]
     pub free_physical_bytes: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Plain strings borrow the text, through the `Section` and the `Vec`
+    /// around the entries too; escaped ones are unescaped into owned ones.
+    #[test]
+    fn hotfix_strings_borrow_the_text_unless_escaped() {
+        let text = r#"{"status": "ok", "data": [
+            {"hotFixId": "KB5033118", "description": "Security Update", "installedOn": "2023-12-13", "installedBy": "NT AUTHORITY\\SYSTEM"},
+            {"hotFixId": "File\t1", "description": null, "installedOn": "2023-12-13T00:00:00Z", "installedBy": "CONTOSO\\adm-jdoe"},
+            {"hotFixId": "KB1"}]}"#;
+        let section: Section<Vec<Hotfix>> = serde_json::from_str(text).unwrap();
+        let h = section.data.unwrap();
+        assert!(matches!(h[0].hot_fix_id, Cow::Borrowed("KB5033118")));
+        assert!(matches!(
+            h[0].description,
+            Some(Cow::Borrowed("Security Update"))
+        ));
+        assert!(matches!(
+            h[0].installed_on,
+            Some(Cow::Borrowed("2023-12-13"))
+        ));
+        // Escaped, but well known: borrowed from the table.
+        assert!(matches!(
+            h[0].installed_by,
+            Some(Cow::Borrowed("NT AUTHORITY\\SYSTEM"))
+        ));
+        assert!(matches!(&h[1].hot_fix_id, Cow::Owned(s) if s == "File\t1"));
+        assert_eq!(h[1].description, None);
+        assert!(matches!(
+            h[1].installed_on,
+            Some(Cow::Borrowed("2023-12-13T00:00:00Z"))
+        ));
+        assert!(matches!(&h[1].installed_by, Some(Cow::Owned(s)) if s == "CONTOSO\\adm-jdoe"));
+        assert_eq!(
+            (&h[2].description, &h[2].installed_on, &h[2].installed_by),
+            (&None, &None, &None)
+        );
+
+        let node = r#"{"name": "HV01", "os": {"status": "error", "message": "x"},
+            "hotfixes": {"status": "ok", "data": [{"hotFixId": "KB5033118", "installedOn": "2023-12-13"}]}}"#;
+        let node: SnapshotNode = serde_json::from_str(node).unwrap();
+        let h = &node.hotfixes.data.unwrap()[0];
+        assert!(matches!(h.hot_fix_id, Cow::Borrowed(_)));
+        assert!(matches!(h.installed_on, Some(Cow::Borrowed(_))));
+    }
+
+    /// Borrowing changes nothing in what is accepted or how a wrong value is
+    /// worded: the words of `String`.
+    #[test]
+    fn hotfix_errors_are_worded_as_for_owned_strings() {
+        for (bad, error) in [
+            (
+                r#"[{"description": "x"}]"#,
+                "missing field `hotFixId` at line 1 column 21",
+            ),
+            (
+                r#"[{"hotFixId": 5}]"#,
+                "invalid type: integer `5`, expected a string at line 1 column 15",
+            ),
+            (
+                r#"[{"hotFixId": "KB1", "installedBy": 3}]"#,
+                "invalid type: integer `3`, expected a string at line 1 column 37",
+            ),
+            (
+                r#"[{"hotFixId": "KB1", "installedOn": ["2023-12-13"]}]"#,
+                "invalid type: sequence, expected a string at line 1 column 36",
+            ),
+        ] {
+            let e = serde_json::from_str::<Vec<Hotfix>>(bad).unwrap_err();
+            assert_eq!(e.to_string(), error, "{bad}");
+        }
+    }
 }

@@ -31,14 +31,12 @@ use crate::IngestError;
 use crate::updates::Interner;
 use crate::util::head;
 use cluster::convert_cluster;
-use doc::SnapshotDoc;
 use locator::{Key, Locator};
 use lockstep_model::CollectedAt;
 use lockstep_model::CollectedBasis;
 use lockstep_model::snapshot::{SCHEMA_ID, Snapshot};
 
 mod cluster;
-mod doc;
 mod locator;
 mod node;
 mod protection;
@@ -96,22 +94,24 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
     let body = text.text.trim_start_matches('\u{FEFF}');
     let loc = Locator::new(body);
     // The full parse comes first, so a good snapshot is read once, into the
-    // reader's borrowed view of the types (`doc`). Only when it fails does the
-    // probe run, to report a missing or other schema before the fields (what
-    // the reader must fix first), and the model's types word the error. A
-    // document that is not an object (which a struct can also be read from)
-    // keeps the probe-first order.
-    doc::reset_strings();
-    let parsed = if body.trim_start().starts_with('{') {
-        serde_json::from_str::<SnapshotDoc>(body)
-    } else {
+    // model's types borrowing the text. Only when it fails does the probe
+    // run, to report a missing or other schema before the fields (what the
+    // reader must fix first). A document that is not an object (which a
+    // struct can also be read from) keeps the probe-first order.
+    if !body.trim_start().starts_with('{') {
         check_schema(text, body, &loc)?;
-        serde_json::from_str::<SnapshotDoc>(body)
-    };
-    let snapshot = match parsed {
+    }
+    let snapshot = match serde_json::from_str::<Snapshot>(body) {
         Ok(s) if s.schema == SCHEMA_ID => s,
         Ok(s) => return Err(wrong_schema(text, body, &loc, &s.schema)),
-        Err(_) => return Err(model_error(text, body, &loc)),
+        Err(e) => {
+            check_schema(text, body, &loc)?;
+            return Err(json_error(
+                text,
+                &e,
+                "fields as schema/snapshot-v1.schema.json defines them",
+            ));
+        }
     };
     let mut strings = Interner::default();
     let mut clusters = Vec::with_capacity(snapshot.clusters.len());
@@ -139,43 +139,19 @@ fn parse(text: &Text) -> Result<FileContent, IngestError> {
             at,
             basis: CollectedBasis::Input,
         });
+    // Drained, so that what is converted is freed at once: a snapshot of a
+    // whole fleet in one file holds millions of hotfix entries.
     let mut snapshot = snapshot;
-    for (i, c) in snapshot.clusters.iter_mut().enumerate() {
+    for (i, mut c) in snapshot.clusters.drain(..).enumerate() {
         let start = cluster_starts.get(i).copied().unwrap_or(0);
         let end = cluster_starts.get(i + 1).copied().unwrap_or(body.len());
-        let mut cluster = convert_cluster(text, &loc, start, end, c, &mut strings)?;
+        let mut cluster = convert_cluster(text, &loc, start, end, &mut c, &mut strings)?;
         for n in &mut cluster.nodes {
             n.collected_at = collected_at;
         }
         clusters.push(cluster);
     }
-    drop(snapshot);
-    doc::reset_strings();
     Ok(FileContent::Clusters(clusters))
-}
-
-/// The error for a text the reader could not read, as the model's types
-/// word it: no JSON, no or another schema, then the first field in error.
-fn model_error(text: &Text, body: &str, loc: &Locator<'_>) -> IngestError {
-    if let Err(e) = check_schema(text, body, loc) {
-        return e;
-    }
-    match serde_json::from_str::<Snapshot>(body) {
-        Err(e) => json_error(
-            text,
-            &e,
-            "fields as schema/snapshot-v1.schema.json defines them",
-        ),
-        // `doc` mirrors the model's types (a test compares them), so this
-        // is a bug, said as such rather than read half-way.
-        Ok(_) => IngestError::new(
-            text.path.as_ref(),
-            0,
-            format!(
-                "{EXPECTED} that this reader's view of the schema accepts (a lockstep bug: the model reads it; please report it)"
-            ),
-        ),
-    }
 }
 
 /// Whether `body` is JSON with the schema this reader knows, ignoring the

@@ -1,7 +1,6 @@
 //! Clusters: quorum, groups, Cluster Shared Volumes and their states, then
 //! every node.
 
-use super::doc::ClusterDoc;
 use super::locator::{Cursor, Key, Locator};
 use super::node::convert_node;
 use super::section::read;
@@ -21,7 +20,7 @@ pub(super) fn convert_cluster(
     loc: &Locator<'_>,
     start: usize,
     end: usize,
-    c: &mut ClusterDoc<'_>,
+    c: &mut snap::SnapshotCluster<'_>,
     strings: &mut Interner,
 ) -> Result<Cluster, IngestError> {
     let cluster_src = text.at(loc.line(start));
@@ -97,11 +96,12 @@ pub(super) fn convert_cluster(
         })
         .collect();
     let mut nodes = Vec::with_capacity(c.nodes.len());
-    for (i, n) in c.nodes.iter_mut().enumerate() {
+    // Drained: each node's entries are freed once converted.
+    for (i, n) in c.nodes.drain(..).enumerate() {
         let n_start = starts.get(i).copied().unwrap_or(nodes_at);
         let n_end = starts.get(i + 1).copied().unwrap_or(end);
         nodes.push(convert_node(
-            text, loc, n_start, n_end, &c.name, n, strings,
+            text, loc, n_start, n_end, &c.name, &n, strings,
         )?);
     }
 

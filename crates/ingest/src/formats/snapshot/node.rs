@@ -1,7 +1,6 @@
 //! Nodes: OS, updates (Get-HotFix and the Windows Update history), packages,
 //! reboot state, memory, VMs.
 
-use super::doc::{NodeDoc, Shared};
 use super::locator::{Cursor, Key, Locator};
 use super::protection::protection;
 use super::section::read;
@@ -12,7 +11,7 @@ use crate::util::normalize_arch;
 use jiff::civil::Date;
 use lockstep_model::inventory::{SharedStr, UnreadSection, WindowsPackage};
 use lockstep_model::protection::SectionStatus;
-use lockstep_model::snapshot::HistoryEntry;
+use lockstep_model::snapshot::{HistoryEntry, SnapshotNode};
 use lockstep_model::{
     FailedInstall, HostMemory, HotfixId, InstalledUpdate, KbId, Node, NodeState, OtherEntry,
     PendingReboot, SourceRef, Sourced, VirtualMachine, WinVersion,
@@ -28,9 +27,9 @@ pub(super) fn trim(s: &str) -> &str {
     }
 }
 
-/// The shared string unless it is empty or blank.
-pub(super) fn non_blank(s: Option<Shared>) -> Option<SharedStr> {
-    s.filter(|s| !trim(&s.0).is_empty()).map(|s| s.0)
+/// The file's shared string for `s`, unless it is absent, empty or blank.
+fn non_blank(s: Option<&str>, strings: &mut Interner) -> Option<SharedStr> {
+    s.filter(|s| !trim(s).is_empty()).map(|s| strings.get(s))
 }
 
 /// `2023-12-13` or the date part of `2023-12-13T00:00:00.0000000Z`.
@@ -103,7 +102,7 @@ pub(super) fn convert_node(
     start: usize,
     end: usize,
     cluster: &str,
-    n: &mut NodeDoc<'_>,
+    n: &SnapshotNode<'_>,
     strings: &mut Interner,
 ) -> Result<Node, IngestError> {
     let span = Span {
@@ -147,7 +146,7 @@ pub(super) fn convert_node(
 /// last boot. A version that does not parse is an error of the file.
 fn read_os(
     span: &Span<'_, '_, '_>,
-    n: &NodeDoc<'_>,
+    n: &SnapshotNode<'_>,
     node: &mut Node,
     unread: &mut Unread,
 ) -> Result<(), IngestError> {
@@ -205,18 +204,19 @@ fn read_os(
 /// Get-HotFix: KBs as updates, other ids (`File 1`) as other entries.
 fn read_hotfixes(
     span: &Span<'_, '_, '_>,
-    n: &mut NodeDoc<'_>,
+    n: &SnapshotNode<'_>,
     node: &mut Node,
     unread: &mut Unread,
     strings: &mut Interner,
 ) -> UpdateIndex {
     let (hf_at, hf_src) = span.key("hotfixes");
-    if let Err((st, msg)) = read(&n.hotfixes) {
-        unread.add("hotfixes", st, msg, hf_src);
-        return UpdateIndex::default();
-    }
-    // Taken, so that the shared strings move into the updates.
-    let hotfixes = n.hotfixes.data.take().unwrap_or_default();
+    let hotfixes = match read(&n.hotfixes) {
+        Ok(hotfixes) => hotfixes,
+        Err((st, msg)) => {
+            unread.add("hotfixes", st, msg, hf_src);
+            return UpdateIndex::default();
+        }
+    };
     let mut cur = Cursor::new(span.loc, "hotFixId", hf_at, hf_at, span.end);
     node.updates.reserve_exact(hotfixes.len());
     let mut updates = UpdateIndex::with_capacity(hotfixes.len());
@@ -232,9 +232,9 @@ fn read_hotfixes(
                 InstalledUpdate {
                     kb,
                     id_text: (!suffix.is_empty()).then(|| strings.get(id)),
-                    description: non_blank(h.description),
+                    description: non_blank(h.description.as_deref(), strings),
                     installed_on: h.installed_on.as_deref().and_then(civil_date),
-                    installed_by: non_blank(h.installed_by),
+                    installed_by: non_blank(h.installed_by.as_deref(), strings),
                     source: src,
                 },
             ),
@@ -252,7 +252,7 @@ fn read_hotfixes(
 /// lacks, and installs that failed.
 fn read_history(
     span: &Span<'_, '_, '_>,
-    n: &NodeDoc<'_>,
+    n: &SnapshotNode<'_>,
     node: &mut Node,
     unread: &mut Unread,
     updates: &mut UpdateIndex,
@@ -300,7 +300,7 @@ fn read_history(
 }
 
 /// Packages, pending reboot, memory and VMs of the host.
-fn read_host(span: &Span<'_, '_, '_>, n: &NodeDoc<'_>, node: &mut Node, unread: &mut Unread) {
+fn read_host(span: &Span<'_, '_, '_>, n: &SnapshotNode<'_>, node: &mut Node, unread: &mut Unread) {
     if let Some(p) = &n.packages {
         match read(p) {
             Ok(pkgs) => {

@@ -1,7 +1,6 @@
 //! Host protection: Defender settings and status, filter drivers, installed
 //! products.
 
-use super::doc::NodeDoc;
 use super::locator::{Cursor, Locator};
 use super::section::read;
 use crate::IngestError;
@@ -47,7 +46,7 @@ pub(super) fn protection(
     loc: &Locator<'_>,
     start: usize,
     end: usize,
-    n: &NodeDoc<'_>,
+    n: &snap::SnapshotNode<'_>,
 ) -> NodeProtection {
     let src = |key: &str| {
         text.at(loc

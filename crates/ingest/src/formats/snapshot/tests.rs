@@ -6,6 +6,7 @@ use super::node::{civil_date, trim};
 use super::protection::exclusions;
 use super::*;
 use jiff::civil::Date;
+use lockstep_model::inventory::SharedStr;
 use lockstep_model::protection::{ExclusionList, SectionStatus};
 use lockstep_model::snapshot::ListOrText;
 use lockstep_model::{Cluster, KbId, Node};
@@ -131,6 +132,83 @@ fn missing_required_field_is_an_error_with_line() {
             .contains("missing field `caption`"),
         "{e:?}"
     );
+}
+
+/// A Get-HotFix value of the wrong type: the error names the line, the
+/// column and serde's words, exactly as the reader before the one model
+/// (`c2c19a3`, which read its own copy of the types) worded them.
+#[test]
+fn hotfix_field_errors_are_worded_exactly() {
+    for (from, to, found) in [
+        (
+            r#""installedOn": "2023-12-13""#,
+            r#""installedBy": 3"#,
+            "invalid type: integer `3`, expected a string at line 8 column 118",
+        ),
+        (
+            r#""hotFixId": "File 1""#,
+            r#""hotFixId": ["File 1"]"#,
+            "invalid type: sequence, expected a string at line 8 column 145",
+        ),
+    ] {
+        let doc = minimal("").replace(from, to);
+        let e = parse(&Text::new("h.json", doc)).unwrap_err();
+        let column = found.rsplit(' ').next().unwrap();
+        assert_eq!(
+            (e.line, e.expected.as_str(), e.found.as_deref()),
+            (
+                8,
+                format!("a lockstep snapshot (schema lockstep-snapshot/1): fields as schema/snapshot-v1.schema.json defines them at column {column}").as_str(),
+                Some(found)
+            )
+        );
+    }
+}
+
+/// Description and installer come from the file's interner: one string for
+/// every entry that has the value, escaped in the JSON or not; blank is none.
+#[test]
+fn hotfix_descriptions_and_installers_are_shared() {
+    let n = node(&minimal(
+        r#", "updateHistory": {"status": "ok", "data": []}"#,
+    )
+    .replace(
+        r#"{"hotFixId": "File 1"}"#,
+        r#"{"hotFixId": "KB5032336", "description": "Security Update", "installedBy": "NT AUTHORITY\\SYSTEM"},
+           {"hotFixId": "KB5012170", "description": " ", "installedBy": "NT AUTHORITY\\SYSTEM"},
+           {"hotFixId": "KB890830", "description": "Security\u0020Update", "installedBy": ""}"#,
+    ));
+    let got: Vec<(String, Option<&str>, Option<&str>)> = n
+        .updates
+        .iter()
+        .map(|u| {
+            (
+                u.kb.to_string(),
+                u.description.as_deref(),
+                u.installed_by.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("KB5033371".into(), Some("Security Update"), None),
+            (
+                "KB5032336".into(),
+                Some("Security Update"),
+                Some("NT AUTHORITY\\SYSTEM")
+            ),
+            ("KB5012170".into(), None, Some("NT AUTHORITY\\SYSTEM")),
+            ("KB890830".into(), Some("Security Update"), None),
+        ]
+    );
+    let u = &n.updates;
+    let same = |a: &Option<SharedStr>, b: &Option<SharedStr>| {
+        SharedStr::ptr_eq(a.as_ref().unwrap(), b.as_ref().unwrap())
+    };
+    assert!(same(&u[0].description, &u[1].description));
+    assert!(same(&u[0].description, &u[3].description));
+    assert!(same(&u[1].installed_by, &u[2].installed_by));
 }
 
 #[test]
