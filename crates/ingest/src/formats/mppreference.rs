@@ -289,9 +289,10 @@ pub(crate) fn computer_name(value: Option<&str>, source: SourceRef) -> Option<So
         .map(|v| Sourced::new(v.to_string(), source))
 }
 
-/// Preferences from one `Get-MpPreference` JSON object (also used for the
-/// snapshot's `defenderPreferences` section).
-pub fn preferences_from_json(
+/// Preferences from one `Get-MpPreference` JSON object. (The snapshot's
+/// `defenderPreferences` section is typed in the snapshot model and read
+/// in `formats/snapshot/protection.rs`.)
+fn preferences_from_json(
     o: &serde_json::Map<String, Value>,
     source: SourceRef,
 ) -> DefenderPreferences {

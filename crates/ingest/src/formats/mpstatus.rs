@@ -68,9 +68,10 @@ fn version(
     }
 }
 
-/// Status from one `Get-MpComputerStatus` JSON object (also used for the
-/// snapshot's `defenderStatus` section).
-pub fn status_from_json(
+/// Status from one `Get-MpComputerStatus` JSON object. (The snapshot's
+/// `defenderStatus` section is typed in the snapshot model and read in
+/// `formats/snapshot/protection.rs`.)
+fn status_from_json(
     text: &Text,
     o: &Map<String, Value>,
     source: SourceRef,
