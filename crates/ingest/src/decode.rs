@@ -324,7 +324,7 @@ fn check_text(text: &str, path: &str) -> Result<(), IngestError> {
     if let Some(at) = memchr::memchr(0, text.as_bytes()) {
         return Err(IngestError::new(
             path,
-            line_of(text, at),
+            crate::util::line_at(text, at),
             format!("text, found binary data (a NUL byte at offset {at})"),
         ));
     }
@@ -399,12 +399,6 @@ impl TextStats {
         }
         Ok(())
     }
-}
-
-fn line_of(text: &str, byte: usize) -> u32 {
-    let upto = text.get(..byte).unwrap_or(text);
-    let n = memchr::memchr_iter(b'\n', upto.as_bytes()).count() + 1;
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// CR LF (and wmic's CR CR LF) to LF, lone CR to LF, no-break spaces to

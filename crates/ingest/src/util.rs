@@ -16,13 +16,11 @@ pub fn lines(text: &str) -> impl Iterator<Item = (u32, &str)> {
     })
 }
 
-/// Line (1-based) of a byte offset in `text`.
+/// Line (1-based) of a byte offset in `text` (an offset past the end is on
+/// the last line).
 pub(crate) fn line_at(text: &str, offset: usize) -> u32 {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count() as u32
-        + 1
+    let upto = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
+    u32::try_from(memchr::memchr_iter(b'\n', upto).count() + 1).unwrap_or(u32::MAX)
 }
 
 /// Byte offset where line `idx` (0-based) starts.

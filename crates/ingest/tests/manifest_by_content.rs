@@ -45,6 +45,15 @@ fn clusters(out: &LoadOutcome) -> Vec<(String, Vec<NodeKbs>)> {
         .collect()
 }
 
+/// The names of the nodes loaded outside a cluster, in order.
+fn loose_names(out: &LoadOutcome) -> Vec<&str> {
+    out.inventory
+        .loose_nodes
+        .iter()
+        .map(|n| n.name.as_str())
+        .collect()
+}
+
 fn errors(out: &LoadOutcome) -> Vec<String> {
     out.errors.iter().map(ToString::to_string).collect()
 }
@@ -69,7 +78,18 @@ fn a_manifest_named_txt_loads_like_the_toml() {
         (got.len(), got[0].0.as_str(), names),
         (1, "HVCLU01", vec!["HV01", "HV03"])
     );
-    assert!(!got[0].1[0].1.is_empty(), "HV01's updates: {got:?}");
+    // Each node has exactly the KBs of its capture read on its own.
+    let alone: Vec<NodeKbs> = ["HV01", "HV03"]
+        .iter()
+        .map(|n| {
+            let out = load_paths(&[tmp.path().join(format!("{n}.systeminfo.txt"))]);
+            let node = &out.inventory.loose_nodes[0];
+            let kbs = node.updates.iter().map(|u| u.kb.to_string()).collect();
+            (node.name.clone(), kbs)
+        })
+        .collect();
+    assert!(!alone[0].1.is_empty(), "HV01's capture lists KBs");
+    assert_eq!(got[0].1, alone);
     // The manifest's files are listed with their formats, the manifest not.
     let files = |dir: &Path| -> Vec<(String, &'static str)> {
         ["HV01", "HV03"]
@@ -92,13 +112,7 @@ fn a_capture_named_toml_loads_as_the_capture() {
     let out = load_paths(std::slice::from_ref(&capture));
     assert_eq!(errors(&out), Vec::<String>::new());
     assert_eq!(out.files, [(capture.display().to_string(), "systeminfo")]);
-    let names: Vec<&str> = out
-        .inventory
-        .loose_nodes
-        .iter()
-        .map(|n| n.name.as_str())
-        .collect();
-    assert_eq!(names, ["HV01"]);
+    assert_eq!(loose_names(&out), ["HV01"]);
 }
 
 #[test]
@@ -116,13 +130,7 @@ fn a_toml_without_cluster_tables_is_an_error_with_its_line_and_the_rest_loads() 
             settings.display()
         )]
     );
-    let names: Vec<&str> = out
-        .inventory
-        .loose_nodes
-        .iter()
-        .map(|n| n.name.as_str())
-        .collect();
-    assert_eq!(names, ["HV01"]);
+    assert_eq!(loose_names(&out), ["HV01"]);
 }
 
 #[test]

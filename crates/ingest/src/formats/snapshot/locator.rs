@@ -1,6 +1,9 @@
 //! Source lines: best-effort lines for facts in a JSON text (see the module
 //! documentation of the snapshot reader).
 
+use crate::formats::Text;
+use lockstep_model::SourceRef;
+
 /// Best-effort lines for facts in a JSON text: forward searches for
 /// `"key": <value>` within a byte range.
 pub(super) struct Locator<'a> {
@@ -120,6 +123,28 @@ impl<'a> Locator<'a> {
     /// Offset of `"key":` in `[from, to)`, for a key looked up once.
     pub(super) fn find_key_str(&self, from: usize, to: usize, key: &str) -> Option<usize> {
         self.find_key(from, to, &Key::new(key))
+    }
+}
+
+/// Where one node's part of the document lies, to give its facts lines.
+pub(super) struct Span<'t, 'l, 'a> {
+    pub(super) text: &'t Text,
+    pub(super) loc: &'l Locator<'a>,
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) node_src: SourceRef,
+}
+
+impl Span<'_, '_, '_> {
+    /// Offset and source of a section key of the node (the node's line when
+    /// the key is not found).
+    pub(super) fn key(&self, key: &str) -> (usize, SourceRef) {
+        let at = self.loc.find_key_str(self.start, self.end, key);
+        (
+            at.unwrap_or(self.start),
+            self.text
+                .at(at.map_or(self.node_src.line, |o| self.loc.line(o))),
+        )
     }
 }
 

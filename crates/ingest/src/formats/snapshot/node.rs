@@ -1,7 +1,7 @@
 //! Nodes: OS, updates (Get-HotFix and the Windows Update history), packages,
 //! reboot state, memory, VMs.
 
-use super::locator::{Cursor, Key, Locator};
+use super::locator::{Cursor, Key, Locator, Span};
 use super::protection::protection;
 use super::section::read;
 use crate::IngestError;
@@ -51,28 +51,6 @@ pub(super) fn civil_date(s: &str) -> Option<Date> {
         return Date::new(y, i8::try_from(m).ok()?, i8::try_from(d).ok()?).ok();
     }
     day.parse().ok()
-}
-
-/// Where one node's part of the document lies, to give its facts lines.
-struct Span<'t, 'l, 'a> {
-    text: &'t Text,
-    loc: &'l Locator<'a>,
-    start: usize,
-    end: usize,
-    node_src: SourceRef,
-}
-
-impl Span<'_, '_, '_> {
-    /// Offset and source of a section key of the node (the node's line when
-    /// the key is not found).
-    fn key(&self, key: &str) -> (usize, SourceRef) {
-        let at = self.loc.find_key_str(self.start, self.end, key);
-        (
-            at.unwrap_or(self.start),
-            self.text
-                .at(at.map_or(self.node_src.line, |o| self.loc.line(o))),
-        )
-    }
 }
 
 /// Sections that could not be read, kept so later stages say "unknown".
@@ -138,7 +116,7 @@ pub(super) fn convert_node(
     // repeats leave some unused, and a fleet holds millions of updates.
     node.updates.shrink_to_fit();
     node.unread = unread.0;
-    node.protection = protection(text, loc, start, end, n);
+    node.protection = protection(&span, n);
     Ok(node)
 }
 

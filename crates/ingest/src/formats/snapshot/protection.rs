@@ -1,7 +1,7 @@
 //! Host protection: Defender settings and status, filter drivers, installed
 //! products.
 
-use super::locator::{Cursor, Locator};
+use super::locator::{Cursor, Span};
 use super::section::read;
 use crate::IngestError;
 use crate::formats::{Text, fltmc};
@@ -41,18 +41,9 @@ pub(super) fn version(v: &Option<String>) -> Option<WinVersion> {
     v.as_deref().and_then(|s| s.parse().ok())
 }
 
-pub(super) fn protection(
-    text: &Text,
-    loc: &Locator<'_>,
-    start: usize,
-    end: usize,
-    n: &snap::SnapshotNode<'_>,
-) -> NodeProtection {
-    let src = |key: &str| {
-        text.at(loc
-            .find_key_str(start, end, key)
-            .map_or(loc.line(start), |o| loc.line(o)))
-    };
+pub(super) fn protection(span: &Span<'_, '_, '_>, n: &snap::SnapshotNode<'_>) -> NodeProtection {
+    let text = span.text;
+    let src = |key: &str| span.key(key).1;
 
     let defender_preferences = n.defender_preferences.as_ref().map(|s| {
         let at = src("defenderPreferences");
@@ -113,13 +104,10 @@ pub(super) fn protection(
     });
 
     let products = n.installed_products.as_ref().map(|s| {
-        let at = src("installedProducts");
+        let (section, at) = span.key("installedProducts");
         match read(s) {
             Ok(products) => {
-                let section = loc
-                    .find_key_str(start, end, "installedProducts")
-                    .unwrap_or(start);
-                let mut cur = Cursor::new(loc, "name", section, section, end);
+                let mut cur = Cursor::new(span.loc, "name", section, section, span.end);
                 let items = products
                     .iter()
                     .map(|pr| InstalledProduct {
