@@ -455,3 +455,48 @@ fn the_manifest_states_the_witness_and_the_option_overrides_it() {
     assert_eq!(p.status, PlanStatus::Refused);
     assert_eq!(p.settings.witness.as_deref(), Some("none"));
 }
+
+#[test]
+fn max_parallel_with_nothing_to_do_claims_no_node_changes() {
+    // Both nodes get HV2N-01's updates: converged, nothing to plan.
+    let mut c = snapshot_cluster("two-node-no-witness.json");
+    let updates = c.nodes[0].updates.clone();
+    for n in &mut c.nodes {
+        n.updates = updates.clone();
+    }
+    let k = server2022();
+    let p = plan_k(
+        &c,
+        &k,
+        &PlanOptions {
+            target: Target::Converge,
+            max_parallel: 2,
+            ..Default::default()
+        },
+    );
+    assert!(p.nodes.is_empty(), "{}", render_text(&p));
+    assert!(
+        !p.warnings.iter().any(|w| w.starts_with("--max-parallel")),
+        "{:#?}",
+        p.warnings
+    );
+    // One node to change: said.
+    let c = snapshot_cluster("two-node-no-witness.json");
+    let p = plan_k(
+        &c,
+        &k,
+        &PlanOptions {
+            target: Target::Secure,
+            max_parallel: 2,
+            ..Default::default()
+        },
+    );
+    assert_eq!(p.nodes.len(), 1, "{}", render_text(&p));
+    assert_eq!(
+        p.warnings
+            .iter()
+            .filter(|w| w.starts_with("--max-parallel"))
+            .collect::<Vec<_>>(),
+        ["--max-parallel 2: only one node changes; every node goes alone"]
+    );
+}

@@ -72,11 +72,11 @@ pub(super) fn csv_findings(cluster: &Cluster, known: &KnownIssues) -> Vec<Findin
             .nodes
             .iter()
             .find(|n| n.name.eq_ignore_ascii_case(&st.node));
-        let state_cmd = format!(
-            "Get-ClusterSharedVolumeState -Name {} -Node {}",
-            quoted(&st.volume),
-            quoted(&st.node)
-        );
+        // A name that cannot be quoted (a control character) gets no
+        // command rather than one naming something else.
+        let state_cmd = powershell::quote(&st.volume)
+            .zip(powershell::quote(&st.node))
+            .map(|(v, n)| format!("Get-ClusterSharedVolumeState -Name {v} -Node {n}"));
         let shown_volume = match &st.volume_path {
             Some(p) => format!("{} ({p})", st.volume),
             None => st.volume.clone(),
@@ -103,7 +103,7 @@ pub(super) fn csv_findings(cluster: &Cluster, known: &KnownIssues) -> Vec<Findin
                         st,
                         &shown_volume,
                         state_evidence,
-                        &state_cmd,
+                        state_cmd.as_deref(),
                         known,
                     ));
                 } else {
@@ -127,11 +127,6 @@ pub(super) fn csv_findings(cluster: &Cluster, known: &KnownIssues) -> Vec<Findin
         }
     }
     out
-}
-
-/// A name as a PowerShell literal for the suggested commands.
-fn quoted(s: &str) -> String {
-    powershell::quote(s).unwrap_or_else(|| "'?'".into())
 }
 
 /// The CSV states could not be read.
@@ -173,7 +168,7 @@ fn fs_redirected_finding(
     st: &CsvNodeState,
     shown_volume: &str,
     state_evidence: Evidence,
-    state_cmd: String,
+    state_cmd: Option<String>,
 ) -> Option<Finding> {
     let other = FsRedirectReason(st.fs_reason.0 & !FsRedirectReason::FileSystemReFs);
     if other.0 == 0 {
@@ -208,14 +203,13 @@ fn fs_redirected_finding(
             } else {
                 "Check the state again:".into()
             },
-            commands: if user {
-                vec![
-                    format!("Resume-ClusterResource -Name {}", quoted(&st.volume)),
-                    state_cmd,
-                ]
-            } else {
-                vec![state_cmd]
-            },
+            commands: user
+                .then(|| powershell::quote(&st.volume))
+                .flatten()
+                .map(|v| format!("Resume-ClusterResource -Name {v}"))
+                .into_iter()
+                .chain(state_cmd)
+                .collect(),
         }),
         known_issues: Vec::new(),
         items: vec![volume_item(st)],
@@ -228,7 +222,7 @@ fn block_redirected_finding(
     st: &CsvNodeState,
     shown_volume: &str,
     state_evidence: Evidence,
-    state_cmd: String,
+    state_cmd: Option<String>,
 ) -> Finding {
     let no_disk = st
         .block_reason
@@ -270,7 +264,7 @@ fn block_redirected_finding(
                 "Check {}'s paths to the disk (Disk Management, `mpclaim -s -d`, `Get-PhysicalDisk`), repair them, then check the state again:",
                 st.node
             ),
-            commands: vec![state_cmd],
+            commands: state_cmd.into_iter().collect(),
         }),
         known_issues: Vec::new(),
         items: vec![volume_item(st)],
@@ -283,7 +277,7 @@ fn csv_filter_finding(
     st: &CsvNodeState,
     shown_volume: &str,
     state_evidence: Evidence,
-    state_cmd: &str,
+    state_cmd: Option<&str>,
     known: &KnownIssues,
 ) -> Finding {
     let mut evidence = vec![state_evidence];
@@ -292,7 +286,7 @@ fn csv_filter_finding(
     let (suspects, volume_seen) =
         suspects_on_volume(cluster, instances.and_then(Section::data), st);
     let mut issue_ids: Vec<String> = Vec::new();
-    let mut commands = vec![state_cmd.to_string()];
+    let mut commands: Vec<String> = state_cmd.map(str::to_string).into_iter().collect();
     if !suspects.is_empty() {
         let names: Vec<String> = suspects
             .iter()

@@ -309,3 +309,41 @@ fn user_folder_replaces_and_extends() {
     assert!(errs[0].file.ends_with("broken.toml"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A CSV name that cannot be written as a PowerShell literal (a control
+/// character) gets no command, not one naming another volume; a quotable
+/// one keeps both commands.
+#[test]
+fn csv_commands_only_for_quotable_names() {
+    use lockstep_model::protection::{
+        BlockRedirectReason, CsvNodeState, CsvStateInfo, FsRedirectReason,
+    };
+    let state = |volume: &str| CsvNodeState {
+        volume: volume.into(),
+        volume_path: None,
+        node: "HV1".into(),
+        state: CsvStateInfo::FileSystemRedirected,
+        fs_reason: FsRedirectReason(FsRedirectReason::UserRequest),
+        block_reason: BlockRedirectReason(0),
+        source: src(),
+    };
+    let mut c = cluster_with(vec![node("HV1", Some(20348))], None);
+    c.protection.csv_states = Some(Section::ok(
+        vec![state("Cluster Disk 1"), state("Disk\n2")],
+        src(),
+    ));
+    let commands: Vec<Vec<String>> = csv::csv_findings(&c, &KnownIssues::builtin())
+        .into_iter()
+        .map(|f| f.fix.map(|x| x.commands).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        commands,
+        vec![
+            vec![
+                "Resume-ClusterResource -Name 'Cluster Disk 1'".to_string(),
+                "Get-ClusterSharedVolumeState -Name 'Cluster Disk 1' -Node 'HV1'".to_string(),
+            ],
+            Vec::new(),
+        ]
+    );
+}

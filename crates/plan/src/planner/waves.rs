@@ -215,17 +215,20 @@ pub fn waves(
         }
         i += candidate.len();
     }
-    if settings.max_parallel > 1 && max_wave <= 1 && node_plans.len() <= 2 {
-        // Waves of one only because there are too few nodes, which the
-        // splits above do not say.
+    // Waves of one only because there are too few nodes, which the splits
+    // above do not say; with no node to change there is nothing to say.
+    let too_few = match node_plans.len() {
+        1 => Some("only one node changes"),
+        2 => Some("only 2 nodes change and the first is the canary, which always goes alone"),
+        _ => None,
+    };
+    if settings.max_parallel > 1
+        && max_wave <= 1
+        && let Some(why) = too_few
+    {
         warnings.push(format!(
-            "--max-parallel {}: {}; every node goes alone",
-            settings.max_parallel,
-            match node_plans.len() {
-                0 | 1 => "only one node changes".to_string(),
-                _ => "only 2 nodes change and the first is the canary, which always goes alone"
-                    .to_string(),
-            }
+            "--max-parallel {}: {why}; every node goes alone",
+            settings.max_parallel
         ));
     }
     if waves.len() > 1
