@@ -129,6 +129,22 @@ pub(super) fn csv_findings(cluster: &Cluster, known: &KnownIssues) -> Vec<Findin
     out
 }
 
+/// A fix whose text leads to its commands; without any (a volume or node
+/// name no PowerShell literal can carry) the text says so instead of ending
+/// on a colon.
+fn fix_with(text: String, commands: Vec<String>) -> Fix {
+    if !commands.is_empty() {
+        return Fix { text, commands };
+    }
+    Fix {
+        text: format!(
+            "{}. No command is suggested: the volume's or node's name holds characters a PowerShell literal cannot carry.",
+            text.trim_end_matches(':')
+        ),
+        commands,
+    }
+}
+
 /// The CSV states could not be read.
 fn csv_state_unknown(cluster: &Cluster, section: &Section<Vec<CsvNodeState>>) -> Finding {
     Finding {
@@ -197,20 +213,19 @@ fn fs_redirected_finding(
             )
         },
         evidence: vec![state_evidence],
-        fix: Some(Fix {
-            text: if user {
+        fix: Some(fix_with(
+            if user {
                 "When the maintenance is over, resume direct access and check the state:".into()
             } else {
                 "Check the state again:".into()
             },
-            commands: user
-                .then(|| powershell::quote(&st.volume))
+            user.then(|| powershell::quote(&st.volume))
                 .flatten()
                 .map(|v| format!("Resume-ClusterResource -Name {v}"))
                 .into_iter()
                 .chain(state_cmd)
                 .collect(),
-        }),
+        )),
         known_issues: Vec::new(),
         items: vec![volume_item(st)],
     })
@@ -259,13 +274,13 @@ fn block_redirected_finding(
         ),
         detail,
         evidence: vec![state_evidence],
-        fix: Some(Fix {
-            text: format!(
+        fix: Some(fix_with(
+            format!(
                 "Check {}'s paths to the disk (Disk Management, `mpclaim -s -d`, `Get-PhysicalDisk`), repair them, then check the state again:",
                 st.node
             ),
-            commands: state_cmd.into_iter().collect(),
-        }),
+            state_cmd.into_iter().collect(),
+        )),
         known_issues: Vec::new(),
         items: vec![volume_item(st)],
     }
@@ -344,13 +359,13 @@ fn csv_filter_finding(
         title: filter_title(st, shown_volume, reason, &suspects),
         detail: detail.join("\n"),
         evidence,
-        fix: Some(Fix {
-            text: format!(
+        fix: Some(fix_with(
+            format!(
                 "Update or reconfigure the product that owns the filter on {} to a CSV-compatible version (see the known issue, if any) or remove it; exclude C:\\ClusterStorage in it; then drain the node, restart it so the filter detaches, and check that the volume is Direct again:",
                 st.node
             ),
             commands,
-        }),
+        )),
         known_issues: issue_ids,
         items: std::iter::once(volume_item(st))
             .chain(

@@ -332,10 +332,15 @@ fn csv_commands_only_for_quotable_names() {
         vec![state("Cluster Disk 1"), state("Disk\n2")],
         src(),
     ));
-    let commands: Vec<Vec<String>> = csv::csv_findings(&c, &KnownIssues::builtin())
+    let fixes: Vec<_> = csv::csv_findings(&c, &KnownIssues::builtin())
         .into_iter()
-        .map(|f| f.fix.map(|x| x.commands).unwrap_or_default())
+        .map(|f| f.fix.unwrap_or_default())
         .collect();
+    assert_eq!(
+        fixes[1].text,
+        "When the maintenance is over, resume direct access and check the state. No command is suggested: the volume's or node's name holds characters a PowerShell literal cannot carry."
+    );
+    let commands: Vec<Vec<String>> = fixes.into_iter().map(|x| x.commands).collect();
     assert_eq!(
         commands,
         vec![
