@@ -297,3 +297,68 @@ fn section_line(v: &ClusterView, nodes: usize) -> String {
     );
     parts.join(" · ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lockstep_check::run::{CatalogInfo, CheckOptions, check};
+    use lockstep_check::sources::NoCatalog;
+
+    /// A fleet's page names the command that gives a cluster's plan; the
+    /// cluster's name is input and is quoted as one shell word there
+    /// (then HTML-escaped), never pasted bare.
+    #[cfg(unix)]
+    #[test]
+    fn a_fleets_plan_command_quotes_the_cluster_name() {
+        let dir = std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/kb2616676"
+        ));
+        let loaded = lockstep_ingest::load_paths(&[dir]);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let template = loaded.inventory.clusters[0].clone();
+        let mut inv = lockstep_model::Inventory::default();
+        let clusters = FLEET_NODES / template.nodes.len() + 1;
+        for c in 0..clusters {
+            let mut cluster = template.clone();
+            cluster.name = if c == 0 {
+                "Prod $(reboot) O'Brien".into()
+            } else {
+                format!("C{c:03}")
+            };
+            inv.clusters.push(cluster);
+        }
+        let report = check(
+            &inv,
+            &NoCatalog,
+            None,
+            CatalogInfo {
+                available: false,
+                path: None,
+                limits: Some("no catalog".into()),
+                bundled: false,
+                data_date: None,
+                notice: None,
+            },
+            &CheckOptions {
+                as_of: Some(jiff::civil::date(2024, 1, 1)),
+            },
+        );
+        assert!(is_fleet(&report));
+        let html = render_html(&report, &HtmlInputs::default()).unwrap();
+        let commands: Vec<&str> = html
+            .match_indices("<code>lockstep plan INPUTS --cluster ")
+            .map(|(at, m)| {
+                let rest = &html[at + m.len()..];
+                &rest[..rest.find(" --target").unwrap()]
+            })
+            .collect();
+        assert_eq!(commands.len(), clusters);
+        // 'Prod $(reboot) O'\''Brien', escaped for HTML.
+        assert_eq!(
+            commands[0],
+            "&#x27;Prod $(reboot) O&#x27;\\&#x27;&#x27;Brien&#x27;"
+        );
+        assert_eq!(commands[1], "C001");
+    }
+}
