@@ -84,6 +84,8 @@ struct Page {
     catalog: String,
     catalog_date: Option<String>,
     catalog_limits: Option<String>,
+    /// The bundled catalog, or data too old (what is not judged).
+    catalog_notice: Option<String>,
     as_of: Option<String>,
     counts: Counts,
     node_count: usize,
@@ -235,6 +237,7 @@ pub fn render_html(report: &CheckReport, inputs: &HtmlInputs) -> Result<String, 
         },
         catalog_date: inputs.catalog_date.clone(),
         catalog_limits: report.catalog.limits.clone(),
+        catalog_notice: report.catalog.notice.clone(),
         as_of: report.as_of.map(|d| d.to_string()),
         counts: Counts::of(&report.findings),
         node_count,
@@ -304,12 +307,13 @@ mod tests {
     use lockstep_check::run::{CatalogInfo, CheckOptions, check};
     use lockstep_check::sources::NoCatalog;
 
-    /// A fleet's page names the command that gives a cluster's plan; the
-    /// cluster's name is input and is quoted as one shell word there
-    /// (then HTML-escaped), never pasted bare.
-    #[cfg(unix)]
-    #[test]
-    fn a_fleets_plan_command_quotes_the_cluster_name() {
+    /// The example cluster `copies` times, named by `name(i)`, checked
+    /// without a catalog as `catalog` says.
+    fn example_report(
+        copies: usize,
+        name: impl Fn(usize) -> String,
+        catalog: CatalogInfo,
+    ) -> CheckReport {
         let dir = std::path::PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../examples/kb2616676"
@@ -318,31 +322,51 @@ mod tests {
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         let template = loaded.inventory.clusters[0].clone();
         let mut inv = lockstep_model::Inventory::default();
-        let clusters = FLEET_NODES / template.nodes.len() + 1;
-        for c in 0..clusters {
+        for c in 0..copies {
             let mut cluster = template.clone();
-            cluster.name = if c == 0 {
-                "Prod $(reboot) O'Brien".into()
-            } else {
-                format!("C{c:03}")
-            };
+            cluster.name = name(c);
             inv.clusters.push(cluster);
         }
-        let report = check(
+        check(
             &inv,
             &NoCatalog,
             None,
-            CatalogInfo {
-                available: false,
-                path: None,
-                limits: Some("no catalog".into()),
-                bundled: false,
-                data_date: None,
-                notice: None,
-            },
+            catalog,
             &CheckOptions {
                 as_of: Some(jiff::civil::date(2024, 1, 1)),
             },
+        )
+    }
+
+    fn no_catalog() -> CatalogInfo {
+        CatalogInfo {
+            available: false,
+            path: None,
+            limits: Some("no catalog".into()),
+            bundled: false,
+            data_date: None,
+            notice: None,
+        }
+    }
+
+    /// A fleet's page names the command that gives a cluster's plan; the
+    /// cluster's name is input and is quoted as one shell word there
+    /// (then HTML-escaped), never pasted bare.
+    #[cfg(unix)]
+    #[test]
+    fn a_fleets_plan_command_quotes_the_cluster_name() {
+        // The example has 4 nodes: one cluster more than a fleet's limit.
+        let clusters = FLEET_NODES / 4 + 1;
+        let report = example_report(
+            clusters,
+            |c| {
+                if c == 0 {
+                    "Prod $(reboot) O'Brien".into()
+                } else {
+                    format!("C{c:03}")
+                }
+            },
+            no_catalog(),
         );
         assert!(is_fleet(&report));
         let html = render_html(&report, &HtmlInputs::default()).unwrap();
@@ -360,5 +384,26 @@ mod tests {
             "&#x27;Prod $(reboot) O&#x27;\\&#x27;&#x27;Brien&#x27;"
         );
         assert_eq!(commands[1], "C001");
+    }
+
+    /// The catalog's notice (the bundled catalog, or data too old: updates
+    /// released since are not judged) is on the page, as in the text report.
+    #[test]
+    fn the_catalogs_notice_is_on_the_page() {
+        let notice = "bundled catalog of 2026-06-28 (160 days old: updates released since are not judged); `lockstep catalog update` for current data";
+        let report = example_report(
+            1,
+            |_| "HVCLU01".into(),
+            CatalogInfo {
+                notice: Some(notice.into()),
+                ..no_catalog()
+            },
+        );
+        let html = render_html(&report, &HtmlInputs::default()).unwrap();
+        assert_eq!(
+            html.matches(&format!("<div class=\"verdict warn\">{notice}</div>"))
+                .count(),
+            1
+        );
     }
 }
