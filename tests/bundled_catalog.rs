@@ -205,3 +205,43 @@ fn catalog_show_and_stats_read_the_bundled_catalog_without_a_local_one() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The HTML page says which catalog it judged with, dated, like the text
+/// report: the bundled catalog's newest document and its notice.
+#[test]
+fn the_html_page_dates_the_bundled_catalog() {
+    let home = tempfile::tempdir().unwrap();
+    let page = home.path().join("report.html");
+    let out = run(
+        home.path(),
+        &[
+            "check",
+            "examples/kb2616676",
+            "--format",
+            "html",
+            "-o",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    let at = html.find("<dt>Catalog</dt><dd>").unwrap();
+    let dd = &html[at..at + html[at..].find("</dd>").unwrap()];
+    // When the bundle was imported depends on when it was made.
+    assert!(
+        dd.starts_with(
+            "<dt>Catalog</dt><dd>bundled catalog — newest document released 2026-03-31; imported "
+        ) && dd.ends_with(" UTC"),
+        "{dd}"
+    );
+    assert_eq!(
+        html.matches("<div class=\"verdict warn\">bundled catalog of 2026-06-28 (")
+            .count(),
+        1
+    );
+}

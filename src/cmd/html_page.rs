@@ -5,7 +5,7 @@
 
 use lockstep_catalog::known_issues::KnownIssues;
 use lockstep_check::knowledge::Knowledge;
-use lockstep_check::run::CheckReport;
+use lockstep_check::run::{CatalogInfo, CheckReport};
 use lockstep_check::sources::Sources;
 use lockstep_model::{CollectedBasis, Inventory};
 use lockstep_plan::{Plan, Target, format_duration, node_heading, report_plans, step_lines};
@@ -37,10 +37,7 @@ pub fn inputs(
     HtmlInputs {
         generated_at: minutes(jiff::Timestamp::now()),
         collected: collected(inventory),
-        catalog_date: sources
-            .catalog_info()
-            .path
-            .and_then(|p| catalog_date(Path::new(&p))),
+        catalog_date: catalog_date(&sources.catalog_info()),
         plans,
         known_issues: known_issues(report, &sources.known),
     }
@@ -84,13 +81,16 @@ fn collected(inventory: &Inventory) -> Option<String> {
 /// What the catalog is as of: its newest dated document (MSRC's monthly
 /// documents carry a release date), else its documents by name (WES-NG's
 /// names carry theirs: `CVEs_20260628.csv`), and when it was imported.
-fn catalog_date(path: &Path) -> Option<String> {
-    let stamp = lockstep_history::CatalogStamp::of_catalog(path).ok()?;
+/// The stamp is the one `check --record` takes (the bundled catalog's too).
+fn catalog_date(info: &CatalogInfo) -> Option<String> {
+    let stamp = crate::cmd::sources::catalog_stamp(info)?.ok()?;
     let mut parts = Vec::new();
     match stamp.newest_release {
         Some(d) => parts.push(format!("newest document released {d}")),
         None => {
-            let docs = lockstep_catalog::Store::open(path)
+            // The bundled catalog's path is its name, not a file.
+            let path = info.path.as_deref().filter(|_| !info.bundled)?;
+            let docs = lockstep_catalog::Store::open(Path::new(path))
                 .and_then(|s| s.documents())
                 .ok()?;
             let names: Vec<String> = docs

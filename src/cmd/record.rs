@@ -37,7 +37,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         Ok(r) => r,
         Err(never) => match never {},
     };
-    let stamp = match super::check::catalog_stamp(&sources.catalog_info()) {
+    let stamp = match super::sources::catalog_stamp(&sources.catalog_info()) {
         Some(r) => Some(r.map_err(anyhow::Error::msg)?),
         None => None,
     };

@@ -90,3 +90,15 @@ fn load_rules(dirs: &[PathBuf]) -> anyhow::Result<Rules> {
     }
     Ok(all)
 }
+
+/// The stamp of the catalog a run used (the bundled one, or a file).
+pub fn catalog_stamp(
+    info: &lockstep_check::run::CatalogInfo,
+) -> Option<Result<lockstep_history::CatalogStamp, String>> {
+    use lockstep_history::CatalogStamp;
+    match (&info.path, info.bundled) {
+        (_, true) => Some(CatalogStamp::of_bundled()),
+        (Some(p), false) => Some(CatalogStamp::of_catalog(Path::new(p))),
+        (None, false) => None,
+    }
+}

@@ -232,7 +232,7 @@ mod tests {
     fn every_host_and_edge_is_drawn_once_names_escaped() {
         let s = svg(&net(6)).unwrap().unwrap();
         assert_eq!(s.matches("<line ").count(), 5);
-        // Six hosts, two key dots (hypervisor, vm) and the hollow one.
+        // The six hosts (the key's dots are drawn smaller, r="7").
         assert_eq!(s.matches(" r=\"9\"").count(), 6);
         assert!(s.contains("H0&lt;x&gt;: hypervisor, anti-virus"));
         assert!(s.contains("H1&lt;x&gt;: vm, no anti-virus, exposed (dmz)"));

@@ -84,6 +84,8 @@ struct Page {
     catalog: String,
     catalog_date: Option<String>,
     catalog_limits: Option<String>,
+    /// The bundled catalog, or data too old (what is not judged).
+    catalog_notice: Option<String>,
     as_of: Option<String>,
     counts: Counts,
     node_count: usize,
@@ -235,6 +237,7 @@ pub fn render_html(report: &CheckReport, inputs: &HtmlInputs) -> Result<String, 
         },
         catalog_date: inputs.catalog_date.clone(),
         catalog_limits: report.catalog.limits.clone(),
+        catalog_notice: report.catalog.notice.clone(),
         as_of: report.as_of.map(|d| d.to_string()),
         counts: Counts::of(&report.findings),
         node_count,
@@ -296,4 +299,111 @@ fn section_line(v: &ClusterView, nodes: usize) -> String {
         .into(),
     );
     parts.join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lockstep_check::run::{CatalogInfo, CheckOptions, check};
+    use lockstep_check::sources::NoCatalog;
+
+    /// The example cluster `copies` times, named by `name(i)`, checked
+    /// without a catalog as `catalog` says.
+    fn example_report(
+        copies: usize,
+        name: impl Fn(usize) -> String,
+        catalog: CatalogInfo,
+    ) -> CheckReport {
+        let dir = std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/kb2616676"
+        ));
+        let loaded = lockstep_ingest::load_paths(&[dir]);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let template = loaded.inventory.clusters[0].clone();
+        let mut inv = lockstep_model::Inventory::default();
+        for c in 0..copies {
+            let mut cluster = template.clone();
+            cluster.name = name(c);
+            inv.clusters.push(cluster);
+        }
+        check(
+            &inv,
+            &NoCatalog,
+            None,
+            catalog,
+            &CheckOptions {
+                as_of: Some(jiff::civil::date(2024, 1, 1)),
+            },
+        )
+    }
+
+    fn no_catalog() -> CatalogInfo {
+        CatalogInfo {
+            available: false,
+            path: None,
+            limits: Some("no catalog".into()),
+            bundled: false,
+            data_date: None,
+            notice: None,
+        }
+    }
+
+    /// A fleet's page names the command that gives a cluster's plan; the
+    /// cluster's name is input and is quoted as one shell word there
+    /// (then HTML-escaped), never pasted bare.
+    #[cfg(unix)]
+    #[test]
+    fn a_fleets_plan_command_quotes_the_cluster_name() {
+        // The example has 4 nodes: one cluster more than a fleet's limit.
+        let clusters = FLEET_NODES / 4 + 1;
+        let report = example_report(
+            clusters,
+            |c| {
+                if c == 0 {
+                    "Prod $(reboot) O'Brien".into()
+                } else {
+                    format!("C{c:03}")
+                }
+            },
+            no_catalog(),
+        );
+        assert!(is_fleet(&report));
+        let html = render_html(&report, &HtmlInputs::default()).unwrap();
+        let commands: Vec<&str> = html
+            .match_indices("<code>lockstep plan INPUTS --cluster ")
+            .map(|(at, m)| {
+                let rest = &html[at + m.len()..];
+                &rest[..rest.find(" --target").unwrap()]
+            })
+            .collect();
+        assert_eq!(commands.len(), clusters);
+        // 'Prod $(reboot) O'\''Brien', escaped for HTML.
+        assert_eq!(
+            commands[0],
+            "&#x27;Prod $(reboot) O&#x27;\\&#x27;&#x27;Brien&#x27;"
+        );
+        assert_eq!(commands[1], "C001");
+    }
+
+    /// The catalog's notice (the bundled catalog, or data too old: updates
+    /// released since are not judged) is on the page, as in the text report.
+    #[test]
+    fn the_catalogs_notice_is_on_the_page() {
+        let notice = "bundled catalog of 2026-06-28 (160 days old: updates released since are not judged); `lockstep catalog update` for current data";
+        let report = example_report(
+            1,
+            |_| "HVCLU01".into(),
+            CatalogInfo {
+                notice: Some(notice.into()),
+                ..no_catalog()
+            },
+        );
+        let html = render_html(&report, &HtmlInputs::default()).unwrap();
+        assert_eq!(
+            html.matches(&format!("<div class=\"verdict warn\">{notice}</div>"))
+                .count(),
+            1
+        );
+    }
 }

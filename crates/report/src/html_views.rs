@@ -182,6 +182,9 @@ impl PostureView {
 #[derive(Serialize)]
 pub(crate) struct ClusterView {
     pub name: String,
+    /// The name as a word of a `lockstep plan --cluster` line the user can
+    /// paste (names are input: a space or `$(…)` must stay one word).
+    cluster_word: String,
     nodes: Vec<lockstep_check::drift::NodeSummary>,
     common: usize,
     validation: lockstep_check::drift::ValidationVerdict,
@@ -240,6 +243,7 @@ impl ClusterView {
         missing.dedup();
         ClusterView {
             name: c.name.clone(),
+            cluster_word: lockstep_model::quote::path_word(&c.name),
             nodes: d.nodes.clone(),
             common: d.common_updates,
             validation: d.validation.clone(),

@@ -48,7 +48,7 @@ fn url_len(s: &str) -> usize {
 pub fn linkify(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     let mut rest = text;
-    while let Some(at) = rest.find("http").filter(|_| !rest.is_empty()) {
+    while let Some(at) = rest.find("http") {
         let tail = &rest[at..];
         let scheme = ["https://", "http://"]
             .into_iter()

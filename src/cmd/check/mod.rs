@@ -1,7 +1,7 @@
 mod stream;
 
 use crate::Global;
-use crate::cmd::sources::open_knowledge;
+use crate::cmd::sources::{catalog_stamp, open_knowledge};
 use crate::cmd::{Loaded, OutputFormat, load_inputs, load_options, output_for, refuse_empty};
 use crate::output::Output;
 use crate::say;
@@ -433,17 +433,6 @@ impl Extras<'_> {
             }
         }
         errors
-    }
-}
-
-/// The stamp of the catalog a check used (the bundled one, or a file).
-pub fn catalog_stamp(
-    info: &lockstep_check::run::CatalogInfo,
-) -> Option<Result<CatalogStamp, String>> {
-    match (&info.path, info.bundled) {
-        (_, true) => Some(CatalogStamp::of_bundled()),
-        (Some(p), false) => Some(CatalogStamp::of_catalog(Path::new(p))),
-        (None, false) => None,
     }
 }
 
